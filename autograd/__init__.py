@@ -1,0 +1,50 @@
+"""autograd: a small reverse-mode automatic differentiation engine.
+
+``Value`` holds a Python float, ``Tensor`` a numpy array; both are nodes of the same
+graph, built by the ops in one registry (``Op.registry``). Call ``.backward()`` on a result
+and every node it depends on gets its ``.grad``.
+
+Imports only numpy and the standard library.
+"""
+
+from .engine import (
+    GradientAccumulationWarning,
+    Step,
+    backward_steps,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    local_derivatives,
+    no_grad,
+    topological_order,
+)
+from .gradcheck import GradcheckError, gradcheck
+from .node import Node
+from .op import Op, OpError
+from .tensor import Tensor, concat, pad, stack, where
+from .value import Value
+
+__all__ = [
+    "GradcheckError",
+    "GradientAccumulationWarning",
+    "Node",
+    "Op",
+    "OpError",
+    "Step",
+    "Tensor",
+    "Value",
+    "backward_steps",
+    "concat",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "local_derivatives",
+    "no_grad",
+    "pad",
+    "stack",
+    "topological_order",
+    "where",
+]

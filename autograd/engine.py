@@ -1,0 +1,334 @@
+"""Reverse mode: the topological order, backward, grad, backward_steps, no_grad, anomalies.
+
+The order is found without recursion (STYLE: count children, release at zero), so a chain
+of a million nodes backpropagates under Python's default recursion limit. A node is
+released only when every one of its uses has sent its gradient back, so each gradient is
+complete before it is passed on: the order a student would follow by hand.
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import ContextDecorator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .dispatch import sum_to_shape
+from .node import Node
+
+
+class _State:
+    grad_enabled = True
+    anomaly = False
+    created_at: dict[int, tuple[Node, str]] = {}
+
+
+state = _State()
+
+
+class GradientAccumulationWarning(UserWarning):
+    """backward() ran again on a graph whose gradients were never reset."""
+
+
+# ------------------------------------------------------------------ context managers
+
+
+class no_grad(ContextDecorator):
+    """Inside ``with no_grad():`` ops record no graph (for evaluation and weight updates)."""
+
+    def __enter__(self) -> no_grad:
+        self._previous = state.grad_enabled
+        state.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled = self._previous
+
+
+class enable_grad(ContextDecorator):
+    """Turn graph recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self) -> enable_grad:
+        self._previous = state.grad_enabled
+        state.grad_enabled = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled = self._previous
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph."""
+    return state.grad_enabled
+
+
+class detect_anomaly(ContextDecorator):
+    """Trace NaN or inf in backward to the op that made it.
+
+    Inside the block every new node remembers the line of your code that created it, and
+    backward stops at the first gradient that is not finite, naming the op, the node and
+    that line.
+    """
+
+    def __enter__(self) -> detect_anomaly:
+        self._previous = state.anomaly
+        state.anomaly = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        state.anomaly = self._previous
+        if not state.anomaly:
+            state.created_at.clear()
+
+
+def record_creation(node: Node) -> None:
+    """Remember where a node was made (anomaly mode only): the first frame outside autograd."""
+    for frame in reversed(traceback.extract_stack()[:-1]):
+        if "/autograd/" not in frame.filename.replace("\\", "/"):
+            state.created_at[id(node)] = (node, f"{frame.filename}:{frame.lineno}: {frame.line}")
+            return
+
+
+# ------------------------------------------------------------------ graph traversal
+
+
+def topological_order(root: Node, trainable_only: bool = True) -> list[Node]:
+    """Every node ``root`` depends on, outputs first: each node before all of its parents.
+
+    Kahn's algorithm: count how many uses each node has inside the graph, then release a
+    node once all its uses are processed. ``trainable_only`` skips tensors that need no
+    gradient (such as the input data), which backward never visits.
+    """
+    uses: dict[Node, int] = {root: 0}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            if trainable_only and not parent.requires_grad:
+                continue
+            if parent in uses:
+                uses[parent] += 1
+            else:
+                uses[parent] = 1
+                stack.append(parent)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in node.parents:
+            if parent in uses:
+                uses[parent] -= 1
+                if uses[parent] == 0:
+                    ready.append(parent)
+    return order
+
+
+def _seed(root: Node, grad: Any) -> Any:
+    """The gradient of root with respect to itself: 1 for a scalar, or the given ``grad``."""
+    if root.scalar:
+        return 1.0 if grad is None else float(grad)
+    if grad is None:
+        if root.data.size != 1:
+            raise ValueError(
+                f"backward: this tensor has shape {root.shape}; backward() needs a scalar "
+                "(a single number, such as a loss). Reduce it first (e.g. .sum() or .mean()) "
+                f"or pass grad= an array of shape {root.shape}."
+            )
+        return np.ones_like(root.data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has {root.shape}")
+    return grad
+
+
+# ------------------------------------------------------------------ the backward pass
+
+
+def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool = False):
+    """Send each node's complete gradient to its parents, in topological order.
+
+    ``grads`` maps node -> gradient and is filled in place. With ``record`` this yields,
+    per node, what each parent received (for ``backward_steps``).
+    """
+    for node in order:
+        grad_out = grads.get(node)
+        operation = node.operation
+        if operation is None or grad_out is None:
+            if record:
+                yield node, grad_out, ()
+            continue
+        parents = node.parents
+        if create_graph:
+            inputs, out = parents, node
+        else:
+            inputs, out = [parent.data for parent in parents], node.data
+        params = node.params
+        if params is None:
+            sent = operation.backward(grad_out, out, *inputs)
+        else:
+            sent = operation.backward(grad_out, out, *inputs, **params)
+        if len(sent) != len(parents):
+            raise RuntimeError(
+                f"{operation.name}: backward returned {len(sent)} gradients "
+                f"for {len(parents)} inputs (it must return one per input)"
+            )
+        received = []
+        for index, (parent, grad) in enumerate(zip(parents, sent)):
+            if grad is None or not parent.requires_grad:
+                continue
+            if not parent.scalar:
+                grad = _fit_to_tensor(grad, parent)
+            if state.anomaly:
+                _check_finite(node, parent, grad)
+            previous = grads.get(parent)
+            grads[parent] = grad if previous is None else previous + grad
+            if record:
+                received.append((index, parent, grad))
+        if record:
+            yield node, grad_out, tuple(received)
+
+
+def _fit_to_tensor(grad: Any, parent: Node) -> Any:
+    """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
+    grad = sum_to_shape(grad, parent.data.shape)
+    if isinstance(grad, Node):
+        return grad
+    if not isinstance(grad, np.ndarray) or grad.dtype != parent.data.dtype:
+        grad = np.asarray(grad, dtype=parent.data.dtype)
+    return grad
+
+
+def _check_finite(node: Node, parent: Node, grad: Any) -> None:
+    values = np.asarray(getattr(grad, "data", grad))
+    if np.all(np.isfinite(values)):
+        return
+    where = state.created_at.get(id(node))
+    created = f"\n  the node was created at {where[1]}" if where else ""
+    index = next(i for i, p in enumerate(node.parents) if p is parent)
+    label = f" '{node.name}'" if node.name else ""
+    raise FloatingPointError(
+        f"anomaly: the backward of '{node.operation.name}'{label} produced a non-finite "
+        f"gradient (nan or inf) for its input {index}{created}"
+    )
+
+
+def backward(root: Node, grad: Any = None) -> None:
+    """Accumulate d root / d node into ``node.grad`` for every node root depends on."""
+    if _already_has_gradient(root):
+        warnings.warn(
+            "backward() was called again on a graph whose gradients were not reset, so the "
+            "new gradients are being added to the old ones. If you did not mean to "
+            "accumulate, set the gradients to zero first (model.zero_grad()).",
+            GradientAccumulationWarning,
+            stacklevel=3,
+        )
+    order = topological_order(root)
+    grads = {root: _seed(root, grad)}
+    for _ in _propagate(order, grads, create_graph=False):
+        pass
+    if root.scalar:
+        for node, g in grads.items():
+            node.grad += g
+    else:
+        for node, g in grads.items():
+            node.grad = g if node.grad is None else node.grad + g
+
+
+def _already_has_gradient(root: Node) -> bool:
+    g = root.grad
+    if g is None:
+        return False
+    return bool(np.any(g != 0)) if isinstance(g, np.ndarray) else g != 0
+
+
+def grad(
+    outputs: Node | Sequence[Node],
+    inputs: Node | Sequence[Node],
+    grad_outputs: Any = None,
+    create_graph: bool = False,
+) -> Any:
+    """The gradients of ``outputs`` with respect to ``inputs``, leaving ``.grad`` untouched.
+
+    With ``create_graph=True`` the gradients are nodes of a new graph, so they can be
+    differentiated again (second and higher derivatives). Returns one gradient per input
+    (a single one when ``inputs`` is a single node); an input the outputs do not depend
+    on gets zero.
+    """
+    single = isinstance(inputs, Node)
+    inputs = [inputs] if single else list(inputs)
+    outputs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Node, np.ndarray, float, int)):
+        grad_outputs = [grad_outputs] * len(outputs)
+    grads: dict = {}
+    for output, seed in zip(outputs, grad_outputs):
+        seed_value = _seed(output, seed)
+        if create_graph:
+            seed_value = _as_node(output, seed_value)
+        order = topological_order(output)
+        partial = {output: seed_value}
+        previous_mode = state.grad_enabled
+        state.grad_enabled = create_graph
+        try:
+            for _ in _propagate(order, partial, create_graph):
+                pass
+        finally:
+            state.grad_enabled = previous_mode
+        for node, g in partial.items():
+            grads[node] = g if node not in grads else grads[node] + g
+    results = [grads.get(x, _zero_like(x, create_graph)) for x in inputs]
+    return results[0] if single else results
+
+
+def _as_node(like: Node, value: Any) -> Node:
+    """Wrap a seed gradient as a constant node of the same front-end as ``like``."""
+    if like.scalar:
+        return like.__class__(value)
+    return like.__class__(value, dtype=like.data.dtype)
+
+
+def _zero_like(node: Node, create_graph: bool) -> Any:
+    zero = 0.0 if node.scalar else np.zeros_like(node.data)
+    return _as_node(node, zero) if create_graph else zero
+
+
+class Step(NamedTuple):
+    """One step of the backward pass: a node, its complete gradient, what each parent got.
+
+    ``received`` holds ``(parent, local, sent)`` per edge: the local derivative
+    d node / d parent (for scalars; None for tensors) and the gradient sent, which is
+    ``grad * local`` by the chain rule.
+    """
+
+    node: Node
+    grad: Any
+    received: tuple
+
+
+def backward_steps(root: Node, grad: Any = None) -> Iterator[Step]:
+    """Yield the backward pass one node at a time, in the order backward() visits them.
+
+    It does not change ``.grad``: call ``backward()`` for that. Lessons and ``viz.animate``
+    step through it.
+    """
+    order = topological_order(root)
+    grads = {root: _seed(root, grad)}
+    for node, node_grad, received in _propagate(order, grads, False, record=True):
+        local = local_derivatives(node)
+        yield Step(node, node_grad, tuple(
+            (parent, local[index] if local else None, sent) for index, parent, sent in received
+        ))
+
+
+def local_derivatives(node: Node) -> tuple | None:
+    """d node / d parent for each edge of a scalar node (its backward rule at grad_out = 1).
+
+    None for leaves and tensors (a tensor's local derivative is a Jacobian matrix).
+    """
+    if not node.scalar or node.operation is None:
+        return None
+    datas = [p.data for p in node.parents]
+    return tuple(node.operation.backward(1.0, node.data, *datas, **(node.params or {})))

@@ -1,0 +1,97 @@
+"""gradcheck: compare the engine's gradients with central differences.
+
+For each input element x, the numerical derivative is (f(x + h) - f(x - h)) / 2h, which
+is accurate to O(h**2). On failure the message names the input, the element and how far
+the two numbers are apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .engine import grad as compute_grad
+from .engine import no_grad
+from .node import Node
+
+
+class GradcheckError(AssertionError):
+    """The analytic and numerical gradients disagree."""
+
+
+def gradcheck(
+    fn: Callable[..., Node],
+    inputs: Sequence[Node],
+    eps: float = 1e-6,
+    atol: float = 1e-6,
+    rtol: float = 1e-4,
+    raise_exception: bool = True,
+) -> bool:
+    """True when d fn / d input from backward matches central differences for every input.
+
+    ``fn(*inputs)`` must return a node. A non-scalar output is reduced to a scalar with
+    fixed random weights first, so every output element is checked. Tensors should be
+    float64: float32 differences are too coarse for a strict check.
+    """
+    inputs = list(inputs)
+    weights = _output_weights(fn(*inputs))
+
+    def scalar_fn() -> float:
+        with no_grad():
+            return _weighted(fn(*inputs), weights)
+
+    out = fn(*inputs)
+    if weights is not None:
+        out = (out * weights).sum()
+    analytic = compute_grad(out, inputs)
+    for position, (node, exact) in enumerate(zip(inputs, analytic)):
+        numeric = _numerical_gradient(scalar_fn, node, eps)
+        exact = np.asarray(exact, dtype=np.float64)
+        bad = ~np.isclose(exact, numeric, atol=atol, rtol=rtol)
+        if np.any(bad):
+            if not raise_exception:
+                return False
+            element = tuple(int(i) for i in np.argwhere(bad)[0])
+            label = f" ({node.name!r})" if node.name else ""
+            a, n = float(exact[element]), float(numeric[element])
+            where = f", element {element}" if element else ""
+            raise GradcheckError(
+                f"gradcheck failed for input {position}{label}{where}: backward gives "
+                f"{a:.10g}, central differences give {n:.10g} (difference {abs(a - n):.3g})"
+            )
+    return True
+
+
+def _output_weights(out: Node) -> np.ndarray | None:
+    if out.scalar or out.data.size == 1:
+        return None
+    return np.random.default_rng(0).standard_normal(out.data.shape)
+
+
+def _weighted(out: Node, weights: np.ndarray | None) -> float:
+    data = np.asarray(out.data, dtype=np.float64)
+    return float(data.sum() if weights is None else (data * weights).sum())
+
+
+def _numerical_gradient(scalar_fn: Callable[[], float], node: Node, eps: float) -> np.ndarray:
+    """Central differences, nudging one element of the node's data at a time."""
+    if node.scalar:
+        original = node.data
+        node.data = original + eps
+        plus = scalar_fn()
+        node.data = original - eps
+        minus = scalar_fn()
+        node.data = original
+        return np.asarray((plus - minus) / (2 * eps))
+    data = node.data
+    result = np.zeros(data.shape, dtype=np.float64)
+    for index in np.ndindex(data.shape):
+        original = data[index]
+        data[index] = original + eps
+        plus = scalar_fn()
+        data[index] = original - eps
+        minus = scalar_fn()
+        data[index] = original
+        result[index] = (plus - minus) / (2 * eps)
+    return result

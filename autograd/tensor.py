@@ -1,0 +1,319 @@
+"""Tensor: the array front-end, the same engine and registry over numpy arrays.
+
+    >>> a = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="a")
+    >>> b = Tensor([1.0, -1.0, 2.0], requires_grad=True, name="b")
+    >>> loss = ((a * b).sum(axis=1) ** 2).mean()
+    >>> loss.backward()          # a.grad, b.grad: arrays shaped like a and b
+
+float64 unless told otherwise; float32 stays float32 through backward. Elementwise ops
+broadcast as numpy does; the engine sums gradients back to each input's shape.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .engine import record_creation, state
+from .node import Node
+from .op import Op, OpError, describe_failure
+from .ops import (
+    BroadcastTo,
+    Clip,
+    Concat,
+    GetItem,
+    MatMul,
+    Max,
+    Mean,
+    Min,
+    Pad,
+    Reshape,
+    Stack,
+    Sum,
+    Transpose,
+    Where,
+)
+
+ArrayLike = Any
+
+
+class Tensor(Node):
+    """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
+
+    __slots__ = ("requires_grad",)
+    scalar = False
+    __array_ufunc__ = None  # numpy defers to Tensor's operators: np_array * tensor -> Tensor
+    __hash__ = Node.__hash__  # == is elementwise below; hashing stays by identity
+
+    def __init__(
+        self,
+        data: ArrayLike,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        self.data = _as_array(data, dtype, copy=requires_grad)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.parents: tuple[Tensor, ...] = ()
+        self.operation: type[Op] | None = None
+        self.params = None
+        self.name = name
+
+    @staticmethod
+    def _apply(op: type[Op], inputs: Sequence, params: dict | None = None) -> Tensor:
+        dtype = next(x.data.dtype for x in inputs if isinstance(x, Tensor))
+        parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
+        datas = [p.data for p in parents]
+        try:
+            data = op.forward(*datas) if params is None else op.forward(*datas, **params)
+        except (ArithmeticError, ValueError, TypeError, IndexError) as error:
+            raise OpError(_shape_message(op, datas, params, error)) from None
+        out = Tensor.__new__(Tensor)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.name = None
+        if state.grad_enabled and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out.parents, out.operation, out.params = parents, op, params
+            if state.anomaly:
+                record_creation(out)
+        else:
+            out.requires_grad = False
+            out.parents, out.operation, out.params = (), None, None
+        return out
+
+    # -- shape and type
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # -- linear algebra, reductions, shape
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return self._apply(MatMul, (self, other))
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return self._apply(MatMul, (other, self))
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default)."""
+        return self._apply(Sum, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all axes by default)."""
+        return self._apply(Mean, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; the gradient goes to the elements that attain it."""
+        return self._apply(Max, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis``; the gradient goes to the elements that attain it."""
+        return self._apply(Min, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+
+    def var(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0
+    ) -> Tensor:
+        """Variance: mean squared distance from the mean (``ddof=1`` for the sample variance)."""
+        centred = self - self.mean(axis=axis, keepdims=True)
+        count = self.size // max(np.mean(self.data, axis=_axis(axis), keepdims=True).size, 1)
+        return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same elements in a new shape (one dimension may be -1)."""
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = tuple(shape[0])
+        return self._apply(Reshape, (self,), {"shape": tuple(int(n) for n in shape)})
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """Permute the axes (reverse them when none are given)."""
+        if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):
+            axes = tuple(axes[0]) if axes[0] is not None else ()
+        return self._apply(Transpose, (self,), {"axes": tuple(axes) or None})
+
+    def flatten(self) -> Tensor:
+        """All elements in one axis."""
+        return self.reshape(-1)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """Repeat along axes of size 1 (and new leading axes) to reach ``shape``."""
+        return self._apply(BroadcastTo, (self,), {"shape": tuple(shape)})
+
+    def clip(self, low: float | None, high: float | None) -> Tensor:
+        """Limit values to [low, high]; no gradient flows where a limit was applied."""
+        low = -np.inf if low is None else low
+        high = np.inf if high is None else high
+        return self._apply(Clip, (self,), {"low": low, "high": high})
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return self._apply(GetItem, (self,), {"index": _index(index)})
+
+    # -- comparisons: not differentiable, they give boolean tensors
+    def __lt__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data < _raw(other))
+
+    def __le__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data <= _raw(other))
+
+    def __gt__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data > _raw(other))
+
+    def __ge__(self, other: ArrayLike) -> Tensor:
+        return Tensor(self.data >= _raw(other))
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data == _raw(other))
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data != _raw(other))
+
+    # -- leaving the graph
+    def item(self) -> float:
+        """The single element as a Python number."""
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (shared, not copied)."""
+        return self.data
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing the data, with no history and no gradient."""
+        return Tensor(self.data, name=self.name)
+
+    def zero_grad(self) -> None:
+        """Forget this tensor's gradient."""
+        self.grad = None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        extras = ""
+        if self.dtype != np.float64:
+            extras += f", dtype={self.dtype}"
+        if self.requires_grad:
+            extras += ", requires_grad=True"
+        if self.name:
+            extras += f", name={self.name!r}"
+        return f"Tensor({body}{extras})"
+
+
+# ---------------------------------------------------------------- module functions
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return Tensor._apply(Concat, tuple(tensors), {"axis": axis})
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return Tensor._apply(Stack, tuple(tensors), {"axis": axis})
+
+
+def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
+    """Elementwise choice: x where condition holds, y elsewhere (condition has no gradient)."""
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = Tensor(x)
+    return Tensor._apply(Where, (x, y), {"condition": np.asarray(_raw(condition), dtype=bool)})
+
+
+def pad(x: Tensor, pad_width: Any) -> Tensor:
+    """Surround x with zeros; ``pad_width`` as in numpy.pad (per axis: (before, after))."""
+    return Tensor._apply(Pad, (x,), {"pad_width": _freeze(pad_width)})
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
+    if isinstance(data, Node):
+        data = data.data
+    if dtype is None:
+        array = np.asarray(data)
+        if array.dtype.kind != "f" and array.dtype.kind != "b":
+            if array.dtype.kind not in "iu":
+                raise TypeError(
+                    f"Tensor: expected numbers, got an array of {array.dtype} "
+                    f"from {type(data).__name__}"
+                )
+            array = array.astype(np.float64)
+        elif array.dtype.kind == "b" and not isinstance(data, (np.ndarray, bool)):
+            array = array.astype(np.float64)
+    else:
+        array = np.asarray(data, dtype=dtype)
+    return array.copy() if copy and array is data else array
+
+
+def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
+    """Wrap a number or array as a constant leaf, in the other operand's dtype."""
+    if isinstance(x, Node):
+        raise TypeError(
+            f"{op.name}: cannot mix a Tensor and a Value; use value.data to get the number"
+        )
+    if isinstance(x, numbers.Number):
+        return Tensor(np.asarray(x, dtype=dtype))
+    try:
+        array = np.asarray(x)
+    except Exception:
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"{op.name}: expected a number, an array or a Tensor, got {x!r}")
+    return Tensor(array if array.dtype.kind == "f" else array.astype(dtype))
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Node) else x
+
+
+def _axis(axis: Any) -> Any:
+    if axis is None or isinstance(axis, numbers.Integral):
+        return axis
+    return tuple(int(a) for a in axis)
+
+
+def _index(index: Any) -> Any:
+    """Tensors used as indices become plain arrays (an index has no gradient)."""
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return _raw(index)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _shape_message(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
+    message = describe_failure(op, datas, params, error)
+    if op.domain_error(*datas, **(params or {})) is None and len(datas) > 1:
+        shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
+        message = f"{op.name}: shapes {shapes} do not fit together ({error})"
+    return message

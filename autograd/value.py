@@ -1,0 +1,127 @@
+"""Value: the scalar front-end. One Python float per node, so every step can be drawn.
+
+    >>> x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
+    >>> f = (x + y) * z
+    >>> f.backward()
+    >>> f.data, x.grad, y.grad, z.grad
+    (-12.0, -4.0, -4.0, 3.0)
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+from .engine import record_creation, state
+from .node import Node
+from .op import Op, OpError, describe_failure
+from .ops import Dot
+
+
+class Value(Node):
+    """A scalar in the graph: ``data`` (float), ``grad`` (float, 0.0 before backward)."""
+
+    __slots__ = ()
+    scalar = True
+    requires_grad = True  # every Value is differentiable, as in micrograd
+
+    def __init__(self, data: float, name: str | None = None) -> None:
+        self.data = _as_float(data, "Value")
+        self.grad = 0.0
+        self.parents: tuple[Value, ...] = ()
+        self.operation: type[Op] | None = None
+        self.params = None
+        self.name = name
+
+    @staticmethod
+    def _apply(op: type[Op], inputs: Sequence, params: dict | None = None) -> Value:
+        parents = tuple(x if type(x) is Value else _lift(x, op) for x in inputs)
+        datas = [p.data for p in parents]
+        try:
+            data = op.forward(*datas) if params is None else op.forward(*datas, **params)
+        except (ArithmeticError, ValueError, TypeError) as error:
+            raise OpError(describe_failure(op, datas, params, error)) from None
+        if type(data) is not float:
+            data = _result_as_float(op, data, datas, params)
+        out = Value.__new__(Value)
+        out.data = data
+        out.grad = 0.0
+        out.name = None
+        if state.grad_enabled:
+            out.parents, out.operation, out.params = parents, op, params
+            if state.anomaly:
+                record_creation(out)
+        else:
+            out.parents, out.operation, out.params = (), None, None
+        return out
+
+    @staticmethod
+    def dot(weights: Sequence[Value], inputs: Sequence[Value | float]) -> Value:
+        """sum_i weights[i] * inputs[i] as one node: a neuron's weighted sum."""
+        if len(weights) != len(inputs):
+            raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        return Value._apply(Dot, (*weights, *inputs))
+
+    def zero_grad(self) -> None:
+        """Set this node's gradient back to 0."""
+        self.grad = 0.0
+
+    def item(self) -> float:
+        """The forward value as a Python float."""
+        return self.data
+
+    def detach(self) -> Value:
+        """A new leaf with the same value and no history."""
+        return Value(self.data, name=self.name)
+
+    def __float__(self) -> float:
+        return self.data
+
+    # Comparisons look at the values (for `if x > 0:`); == stays identity, as in micrograd.
+    def __lt__(self, other: object) -> bool:
+        return self.data < _number(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.data <= _number(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.data > _number(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.data >= _number(other)
+
+    def __repr__(self) -> str:
+        label = f"name={self.name!r}, " if self.name else ""
+        return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+def _as_float(data: object, where: str) -> float:
+    if isinstance(data, Value):
+        return data.data
+    if isinstance(data, numbers.Real):
+        return float(data)
+    if hasattr(data, "item") and getattr(data, "size", 2) == 1:  # a 1-element array
+        return float(data.item())
+    raise TypeError(f"{where}: expected a number, got {type(data).__name__} {data!r}")
+
+
+def _lift(x: object, op: type[Op]) -> Value:
+    """Wrap a plain number as a constant leaf so it can take part in the graph."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"{op.name}: cannot mix a Value and a Tensor; use Tensor(value.data) "
+            "or tensor.item() to bring them to the same kind"
+        )
+    return Value(_as_float(x, op.name))
+
+
+def _number(x: object) -> float:
+    return x.data if isinstance(x, Value) else _as_float(x, "comparison")
+
+
+def _result_as_float(op: type[Op], data: object, datas: list, params: dict | None) -> float:
+    if isinstance(data, complex):
+        raise OpError(describe_failure(op, datas, params, ValueError("not a real number")))
+    return float(data)
