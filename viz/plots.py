@@ -1,0 +1,334 @@
+"""Plots for lessons and homework: learning curves, decision boundaries, activations, optimizers.
+
+Every function draws with matplotlib's Agg backend (no window, no display needed) and
+saves by suffix: ``.svg`` or ``.png`` (or ``.pdf``). Files are written to a temporary name
+and renamed, so a half-written plot never appears. SVG output is deterministic: the same
+call writes the same bytes (no date, fixed element ids), so plots can be diffed and graded.
+
+    >>> plot_function(np.tanh, lambda x: 1 - np.tanh(x) ** 2, "tanh.svg")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: draw off-screen, on any machine
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+# TensorFlow Playground's colours: orange for the negative class, blue for the positive.
+ORANGE, BLUE = "#f59322", "#0877bd"
+PLAYGROUND = LinearSegmentedColormap.from_list("playground", [ORANGE, "#e8eaeb", BLUE])
+_STYLE = {"svg.hashsalt": "chaingrad", "svg.fonttype": "path", "font.size": 10}
+
+
+# ------------------------------------------------------------------ saving
+
+
+def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path."""
+    path = Path(path)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in {"svg", "png", "pdf"}:
+        plt.close(fig)
+        raise ValueError(f"plots: cannot save to {str(path)!r}; use a .svg, .png or .pdf name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Fixed metadata makes the bytes depend only on the picture.
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix,
+                                         dir=path.parent)
+    os.close(handle)
+    try:
+        with plt.rc_context(_STYLE):
+            fig.savefig(temporary, format=suffix, metadata=metadata[suffix],
+                        bbox_inches="tight", dpi=120)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
+    with plt.rc_context(_STYLE):
+        return plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
+
+
+def _as_array(result: Any) -> np.ndarray:
+    """Numbers from a float, a Value, a Tensor, an array or a list of any of these."""
+    if hasattr(result, "data") and not isinstance(result, np.ndarray):
+        return np.asarray(result.data, dtype=float)
+    if isinstance(result, (list, tuple)):
+        return np.array([_as_array(item) for item in result], dtype=float)
+    return np.asarray(result, dtype=float)
+
+
+# ------------------------------------------------------------------ learning curves
+
+
+def plot_history(history: Any, path: str | os.PathLike, title: str | None = None) -> Path:
+    """Learning curves: loss and val_loss in one panel, then one panel per metric.
+
+    ``history`` is a Keras-like History (with a ``.history`` dict) or a dict of lists, such
+    as ``{"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}``.
+    """
+    curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError("plot_history: expected a History or a non-empty dict of lists, "
+                         f"got {type(history).__name__}")
+    panels = [name for name in curves if not name.startswith("val_")]
+    panels += [name[4:] for name in curves if name.startswith("val_") and name[4:] not in curves]
+    panels.sort(key=lambda name: name != "loss")  # loss first, metrics after
+    fig, axes = _figure(len(panels), width=4.6, height=3.4)
+    for ax, name in zip(axes[0], panels):
+        for key, label, style in ((name, "training", "-"), ("val_" + name, "validation", "--")):
+            if key in curves:
+                values = _as_array(list(curves[key]))
+                ax.plot(np.arange(1, len(values) + 1), values, style, label=label, linewidth=1.8)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------ decision boundary
+
+
+def _predict_grid(model: Any, grid: np.ndarray) -> np.ndarray:
+    """The model's output at each row of ``grid`` (shape (N, 2)), as an array of N rows."""
+    from autograd import Tensor, no_grad
+
+    with no_grad():
+        if _is_scalar_model(model):  # every weight a Value: one point at a time
+            out = [model([float(a), float(b)]) for a, b in grid]
+        elif hasattr(model, "predict"):  # a Keras-like model
+            out = model.predict(grid)
+        elif hasattr(model, "parameters"):  # a tensor module without predict
+            out = model(Tensor(grid))
+        else:  # a plain function of an (N, 2) array
+            out = model(grid)
+    values = _as_array(out)
+    if values.shape[0] != grid.shape[0]:
+        raise ValueError(f"plot_decision_boundary: the model returned shape {values.shape} "
+                         f"for {grid.shape[0]} points; expected one row per point")
+    return values.reshape(grid.shape[0], -1)
+
+
+def _is_scalar_model(model: Any) -> bool:
+    parameters = getattr(model, "parameters", None)
+    if not callable(parameters):
+        return False
+    first = next(iter(parameters()), None)
+    return bool(getattr(first, "scalar", False))
+
+
+def plot_decision_boundary(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    path: str | os.PathLike,
+    title: str | None = None,
+    resolution: int = 120,
+    threshold: float | None = None,
+) -> Path:
+    """Data points over the regions a 2-D classifier predicts (as in TensorFlow Playground).
+
+    ``model`` is a scalar model (``nn.scalar.MLP``, called on one point at a time), a
+    tensor model, or a plain function of an (N, 2) array. One output per point is a
+    score: the boundary is drawn where it crosses ``threshold`` (default 0.5 when the
+    labels are 0/1, 0 when they are -1/+1). Several outputs per point are class scores;
+    each region is coloured by its arg-max class.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y).reshape(-1)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y):
+        raise ValueError(f"plot_decision_boundary: X must have shape (N, 2) and y shape (N,); "
+                         f"got X {X.shape} and y {y.shape}")
+    (x0, y0), (x1, y1) = X.min(axis=0), X.max(axis=0)
+    pad_x, pad_y = 0.1 * (x1 - x0 or 1.0), 0.1 * (y1 - y0 or 1.0)
+    gx, gy = np.meshgrid(np.linspace(x0 - pad_x, x1 + pad_x, resolution),
+                         np.linspace(y0 - pad_y, y1 + pad_y, resolution))
+    scores = _predict_grid(model, np.column_stack([gx.ravel(), gy.ravel()]))
+    fig, axes = _figure(width=5.0, height=4.6)
+    ax = axes[0, 0]
+    classes = np.unique(y)
+    if scores.shape[1] == 1:
+        low, high = (0.0, 1.0) if classes.min() >= 0 else (-1.0, 1.0)
+        threshold = (low + high) / 2 if threshold is None else threshold
+        surface = scores[:, 0].reshape(gx.shape)
+        ax.contourf(gx, gy, np.clip(surface, low, high), levels=np.linspace(low, high, 21),
+                    cmap=PLAYGROUND, alpha=0.85)
+        if surface.min() < threshold < surface.max():
+            ax.contour(gx, gy, surface, levels=[threshold], colors="#333333", linewidths=1.5)
+        colours = {c: (BLUE if c > threshold else ORANGE) for c in classes}
+    else:
+        regions = scores.argmax(axis=1).reshape(gx.shape)
+        palette = plt.get_cmap("tab10")
+        ax.contourf(gx, gy, regions, levels=np.arange(scores.shape[1] + 1) - 0.5,
+                    colors=[palette(i) for i in range(scores.shape[1])], alpha=0.3)
+        colours = {c: palette(int(c) % 10) for c in classes}
+    for c in classes:
+        mask = y == c
+        ax.scatter(X[mask, 0], X[mask, 1], s=28, color=colours[c], edgecolors="white",
+                   linewidths=0.8, label=f"class {c:g}", zorder=3)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.legend(loc="best", framealpha=0.8)
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------ activation functions
+
+
+def _evaluate(fn: Callable, xs: np.ndarray) -> np.ndarray:
+    """fn at every x: on the array at once, else on a Tensor, else one Value at a time."""
+    from autograd import Tensor, Value
+
+    for make_input in (lambda: xs, lambda: Tensor(xs)):
+        try:
+            values = _as_array(fn(make_input()))
+        except (TypeError, AttributeError, ValueError):
+            continue
+        if values.shape == xs.shape:
+            return values
+    return np.array([_as_array(fn(Value(float(x)))) for x in xs])
+
+
+def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
+    """d fn / dx at every x, by the engine: one Value per point."""
+    from autograd import Value
+
+    derivative = []
+    for x in xs:
+        node = Value(float(x))
+        fn(node).backward()
+        derivative.append(node.grad)
+    return np.array(derivative)
+
+
+def plot_function(
+    fn: Callable,
+    derivative: Callable | None,
+    path: str | os.PathLike,
+    xrange: tuple[float, float] = (-5.0, 5.0),
+    title: str | None = None,
+    extra: Mapping[str, Callable] | None = None,
+    points: int = 401,
+) -> Path:
+    """An activation f and its derivative f' side by side on ``xrange``.
+
+    ``fn`` and ``derivative`` may work on numpy arrays, Tensors or Values. With
+    ``derivative=None`` the engine computes f' itself. ``extra`` adds labelled dashed
+    curves to the derivative panel (for example a textbook's formula, to compare).
+    """
+    xs = np.linspace(xrange[0], xrange[1], points)
+    ys = _evaluate(fn, xs)
+    if derivative is None:
+        slopes, slope_label = _autograd_derivative(fn, xs), "f′(x) (autograd)"
+    else:
+        slopes, slope_label = _evaluate(derivative, xs), "f′(x)"
+    fig, axes = _figure(2, width=4.2, height=3.2)
+    left, right = axes[0]
+    left.plot(xs, ys, color=BLUE, linewidth=2)
+    left.set_title("f(x)")
+    right.plot(xs, slopes, color=ORANGE, linewidth=2, label=slope_label)
+    right.set_title("f′(x)")
+    for label, curve in (extra or {}).items():
+        right.plot(xs, _evaluate(curve, xs), "--", color="#c0392b", linewidth=1.5, label=label)
+    if extra or derivative is None:
+        right.legend(loc="best", fontsize=8)
+    for ax in (left, right):
+        ax.axhline(0, color="#888888", linewidth=0.6)
+        ax.axvline(0, color="#888888", linewidth=0.6)
+        ax.grid(alpha=0.3)
+        ax.set_xlabel("x")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+# ------------------------------------------------------------------ optimizers
+
+
+def plot_optimizer_paths(
+    loss_fn: Callable,
+    paths: Mapping[str, Any],
+    path: str | os.PathLike,
+    xrange: tuple[float, float] | None = None,
+    yrange: tuple[float, float] | None = None,
+    title: str | None = None,
+    levels: int = 25,
+    resolution: int = 200,
+) -> Path:
+    """Contours of a 2-D loss surface with each optimizer's path of points drawn on it.
+
+    ``loss_fn(w1, w2)`` takes two numpy arrays of the same shape (or two floats) and
+    returns the loss; ``paths`` maps a name to an array of points, shape (steps, 2).
+    The ranges default to the paths' extent plus a margin.
+    """
+    walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
+    for name, points in walks.items():
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"plot_optimizer_paths: path {name!r} has shape {points.shape}; "
+                             "expected (steps, 2)")
+    every = np.concatenate(list(walks.values())) if walks else np.zeros((1, 2))
+    low, high = every.min(axis=0), every.max(axis=0)
+    margin = 0.15 * np.maximum(high - low, 1e-3) + 0.1
+    xrange = xrange or (low[0] - margin[0], high[0] + margin[0])
+    yrange = yrange or (low[1] - margin[1], high[1] + margin[1])
+    gx, gy = np.meshgrid(np.linspace(*xrange, resolution), np.linspace(*yrange, resolution))
+    try:
+        surface = _as_array(loss_fn(gx, gy))
+    except (TypeError, AttributeError, ValueError):
+        surface = np.vectorize(lambda a, b: float(_as_array(loss_fn(a, b))))(gx, gy)
+    surface = np.broadcast_to(surface, gx.shape)
+    fig, axes = _figure(width=5.6, height=4.8)
+    ax = axes[0, 0]
+    if surface.min() > 0:  # log-spaced levels show both the valley floor and the walls
+        contour_levels = np.geomspace(surface.min(), surface.max(), levels)
+    else:
+        contour_levels = np.linspace(surface.min(), surface.max(), levels)
+    ax.contour(gx, gy, surface, levels=np.unique(contour_levels), cmap="viridis", linewidths=0.8,
+               alpha=0.7)
+    palette = plt.get_cmap("tab10")
+    for index, (name, points) in enumerate(walks.items()):
+        colour = palette(index % 10)
+        ax.plot(points[:, 0], points[:, 1], "-o", color=colour, markersize=2.5, linewidth=1.4,
+                label=f"{name} ({len(points) - 1} steps)")
+        ax.plot(*points[-1], "*", color=colour, markersize=11, markeredgecolor="black",
+                markeredgewidth=0.5)
+    if walks:
+        start = next(iter(walks.values()))[0]
+        ax.plot(*start, "s", color="black", markersize=6, label="start")
+        ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    ax.set_xlim(*xrange)
+    ax.set_ylim(*yrange)
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
