@@ -94,11 +94,15 @@ def logic(name: str, n: int = 4, noise: float = 0.0, seed: Seed = None):
     jitter to the inputs. Names: and, or, xor, nand, nor, xnor.
     Returns ``X`` float64 (n, 2) and ``y`` int64 (n,) in {0, 1}.
     """
+    return _gate("logic", name, n, noise, seed)
+
+
+def _gate(func: str, name: str, n: int, noise: float, seed: Seed):
     key = name.lower()
     if key not in _TRUTH_TABLES:
-        raise ValueError(f"logic: unknown gate {name!r}; choose one of {sorted(_TRUTH_TABLES)}")
-    n = _check_n("logic", n)
-    noise = _check_noise("logic", noise)
+        raise ValueError(f"{func}: unknown gate {name!r}; choose one of {sorted(_TRUTH_TABLES)}")
+    n = _check_n(func, n)
+    noise = _check_noise(func, noise)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     outputs = np.array(_TRUTH_TABLES[key], dtype=np.int64)
     rows = np.arange(n) % 4
@@ -110,22 +114,22 @@ def logic(name: str, n: int = 4, noise: float = 0.0, seed: Seed = None):
 
 def and_gate(n: int = 4, noise: float = 0.0, seed: Seed = None):
     """AND: y = 1 only for (1, 1). See ``logic``."""
-    return logic("and", n, noise, seed)
+    return _gate("and_gate", "and", n, noise, seed)
 
 
 def or_gate(n: int = 4, noise: float = 0.0, seed: Seed = None):
     """OR: y = 0 only for (0, 0). See ``logic``."""
-    return logic("or", n, noise, seed)
+    return _gate("or_gate", "or", n, noise, seed)
 
 
 def xor(n: int = 4, noise: float = 0.0, seed: Seed = None):
     """XOR: y = 1 when exactly one input is 1; no straight line separates it. See ``logic``."""
-    return logic("xor", n, noise, seed)
+    return _gate("xor", "xor", n, noise, seed)
 
 
 def nand(n: int = 4, noise: float = 0.0, seed: Seed = None):
     """NAND: y = 0 only for (1, 1). See ``logic``."""
-    return logic("nand", n, noise, seed)
+    return _gate("nand", "nand", n, noise, seed)
 
 
 # ---------------------------------------------------------------- 2-D classification
