@@ -84,11 +84,14 @@ def _as_array(result: Any) -> np.ndarray:
 # ------------------------------------------------------------------ learning curves
 
 
-def plot_history(history: Any, path: str | os.PathLike, title: str | None = None) -> Path:
+def plot_history(
+    history: Any, path: str | os.PathLike, title: str | None = None, log: bool = False
+) -> Path:
     """Learning curves: loss and val_loss in one panel, then one panel per metric.
 
     ``history`` is a Keras-like History (with a ``.history`` dict) or a dict of lists, such
     as ``{"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}``.
+    ``log=True`` draws the loss on a logarithmic axis.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     if not isinstance(curves, Mapping) or not curves:
@@ -106,6 +109,8 @@ def plot_history(history: Any, path: str | os.PathLike, title: str | None = None
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
+        if log and name == "loss":
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     if title:

@@ -1,0 +1,43 @@
+"""``python -m lessons [N] [--auto] [--out DIR]``: list the lessons, or step through lesson N."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from .runner import find_lessons, is_interactive, lesson_table, run_lesson
+
+
+def main(argv: list[str] | None = None) -> int:
+    """List the lessons (no number) or run one; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lessons",
+        description="Step through the course's lessons. Without a number, list them.")
+    parser.add_argument("number", nargs="?", type=int, help="the lesson to run")
+    parser.add_argument("--auto", action="store_true",
+                        help="run straight through without waiting for Enter")
+    parser.add_argument("--out", type=Path, default=Path("lesson-output"),
+                        help="folder for the pictures and pages (default: lesson-output/)")
+    args = parser.parse_args(argv)
+    console = Console(highlight=False)
+    entries = find_lessons()
+    if args.number is None:
+        console.print(lesson_table(entries))
+        console.print("Run one with: [bold]python -m lessons 1[/bold]  "
+                      "(--auto to run without pauses, --out DIR for the files)")
+        return 0
+    entry = entries.get(args.number)
+    if entry is None or entry.module is None:
+        valid = ", ".join(str(n) for n, e in sorted(entries.items()) if e.module)
+        reason = "" if entry is None else f" ({entry.error})"
+        console.print(f"[red]There is no lesson {args.number}{reason}.[/red] "
+                      f"The lessons are: {valid}.")
+        return 2
+    auto = args.auto or not is_interactive()
+    return run_lesson(entry, args.out, auto, console)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""The lesson runner: finds the lessons, steps through one, counts its checks.
+
+How to write a lesson
+=====================
+
+A lesson is a plain Python file ``lessons/NN_topic.py`` (NN = two digits) with three names:
+
+    TITLE = "Backpropagation on one small graph"
+    MINUTES = 10
+
+    def run(lesson):
+        lesson.step("Build the graph")             # a new step (waits for Enter before it)
+        lesson.say('''The course's example is *f = (x + y) z*.''')   # Markdown prose
+        v = lesson.code('''
+            from autograd import Value
+            x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
+            f = (x + y) * z
+            f.data
+        ''')                                        # shown, then run; last expression echoed
+        lesson.check("f = (-2 + 5)(-4)", v.f.data, -12.0)
+        lesson.file(v.path, "the graph")            # tells the student which file to open
+
+The ``lesson`` object (a ``Lesson``) has:
+
+- ``step(title)``: start a step. From the second step on it first waits for Enter
+  (``q`` + Enter quits); with ``--auto`` it does not wait.
+- ``say(markdown)``: print prose, rendered as Markdown. Indentation is removed.
+- ``code(source)``: print the code, run it in the lesson's namespace (shared by all the
+  lesson's snippets, with ``out``, the output folder, predefined) and echo the value of a
+  last bare expression, as the Python prompt does. Returns the namespace, whose names read
+  as attributes (``v.f``).
+- ``check(label, got, expected, tol=1e-9)``: compare a result with the answer worked out
+  by hand (numbers within ``tol``, arrays element by element, anything else with ``==``).
+  A failing check is printed loudly and makes the run exit with status 1.
+- ``file(path, description)``: say which file to open; a missing file counts as a failed
+  check.
+- ``out``: the output folder (a ``pathlib.Path``, created on demand).
+
+Code a student should read goes through ``code``; bookkeeping the lesson needs for itself
+(extra checks, small helpers) can be ordinary Python in ``run``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import math
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.syntax import Syntax
+from rich.table import Table
+
+LESSON_FILE = re.compile(r"^(\d\d)_\w+\.py$")
+
+
+class Quit(Exception):
+    """The student typed q at a pause."""
+
+
+class Namespace(dict):
+    """The variables of a lesson's code snippets; ``v.f`` reads ``v["f"]``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"the lesson's code defined no variable {name!r}") from None
+
+
+class Lesson:
+    """What a lesson's ``run(lesson)`` talks to: prose, code, checks, files, pauses."""
+
+    def __init__(self, number: int, title: str, out: Path, auto: bool,
+                 console: Console | None = None) -> None:
+        self.number, self.title, self.out, self.auto = number, title, Path(out), auto
+        self.console = console or Console(highlight=False)
+        self.namespace = Namespace(out=self.out)
+        self.steps = 0
+        self.passed: list[str] = []
+        self.failed: list[str] = []
+        self.files: list[Path] = []
+
+    def step(self, title: str) -> None:
+        """Start the next step; from the second one on, wait for Enter first."""
+        if self.steps:
+            self._pause()
+        self.steps += 1
+        self.console.print()
+        self.console.print(Rule(f"[bold]Step {self.steps} · {title}", align="left",
+                                style="cyan"))
+
+    def say(self, markdown: str) -> None:
+        """Print prose, written as Markdown."""
+        self.console.print(Markdown(textwrap.dedent(markdown).strip()))
+        self.console.print()
+
+    def code(self, source: str) -> Namespace:
+        """Show ``source``, run it in the lesson's namespace, echo a last bare expression."""
+        source = textwrap.dedent(source).strip("\n")
+        self.console.print(Panel(Syntax(source, "python", theme="ansi_dark", word_wrap=True,
+                                        background_color="default"),
+                                 border_style="dim", padding=(0, 1)))
+        tree = ast.parse(source)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        self.out.mkdir(parents=True, exist_ok=True)
+        exec(compile(tree, f"<lesson {self.number}>", "exec"), self.namespace)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), f"<lesson {self.number}>", "eval"),
+                         self.namespace)
+            if value is not None:
+                self.console.print(f"[dim]→[/dim] {_format(value)}")
+        return self.namespace
+
+    def check(self, label: str, got: Any, expected: Any, tol: float = 1e-9) -> bool:
+        """Compare ``got`` with the answer worked out by hand; say loudly when they differ."""
+        ok = _agrees(got, expected, tol)
+        if ok:
+            self.passed.append(label)
+            self.console.print(f"[green]✓ check[/green] {label}: [bold]{_format(got)}[/bold]")
+        else:
+            self.failed.append(label)
+            self.console.print(Panel(
+                f"{label}\n  got      {_format(got)}\n  expected {_format(expected)}"
+                + (f"  (tolerance {tol:g})" if _is_number(expected) else ""),
+                title="✗ CHECK FAILED", border_style="bold red", style="red"))
+        return ok
+
+    def file(self, path: str | Path, description: str) -> None:
+        """Tell the student which file to open (a missing file is a failed check)."""
+        path = Path(path)
+        if not path.is_file():
+            self.check(f"the file {path} exists", False, True)
+            return
+        self.files.append(path)
+        self.console.print(f"[bold magenta]▶ open[/bold magenta] [underline]{path}[/underline]"
+                           f"  {description}")
+
+    def _pause(self) -> None:
+        if self.auto:
+            return
+        self.console.print()
+        try:
+            answer = input("  ⏎ Enter: next step · q + Enter: quit ")
+        except EOFError:
+            raise Quit from None
+        if answer.strip().lower() in {"q", "quit", "exit"}:
+            raise Quit
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool)
+
+
+def _agrees(got: Any, expected: Any, tol: float) -> bool:
+    got = getattr(got, "data", got) if not isinstance(got, (list, tuple, dict)) else got
+    if _is_number(expected) and _is_number(got):
+        return math.isclose(float(got), float(expected), rel_tol=tol, abs_tol=tol)
+    if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
+        got, expected = np.asarray(got), np.asarray(expected)
+        if got.shape != expected.shape:
+            return False
+        if got.dtype.kind in "fc" or expected.dtype.kind in "fc":
+            return bool(np.allclose(got, expected, rtol=tol, atol=tol))
+        return bool(np.array_equal(got, expected))
+    return got == expected
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=4, suppress_small=True)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, float) for v in value):
+        inner = ", ".join(f"{v:.6g}" for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return repr(value).replace("[", r"\[")  # rich must not read brackets as markup
+
+
+# ------------------------------------------------------------------ finding lessons
+
+
+@dataclass
+class Entry:
+    """One lesson file: its number, module name and (once imported) title and minutes."""
+
+    number: int
+    module_name: str
+    module: ModuleType | None = None
+    error: str | None = None
+
+    @property
+    def title(self) -> str:
+        return self.module.TITLE if self.module else f"(cannot load: {self.error})"
+
+    @property
+    def minutes(self) -> int | None:
+        return self.module.MINUTES if self.module else None
+
+
+def find_lessons() -> dict[int, Entry]:
+    """Every ``lessons/NN_topic.py``, by number, imported (an import error is kept, not raised)."""
+    entries = {}
+    for path in sorted(Path(__file__).parent.iterdir()):
+        match = LESSON_FILE.match(path.name)
+        if not match:
+            continue
+        entry = Entry(int(match.group(1)), f"{__package__}.{path.stem}")
+        try:
+            entry.module = importlib.import_module(entry.module_name)
+        except Exception as error:  # a broken lesson must not hide the others
+            entry.error = f"{type(error).__name__}: {error}"
+        entries[entry.number] = entry
+    return entries
+
+
+def lesson_table(entries: dict[int, Entry]) -> Table:
+    """The list of lessons as a rich table: number, title, minutes."""
+    table = Table(title="chaingrad lessons", title_style="bold")
+    table.add_column("#", justify="right", style="cyan")
+    table.add_column("lesson")
+    table.add_column("minutes", justify="right")
+    for number, entry in sorted(entries.items()):
+        style = None if entry.module else "red"
+        table.add_row(str(number), entry.title, str(entry.minutes or "–"), style=style)
+    return table
+
+
+def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = None) -> int:
+    """Step through one lesson; 0 when every check passed, 1 otherwise, 130 on Ctrl-C."""
+    console = console or Console(highlight=False)
+    lesson = Lesson(entry.number, entry.title, out, auto, console)
+    console.print(Panel(f"[bold]Lesson {entry.number}: {entry.title}[/bold]\n"
+                        f"about {entry.minutes} minutes · files go to {out}/",
+                        border_style="cyan"))
+    try:
+        entry.module.run(lesson)
+    except Quit:
+        console.print(f"\nStopped after step {lesson.steps}. "
+                      f"Run it again with: python -m lessons {entry.number}")
+        return 1 if lesson.failed else 0
+    except KeyboardInterrupt:
+        console.print("\nInterrupted.")
+        return 130
+    _summary(lesson, console)
+    return 1 if lesson.failed else 0
+
+
+def _summary(lesson: Lesson, console: Console) -> None:
+    console.print()
+    console.print(Rule("[bold]End of the lesson", style="cyan"))
+    if lesson.files:
+        console.print("Files written:")
+        for path in lesson.files:
+            console.print(f"  {path}")
+    if lesson.failed:
+        console.print(f"[bold red]✗ {len(lesson.failed)} of "
+                      f"{len(lesson.failed) + len(lesson.passed)} checks FAILED:[/bold red]")
+        for label in lesson.failed:
+            console.print(f"  [red]✗ {label}")
+    else:
+        console.print(f"[bold green]✓ all {len(lesson.passed)} checks passed.[/bold green]")
+
+
+def is_interactive() -> bool:
+    """Whether to wait for Enter: only when a person can type (stdin is a terminal)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # stdin closed
+        return False
