@@ -1,0 +1,167 @@
+"""viz.plots: every plot writes a valid SVG or PNG, atomically, with deterministic SVG bytes."""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from autograd import Value
+from viz.plots import plot_decision_boundary, plot_function, plot_history, plot_optimizer_paths
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HISTORY = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
+           "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.5, 0.7, 0.75]}
+
+
+def _svg_root(path):
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    return root
+
+
+def _points(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(float)
+
+
+class History:
+    """The shape of a Keras History: a .history dict."""
+
+    def __init__(self, curves):
+        self.history = curves
+
+
+def test_history_svg_from_dict_and_history_object_are_identical(tmp_path):
+    a = plot_history(HISTORY, tmp_path / "a.svg")
+    b = plot_history(History(HISTORY), tmp_path / "b.svg")
+    _svg_root(a)
+    assert a.read_bytes() == b.read_bytes()
+    assert "Date" not in a.read_text()  # no timestamp in the metadata
+
+
+def test_history_draws_one_panel_per_metric(tmp_path):
+    both = plot_history(HISTORY, tmp_path / "both.svg").read_text()
+    loss_only = plot_history({"loss": [3.0, 2.0]}, tmp_path / "loss.svg").read_text()
+    assert both.count('id="axes_') == 2
+    assert loss_only.count('id="axes_') == 1
+
+
+def test_history_rejects_empty_input(tmp_path):
+    with pytest.raises(ValueError, match="plot_history"):
+        plot_history({}, tmp_path / "x.svg")
+
+
+def test_png_by_suffix(tmp_path):
+    path = plot_history(HISTORY, tmp_path / "curves.png")
+    assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_unknown_suffix_is_refused_and_nothing_is_left_behind(tmp_path):
+    with pytest.raises(ValueError, match=r"\.svg, \.png"):
+        plot_history(HISTORY, tmp_path / "curves.txt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_leaves_only_the_final_file(tmp_path):
+    plot_function(np.tanh, None, tmp_path / "sub" / "tanh.svg")
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["tanh.svg"]
+
+
+def test_svg_bytes_are_identical_across_processes(tmp_path):
+    script = (
+        "import sys, numpy as np; from viz.plots import plot_decision_boundary;"
+        "rng = np.random.default_rng(1); X = rng.normal(size=(30, 2));"
+        "y = (X[:, 0] > 0).astype(float);"
+        "plot_decision_boundary(lambda g: 1 / (1 + np.exp(-4 * g[:, 0])), X, y, sys.argv[1])"
+    )
+    for name in ("one.svg", "two.svg"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / name)], check=True)
+    assert (tmp_path / "one.svg").read_bytes() == (tmp_path / "two.svg").read_bytes()
+
+
+def test_decision_boundary_from_a_plain_function(tmp_path):
+    X, y = _points()
+    path = plot_decision_boundary(lambda g: 1 / (1 + np.exp(-(g[:, 0] + g[:, 1]))), X, y,
+                                  tmp_path / "f.svg", title="a line")
+    _svg_root(path)
+    text = path.read_text(encoding="utf-8")  # text is drawn as paths, labelled in comments
+    assert "<!-- class 0 -->" in text and "<!-- class 1 -->" in text and "a line" in text
+
+
+def test_decision_boundary_calls_a_scalar_model_point_by_point(tmp_path):
+    class TinyScalarModel:
+        """w·x as Values, one point at a time: the calling convention of nn.scalar.MLP."""
+
+        def __init__(self):
+            self.weights = [Value(1.0), Value(-1.0)]
+            self.calls = 0
+
+        def parameters(self):
+            return self.weights
+
+        def __call__(self, x):
+            self.calls += 1
+            return (self.weights[0] * x[0] + self.weights[1] * x[1]).tanh()
+
+    model = TinyScalarModel()
+    X = np.array([[1.0, -1.0], [-1.0, 1.0], [0.5, 0.0], [-0.5, 0.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    plot_decision_boundary(model, X, y, tmp_path / "scalar.png", resolution=10)
+    assert model.calls == 100
+
+
+def test_decision_boundary_with_class_scores_colours_by_argmax(tmp_path):
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    y = np.array([0, 1, 2])
+    scores = lambda g: np.stack([-np.abs(g - c).sum(1) for c in X], axis=1)  # noqa: E731
+    assert plot_decision_boundary(scores, X, y, tmp_path / "three.png").exists()
+
+
+def test_decision_boundary_checks_shapes(tmp_path):
+    X, y = _points()
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 2\)"):
+        plot_decision_boundary(lambda g: g[:, 0], X[:, :1], y, tmp_path / "bad.svg")
+    with pytest.raises(ValueError, match="one row per point"):
+        plot_decision_boundary(lambda g: g[:5, 0], X, y, tmp_path / "bad.svg")
+
+
+def test_plot_function_accepts_numpy_value_and_autograd_derivative(tmp_path):
+    numpy_tanh = plot_function(np.tanh, lambda x: 1 - np.tanh(x) ** 2, tmp_path / "a.svg")
+    value_tanh = plot_function(lambda v: v.tanh(), lambda v: 1 - v.tanh() ** 2,
+                               tmp_path / "b.svg")
+    assert numpy_tanh.read_bytes() == value_tanh.read_bytes()
+    with_autograd = plot_function(lambda v: v.tanh(), None, tmp_path / "c.svg",
+                                  extra={"a textbook's f′": lambda x: 1 - x ** 2})
+    _svg_root(with_autograd)
+
+
+def test_autograd_derivative_matches_the_formula():
+    from viz.plots import _autograd_derivative
+
+    xs = np.linspace(-3, 3, 13)
+    np.testing.assert_allclose(_autograd_derivative(lambda v: v.sigmoid(), xs),
+                               np.exp(-xs) / (1 + np.exp(-xs)) ** 2, rtol=1e-12)
+
+
+def test_optimizer_paths(tmp_path):
+    def bowl(a, b):
+        return (a - 1) ** 2 + 10 * (b + 0.5) ** 2
+
+    walk = np.array([[-2.0, 1.5], [-1.0, 0.0], [0.5, -0.5], [1.0, -0.5]])
+    path = plot_optimizer_paths(bowl, {"GD": walk, "other": walk * 0.9}, tmp_path / "o.svg")
+    again = plot_optimizer_paths(bowl, {"GD": walk, "other": walk * 0.9}, tmp_path / "p.svg")
+    assert path.read_bytes() == again.read_bytes()
+    with pytest.raises(ValueError, match=r"path 'GD' has shape \(4,\)"):
+        plot_optimizer_paths(bowl, {"GD": walk[:, 0]}, tmp_path / "q.svg")
+
+
+def test_optimizer_paths_falls_back_to_point_by_point_loss(tmp_path):
+    def scalar_only(a, b):
+        return Value(float(a)) ** 2 + Value(float(b)) ** 2  # float() fails on arrays
+
+    walk = np.array([[1.0, 1.0], [0.1, 0.1]])
+    assert plot_optimizer_paths(scalar_only, {"GD": walk}, tmp_path / "s.png",
+                                resolution=20).exists()
