@@ -309,15 +309,29 @@ class MatMul(Op):
         return grad_a, grad_b
 
     def domain_error(a, b):
-        inner_a = a.shape[-1] if a.ndim else None
-        inner_b = b.shape[-2] if b.ndim >= 2 else (b.shape[0] if b.ndim == 1 else None)
-        return (
-            f"shapes {tuple(a.shape)} and {tuple(b.shape)} do not align "
-            f"({inner_a} != {inner_b})"
-        )
+        shapes = f"shapes {tuple(np.shape(a))} and {tuple(np.shape(b))}"
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            return f"{shapes}: @ needs tensors with at least one axis (use * for a scalar)"
+        inner_a = a.shape[-1]
+        inner_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+        if inner_a != inner_b:
+            return f"{shapes} do not align ({inner_a} != {inner_b})"
+        return f"{shapes}: the batch axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
 
 
 # ------------------------------------------------------------- tensor-only: reductions
+
+
+def _axis_error(x, axis=None, keepdims=False):
+    """The sentence for a reduction over an axis the tensor does not have."""
+    ndim = np.ndim(x)
+    axes = () if axis is None else (axis,) if isinstance(axis, (int, np.integer)) else axis
+    bad = [a for a in axes if not -ndim <= a < ndim]
+    if bad:
+        return f"axis {bad[0]} does not exist for a tensor of shape {tuple(np.shape(x))}"
+    if len(set(a % ndim for a in axes)) != len(axes):
+        return f"axis {axis} repeats an axis"
+    return None
 
 
 class Sum(Op):
@@ -330,6 +344,8 @@ class Sum(Op):
 
     def backward(grad_out, out, x, axis=None, keepdims=False):
         return (expand_to(grad_out, x.shape, axis, keepdims),)
+
+    domain_error = _axis_error
 
 
 class Mean(Op):
@@ -344,6 +360,8 @@ class Mean(Op):
         count = x.size // max(constant(out).size, 1)
         return (expand_to(grad_out / count, x.shape, axis, keepdims),)
 
+    domain_error = _axis_error
+
 
 class Max(Op):
     """f(x) = max of x over axis; df/dx = 1 at the maximum (shared equally by ties), else 0"""
@@ -356,6 +374,8 @@ class Max(Op):
     def backward(grad_out, out, x, axis=None, keepdims=False):
         return (_extremum_grad(grad_out, out, x, axis, keepdims),)
 
+    domain_error = _axis_error
+
 
 class Min(Op):
     """f(x) = min of x over axis; df/dx = 1 at the minimum (shared equally by ties), else 0"""
@@ -367,6 +387,8 @@ class Min(Op):
 
     def backward(grad_out, out, x, axis=None, keepdims=False):
         return (_extremum_grad(grad_out, out, x, axis, keepdims),)
+
+    domain_error = _axis_error
 
 
 def _extremum_grad(grad_out, out, x, axis, keepdims):
@@ -407,6 +429,9 @@ class Transpose(Op):
         inverse = None if axes is None else tuple(np.argsort(axes))
         return (grad_out.transpose(inverse),)
 
+    def domain_error(x, axes=None):
+        return f"axes {axes} are not a permutation of the axes of shape {tuple(np.shape(x))}"
+
 
 class BroadcastTo(Op):
     """f(x) = x repeated to a larger shape; df/dx = the gradient summed over the repeats"""
@@ -419,6 +444,9 @@ class BroadcastTo(Op):
 
     def backward(grad_out, out, x, shape):
         return (grad_out,)  # the engine sums it down to x's shape
+
+    def domain_error(x, shape):
+        return f"cannot broadcast shape {tuple(np.shape(x))} to shape {tuple(shape)}"
 
 
 class GetItem(Op):
@@ -435,6 +463,9 @@ class GetItem(Op):
         if isinstance(grad_out, np.ndarray):
             return (_scatter_add(grad_out, index, x.shape),)
         return (ScatterAdd.apply(grad_out, index=index, shape=x.shape),)
+
+    def domain_error(x, index):
+        return f"index {index!r} does not fit a tensor of shape {tuple(np.shape(x))}"
 
 
 class ScatterAdd(Op):

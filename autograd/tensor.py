@@ -173,22 +173,22 @@ class Tensor(Node):
 
     # -- comparisons: not differentiable, they give boolean tensors
     def __lt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data < _raw(other))
+        return Tensor(np.asarray(self.data < _raw(other)))
 
     def __le__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data <= _raw(other))
+        return Tensor(np.asarray(self.data <= _raw(other)))
 
     def __gt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data > _raw(other))
+        return Tensor(np.asarray(self.data > _raw(other)))
 
     def __ge__(self, other: ArrayLike) -> Tensor:
-        return Tensor(self.data >= _raw(other))
+        return Tensor(np.asarray(self.data >= _raw(other)))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self.data == _raw(other))
+        return Tensor(np.asarray(self.data == _raw(other)))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(self.data != _raw(other))
+        return Tensor(np.asarray(self.data != _raw(other)))
 
     # -- leaving the graph
     def item(self) -> float:
@@ -312,8 +312,11 @@ def _freeze(value: Any) -> Any:
 
 
 def _shape_message(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
+    """The error an op raises: its own sentence, else the shapes of all its inputs."""
     message = describe_failure(op, datas, params, error)
     if op.domain_error(*datas, **(params or {})) is None and len(datas) > 1:
         shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
+        if "broadcast" in str(error):
+            return f"{op.name}: shapes {shapes} cannot be broadcast together"
         message = f"{op.name}: shapes {shapes} do not fit together ({error})"
     return message
