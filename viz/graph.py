@@ -1,0 +1,242 @@
+"""Read a finished graph into networkx: the one structure every view of viz draws from.
+
+viz is an outside reader: it looks only at the plain attributes every node carries
+(``data grad name op parents params operation scalar requires_grad``) and never asks the
+engine for anything else. Node identifiers come from the node's position in a fixed
+traversal from the root (``n0`` is the root), never from ``id()``, so the same program
+gives the same identifiers, and therefore the same picture, every time it runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+KINDS = ("input", "parameter", "constant", "intermediate", "output")
+
+
+def traversal(root: Any) -> list:
+    """Every node ``root`` depends on, root first, each node before its parents.
+
+    Kahn's algorithm over the ``parents`` attribute, without recursion (a million-node
+    chain must not overflow the stack). Parents are visited in argument order, so the
+    order depends only on the shape of the graph.
+    """
+    uses: dict[int, int] = {id(root): 0}
+    nodes = {id(root): root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in node.parents:
+            key = id(parent)
+            if key in uses:
+                uses[key] += 1
+            else:
+                uses[key] = 1
+                nodes[key] = parent
+                stack.append(parent)
+    order = []
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for parent in reversed(node.parents):
+            key = id(parent)
+            uses[key] -= 1
+            if uses[key] == 0:
+                ready.append(parent)
+    return order
+
+
+def has_gradients(root: Any) -> bool:
+    """Whether backward has filled the gradients (the root's gradient is set and non-zero)."""
+    grad = root.grad
+    if grad is None:
+        return False
+    return bool(np.any(np.asarray(grad) != 0))
+
+
+def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiDiGraph:
+    """The graph of ``root`` as an ``nx.MultiDiGraph``: edges run parent -> child.
+
+    Node attributes: ``name`` (given or generated), ``given_name``, ``op`` (symbol),
+    ``op_name``, ``data``, ``grad``, ``shape``, ``dtype``, ``scalar``, ``kind`` (one of
+    input, parameter, constant, intermediate, output), ``order`` (position in forward
+    order) and ``node`` (the graph node itself). Edges are keyed by argument index, so
+    the two edges of ``x * x`` stay two; edge attribute ``index`` is that argument index.
+    ``parameters`` (e.g. ``model.parameters()``) marks which leaves are weights.
+    """
+    order = traversal(root)
+    ids = {id(node): f"n{i}" for i, node in enumerate(order)}
+    weights = {id(p) for p in parameters} if parameters is not None else None
+    graph = nx.MultiDiGraph(root=ids[id(root)], has_grad=has_gradients(root))
+    forward = list(reversed(order))
+    unnamed = 0
+    for position, node in enumerate(forward):
+        given = node.name
+        if given is None and node.operation is not None:
+            unnamed += 1
+            name = f"v{unnamed}"
+        elif given is None:
+            name = _number_text(node)
+        else:
+            name = str(given)
+        data = node.data
+        graph.add_node(
+            ids[id(node)],
+            name=name,
+            given_name=given,
+            op=node.op,
+            op_name=node.operation.name if node.operation is not None else "",
+            data=data,
+            grad=node.grad,
+            shape=() if node.scalar else tuple(data.shape),
+            dtype="float" if node.scalar else str(data.dtype),
+            scalar=bool(node.scalar),
+            kind=_kind(node, node is root, weights),
+            order=position,
+            node=node,
+        )
+    for node in forward:
+        child = ids[id(node)]
+        for index, parent in enumerate(node.parents):
+            graph.add_edge(ids[id(parent)], child, key=index, index=index)
+    return graph
+
+
+def _kind(node: Any, is_root: bool, weights: set[int] | None) -> str:
+    if is_root and node.operation is not None:
+        return "output"
+    if node.operation is not None:
+        return "intermediate"
+    if weights is not None and id(node) in weights:
+        return "parameter"
+    if node.name is None:
+        return "constant" if node.scalar else "input"
+    if node.scalar:
+        # nn.scalar names its weights "L1.N3.w0": a dotted module path marks a parameter.
+        return "parameter" if weights is None and "." in str(node.name) else "input"
+    return "parameter" if node.requires_grad else "input"
+
+
+def _number_text(node: Any) -> str:
+    if node.scalar:
+        return f"{node.data:.4g}"
+    return "const" if node.data.size > 1 else f"{node.data.item():.4g}"
+
+
+# ------------------------------------------------------------------ big graphs
+
+
+def prefix_group(name: str | None) -> str | None:
+    """The group of a dotted name: ``"L1.N3.w0"`` -> ``"L1.N3"``; None for a plain name."""
+    if not name or "." not in name:
+        return None
+    return name.rsplit(".", 1)[0]
+
+
+def assign_groups(
+    graph: nx.MultiDiGraph, group_of: Callable[[str | None], str | None] = prefix_group
+) -> dict[str, str | None]:
+    """Give every node a group: from its own name, else the most common among its parents.
+
+    Unnamed intermediates (a neuron's weighted sum and activation) thereby join the neuron
+    whose weights they read. Nodes are visited in forward order, parents before children.
+    """
+    groups: dict[str, str | None] = {}
+    for node_id in sorted(graph, key=lambda n: graph.nodes[n]["order"]):
+        group = group_of(graph.nodes[node_id]["given_name"])
+        if group is None:
+            votes = Counter(
+                groups[p] for p in graph.predecessors(node_id) if groups[p] is not None
+            )
+            if votes:
+                group = min(votes.items(), key=lambda item: (-item[1], item[0]))[0]
+        groups[node_id] = group
+    return groups
+
+
+def collapse(graph: nx.MultiDiGraph, threshold: int = 500,
+             group_of: Callable[[str | None], str | None] = prefix_group) -> nx.MultiDiGraph:
+    """A smaller graph of boxes when ``graph`` has more than ``threshold`` nodes.
+
+    Nodes are grouped by name prefix (module / neuron, see :func:`assign_groups`); the
+    nodes no name places are grouped by depth, in bands. Prefixes are shortened
+    (``L1.N3`` -> ``L1``) until the boxes number at most ``threshold``. The output node
+    stays visible. A box has ``kind="group"``, ``count`` (hidden nodes) and ``ops`` (how
+    many of each op it hides); edges between boxes carry ``count``.
+    """
+    if graph.number_of_nodes() <= threshold:
+        return graph
+    root = graph.graph["root"]
+    groups = assign_groups(graph, group_of)
+    depth = _depths(graph, root)
+    bands = max(1, threshold // 4)
+    band_size = max(1, -(-(max(depth.values()) + 1) // bands))
+    while True:
+        keys = {}
+        for node_id in graph:
+            if node_id == root:
+                keys[node_id] = node_id
+            elif groups[node_id] is not None:
+                keys[node_id] = "group:" + groups[node_id]
+            else:
+                keys[node_id] = f"depth:{depth[node_id] // band_size}"
+        if len(set(keys.values())) <= threshold:
+            break
+        shorter = {n: prefix_group(g) for n, g in groups.items()}
+        if shorter == groups:
+            band_size *= 2
+        groups = shorter
+    return _quotient(graph, keys, band_size)
+
+
+def _depths(graph: nx.MultiDiGraph, root: str) -> dict[str, int]:
+    """Longest distance from each node to the root, in edges."""
+    depth = {root: 0}
+    for node_id in sorted(graph, key=lambda n: -graph.nodes[n]["order"])[1:]:
+        depth[node_id] = 1 + max(depth[c] for c in graph.successors(node_id))
+    return depth
+
+
+def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int) -> nx.MultiDiGraph:
+    members: dict[str, list[str]] = {}
+    for node_id in sorted(graph, key=lambda n: graph.nodes[n]["order"]):
+        members.setdefault(keys[node_id], []).append(node_id)
+    small = nx.MultiDiGraph(**graph.graph, collapsed=True, hidden=graph.number_of_nodes())
+    box_ids = {}
+    for number, (key, ids) in enumerate(sorted(members.items(), key=lambda kv: _first(graph, kv))):
+        if key in graph:
+            box_ids[key] = key
+            small.add_node(key, **graph.nodes[key])
+            continue
+        box = f"g{number}"
+        box_ids[key] = box
+        ops = Counter(graph.nodes[n]["op"] or graph.nodes[n]["kind"] for n in ids)
+        if key.startswith("group:"):
+            title = key[len("group:"):]
+        else:
+            band = int(key.split(":")[1])
+            low, high = band * band_size, (band + 1) * band_size - 1
+            title = f"depth {low}" if low == high else f"depth {low}-{high}"
+        small.add_node(
+            box, name=title, kind="group", count=len(ids), ops=dict(ops),
+            order=graph.nodes[ids[0]]["order"],
+        )
+    weights: Counter = Counter()
+    for parent, child in graph.edges():
+        a, b = box_ids[keys[parent]], box_ids[keys[child]]
+        if a != b:
+            weights[a, b] += 1
+    for (a, b), count in sorted(weights.items(), key=lambda item: (
+            small.nodes[item[0][0]]["order"], small.nodes[item[0][1]]["order"])):
+        small.add_edge(a, b, key=0, index=0, count=count)
+    return small
+
+
+def _first(graph: nx.MultiDiGraph, item: tuple[str, list[str]]) -> int:
+    return graph.nodes[item[1][0]]["order"]
