@@ -1,0 +1,5 @@
+def show(root):
+    pass
+
+def explain(root):
+    pass
