@@ -95,35 +95,38 @@ def record_creation(node: Node) -> None:
 # ------------------------------------------------------------------ graph traversal
 
 
-def topological_order(root: Node, trainable_only: bool = True) -> list[Node]:
+def topological_order(root: Node, leaves: bool = True) -> list[Node]:
     """Every node ``root`` depends on, outputs first: each node before all of its parents.
 
     Kahn's algorithm: count how many uses each node has inside the graph, then release a
-    node once all its uses are processed. ``trainable_only`` skips tensors that need no
-    gradient (such as the input data), which backward never visits.
+    node once all its uses are processed. Nodes that need no gradient (such as input
+    data) are left out; so are leaves when ``leaves=False``, because backward only needs
+    to order the nodes that pass gradients on.
     """
     uses: dict[Node, int] = {root: 0}
     stack = [root]
     while stack:
         node = stack.pop()
         for parent in node.parents:
-            if trainable_only and not parent.requires_grad:
-                continue
-            if parent in uses:
-                uses[parent] += 1
-            else:
+            if parent.operation is None and not (leaves and parent.requires_grad):
+                continue  # a leaf passes nothing on; interior nodes always need gradients
+            count = uses.get(parent)
+            if count is None:
                 uses[parent] = 1
                 stack.append(parent)
+            else:
+                uses[parent] = count + 1
     order = []
     ready = [root]
     while ready:
         node = ready.pop()
         order.append(node)
         for parent in node.parents:
-            if parent in uses:
-                uses[parent] -= 1
-                if uses[parent] == 0:
-                    ready.append(parent)
+            remaining = uses.get(parent)
+            if remaining == 1:
+                ready.append(parent)
+            elif remaining is not None:
+                uses[parent] = remaining - 1
     return order
 
 
@@ -172,10 +175,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
         else:
             sent = operation.backward(grad_out, out, *inputs, **params)
         if len(sent) != len(parents):
-            raise RuntimeError(
-                f"{operation.name}: backward returned {len(sent)} gradients "
-                f"for {len(parents)} inputs (it must return one per input)"
-            )
+            raise _wrong_count(operation, sent, parents)
         received = []
         for index, (parent, grad) in enumerate(zip(parents, sent)):
             if grad is None or not parent.requires_grad:
@@ -190,6 +190,56 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 received.append((index, parent, grad))
         if record:
             yield node, grad_out, tuple(received)
+
+
+def _backward_scalars(root: Node, seed: float) -> None:
+    """backward() for a graph of Values: the rules on plain floats, adding into ``.grad``.
+
+    Gradients left in interior nodes by an earlier call are set aside while this pass
+    runs (so they are not sent on a second time) and added back at the end; leaves
+    simply accumulate, as in PyTorch. This loop runs once per node of every scalar
+    graph, so it unpacks one- and two-input ops by hand instead of building lists.
+    """
+    order = topological_order(root, leaves=False)
+    earlier = {node: node.grad for node in order if node.grad}
+    for node in earlier:
+        node.grad = 0.0
+    root.grad = seed
+    for node in order:
+        operation = node.operation
+        if operation is None:
+            continue
+        parents = node.parents
+        if node.params is None and len(parents) == 2:
+            a, b = parents
+            sent = operation.backward(node.grad, node.data, a.data, b.data)
+            if len(sent) == 2:
+                a.grad += sent[0]
+                b.grad += sent[1]
+                continue
+        elif node.params is None and len(parents) == 1:
+            a = parents[0]
+            sent = operation.backward(node.grad, node.data, a.data)
+            if len(sent) == 1:
+                a.grad += sent[0]
+                continue
+        else:
+            inputs = [parent.data for parent in parents]
+            sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
+            if len(sent) == len(parents):
+                for parent, grad in zip(parents, sent):
+                    parent.grad += grad
+                continue
+        raise _wrong_count(operation, sent, parents)
+    for node, grad in earlier.items():
+        node.grad += grad
+
+
+def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"{operation.name}: backward returned {len(sent)} gradients "
+        f"for {len(parents)} inputs (it must return one per input)"
+    )
 
 
 def _fit_to_tensor(grad: Any, parent: Node) -> Any:
@@ -226,15 +276,17 @@ def backward(root: Node, grad: Any = None) -> None:
             GradientAccumulationWarning,
             stacklevel=3,
         )
-    order = topological_order(root)
+    if root.scalar and not state.anomaly:
+        _backward_scalars(root, _seed(root, grad))
+        return
+    order = topological_order(root, leaves=False)
     grads = {root: _seed(root, grad)}
     for _ in _propagate(order, grads, create_graph=False):
         pass
-    if root.scalar:
-        for node, g in grads.items():
+    for node, g in grads.items():
+        if node.scalar:
             node.grad += g
-    else:
-        for node, g in grads.items():
+        else:
             node.grad = g if node.grad is None else node.grad + g
 
 

@@ -46,84 +46,93 @@ class Node:
 
     # Operators: each builds one node through the registry.
     def __add__(self, other):
-        return self._apply(Add, (self, other))
+        return self._binary(Add, self, other)
 
     def __radd__(self, other):
-        return self._apply(Add, (other, self))
+        return self._binary(Add, other, self)
 
     def __sub__(self, other):
-        return self._apply(Sub, (self, other))
+        return self._binary(Sub, self, other)
 
     def __rsub__(self, other):
-        return self._apply(Sub, (other, self))
+        return self._binary(Sub, other, self)
 
     def __mul__(self, other):
-        return self._apply(Mul, (self, other))
+        return self._binary(Mul, self, other)
 
     def __rmul__(self, other):
-        return self._apply(Mul, (other, self))
+        return self._binary(Mul, other, self)
 
     def __truediv__(self, other):
-        return self._apply(Div, (self, other))
+        return self._binary(Div, self, other)
 
     def __rtruediv__(self, other):
-        return self._apply(Div, (other, self))
+        return self._binary(Div, other, self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Node):
-            return self._apply(Pow, (self, exponent))
+            return self._binary(Pow, self, exponent)
         return self._apply(PowConstant, (self,), {"exponent": exponent})
 
     def __rpow__(self, base):
-        return self._apply(Pow, (base, self))
+        return self._binary(Pow, base, self)
 
     def __neg__(self):
-        return self._apply(Neg, (self,))
+        return self._unary(Neg, self)
 
     def __pos__(self):
         return self
 
     def exp(self):
         """e**x"""
-        return self._apply(Exp, (self,))
+        return self._unary(Exp, self)
 
     def log(self):
         """Natural logarithm."""
-        return self._apply(Log, (self,))
+        return self._unary(Log, self)
 
     def sqrt(self):
         """Square root."""
-        return self._apply(Sqrt, (self,))
+        return self._unary(Sqrt, self)
 
     def tanh(self):
         """Hyperbolic tangent."""
-        return self._apply(Tanh, (self,))
+        return self._unary(Tanh, self)
 
     def sigmoid(self):
         """Logistic sigmoid 1 / (1 + e**-x)."""
-        return self._apply(Sigmoid, (self,))
+        return self._unary(Sigmoid, self)
 
     def relu(self):
         """max(x, 0)."""
-        return self._apply(Relu, (self,))
+        return self._unary(Relu, self)
 
     def sin(self):
         """Sine."""
-        return self._apply(Sin, (self,))
+        return self._unary(Sin, self)
 
     def cos(self):
         """Cosine."""
-        return self._apply(Cos, (self,))
+        return self._unary(Cos, self)
 
     def abs(self):
         """Absolute value."""
-        return self._apply(Abs, (self,))
+        return self._unary(Abs, self)
 
     __abs__ = abs
 
+    # Each front-end defines _apply; _unary and _binary are shortcuts it may speed up.
     @staticmethod
-    def _apply(op, inputs, params=None):  # pragma: no cover - each front-end defines it
+    def _apply(op, inputs, params=None):  # pragma: no cover
         raise NotImplementedError
+
+    @classmethod
+    def _unary(cls, op, x):
+        return cls._apply(op, (x,))
+
+    @classmethod
+    def _binary(cls, op, x, y):
+        return cls._apply(op, (x, y))
 
 
 from .ops import (  # noqa: E402  (the ops module needs Node defined first)

@@ -41,19 +41,29 @@ class Value(Node):
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, datas, params, error)) from None
-        if type(data) is not float:
-            data = _result_as_float(op, data, datas, params)
-        out = Value.__new__(Value)
-        out.data = data
-        out.grad = 0.0
-        out.name = None
-        if state.grad_enabled:
-            out.parents, out.operation, out.params = parents, op, params
-            if state.anomaly:
-                record_creation(out)
-        else:
-            out.parents, out.operation, out.params = (), None, None
-        return out
+        return _new_node(data, op, parents, params, datas)
+
+    # The two shortcuts below do what _apply does for one and two inputs, minus the
+    # packing: they are the hot path of every scalar graph.
+    @staticmethod
+    def _unary(op: type[Op], x: Value) -> Value:
+        try:
+            data = op.forward(x.data)
+        except (ArithmeticError, ValueError, TypeError) as error:
+            raise OpError(describe_failure(op, [x.data], None, error)) from None
+        return _new_node(data, op, (x,))
+
+    @staticmethod
+    def _binary(op: type[Op], x: object, y: object) -> Value:
+        if type(x) is not Value:
+            x = _lift(x, op)
+        if type(y) is not Value:
+            y = _lift(y, op)
+        try:
+            data = op.forward(x.data, y.data)
+        except (ArithmeticError, ValueError, TypeError) as error:
+            raise OpError(describe_failure(op, [x.data, y.data], None, error)) from None
+        return _new_node(data, op, (x, y))
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float]) -> Value:
@@ -93,6 +103,30 @@ class Value(Node):
     def __repr__(self) -> str:
         label = f"name={self.name!r}, " if self.name else ""
         return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+def _new_node(
+    data: object, op: type[Op], parents: tuple, params: dict | None = None, datas: list = ()
+) -> Value:
+    """A Value made by ``op`` from ``parents`` (a leaf when gradients are off)."""
+    if type(data) is not float:
+        data = _result_as_float(op, data, datas or [p.data for p in parents], params)
+    out = _allocate(Value)
+    out.data = data
+    out.grad = 0.0
+    out.name = None
+    if state.grad_enabled:
+        out.parents = parents
+        out.operation = op
+        out.params = params
+        if state.anomaly:
+            record_creation(out)
+    else:
+        out.parents, out.operation, out.params = (), None, None
+    return out
+
+
+_allocate = object.__new__
 
 
 def _as_float(data: object, where: str) -> float:
