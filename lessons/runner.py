@@ -61,6 +61,8 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.table import Table
 
+from autograd import Node
+
 LESSON_FILE = re.compile(r"^(\d\d)_\w+\.py$")
 
 
@@ -132,7 +134,7 @@ class Lesson:
             self.failed.append(label)
             self.console.print(Panel(
                 f"{label}\n  got      {_format(got)}\n  expected {_format(expected)}"
-                + (f"  (tolerance {tol:g})" if _is_number(expected) else ""),
+                + (f"  (tolerance {tol:g})" if _is_number(_plain(expected)) else ""),
                 title="✗ CHECK FAILED", border_style="bold red", style="red"))
         return ok
 
@@ -158,14 +160,25 @@ class Lesson:
             raise Quit
 
 
+def _plain(value: Any) -> Any:
+    """Python numbers from nodes and numpy scalars (tuples and lists element by element)."""
+    if isinstance(value, Node):
+        value = value.data
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item) for item in value)
+    return value
+
+
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float, np.floating, np.integer)) and not isinstance(x, bool)
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _agrees(got: Any, expected: Any, tol: float) -> bool:
-    got = getattr(got, "data", got) if not isinstance(got, (list, tuple, dict)) else got
+    got, expected = _plain(got), _plain(expected)
     if _is_number(expected) and _is_number(got):
-        return math.isclose(float(got), float(expected), rel_tol=tol, abs_tol=tol)
+        return math.isclose(got, expected, rel_tol=tol, abs_tol=tol)
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         got, expected = np.asarray(got), np.asarray(expected)
         if got.shape != expected.shape:
@@ -173,10 +186,14 @@ def _agrees(got: Any, expected: Any, tol: float) -> bool:
         if got.dtype.kind in "fc" or expected.dtype.kind in "fc":
             return bool(np.allclose(got, expected, rtol=tol, atol=tol))
         return bool(np.array_equal(got, expected))
+    if isinstance(got, (list, tuple)) and isinstance(expected, (list, tuple)):
+        return len(got) == len(expected) and all(
+            _agrees(a, b, tol) for a, b in zip(got, expected))
     return got == expected
 
 
 def _format(value: Any) -> str:
+    value = _plain(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, np.ndarray):
@@ -252,6 +269,11 @@ def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = No
     except KeyboardInterrupt:
         console.print("\nInterrupted.")
         return 130
+    except Exception:  # a bug in the lesson: show where, and fail the run
+        console.print_exception(max_frames=4)
+        console.print(f"[bold red]✗ lesson {entry.number} stopped with an error in step "
+                      f"{lesson.steps}.[/bold red]")
+        return 1
     _summary(lesson, console)
     return 1 if lesson.failed else 0
 

@@ -69,7 +69,8 @@ def _umask() -> int:
 
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
     with plt.rc_context(_STYLE):
-        return plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
+        return plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False,
+                            layout="constrained")
 
 
 def _as_array(result: Any) -> np.ndarray:
@@ -102,17 +103,20 @@ def plot_history(
     panels.sort(key=lambda name: name != "loss")  # loss first, metrics after
     fig, axes = _figure(len(panels), width=4.6, height=3.4)
     for ax, name in zip(axes[0], panels):
+        drawn = 0
         for key, label, style in ((name, "training", "-"), ("val_" + name, "validation", "--")):
             if key in curves:
                 values = _as_array(list(curves[key]))
                 ax.plot(np.arange(1, len(values) + 1), values, style, label=label, linewidth=1.8)
+                drawn += 1
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         if log and name == "loss":
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if drawn > 1:
+            ax.legend()
     if title:
         fig.suptitle(title)
     return _save(fig, path)
@@ -157,6 +161,7 @@ def plot_decision_boundary(
     title: str | None = None,
     resolution: int = 120,
     threshold: float | None = None,
+    axis_labels: tuple[str, str] = ("$x_1$", "$x_2$"),
 ) -> Path:
     """Data points over the regions a 2-D classifier predicts (as in TensorFlow Playground).
 
@@ -184,7 +189,7 @@ def plot_decision_boundary(
         threshold = (low + high) / 2 if threshold is None else threshold
         surface = scores[:, 0].reshape(gx.shape)
         ax.contourf(gx, gy, np.clip(surface, low, high), levels=np.linspace(low, high, 21),
-                    cmap=PLAYGROUND, alpha=0.85)
+                    cmap=PLAYGROUND, alpha=0.45)
         if surface.min() < threshold < surface.max():
             ax.contour(gx, gy, surface, levels=[threshold], colors="#333333", linewidths=1.5)
         colours = {c: (BLUE if c > threshold else ORANGE) for c in classes}
@@ -196,10 +201,10 @@ def plot_decision_boundary(
         colours = {c: palette(int(c) % 10) for c in classes}
     for c in classes:
         mask = y == c
-        ax.scatter(X[mask, 0], X[mask, 1], s=28, color=colours[c], edgecolors="white",
-                   linewidths=0.8, label=f"class {c:g}", zorder=3)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+        ax.scatter(X[mask, 0], X[mask, 1], s=30, color=colours[c], edgecolors="white",
+                   linewidths=1.0, label=f"class {c:g}", zorder=3)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
     ax.legend(loc="best", framealpha=0.8)
     if title:
         ax.set_title(title)

@@ -1,0 +1,134 @@
+"""Lesson 5: logistic regression, a straight decision boundary c = w1·x + w2·y + q."""
+
+import math
+
+TITLE = "Logistic regression: a straight line between two classes"
+MINUTES = 12
+
+
+def run(lesson):
+    lesson.step("Two clouds of points")
+    lesson.say("""
+        A classifier answers *which class?* for each point of the plane. Here are 100
+        points in two classes, drawn around the centres `(−1, 1)` (class 0) and `(1, −1)`
+        (class 1). The clouds overlap a little, so no line can be perfect.
+    """)
+    v = lesson.code("""
+        import numpy as np
+        from nn import data
+
+        X, t = data.blobs(100, centers=[[-1, 1], [1, -1]], std=0.8, seed=1)
+        print("X:", X.shape, "  labels t:", t.shape, "  class sizes:", np.bincount(t))
+        print(X[:3].round(2), t[:3])
+    """)
+    lesson.check("50 points in each class", v.np.bincount(v.t).tolist(), [50, 50])
+
+    lesson.step("The model: a weighted sum, then a sigmoid")
+    lesson.say("""
+        Logistic regression is a single neuron with a sigmoid. For a point `(x, y)` it
+        computes the course's linear score
+
+        **c = w₁·x + w₂·y + q**
+
+        and turns it into a probability of class 1, `p = σ(c) = 1 / (1 + e^(−c))`.
+        It answers class 1 when `p > ½`, that is when `c > 0`. So the **decision
+        boundary** is the set of points where `c = 0`: a straight line, because `c` is
+        linear in `x` and `y`.
+
+        With tensors, all 100 scores are one matrix product, `c = X @ w + q`. We start
+        from `w = (0, 0)` and `q = 0`, so every point gets `p = σ(0) = ½`.
+    """)
+    v = lesson.code("""
+        from autograd import Tensor
+
+        w = Tensor([0.0, 0.0], requires_grad=True, name="w")
+        q = Tensor(0.0, requires_grad=True, name="q")
+        p = (Tensor(X) @ w + q).sigmoid()
+        p.data[:5]
+    """)
+    lesson.check("σ(0) = ½ for every point", v.p.data, v.np.full(100, 0.5))
+
+    lesson.step("How wrong is it? Binary cross-entropy")
+    lesson.say("""
+        For probabilities the course uses the **binary cross-entropy**, here averaged
+        over the `n` points:
+
+        **L = −(1/n) Σ [ tᵢ·log pᵢ + (1 − tᵢ)·log(1 − pᵢ) ]**
+
+        It punishes a confident wrong answer hard (`log p → −∞` as `p → 0`). At the start
+        every `pᵢ = ½`, so by hand `L = −log ½ = log 2 ≈ 0.6931`.
+
+        The chain rule through `log` and `σ` simplifies beautifully: `σ′ = p(1 − p)`
+        cancels the `1/p` and `1/(1 − p)` from the logarithms, leaving
+        `∂L/∂cᵢ = (pᵢ − tᵢ)/n`. Then, since `∂cᵢ/∂w = (xᵢ, yᵢ)` and `∂cᵢ/∂q = 1`:
+
+        **∂L/∂w = Xᵀ(p − t)/n**,   **∂L/∂q = mean(p − t)**
+    """)
+    v = lesson.code("""
+        L = -(t * p.log() + (1 - t) * (1 - p).log()).mean()
+        L.backward()
+        print("L =", L.item())
+        print("autograd:  w.grad =", w.grad, "  q.grad =", q.grad)
+        print("formula:   Xᵀ(p − t)/n =", X.T @ (p.data - t) / len(t),
+              "  mean(p − t) =", (p.data - t).mean())
+    """)
+    lesson.check("L = log 2 at the start", v.L.item(), math.log(2))
+    lesson.check("∂L/∂w = Xᵀ(p − t)/n", v.w.grad, v.X.T @ (v.p.data - v.t) / 100, tol=1e-12)
+    lesson.check("∂L/∂q = mean(p − t) = 0 (balanced classes)", float(v.q.grad), 0.0, tol=1e-12)
+
+    lesson.step("Gradient descent")
+    lesson.say("""
+        Repeat: forward (scores, probabilities, loss), zero the gradients, backward, and
+        step every parameter against its gradient. `Tensor(X)` needs no gradient (it is
+        data), so only `w` and `q` change.
+    """)
+    v = lesson.code("""
+        eta, losses = 1.0, []
+        for epoch in range(300):
+            p = (Tensor(X) @ w + q).sigmoid()
+            L = -(t * p.log() + (1 - t) * (1 - p).log()).mean()
+            w.grad = q.grad = None
+            L.backward()
+            w.data -= eta * w.grad
+            q.data -= eta * q.grad
+            losses.append(L.item())
+        accuracy = ((p.data > 0.5) == t).mean()
+        w1, w2, q0 = *w.data, q.item()
+        print(f"loss {losses[0]:.4f} → {losses[-1]:.4f}   accuracy {accuracy:.0%}")
+        print(f"c = {w1:.3f}·x {w2:+.3f}·y {q0:+.3f}")
+    """)
+    lesson.say("""
+        The course's own data gave `c = 1.28·x − 0.815·y + 0.384`; ours has its own
+        numbers, but the same form. Our clouds sit on either side of the line `y = x`, so
+        expect `w₁ > 0`, `w₂ < 0` and `q` near 0.
+    """)
+    lesson.check("the loss went down", v.losses[-1] < v.losses[0] / 3, True)
+    lesson.check("at least 90% of the points on the right side", v.accuracy >= 0.9, True)
+    lesson.check("w₁ > 0 and w₂ < 0", (v.w1 > 0, v.w2 < 0), (True, True))
+
+    lesson.step("Draw the boundary")
+    lesson.say("""
+        The boundary `c = 0` crosses the vertical axis (`x = 0`) at `y = −q / w₂`. By
+        hand, at that point `c = w₁·0 + w₂·(−q/w₂) + q = 0`, so `p = ½` exactly.
+        The picture colours each region by the model's probability (orange for class 0,
+        blue for class 1, pale near ½) and draws the line `p = ½`.
+    """)
+    v = lesson.code("""
+        from viz.plots import plot_decision_boundary
+
+        def model(points):
+            return 1 / (1 + np.exp(-(points @ w.data + q.item())))
+
+        crossing = np.array([[0.0, -q0 / w2]])
+        print("p on the boundary at x = 0:", model(crossing))
+        plot = plot_decision_boundary(model, X, t, out / "05_logistic_boundary.svg",
+                                      title=f"c = {w1:.2f}·x {w2:+.2f}·y {q0:+.2f}",
+                                      axis_labels=("x", "y"))
+    """)
+    lesson.check("p = ½ where the line crosses x = 0", v.model(v.crossing)[0], 0.5, tol=1e-12)
+    lesson.file(v.plot, "the two classes, the probability regions and the line c = 0")
+    lesson.say("""
+        **What to remember:** one neuron with a sigmoid is a linear classifier: whatever
+        the weights, its boundary is a straight line. Next lesson shows a problem no
+        straight line can solve, and what fixes it.
+    """)
