@@ -15,7 +15,11 @@ writes only ``__init__`` and ``forward``::
 
 from __future__ import annotations
 
+import os
+import tempfile
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,6 +94,67 @@ class Module:
         """How many numbers the parameters hold in total."""
         return sum(1 if p.scalar else p.data.size for p in self.parameters())
 
+    # -- saving and loading weights
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as a numpy array, keyed by its dotted path."""
+        return {path: np.array(p.data) for path, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy the arrays of ``state`` into the parameters, in place (optimizers keep working)."""
+        own = dict(self.named_parameters())
+        missing = [key for key in own if key not in state]
+        unexpected = [key for key in state if key not in own]
+        if missing or unexpected:
+            raise ValueError(
+                f"load_state_dict: the weights do not fit {type(self).__name__}: "
+                f"missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}"
+            )
+        for key, p in own.items():
+            value = np.asarray(state[key])
+            expected = () if p.scalar else p.data.shape
+            if value.shape != expected:
+                raise ValueError(
+                    f"load_state_dict: '{key}' has shape {value.shape} in the weights "
+                    f"but {expected} in the model"
+                )
+        for key, p in own.items():
+            if p.scalar:
+                p.data = float(state[key])
+            else:
+                p.data[...] = state[key]
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the weights to a .npz file (atomically: a temporary file, then a rename)."""
+        return save(self.state_dict(), path)
+
+    def load(self, path: str | os.PathLike) -> Module:
+        """Read weights written by ``save`` into this model; returns the model."""
+        self.load_state_dict(load(path))
+        return self
+
+    # -- a table of the layers
+
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> None:
+        """Print a table of the layers, their output shapes and parameter counts (as Keras).
+
+        ``input_shape`` is one example's shape, e.g. ``(2,)``; by default it is read from
+        the first layer's number of inputs.
+        """
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{type(self).__name__}", title_justify="left")
+        table.add_column("Layer (type)")
+        table.add_column("Output shape")
+        table.add_column("Param #", justify="right")
+        for name, layer, shape in _layer_shapes(self, input_shape):
+            shown = "?" if shape is None else str(("None", *shape)).replace("'", "")
+            table.add_row(f"{name} ({type(layer).__name__})", shown, f"{layer.num_parameters():,}")
+        console = Console()
+        console.print(table)
+        console.print(f"Total params: {self.num_parameters():,}")
+
     # -- training and evaluation mode
 
     def train(self, mode: bool = True) -> Module:
@@ -129,3 +194,94 @@ def _children(module: Module) -> Iterator[Module]:
             stack.extend(reversed(value))
         elif isinstance(value, dict):
             stack.extend(reversed(list(value.values())))
+
+
+# ---------------------------------------------------------------- weight files
+
+
+def save(state: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
+    """Write a state dict to ``path`` as .npz: a temporary file in the same folder, then a rename.
+
+    A crash half-way leaves the old file intact, never a half-written one.
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **state)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a weights file written by ``save`` as a dict of arrays (pickle is never allowed,
+    so a weights file from a stranger cannot run code)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"load: there is no file {str(path)!r}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not named weights")
+        with archive:
+            return {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ValueError(
+            f"load: {str(path)!r} is not a weights file written by save(), or it is damaged "
+            f"({error})"
+        ) from None
+
+
+# ---------------------------------------------------------------- summary helpers
+
+
+def _layer_shapes(module: Module, input_shape: tuple[int, ...] | None):
+    """(name, layer, output shape or None) for each layer, found by running zeros through."""
+    layers = getattr(module, "layers", None)
+    if not isinstance(layers, list) or not all(isinstance(m, Module) for m in layers):
+        layers = list(_children(module)) or [module]
+    shape = tuple(input_shape) if input_shape is not None else _first_input_shape(module)
+    x: Any = None if shape is None else _zeros(module, shape)
+    rows = []
+    from autograd import no_grad
+
+    was_training = module.training
+    module.eval()
+    try:
+        for index, layer in enumerate(layers):
+            if x is not None:
+                try:
+                    with no_grad():
+                        x = layer(x)
+                except Exception:  # a layer that cannot run on zeros: show "?" from here on
+                    x = None
+            rows.append((str(index), layer, None if x is None else _shape_of(x)))
+    finally:
+        module.train(was_training)
+    return rows
+
+
+def _first_input_shape(module: Module) -> tuple[int, ...] | None:
+    for sub in module.modules():
+        if hasattr(sub, "n_in"):
+            return (sub.n_in,)
+    return None
+
+
+def _zeros(module: Module, shape: tuple[int, ...]) -> Any:
+    from autograd import Tensor
+
+    if any(p.scalar for p in module.parameters()):
+        return [0.0] * int(np.prod(shape))  # scalar networks read a list of numbers
+    return Tensor(np.zeros((1, *shape)))
+
+
+def _shape_of(x: Any) -> tuple[int, ...]:
+    if isinstance(x, Node) and not x.scalar:
+        return tuple(x.shape[1:])
+    if isinstance(x, (list, tuple)):
+        return (len(x),)
+    return (1,)
