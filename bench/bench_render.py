@@ -1,0 +1,64 @@
+"""Render times of viz.draw for scalar MLP graphs of about 200, 2,000 and 20,000 Values.
+
+    python bench/bench_render.py            # both engines (graphviz only if dot is on PATH)
+
+Each graph is a scalar MLP (weights named "L1.N3.w0" as nn.scalar names them) applied to
+a batch of samples with a squared-error loss, so its node count grows with the batch.
+Graphs above 500 nodes are collapsed into boxes (one per neuron) before layout.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import viz  # noqa: E402
+from autograd import Value  # noqa: E402
+from viz.graph import traversal  # noqa: E402
+
+SIZES = (200, 2_000, 20_000)
+
+
+def mlp_graph(target: int) -> Value:
+    """A loss over as many samples as it takes to reach ``target`` nodes."""
+    import nn
+
+    widths = [4, 1] if target <= 500 else [16, 16, 1]
+    model = nn.scalar.MLP(2, widths, seed=0)
+    total, loss, sample = 0, None, 0
+    while total < target:
+        x = [Value(0.1 * sample, name=f"x{sample}.0"), Value(-0.2 * sample, name=f"x{sample}.1")]
+        error = (model(x) - 1.0) ** 2
+        loss = error if loss is None else loss + error
+        sample += 1
+        total = len(traversal(loss))
+    loss.name = "loss"
+    loss.backward()
+    return loss
+
+
+def main() -> None:
+    engines = ["builtin"] + (["graphviz"] if shutil.which("dot") else [])
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in SIZES:
+            root = mlp_graph(size)
+            nodes = len(traversal(root))
+            for engine in engines:
+                start = time.perf_counter()
+                viz.draw(root, Path(folder) / f"g{size}-{engine}.svg", engine=engine)
+                seconds = time.perf_counter() - start
+                rows.append((nodes, engine, seconds))
+                print(f"{nodes:>8} nodes  {engine:<9} {seconds:7.2f} s", flush=True)
+    print("\n| Values | engine | seconds |\n|---:|---|---:|")
+    for nodes, engine, seconds in rows:
+        print(f"| {nodes:,} | {engine} | {seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
