@@ -155,6 +155,10 @@ def test_adaline_delta_rule_by_hand():
     a = classic.Adaline(1, lr=0.1)
     a.fit([[2.0]], [1.0], epochs=1)  # o = 0, error 1: w += 0.1*1*2, b += 0.1*1
     assert a.weights.tolist() == pytest.approx([0.2]) and a.bias == pytest.approx(0.1)
+    batch = classic.Adaline(1, lr=0.1)
+    batch.fit([[1.0], [3.0]], [1.0, 0.0], epochs=1, mode="batch")
+    # errors (1, 0): w += 0.1 * mean(1*1, 0*3), b += 0.1 * mean(1, 0)
+    assert batch.weights.tolist() == pytest.approx([0.05]) and batch.bias == pytest.approx(0.05)
 
 
 def test_adaline_batch_reaches_least_squares():
