@@ -1,0 +1,239 @@
+"""Loss functions: how far the predictions are from the targets, as one number to minimise.
+
+Every loss takes ``(prediction, target)`` in PyTorch's order and works on Tensors (a batch,
+one example per row) and on Values or lists of Values (scalar networks). The mean over the
+examples is taken unless ``reduction="sum"``.
+
+    >>> loss = mse(model(X), y)       # X: (N, features), y: (N,) or (N, 1)
+    >>> loss.backward()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd import Node, Op, Tensor, Value, grad
+
+from .activations import softplus
+from .module import Module
+
+# ---------------------------------------------------------------- shared plumbing
+
+
+def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
+    """(prediction, target, is_tensor) with the target shaped like the prediction."""
+    if isinstance(prediction, Value) or (
+        isinstance(prediction, (list, tuple)) and prediction and isinstance(prediction[0], Value)
+    ):
+        predictions = [prediction] if isinstance(prediction, Value) else list(prediction)
+        targets = np.ravel(np.asarray(getattr(target, "data", target), dtype=float)).tolist()
+        if len(targets) != len(predictions):
+            raise ValueError(
+                f"{loss}: {len(predictions)} predictions but {len(targets)} targets"
+            )
+        return predictions, targets, False
+    if not isinstance(prediction, Tensor):
+        prediction = Tensor(prediction)
+    target = np.asarray(getattr(target, "data", target), dtype=prediction.dtype)
+    if target.shape != prediction.shape:
+        # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
+        # would silently compare every prediction with every target.
+        if target.size != prediction.size:
+            raise ValueError(
+                f"{loss}: prediction has shape {prediction.shape} but target has shape "
+                f"{target.shape}; they need the same number of elements"
+            )
+        target = target.reshape(prediction.shape)
+    return prediction, target, True
+
+
+def _reduce(terms: Any, is_tensor: bool, reduction: str, loss: str) -> Node:
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"{loss}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if is_tensor:
+        return terms.mean() if reduction == "mean" else terms.sum()
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total * (1.0 / len(terms)) if reduction == "mean" else total
+
+
+def _elementwise(
+    term: Callable[[Any, Any], Node], prediction: Any, target: Any, reduction: str, loss: str
+) -> Node:
+    """Apply term(p, t) to every example and reduce: on the whole tensor, or pair by pair."""
+    prediction, target, is_tensor = _as_pairs(prediction, target, loss)
+    if is_tensor:
+        return _reduce(term(prediction, target), True, reduction, loss)
+    terms = [term(p, t) for p, t in zip(prediction, target)]
+    return _reduce(terms, False, reduction, loss)
+
+
+def _clip(x: Node, low: float, high: float) -> Node:
+    return Op.registry["clip"].apply(x, low=low, high=high)
+
+
+# ---------------------------------------------------------------- regression
+
+
+def mse(prediction: Any, target: Any, reduction: str = "mean") -> Node:
+    """Mean squared error: mean((ŷ - y)**2); d/dŷ = 2 (ŷ - y) / N."""
+    return _elementwise(lambda p, t: (p - t) ** 2, prediction, target, reduction, "mse")
+
+
+def mae(prediction: Any, target: Any, reduction: str = "mean") -> Node:
+    """Mean absolute error: mean(|ŷ - y|); d/dŷ = sign(ŷ - y) / N."""
+    return _elementwise(lambda p, t: (p - t).abs(), prediction, target, reduction, "mae")
+
+
+# ---------------------------------------------------------------- classification
+
+BCE_EPSILON = 1e-7  # as Keras: log(0) never happens, and the loss stays below ~16.1
+
+
+def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_EPSILON) -> Node:
+    """Binary cross-entropy on probabilities p in (0, 1), labels y in {0, 1}:
+    mean(-(y log p + (1 - y) log(1 - p))); d/dp = (p - y) / (p (1 - p)) / N.
+
+    p is clipped to [eps, 1 - eps] first. From logits, ``bce_with_logits`` is more accurate.
+    """
+
+    def term(p: Node, t: Any) -> Node:
+        p = _clip(p, eps, 1.0 - eps)
+        return -(t * p.log() + (1.0 - t) * (1.0 - p).log())
+
+    return _elementwise(term, prediction, target, reduction, "bce")
+
+
+def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
+    """bce(sigmoid(z), y) computed from the logit z without overflow: softplus(z) - y z;
+    d/dz = (sigmoid(z) - y) / N."""
+    return _elementwise(
+        lambda z, t: softplus(z) - z * t, logits, target, reduction, "bce_with_logits"
+    )
+
+
+def hinge(scores: Any, target: Any, reduction: str = "mean") -> Node:
+    """Hinge (max-margin) loss with labels y in {-1, +1}: mean(max(0, 1 - y s));
+    d/ds = -y / N where y s < 1, else 0."""
+    target_values = np.asarray(getattr(target, "data", target))
+    if not np.all(np.isin(target_values, (-1.0, 1.0))):
+        raise ValueError("hinge: labels must be -1 or +1 (map 0/1 labels with 2 y - 1)")
+    return _elementwise(lambda s, t: (1.0 - s * t).relu(), scores, target, reduction, "hinge")
+
+
+def log_softmax(logits: Tensor, axis: int = -1) -> Tensor:
+    """log softmax(z) = z - max(z) - log(sum(exp(z - max(z)))), stable for large z."""
+    # TODO: use nn.functional.log_softmax once it lands (owned by the functional module).
+    shifted = logits - np.max(logits.data, axis=axis, keepdims=True)  # a constant shift
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Node:
+    """Cross-entropy from logits z (N, C): mean over examples of -log softmax(z)[label].
+
+    ``target`` holds integer labels (N,) or one row of class probabilities per example
+    (N, C), such as one-hot rows. d/dz = (softmax(z) - onehot(y)) / N. For a scalar
+    network, ``logits`` is a list of C Values and ``target`` one integer label.
+    """
+    if isinstance(logits, (list, tuple)) and logits and isinstance(logits[0], Value):
+        return _cross_entropy_values(list(logits), target)
+    if not isinstance(logits, Tensor):
+        logits = Tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
+    n, classes = logits.shape
+    log_p = log_softmax(logits, axis=1)
+    labels = np.asarray(getattr(target, "data", target))
+    if labels.shape == (n, classes):
+        per_example = -(log_p * labels.astype(logits.dtype)).sum(axis=1)
+    else:
+        labels = labels.reshape(-1)
+        if labels.shape != (n,) or not np.all(labels == np.round(labels)):
+            raise ValueError(
+                f"cross_entropy: target must be {n} integer labels or an ({n}, {classes}) "
+                f"array of class probabilities, got shape {np.shape(target)}"
+            )
+        labels = labels.astype(int)
+        if labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(
+                f"cross_entropy: labels must be in 0..{classes - 1}, got {labels.min()}.."
+                f"{labels.max()}"
+            )
+        per_example = -log_p[np.arange(n), labels]
+    return _reduce(per_example, True, reduction, "cross_entropy")
+
+
+def _cross_entropy_values(logits: list[Value], label: Any) -> Value:
+    label = int(label)
+    if not 0 <= label < len(logits):
+        raise ValueError(f"cross_entropy: label {label} is not one of 0..{len(logits) - 1}")
+    top = max(z.data for z in logits)
+    total = sum(((z - top).exp() for z in logits), Value(0.0))
+    return total.log() + top - logits[label]
+
+
+# ---------------------------------------------------------------- penalties on the weights
+
+
+def _parameters(parameters: Module | Iterable[Node]) -> list[Node]:
+    return parameters.parameters() if isinstance(parameters, Module) else list(parameters)
+
+
+def _total(terms: Iterable[Node]) -> Node:
+    total: Any = 0.0
+    for term in terms:
+        total = term if isinstance(total, float) else total + term
+    return total if isinstance(total, Node) else Value(0.0)
+
+
+def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
+    """λ Σ|w| over every weight (lasso: pushes weights to exactly 0); d/dw = λ sign(w)."""
+    return lam * _total(p.abs() if p.scalar else p.abs().sum() for p in _parameters(parameters))
+
+
+def l2_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
+    """λ Σ w² over every weight (ridge, "weight decay"); d/dw = 2 λ w."""
+    return lam * _total(p * p if p.scalar else (p * p).sum() for p in _parameters(parameters))
+
+
+def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.0) -> Node:
+    """λ ‖∇_w ŷ‖²: the course's regularizer on how steeply the prediction ŷ moves with w.
+
+    Its gradient needs the derivative of a derivative: ∇_w ŷ is computed with
+    ``grad(..., create_graph=True)``, so it is itself a graph that backward can go
+    through (double backpropagation). For a batch, ŷ is summed first.
+    """
+    inputs = _parameters(wrt) if isinstance(wrt, Module) else list(wrt)
+    total = output if output.scalar or output.size == 1 else output.sum()
+    gradients = grad(total, inputs, create_graph=True)
+    return lam * _total(g * g if g.scalar else (g * g).sum() for g in gradients)
+
+
+# ---------------------------------------------------------------- by name (for compile)
+
+LOSSES: dict[str, Callable[..., Node]] = {
+    "mse": mse,
+    "mean_squared_error": mse,
+    "mae": mae,
+    "mean_absolute_error": mae,
+    "bce": bce,
+    "binary_crossentropy": bce,
+    "bce_with_logits": bce_with_logits,
+    "cross_entropy": cross_entropy,
+    "categorical_crossentropy": cross_entropy,
+    "sparse_categorical_crossentropy": cross_entropy,
+    "hinge": hinge,
+}
+
+
+def get(loss: str | Callable[..., Node]) -> Callable[..., Node]:
+    """A loss function by name (Keras' names work too), or the function itself."""
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[loss]
