@@ -175,6 +175,7 @@ class Perceptron:
 
         Stops after the first epoch without a mistake (then every sample is classified
         right). With ``shuffle`` the samples come in a new random order each epoch.
+        Training continues from the current weights; make a new Perceptron to start over.
         """
         X = _inputs("Perceptron.fit", X, self.n_inputs)
         t = _targets("Perceptron.fit", y, len(X))
