@@ -188,8 +188,9 @@ def plot_decision_boundary(
         low, high = (0.0, 1.0) if classes.min() >= 0 else (-1.0, 1.0)
         threshold = (low + high) / 2 if threshold is None else threshold
         surface = scores[:, 0].reshape(gx.shape)
-        ax.contourf(gx, gy, np.clip(surface, low, high), levels=np.linspace(low, high, 21),
-                    cmap=PLAYGROUND, alpha=0.45)
+        ax.imshow(surface, extent=(gx[0, 0], gx[0, -1], gy[0, 0], gy[-1, 0]), origin="lower",
+                  cmap=PLAYGROUND, vmin=low, vmax=high, alpha=0.45, aspect="auto",
+                  interpolation="bilinear")
         if surface.min() < threshold < surface.max():
             ax.contour(gx, gy, surface, levels=[threshold], colors="#333333", linewidths=1.5)
         colours = {c: (BLUE if c > threshold else ORANGE) for c in classes}

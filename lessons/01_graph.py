@@ -1,0 +1,221 @@
+"""Lesson 1: backpropagation on the course's first example, f = (x + y) z."""
+
+TITLE = "Backpropagation on one small graph: f = (x + y)·z"
+MINUTES = 15
+
+
+def run(lesson):
+    lesson.step("A function is a graph of small operations")
+    lesson.say("""
+        A neural network learns by asking, for every weight: *if this number grew a little,
+        how much would the error grow?* That number is a **derivative**, and
+        **backpropagation** computes all of them in one sweep backwards through the
+        computation. We start with the course's own example:
+
+        **f(x, y, z) = (x + y) · z**   at   **x = −2, y = 5, z = −4**
+
+        Split it into the two operations a computer actually performs, and give the
+        intermediate result a name:
+
+        * `q = x + y`
+        * `f = q · z`
+
+        Each operation becomes a **node** of a graph, with arrows from its inputs to its
+        result. In chaingrad every number is a `Value` that remembers which operation
+        made it and from which inputs.
+    """)
+    v = lesson.code("""
+        from autograd import Value
+
+        x = Value(-2.0, name="x")
+        y = Value(5.0, name="y")
+        z = Value(-4.0, name="z")
+        q = x + y;  q.name = "q"
+        f = q * z;  f.name = "f"
+        print(f"q = {q.data}    f = {f.data}")
+        print(f"f was made by {f.op!r} from", [parent.name for parent in f.parents])
+    """)
+    lesson.say("""
+        This is the **forward pass**: values flow from the inputs to the output.
+        By hand: `q = −2 + 5 = 3` and `f = 3 · (−4) = −12`.
+    """)
+    lesson.check("q = x + y = −2 + 5", v.q.data, 3.0)
+    lesson.check("f = q · z = 3 · (−4)", v.f.data, -12.0)
+
+    lesson.step("Local derivatives: what each node knows about itself")
+    lesson.say("""
+        We want **∂f/∂x, ∂f/∂y and ∂f/∂z**. No node knows them. Each node knows only how
+        its own output changes when one of its own inputs changes: its **local
+        derivative**, one per incoming arrow.
+
+        * Addition, `q = x + y`:  `∂q/∂x = 1`,  `∂q/∂y = 1`.
+        * Multiplication, `f = q · z`:  `∂f/∂q = z = −4`,  `∂f/∂z = q = 3`.
+          A product's derivative with respect to one input is *the other input*.
+
+        The engine can tell us each node's local derivatives:
+    """)
+    v = lesson.code("""
+        from autograd import local_derivatives
+
+        print("q = x + y:  (∂q/∂x, ∂q/∂y) =", local_derivatives(q))
+        print("f = q · z:  (∂f/∂q, ∂f/∂z) =", local_derivatives(f))
+    """)
+    local_q, local_f = _locals(v)
+    lesson.check("∂q/∂x and ∂q/∂y of an addition", local_q, (1.0, 1.0))
+    lesson.check("∂f/∂q = z and ∂f/∂z = q", local_f, (-4.0, 3.0))
+
+    lesson.step("Backward by hand: the chain rule")
+    lesson.say("""
+        Start at the output with **∂f/∂f = 1** (f changes exactly as much as f) and walk
+        the graph backwards. At each node, multiply the gradient that arrived from above
+        (**upstream**) by the local derivative of each arrow going down: that product is
+        the **chain rule**,
+
+        **∂f/∂x = ∂f/∂q · ∂q/∂x**
+
+        Do it with the numbers:
+
+        1. at `f`:  `∂f/∂q = 1 · z = −4`  and  `∂f/∂z = 1 · q = 3`
+        2. at `q`:  `∂f/∂x = ∂f/∂q · 1 = −4`  and  `∂f/∂y = ∂f/∂q · 1 = −4`
+
+        The same in plain Python floats, no engine involved:
+    """)
+    v = lesson.code("""
+        df_df = 1.0
+        df_dq = df_df * z.data      # upstream 1 × local ∂f/∂q = z
+        df_dz = df_df * q.data      # upstream 1 × local ∂f/∂z = q
+        df_dx = df_dq * 1.0         # upstream ∂f/∂q × local ∂q/∂x = 1
+        df_dy = df_dq * 1.0         # upstream ∂f/∂q × local ∂q/∂y = 1
+        print(f"∂f/∂x = {df_dx}  ∂f/∂y = {df_dy}  ∂f/∂z = {df_dz}  ∂f/∂q = {df_dq}")
+    """)
+    lesson.check("∂f/∂z = q", v.df_dz, 3.0)
+    lesson.check("∂f/∂q = z", v.df_dq, -4.0)
+    lesson.check("∂f/∂x = ∂f/∂q · ∂q/∂x = (−4)(1)", v.df_dx, -4.0)
+    lesson.check("∂f/∂y = ∂f/∂q · ∂q/∂y = (−4)(1)", v.df_dy, -4.0)
+    lesson.say("""
+        Two patterns to remember: an **addition passes the gradient unchanged** to all
+        its inputs, and a **multiplication sends each input the upstream gradient times
+        the other input**.
+    """)
+
+    lesson.step("What a gradient means: nudge an input")
+    lesson.say("""
+        `∂f/∂x = −4` is a promise: raise `x` by a small `h` and `f` changes by about
+        `−4 · h`. Check it by recomputing `f` with `x + h`, using no derivatives at all:
+    """)
+    v = lesson.code("""
+        h = 0.001
+        f_nudged = ((x.data + h) + y.data) * z.data
+        print(f"f(x + h) = {f_nudged:.6f}, a change of {f_nudged - f.data:+.6f}")
+        (f_nudged - f.data) / h
+    """)
+    lesson.check("(f(x + h) − f(x)) / h ≈ ∂f/∂x", (v.f_nudged - v.f.data) / v.h, -4.0, tol=1e-6)
+
+    lesson.step("The engine does the same: f.backward()")
+    lesson.say("""
+        `f.backward()` performs exactly the walk you just did by hand: it seeds
+        `∂f/∂f = 1`, visits the nodes from the output back to the inputs, and stores
+        each node's gradient in its `.grad` (intermediate nodes such as `q` included).
+    """)
+    v = lesson.code("""
+        f.backward()
+        for node in (f, q, x, y, z):
+            print(f"{node.name}: data = {node.data:5.1f}   grad = {node.grad:4.1f}")
+    """)
+    lesson.check("x.grad equals ∂f/∂x by hand", v.x.grad, v.df_dx)
+    lesson.check("y.grad equals ∂f/∂y by hand", v.y.grad, v.df_dy)
+    lesson.check("z.grad equals ∂f/∂z by hand", v.z.grad, v.df_dz)
+    lesson.check("q.grad equals ∂f/∂q by hand", v.q.grad, v.df_dq)
+    lesson.say("""
+        `autograd.backward_steps(f)` replays the backward pass one node at a time:
+        the node's gradient, and what each arrow sends down (upstream × local).
+    """)
+    v = lesson.code("""
+        from autograd import backward_steps
+
+        for step in backward_steps(f):
+            for parent, local, sent in step.received:
+                print(f"at {step.node.name}: upstream {step.grad:g} × local {local:g}"
+                      f" = {sent:g}  →  {parent.name}")
+    """)
+    sent = {(s.node.name, p.name): g for s in _steps(v) for p, _, g in s.received}
+    lesson.check("what f sends to q and z, and q sends to x and y", sent,
+                 {("f", "q"): -4.0, ("f", "z"): 3.0, ("q", "x"): -4.0, ("q", "y"): -4.0})
+
+    lesson.step("The picture: values, gradients and the chain rule on every arrow")
+    lesson.say("""
+        `viz.draw` writes the graph as an SVG picture. Every box shows a node's name, its
+        operation, its forward value (**data**) and its gradient (**grad**). Every arrow
+        shows the local derivative and the product the chain rule sends along it. A
+        legend explains the colours. `viz.explain` prints the same chain rule as a table.
+    """)
+    v = lesson.code("""
+        import viz
+
+        picture = viz.draw(f, out / "01_graph.svg")
+        viz.explain(f)
+    """)
+    lesson.file(v.picture, "the graph of f = (x + y)·z with values, gradients and the chain rule")
+    words = _svg_words(v.picture)
+    lesson.check("the picture shows f's value −12 and the local derivative ∂f/∂z",
+                 ("-12" in words or "−12" in words, "∂f/∂z" in words), (True, True))
+
+    lesson.step("Step through it in your browser")
+    lesson.say("""
+        `viz.animate` writes one self-contained web page that replays the computation:
+        first the forward pass, node by node, then the backward pass, arrow by arrow.
+        Open it and use the buttons or the ← → keys. It needs no internet connection.
+    """)
+    v = lesson.code("""
+        page = viz.animate(f, out / "01_backprop.html")
+    """)
+    lesson.file(v.page, "forward then backward, one step per click (← → keys)")
+    lesson.check("the page is self-contained (no scripts fetched from the web)",
+                 "<script src=" not in v.page.read_text(encoding="utf-8"), True)
+
+    lesson.step("A value used twice: gradients add up")
+    lesson.say("""
+        When a value feeds several operations, each use sends a gradient back, and the
+        value's gradient is their **sum**. Take `g = u · u + u` at `u = 3`. By hand,
+        `dg/du = 2u + 1 = 7`: the multiplication sends `3` along each of its two arrows
+        (upstream 1 × the other input, 3), and the addition sends `1`: `3 + 3 + 1 = 7`.
+    """)
+    v = lesson.code("""
+        u = Value(3.0, name="u")
+        g = u * u + u;  g.name = "g"
+        g.backward()
+        print("u.grad =", u.grad)
+        reuse = viz.draw(g, out / "01_reuse.svg")
+    """)
+    lesson.check("dg/du = 2u + 1 = 7", v.u.grad, 7.0)
+    lesson.file(v.reuse, "u's gradient as the sum of what each use sent back")
+    lesson.say("""
+        This is also why you must **zero the gradients** before calling `backward()`
+        again on a new graph with the same leaves: without that, the new gradients are
+        added to the old ones (the engine warns you when it sees this happen).
+
+        **What to remember:** forward computes values; backward starts from 1 at the
+        output and multiplies by local derivatives along every path, adding where paths
+        meet. That is all backpropagation is, in a network of any size.
+    """)
+
+
+def _locals(v):
+    """The two tuples printed in the local-derivative step, recomputed for the checks."""
+    from autograd import local_derivatives
+
+    return tuple(local_derivatives(v.q)), tuple(local_derivatives(v.f))
+
+
+def _steps(v):
+    from autograd import backward_steps
+
+    return list(backward_steps(v.f))
+
+
+def _svg_words(path):
+    """All the text an SVG picture shows, entities decoded (Graphviz writes '-' as &#45;)."""
+    import xml.etree.ElementTree as ET
+
+    return " ".join(" ".join(element.itertext()) for element in ET.parse(path).iter()
+                    if element.tag.endswith("text"))
