@@ -213,8 +213,9 @@ def worker_main(argv: list[str]) -> None:
     apply_thread_limits(threads)
     job = job_from_dict(request["job"])
     assert gc.isenabled(), "the benchmark runs with the garbage collector on"
-    if BENCH_DIR not in sys.path:
-        sys.path.insert(0, BENCH_DIR)
+    # The working tree's packages first: an editable install made before a package had
+    # its __init__.py would otherwise import it as an empty namespace package.
+    sys.path[:0] = [BENCH_DIR, REPO_DIR]
     module = __import__(f"bench_{job.section}")
     try:
         result = module.measure(job)
@@ -274,6 +275,19 @@ def verdict(value: float | None, target: float | None) -> str:
     if value is None:
         return "?"
     return "yes" if value <= target else "NO"
+
+
+def merge(old: dict | None, new: dict) -> dict:
+    """Pool the samples of two runs of the same job (an error in either run is kept)."""
+    if old is None or "error" in old:
+        return new if old is None else old
+    if "error" in new:
+        return new
+    samples = dict(old["samples"])
+    for key, value in new["samples"].items():
+        if isinstance(value, list) and isinstance(samples.get(key), list):
+            samples[key] = samples[key] + value
+    return {**old, "samples": samples}
 
 
 def medians(result: dict) -> dict[str, float]:

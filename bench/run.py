@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _harness import BENCH_DIR, REPO_DIR, machine_info, run_job  # noqa: E402
+from _harness import BENCH_DIR, REPO_DIR, machine_info, merge, run_job  # noqa: E402
 
 SECTIONS = ("scalar", "tensor", "training", "digits", "render")
 
@@ -30,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads for numpy's BLAS and torch, the same for all (default 1)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="passes over every section's jobs, samples pooled "
+                             "(default 2, 1 with --quick)")
     args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 2
     unknown = [name for name in args.sections if name not in SECTIONS]
     if unknown:
         parser.error(f"unknown section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
@@ -41,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in machine_info():
         print(f"- {line}")
     print(f"- threads: {args.threads} for every system (OMP/OPENBLAS/MKL_NUM_THREADS and "
-          "torch.set_num_threads); garbage collector on; one process per system and workload")
+          "torch.set_num_threads); garbage collector on; one process per system and workload, "
+          f"{args.rounds} round(s) interleaving the systems")
     for name in sections:
         print()
         if name == "render" and not _has_protocol("render"):
@@ -52,12 +58,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         module = __import__(f"bench_{name}")
         print(f"## {module.TITLE}")
-        results = {}
-        for job in module.plan(args.quick):
-            _progress(f"{name}: {job.system} / {job.workload} ...")
-            t0 = time.perf_counter()
-            results[job] = run_job(job, args.threads)
-            _progress(f" {time.perf_counter() - t0:.1f} s\n")
+        results: dict = {}
+        jobs = module.plan(args.quick)
+        for round_ in range(args.rounds):  # rounds interleave the systems against drift
+            for job in jobs:
+                _progress(f"{name} round {round_ + 1}: {job.system} / {job.workload} ...")
+                t0 = time.perf_counter()
+                results[job] = merge(results.get(job), run_job(job, args.threads))
+                _progress(f" {time.perf_counter() - t0:.1f} s\n")
         print(_thread_line(results))
         for block in module.report(results):
             print(block)
