@@ -3,10 +3,11 @@
 Modules and layers (``Module``, ``Linear``, ``Sequential``, ``MLP``, ``Flatten``,
 ``Dropout``, activation layers), scalar networks where every weight is a Value
 (``nn.scalar``), the course's activation table (``nn.activations``), losses
-(``nn.losses``), optimizers (``nn.optim``) and a Keras-style ``compile``/``fit``.
+(``nn.losses``), optimizers (``nn.optim``), a Keras-style ``compile``/``fit``, generated
+data sets (``nn.data``), the classic networks (``nn.classic``) and ``nn.functional``.
 """
 
-from . import activations, scalar
+from . import activations, classic, data, functional, losses, optim, scalar
 from .activations import (
     ELU,
     SELU,
@@ -52,8 +53,13 @@ __all__ = [
     "Softsign",
     "Tanh",
     "activations",
+    "classic",
+    "data",
+    "functional",
     "load",
+    "losses",
     "manual_seed",
+    "optim",
     "save",
     "scalar",
 ]

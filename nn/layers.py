@@ -12,6 +12,7 @@ import numpy as np
 
 from autograd import Tensor
 
+from . import functional
 from .activations import Activation, activation_module
 from .module import Module, rng
 
@@ -169,12 +170,7 @@ class Dropout(Module):
         self.generator = rng(seed) if seed is not None else None
 
     def forward(self, x: Tensor) -> Tensor:
-        x = as_tensor(x)
-        if not self.training or self.p == 0.0:
-            return x
-        # TODO: use nn.functional.dropout once it lands (owned by the functional module).
-        keep = rng(self.generator).random(x.shape) >= self.p
-        return x * (keep / (1.0 - self.p)).astype(x.dtype)
+        return functional.dropout(x, self.p, training=self.training, rng=rng(self.generator))
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"

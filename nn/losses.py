@@ -17,6 +17,7 @@ import numpy as np
 
 from autograd import Node, Op, Tensor, Value, grad
 
+from . import functional
 from .activations import softplus
 from .module import Module
 
@@ -125,46 +126,22 @@ def hinge(scores: Any, target: Any, reduction: str = "mean") -> Node:
     return _elementwise(lambda s, t: (1.0 - s * t).relu(), scores, target, reduction, "hinge")
 
 
-def log_softmax(logits: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(z) = z - max(z) - log(sum(exp(z - max(z)))), stable for large z."""
-    # TODO: use nn.functional.log_softmax once it lands (owned by the functional module).
-    shifted = logits - np.max(logits.data, axis=axis, keepdims=True)  # a constant shift
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
-
-
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Node:
     """Cross-entropy from logits z (N, C): mean over examples of -log softmax(z)[label].
 
     ``target`` holds integer labels (N,) or one row of class probabilities per example
-    (N, C), such as one-hot rows. d/dz = (softmax(z) - onehot(y)) / N. For a scalar
-    network, ``logits`` is a list of C Values and ``target`` one integer label.
+    (N, C), such as one-hot rows. d/dz = (softmax(z) - onehot(y)) / N; computed in one
+    stable, fused op (``nn.functional.cross_entropy``). For a scalar network, ``logits`` is
+    a list of C Values and ``target`` one integer label.
     """
     if isinstance(logits, (list, tuple)) and logits and isinstance(logits[0], Value):
         return _cross_entropy_values(list(logits), target)
-    if not isinstance(logits, Tensor):
-        logits = Tensor(logits)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {logits.shape}")
-    n, classes = logits.shape
-    log_p = log_softmax(logits, axis=1)
-    labels = np.asarray(getattr(target, "data", target))
-    if labels.shape == (n, classes):
-        per_example = -(log_p * labels.astype(logits.dtype)).sum(axis=1)
-    else:
-        labels = labels.reshape(-1)
-        if labels.shape != (n,) or not np.all(labels == np.round(labels)):
-            raise ValueError(
-                f"cross_entropy: target must be {n} integer labels or an ({n}, {classes}) "
-                f"array of class probabilities, got shape {np.shape(target)}"
-            )
-        labels = labels.astype(int)
-        if labels.min() < 0 or labels.max() >= classes:
-            raise ValueError(
-                f"cross_entropy: labels must be in 0..{classes - 1}, got {labels.min()}.."
-                f"{labels.max()}"
-            )
-        per_example = -log_p[np.arange(n), labels]
-    return _reduce(per_example, True, reduction, "cross_entropy")
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got {reduction!r}")
+    mean = functional.cross_entropy(logits, target)
+    if reduction == "sum":
+        return mean * np.shape(getattr(logits, "data", logits))[0]
+    return mean
 
 
 def _cross_entropy_values(logits: list[Value], label: Any) -> Value:
