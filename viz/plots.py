@@ -168,8 +168,9 @@ def plot_decision_boundary(
     ``model`` is a scalar model (``nn.scalar.MLP``, called on one point at a time), a
     tensor model, or a plain function of an (N, 2) array. One output per point is a
     score: the boundary is drawn where it crosses ``threshold`` (default 0.5 when the
-    labels are 0/1, 0 when they are -1/+1). Several outputs per point are class scores;
-    each region is coloured by its arg-max class.
+    labels are 0/1, 0 when they are -1/+1); give ``threshold`` for raw scores such as
+    w·x + b, and the colours then span the scores' own range. Several outputs per point
+    are class scores; each region is coloured by its arg-max class.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).reshape(-1)
@@ -186,11 +187,17 @@ def plot_decision_boundary(
     classes = np.unique(y)
     if scores.shape[1] == 1:
         low, high = (0.0, 1.0) if classes.min() >= 0 else (-1.0, 1.0)
+        threshold_given = threshold is not None
         threshold = (low + high) / 2 if threshold is None else threshold
         surface = scores[:, 0].reshape(gx.shape)
+        # Colours centred on the boundary: the labels' range for probabilities, the
+        # scores' own range when the caller gave a threshold for raw scores.
+        span = max(high - threshold, threshold - low)
+        if threshold_given:
+            span = float(np.abs(surface - threshold).max()) or 1.0
         ax.imshow(surface, extent=(gx[0, 0], gx[0, -1], gy[0, 0], gy[-1, 0]), origin="lower",
-                  cmap=PLAYGROUND, vmin=low, vmax=high, alpha=0.45, aspect="auto",
-                  interpolation="bilinear")
+                  cmap=PLAYGROUND, vmin=threshold - span, vmax=threshold + span, alpha=0.45,
+                  aspect="auto", interpolation="bilinear")
         if surface.min() < threshold < surface.max():
             ax.contour(gx, gy, surface, levels=[threshold], colors="#333333", linewidths=1.5)
         colours = {c: (BLUE if c > threshold else ORANGE) for c in classes}
