@@ -32,7 +32,7 @@ def mlp_graph(target: int) -> Value:
     model = nn.scalar.MLP(2, widths, seed=0)
     total, loss, sample = 0, None, 0
     while total < target:
-        x = [Value(0.1 * sample, name=f"x{sample}.0"), Value(-0.2 * sample, name=f"x{sample}.1")]
+        x = [Value(0.1 * sample, name=f"x{sample}_0"), Value(-0.2 * sample, name=f"x{sample}_1")]
         error = (model(x) - 1.0) ** 2
         loss = error if loss is None else loss + error
         sample += 1

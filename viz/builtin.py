@@ -20,6 +20,7 @@ PAD_X = 8.0
 LINE = 16.0  # height of one text line
 TITLE = 20.0
 SMALL = 10.5
+COUNT_LABELS = 40  # label collapsed edges with their count up to this many edges
 BOLD = ' font-weight="bold"'
 
 
@@ -156,9 +157,11 @@ def _edges(layout: Layout, edge_texts, edge_counts, shift: float) -> list[Group]
         edge = (route.source, route.target, route.key)
         edge_id = f"e-{route.source}-{route.target}-{route.key}"
         points = [(x, y + shift) for x, y in route.points]
-        count = edge_counts.get(edge, 1)
-        width = 1.2 if count == 1 else min(1.2 + 0.6 * len(str(count)), 4.0)
-        groups.append(Group(edge_id, "edge", [Curve(points, style.EDGE, width)]))
+        count = edge_counts.get(edge)
+        if count is None:
+            groups.append(Group(edge_id, "edge", [Curve(points, style.EDGE, 1.2)]))
+        else:  # between collapsed boxes: thin and light, so many of them stay legible
+            groups.append(Group(edge_id, "edge", [Curve(points, style.FAINT, 0.9)]))
         texts = edge_texts.get(edge)
         if route.label and texts:
             item = layout.items[route.label]
@@ -171,7 +174,7 @@ def _edges(layout: Layout, edge_texts, edge_counts, shift: float) -> list[Group]
                 group.items.append(Text(x + 4, y + 13 + 14 * k, [(text, colour, False)], SMALL,
                                         "local" if k == 0 else "sent"))
             labels.append(group)
-        elif count > 1:
+        elif count is not None and len(edge_counts) <= COUNT_LABELS:
             x, y = points[len(points) // 2]
             labels.append(Group(f"l-{route.source}-{route.target}-{route.key}", "edge-label",
                                 [Text(x, y - 3, [(f"×{count}", style.MUTED, False)], SMALL,

@@ -12,6 +12,7 @@ from html import escape
 import graphviz
 
 from . import style
+from .builtin import COUNT_LABELS
 from .labels import NodeLabel
 
 COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
@@ -96,12 +97,13 @@ def build_digraph(
         texts = edge_texts.get(edge)
         if texts:
             attributes["label"] = edge_html(texts)
-        count = edge_counts.get(edge, 1)
-        if count > 1:
-            attributes["label"] = f"×{count}"
-            attributes["fontcolor"] = style.MUTED
-            attributes["fontsize"] = "10"
-            attributes["penwidth"] = f"{min(1 + 0.6 * len(str(count)), 4):g}"
+        count = edge_counts.get(edge)
+        if count is not None:  # between collapsed boxes
+            attributes["color"] = style.FAINT
+            if len(edge_counts) <= COUNT_LABELS:
+                attributes["label"] = f"×{count}"
+                attributes["fontcolor"] = style.MUTED
+                attributes["fontsize"] = "10"
         digraph.edge(u, v, **attributes)
     return digraph
 

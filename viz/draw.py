@@ -80,7 +80,8 @@ def picture(
     edge_texts = {}
     if edge_labels and not collapsed:
         edge_texts = {e: edge_label(graph, e, derivatives) for e in edges}
-    counts = {(u, v, k): d.get("count", 1) for u, v, k, d in graph.edges(keys=True, data=True)}
+    counts = {(u, v, k): d["count"] for u, v, k, d in graph.edges(keys=True, data=True)
+              if "count" in d}
     present = {graph.nodes[n]["kind"] for n in node_ids}
     legend = [k for k in (*KINDS, "group") if k in present]
     return Picture(graph, node_ids, labels, edges, edge_texts, counts, legend,

@@ -17,6 +17,8 @@ import networkx as nx
 import numpy as np
 
 KINDS = ("input", "parameter", "constant", "intermediate", "output")
+MAX_BOXES = 120  # a collapsed picture has at most this many boxes
+LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "parameters"}
 
 
 def traversal(root: Any) -> list:
@@ -140,92 +142,123 @@ def prefix_group(name: str | None) -> str | None:
 
 
 def assign_groups(
-    graph: nx.MultiDiGraph, group_of: Callable[[str | None], str | None] = prefix_group
+    graph: nx.MultiDiGraph, named: dict[str, str | None] | None = None,
+    group_of: Callable[[str | None], str | None] = prefix_group,
 ) -> dict[str, str | None]:
-    """Give every node a group: from its own name, else the most common among its parents.
+    """Give every node a group: from its name, else the most common among its neighbours.
 
-    Unnamed intermediates (a neuron's weighted sum and activation) thereby join the neuron
-    whose weights they read. Nodes are visited in forward order, parents before children.
+    Going forward, an unnamed intermediate (a neuron's weighted sum, its activation) joins
+    the group most of its parents belong to, i.e. the neuron whose weights it reads. Then,
+    going backward, a node still without a group (an unnamed constant, an input) joins its
+    users'. ``named`` gives the groups that names say (default: ``group_of(name)``).
     """
-    groups: dict[str, str | None] = {}
-    for node_id in sorted(graph, key=lambda n: graph.nodes[n]["order"]):
-        group = group_of(graph.nodes[node_id]["given_name"])
-        if group is None:
-            votes = Counter(
-                groups[p] for p in graph.predecessors(node_id) if groups[p] is not None
-            )
-            if votes:
-                group = min(votes.items(), key=lambda item: (-item[1], item[0]))[0]
-        groups[node_id] = group
+    forward = sorted(graph, key=lambda n: graph.nodes[n]["order"])
+    if named is None:
+        named = {n: group_of(graph.nodes[n]["given_name"]) for n in forward}
+    groups = dict(named)
+    for node_id in forward:
+        if groups[node_id] is None:
+            groups[node_id] = _vote(groups, graph.pred[node_id], majority=False)
+    for node_id in reversed(forward):
+        if groups[node_id] is None:
+            groups[node_id] = _vote(groups, graph.succ[node_id], majority=True)
     return groups
 
 
+def _vote(groups: dict[str, str | None], neighbours: Iterable[str], majority: bool):
+    """The most common group among ``neighbours``; with ``majority`` only if over half."""
+    votes = Counter(groups[n] for n in neighbours)
+    votes.pop(None, None)
+    if not votes:
+        return None
+    group, count = min(votes.items(), key=lambda item: (-item[1], item[0]))
+    if majority and 2 * count <= sum(votes.values()):
+        return None  # e.g. an input every neuron reads: it belongs to none of them
+    return group
+
+
 def collapse(graph: nx.MultiDiGraph, threshold: int = 500,
-             group_of: Callable[[str | None], str | None] = prefix_group) -> nx.MultiDiGraph:
+             group_of: Callable[[str | None], str | None] = prefix_group,
+             max_boxes: int = MAX_BOXES) -> nx.MultiDiGraph:
     """A smaller graph of boxes when ``graph`` has more than ``threshold`` nodes.
 
     Nodes are grouped by name prefix (module / neuron, see :func:`assign_groups`); the
-    nodes no name places are grouped by depth, in bands. Prefixes are shortened
-    (``L1.N3`` -> ``L1``) until the boxes number at most ``threshold``. The output node
-    stays visible. A box has ``kind="group"``, ``count`` (hidden nodes) and ``ops`` (how
-    many of each op it hides); edges between boxes carry ``count``.
+    nodes no name places are grouped by depth, in bands. While there are more than
+    ``max_boxes`` boxes, the largest family of sibling groups is merged into its parent
+    (``L1.N0 ... L1.N15`` -> ``L1``). The output node stays visible. A box has
+    ``kind="group"``, ``count`` (hidden nodes) and ``ops`` (how many of each op it hides);
+    edges between boxes carry ``count``.
     """
     if graph.number_of_nodes() <= threshold:
         return graph
+    max_boxes = max(2, min(max_boxes, threshold))
     root = graph.graph["root"]
-    groups = assign_groups(graph, group_of)
+    named = {n: group_of(graph.nodes[n]["given_name"]) for n in graph}
     depth = _depths(graph, root)
-    bands = max(1, threshold // 4)
+    bands = max(1, max_boxes // 4)
     band_size = max(1, -(-(max(depth.values()) + 1) // bands))
     while True:
+        groups = assign_groups(graph, named)
         keys = {}
         for node_id in graph:
             if node_id == root:
                 keys[node_id] = node_id
             elif groups[node_id] is not None:
                 keys[node_id] = "group:" + groups[node_id]
+            elif not graph.pred[node_id]:
+                keys[node_id] = "leaves:" + graph.nodes[node_id]["kind"]
             else:
                 keys[node_id] = f"depth:{depth[node_id] // band_size}"
-        if len(set(keys.values())) <= threshold:
+        if len(set(keys.values())) <= max_boxes:
             break
-        shorter = {n: prefix_group(g) for n, g in groups.items()}
-        if shorter == groups:
+        families = Counter(prefix_group(g) for g in set(named.values()) if g is not None)
+        if not families:
             band_size *= 2
-        groups = shorter
-    return _quotient(graph, keys, band_size)
+            continue
+        family = min(families.items(), key=lambda item: (-item[1], item[0] or ""))[0]
+        named = {n: family if g is not None and prefix_group(g) == family else g
+                 for n, g in named.items()}
+    return _quotient(graph, keys, band_size, depth)
 
 
 def _depths(graph: nx.MultiDiGraph, root: str) -> dict[str, int]:
     """Longest distance from each node to the root, in edges."""
     depth = {root: 0}
     for node_id in sorted(graph, key=lambda n: -graph.nodes[n]["order"])[1:]:
-        depth[node_id] = 1 + max(depth[c] for c in graph.successors(node_id))
+        depth[node_id] = 1 + max(depth[c] for c in graph.succ[node_id])
     return depth
 
 
-def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int) -> nx.MultiDiGraph:
+def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
+              depth: dict[str, int]) -> nx.MultiDiGraph:
     members: dict[str, list[str]] = {}
     for node_id in sorted(graph, key=lambda n: graph.nodes[n]["order"]):
         members.setdefault(keys[node_id], []).append(node_id)
+    # A box's place in forward order: deeper boxes (further from the output) come first.
+    mean_depth = {key: sum(depth[n] for n in ids) / len(ids) for key, ids in members.items()}
+    box_rank = {key: rank for rank, key in enumerate(sorted(
+        members, key=lambda k: (-mean_depth[k], graph.nodes[members[k][0]]["order"])))}
     small = nx.MultiDiGraph(**graph.graph, collapsed=True, hidden=graph.number_of_nodes())
     box_ids = {}
     for number, (key, ids) in enumerate(sorted(members.items(), key=lambda kv: _first(graph, kv))):
         if key in graph:
             box_ids[key] = key
-            small.add_node(key, **graph.nodes[key])
+            small.add_node(key, **{**graph.nodes[key], "order": box_rank[key]})
             continue
         box = f"g{number}"
         box_ids[key] = box
         ops = Counter(graph.nodes[n]["op"] or graph.nodes[n]["kind"] for n in ids)
         if key.startswith("group:"):
             title = key[len("group:"):]
+        elif key.startswith("leaves:"):
+            title = LEAF_TITLES.get(key[len("leaves:"):], "leaves")
         else:
             band = int(key.split(":")[1])
             low, high = band * band_size, (band + 1) * band_size - 1
             title = f"depth {low}" if low == high else f"depth {low}-{high}"
         small.add_node(
             box, name=title, kind="group", count=len(ids), ops=dict(ops),
-            order=graph.nodes[ids[0]]["order"],
+            order=box_rank[key],
         )
     weights: Counter = Counter()
     for parent, child in graph.edges():

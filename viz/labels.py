@@ -64,8 +64,10 @@ def formula(graph: Any, node_id: str) -> str:
     op = attrs["op"]
     if not op:
         return ""
-    parents = [graph.nodes[p]["name"] for p, _, _ in sorted(
-        graph.in_edges(node_id, keys=True), key=lambda edge: edge[2])]
+    edges = sorted(graph.in_edges(node_id, keys=True), key=lambda edge: edge[2])
+    if graph.graph.get("collapsed"):
+        return f"{op}(…)"
+    parents = [graph.nodes[p]["name"] for p, _, _ in edges]
     if attrs["op_name"] == "pow_constant":
         exponent = (attrs["node"].params or {}).get("exponent")
         return f"{parents[0]} ** {number(exponent)}" if exponent is not None else f"{parents[0]} **"

@@ -27,6 +27,7 @@ MUTED = "#6b7280"
 GRAD = "#b91c1c"  # every gradient is written in this colour
 LOCAL = "#1d4ed8"  # local derivatives on edges
 EDGE = "#6b7280"
+FAINT = "#9ca3af"  # edges between collapsed boxes
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 FONT_SIZE = 12.0
