@@ -10,15 +10,16 @@ examples is taken unless ``reduction="sum"``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from autograd import Node, Op, Tensor, Value, grad
+from autograd.dispatch import tanh as tanh_
 
 from . import functional
-from .activations import softplus
 from .module import Module
 
 # ---------------------------------------------------------------- shared plumbing
@@ -109,11 +110,31 @@ def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_
     return _elementwise(term, prediction, target, reduction, "bce")
 
 
+class BinaryCrossEntropyWithLogits(Op):
+    """f(z, y) = ln(1 + e**z) - y z; df/dz = sigmoid(z) - y, df/dy = -z"""
+
+    name = "bce_with_logits"
+    symbol = "bce"
+
+    def forward(z, y):
+        if isinstance(z, np.ndarray) or isinstance(y, np.ndarray):
+            return np.logaddexp(0.0, z) - y * z
+        return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z  # never overflows
+
+    def backward(grad_out, out, z, y):
+        sigmoid = 0.5 * (1 + tanh_(0.5 * z))  # the same as 1 / (1 + e**-z), overflow-free
+        return grad_out * (sigmoid - y), -grad_out * z
+
+
 def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
     """bce(sigmoid(z), y) computed from the logit z without overflow: softplus(z) - y z;
-    d/dz = (sigmoid(z) - y) / N."""
+    d/dz = (sigmoid(z) - y) / N.
+
+    Each example's term is one op (``BinaryCrossEntropyWithLogits``): the same numbers as
+    ``softplus(z) - z * y``, in fewer graph nodes, because training spends its time here.
+    """
     return _elementwise(
-        lambda z, t: softplus(z) - z * t, logits, target, reduction, "bce_with_logits"
+        BinaryCrossEntropyWithLogits.apply, logits, target, reduction, "bce_with_logits"
     )
 
 

@@ -133,6 +133,38 @@ class Module:
         self.load_state_dict(load(path))
         return self
 
+    # -- the Keras-style workflow (see nn.training)
+
+    def compile(
+        self,
+        loss: Any = "mse",
+        optimizer: Any = "adam",
+        metrics: Any = (),
+        **optimizer_options: Any,
+    ) -> None:
+        """Choose the loss, the optimizer and the metrics for ``fit`` (by name or object)."""
+        from .training import compile
+
+        compile(self, loss, optimizer, metrics, **optimizer_options)
+
+    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = 32, **options: Any):
+        """Train on (X, y); returns a History (see ``nn.training.fit`` for the options)."""
+        from .training import fit
+
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, **options)
+
+    def evaluate(self, X: Any, y: Any, return_dict: bool = False) -> Any:
+        """The loss on (X, y), or [loss, metric...] when metrics were compiled."""
+        from .training import evaluate
+
+        return evaluate(self, X, y, return_dict=return_dict)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The model's outputs for X as a numpy array (evaluation mode)."""
+        from .training import predict
+
+        return predict(self, X)
+
     # -- a table of the layers
 
     def summary(self, input_shape: tuple[int, ...] | None = None) -> None:

@@ -87,6 +87,9 @@ def test_losses_on_values_match_the_tensor_versions():
     assert losses.bce(probabilities, [0, 1]).data == pytest.approx(
         losses.bce(Tensor([0.2, 0.9]), [0, 1]).item(), abs=1e-14
     )
+    assert losses.bce_with_logits([Value(-800.0), Value(2.0)], [1, 0]).data == pytest.approx(
+        losses.bce_with_logits(Tensor([-800.0, 2.0]), [1, 0]).item(), abs=1e-12
+    )
     logits = [Value(1.0), Value(-0.5), Value(2.5)]
     expected = losses.cross_entropy(Tensor([[1.0, -0.5, 2.5]]), [2]).item()
     assert losses.cross_entropy(logits, 2).data == pytest.approx(expected, abs=1e-14)

@@ -1,0 +1,521 @@
+"""A Keras-style workflow for any Module: compile, fit, evaluate, predict, callbacks.
+
+    >>> model = nn.MLP(2, [16, 16, 1], output_activation="sigmoid")
+    >>> model.compile(loss="bce", optimizer="adam", metrics=["accuracy"])
+    >>> history = model.fit(X, y, epochs=100, batch_size=32, validation_split=0.2)
+    >>> history.history["val_accuracy"][-1]
+
+``fit`` is the loop a student would write by hand (zero_grad, forward, loss, backward,
+step, once per mini-batch), plus bookkeeping: per-epoch averages of the loss and metrics,
+validation, a progress bar and callbacks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograd import Node, Tensor, Value, no_grad
+
+from . import data, losses, optim
+from .module import Module, manual_seed, rng
+
+# ---------------------------------------------------------------- metrics
+
+
+def accuracy(prediction: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
+    """The fraction of examples whose predicted class is right.
+
+    Several outputs per example: the largest one is the class (targets are labels or
+    one-hot rows). One output: class 1 when it is >= threshold; with -1/+1 labels the
+    prediction is -1 or +1.
+    """
+    prediction, target = np.asarray(prediction), np.asarray(target)
+    if prediction.ndim == 2 and prediction.shape[1] > 1:
+        predicted = prediction.argmax(axis=1)
+        labels = target.argmax(axis=1) if target.shape == prediction.shape else target.ravel()
+    else:
+        prediction, labels = prediction.ravel(), target.ravel()
+        if np.any(labels < 0):
+            predicted = np.where(prediction >= threshold, 1.0, -1.0)
+        else:
+            predicted = (prediction >= threshold).astype(float)
+    return float(np.mean(predicted == labels))
+
+
+def mean_absolute_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """mean |ŷ - y|"""
+    prediction = np.asarray(prediction)
+    return float(np.mean(np.abs(prediction - np.asarray(target).reshape(prediction.shape))))
+
+
+def mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """mean (ŷ - y)**2"""
+    prediction = np.asarray(prediction)
+    return float(np.mean((prediction - np.asarray(target).reshape(prediction.shape)) ** 2))
+
+
+def root_mean_squared_error(prediction: np.ndarray, target: np.ndarray) -> float:
+    """sqrt(mean (ŷ - y)**2)"""
+    return float(np.sqrt(mean_squared_error(prediction, target)))
+
+
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "mae": mean_absolute_error,
+    "mse": mean_squared_error,
+    "rmse": root_mean_squared_error,
+}
+
+
+def _metric(metric: str | Callable, loss: Callable) -> tuple[str, Callable]:
+    if callable(metric):
+        return metric.__name__, metric
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    function = METRICS[metric]
+    if function is accuracy and loss in (losses.bce_with_logits, losses.hinge):
+        return metric, lambda p, t: accuracy(p, t, threshold=0.0)  # logits and margins: 0
+    return metric, function
+
+
+# ---------------------------------------------------------------- history and callbacks
+
+
+@dataclass
+class History:
+    """What ``fit`` returns: ``history[name]`` is a list with one number per epoch."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch: list[int] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
+        return f"History({len(self.epoch)} epochs: {last})"
+
+
+class Callback:
+    """Hooks into ``fit``. Override the methods you need; set ``model.stop_training = True``
+    to stop after the current epoch."""
+
+    def on_train_begin(self, model: Module) -> None:
+        pass
+
+    def on_epoch_end(self, model: Module, epoch: int, logs: dict[str, float]) -> None:
+        pass
+
+    def on_train_end(self, model: Module) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs; with ``restore_best_weights`` the model ends with the weights of its best epoch.
+
+    ``mode`` is "min" (losses) or "max" (accuracies); "auto" picks "max" for names with
+    "acc" in them.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = False,
+        mode: str = "auto",
+    ) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.restore_best_weights, self.mode = restore_best_weights, mode
+
+    def on_train_begin(self, model: Module) -> None:
+        self.best = np.inf if self.mode == "min" else -np.inf
+        self.best_epoch = -1
+        self.best_weights: dict[str, np.ndarray] | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, model: Module, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ValueError(
+                f"EarlyStopping: {self.monitor!r} is not measured (available: "
+                f"{', '.join(logs)}); pass validation data to fit or monitor='loss'"
+            )
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = model.state_dict()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            model.stop_training = True
+            self.stopped_epoch = epoch
+
+    def on_train_end(self, model: Module) -> None:
+        if self.restore_best_weights and self.best_weights is not None:
+            model.load_state_dict(self.best_weights)
+
+
+# ---------------------------------------------------------------- compile
+
+
+@dataclass
+class Compiled:
+    """The settings ``compile`` stores on a model."""
+
+    loss: Callable[..., Node]
+    optimizer: optim.Optimizer
+    metrics: list[tuple[str, Callable]]
+
+
+def compile(
+    model: Module,
+    loss: str | Callable[..., Node] = "mse",
+    optimizer: str | optim.Optimizer = "adam",
+    metrics: Sequence[str | Callable] = (),
+    **optimizer_options: Any,
+) -> None:
+    """Choose the loss, the optimizer (``lr=`` and other options go to it when it is given
+    by name) and the metrics that ``fit`` and ``evaluate`` report."""
+    loss_function = losses.get(loss)
+    if isinstance(optimizer, optim.Optimizer):
+        if optimizer_options:
+            raise ValueError(
+                f"compile: options {sorted(optimizer_options)} apply only to an optimizer "
+                "given by name; set them on the optimizer object instead"
+            )
+    else:
+        optimizer = optim.get(optimizer, model.parameters(), **optimizer_options)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    model._compiled = Compiled(
+        loss_function, optimizer, [_metric(m, loss_function) for m in metrics]
+    )
+
+
+def _compiled(model: Module, caller: str) -> Compiled:
+    settings = getattr(model, "_compiled", None)
+    if settings is None:
+        raise RuntimeError(
+            f"{caller}: the model is not compiled yet; call "
+            "model.compile(loss='mse', optimizer='adam') first"
+        )
+    return settings
+
+
+# ---------------------------------------------------------------- running the model
+
+
+def _is_scalar(model: Module) -> bool:
+    parameters = model.parameters()
+    return bool(parameters) and parameters[0].scalar
+
+
+def _forward(model: Module, X: np.ndarray, scalar: bool) -> Any:
+    """The model's output for a batch: a Tensor, or (scalar networks) a list per example."""
+    if scalar:
+        return [model([float(v) for v in row]) for row in X.reshape(len(X), -1)]
+    return model(Tensor(X))
+
+
+def _loss(settings: Compiled, output: Any, y: np.ndarray, scalar: bool) -> Node:
+    if not scalar or isinstance(output[0], Value):
+        return settings.loss(output, y)
+    # A scalar network with several outputs: a list of Values per example.
+    if settings.loss is losses.cross_entropy:
+        per_example = [settings.loss(out, label) for out, label in zip(output, y)]
+        return sum(per_example[1:], per_example[0]) * (1.0 / len(per_example))
+    return settings.loss([v for out in output for v in out], np.ravel(y))
+
+
+def _numbers(output: Any) -> np.ndarray:
+    """The output as a numpy array (for metrics and predict)."""
+    if isinstance(output, Node):
+        return output.data
+    rows = [[v.data for v in out] if isinstance(out, list) else [out.data] for out in output]
+    return np.array(rows)
+
+
+def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(getattr(X, "data", X), dtype=float)
+    y = np.asarray(getattr(y, "data", y))
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"{caller}: X and y need one row per example, got shapes "
+                         f"{X.shape} and {y.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{caller}: X has {len(X)} rows but y has {len(y)}; "
+                         "they need one row per example")
+    if len(X) == 0:
+        raise ValueError(f"{caller}: no examples (X is empty)")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"{caller}: y must hold numbers, got {y.dtype}")
+    return X, y
+
+
+# ---------------------------------------------------------------- fit
+
+
+def fit(
+    model: Module,
+    X: Any,
+    y: Any,
+    epochs: int = 1,
+    batch_size: int | None = 32,
+    validation_split: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    shuffle: bool = True,
+    callbacks: Iterable[Callback] = (),
+    verbose: int = 1,
+    seed: int | None = None,
+) -> History:
+    """Train for ``epochs`` passes over (X, y) in mini-batches; returns a History.
+
+    ``validation_split`` keeps that fraction of the rows (the last ones, as Keras does)
+    out of training to measure ``val_loss`` and ``val_<metric>`` after every epoch.
+    ``seed`` fixes the shuffling. ``verbose``: 0 silent, 1 a progress bar per epoch,
+    2 one line per epoch. With a ``GD`` optimizer every step uses all rows.
+    """
+    settings = _compiled(model, "fit")
+    X, y = _check_data(X, y, "fit")
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
+    if validation_data is not None and validation_split:
+        raise ValueError("fit: give validation_data or validation_split, not both")
+    if validation_split:
+        cut = len(X) - int(round(len(X) * validation_split))
+        if cut <= 0 or cut == len(X):
+            raise ValueError(
+                f"fit: validation_split={validation_split} of {len(X)} rows leaves no rows "
+                "for training or none for validation"
+            )
+        validation_data = (X[cut:], y[cut:])
+        X, y = X[:cut], y[:cut]
+    if validation_data is not None:
+        validation_data = _check_data(*validation_data, "fit (validation_data)")
+    if getattr(settings.optimizer, "full_batch", False) or batch_size is None:
+        batch_size = len(X)
+    generator = rng(seed)  # a fresh generator for a seed, else the shared one
+
+    history = History(params={"epochs": epochs, "batch_size": batch_size, "samples": len(X)})
+    callbacks = list(callbacks)
+    scalar = _is_scalar(model)
+    optimizer = settings.optimizer
+    model.stop_training = False
+    model.train()
+    for callback in callbacks:
+        callback.on_train_begin(model)
+    steps = -(-len(X) // batch_size)
+    with _Progress(verbose, epochs, steps) as progress:
+        for epoch in range(epochs):
+            progress.start_epoch(epoch)
+            totals: dict[str, float] = {"loss": 0.0, **{name: 0.0 for name, _ in settings.metrics}}
+            for xb, yb in data.batches(X, y, batch_size, shuffle=shuffle, seed=generator):
+                optimizer.zero_grad()
+                output = _forward(model, xb, scalar)
+                loss = _loss(settings, output, yb, scalar)
+                loss.backward()
+                optimizer.step()
+                weight = len(xb)
+                totals["loss"] += float(loss.data) * weight
+                if settings.metrics:
+                    predicted = _numbers(output)
+                    for name, metric in settings.metrics:
+                        totals[name] += metric(predicted, yb) * weight
+                progress.advance(totals, weight)
+            logs = {name: total / len(X) for name, total in totals.items()}
+            if validation_data is not None:
+                scores = _scores(model, settings, *validation_data, scalar=scalar)
+                logs.update({f"val_{name}": value for name, value in scores.items()})
+            for name, value in logs.items():
+                history.history.setdefault(name, []).append(value)
+            history.epoch.append(epoch)
+            progress.end_epoch(logs)
+            for callback in callbacks:
+                callback.on_epoch_end(model, epoch, logs)
+            if model.stop_training:
+                break
+    for callback in callbacks:
+        callback.on_train_end(model)
+    return history
+
+
+def _scores(
+    model: Module, settings: Compiled, X: np.ndarray, y: np.ndarray, scalar: bool
+) -> dict[str, float]:
+    """Loss and metrics on (X, y) in evaluation mode, without recording a graph."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            output = _forward(model, X, scalar)
+            scores = {"loss": float(_loss(settings, output, y, scalar).data)}
+            predicted = _numbers(output)
+            for name, metric in settings.metrics:
+                scores[name] = metric(predicted, y)
+    finally:
+        model.train(was_training)
+    return scores
+
+
+def evaluate(model: Module, X: Any, y: Any, return_dict: bool = False) -> Any:
+    """The loss on (X, y), or [loss, metric...] when metrics were compiled (as Keras);
+    ``return_dict=True`` gives {"loss": ..., "accuracy": ...}."""
+    settings = _compiled(model, "evaluate")
+    X, y = _check_data(X, y, "evaluate")
+    scores = _scores(model, settings, X, y, scalar=_is_scalar(model))
+    if return_dict:
+        return scores
+    return scores["loss"] if len(scores) == 1 else list(scores.values())
+
+
+def predict(model: Module, X: Any) -> np.ndarray:
+    """The model's outputs for X as a numpy array (evaluation mode, no graph recorded)."""
+    X = np.asarray(getattr(X, "data", X), dtype=float)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return _numbers(_forward(model, X, _is_scalar(model)))
+    finally:
+        model.train(was_training)
+
+
+# ---------------------------------------------------------------- the progress bar
+
+
+class _Progress:
+    """A rich progress bar per epoch with the running loss and metrics (verbose=1), one
+    line per epoch (verbose=2), or nothing (verbose=0)."""
+
+    def __init__(self, verbose: int, epochs: int, steps: int) -> None:
+        self.verbose, self.epochs, self.steps = verbose, epochs, steps
+        self.progress: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.verbose == 1:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("Epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TextColumn("{task.fields[logs]}"),
+            )
+            self.progress.start()
+        elif self.verbose >= 2:
+            from rich.console import Console
+
+            self.console = Console()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def start_epoch(self, epoch: int) -> None:
+        self.epoch, self.seen, self.shown_at = epoch, 0, 0.0
+        if self.progress is not None:
+            label = f"{epoch + 1}/{self.epochs}"
+            self.task = self.progress.add_task("", total=self.steps, epoch=label, logs="")
+
+    def advance(self, totals: dict[str, float], weight: int) -> None:
+        if self.progress is None:
+            return
+        self.seen += weight
+        now = time.monotonic()
+        fields = {}
+        if now - self.shown_at > 0.1:  # refreshing the text every batch would cost time
+            self.shown_at = now
+            fields["logs"] = _format({k: v / self.seen for k, v in totals.items()})
+        self.progress.update(self.task, advance=1, **fields)
+
+    def end_epoch(self, logs: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.steps, logs=_format(logs))
+        elif self.verbose >= 2:
+            self.console.print(f"Epoch {self.epoch + 1}/{self.epochs}  {_format(logs)}")
+
+
+def _format(logs: dict[str, float]) -> str:
+    return "  ".join(f"{name}: {value:.4f}" for name, value in logs.items())
+
+
+# ---------------------------------------------------------------- replications
+
+
+@dataclass
+class Replications:
+    """Several trainings of one architecture from different random initial weights."""
+
+    histories: list[History]
+    seeds: list[int]
+
+    def final(self, name: str = "loss") -> np.ndarray:
+        """The last epoch's value of ``name`` in each replication."""
+        return np.array([h.history[name][-1] for h in self.histories])
+
+    def spread(self, name: str = "loss") -> dict[str, float]:
+        """Mean, standard deviation, minimum and maximum of the final ``name``."""
+        values = self.final(name)
+        return {"mean": float(values.mean()), "std": float(values.std()),
+                "min": float(values.min()), "max": float(values.max())}
+
+    def summary(self) -> None:
+        """Print the spread of every recorded quantity as a table."""
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{len(self.histories)} replications")
+        for column in ("", "mean", "std", "min", "max"):
+            table.add_column(column, justify="right")
+        for name in self.histories[0].history:
+            spread = self.spread(name)
+            table.add_row(name, *(f"{spread[k]:.4g}" for k in ("mean", "std", "min", "max")))
+        Console().print(table)
+
+
+def replicate(
+    build_model: Callable[[], Module],
+    X: Any,
+    y: Any,
+    n: int = 5,
+    seed: int = 0,
+    **fit_options: Any,
+) -> Replications:
+    """Train ``n`` fresh models from ``build_model()`` (it must compile them) and collect
+    their histories: the course's "several replications of the learning process".
+
+    Replication i runs after ``nn.manual_seed(seed + i)``, so each starts from other
+    random weights, and the whole study is reproducible.
+    """
+    if n < 1:
+        raise ValueError(f"replicate: n must be at least 1, got {n}")
+    fit_options.setdefault("verbose", 0)
+    histories, seeds = [], []
+    for i in range(n):
+        manual_seed(seed + i)
+        model = build_model()
+        if not isinstance(model, Module):
+            raise TypeError(f"replicate: build_model() must return a Module, got {model!r}")
+        histories.append(fit(model, X, y, seed=seed + i, **fit_options))
+        seeds.append(seed + i)
+    return Replications(histories, seeds)
