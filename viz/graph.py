@@ -5,6 +5,7 @@ viz is an outside reader: it looks only at the plain attributes every node carri
 engine for anything else. Node identifiers come from the node's position in a fixed
 traversal from the root (``n0`` is the root), never from ``id()``, so the same program
 gives the same identifiers, and therefore the same picture, every time it runs.
+``n0`` is the first node a student would evaluate by hand; the root comes last.
 """
 
 from __future__ import annotations
@@ -22,35 +23,27 @@ LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "paramet
 
 
 def traversal(root: Any) -> list:
-    """Every node ``root`` depends on, root first, each node before its parents.
+    """Every node ``root`` depends on, in the order a student evaluates them by hand.
 
-    Kahn's algorithm over the ``parents`` attribute, without recursion (a million-node
-    chain must not overflow the stack). Parents are visited in argument order, so the
-    order depends only on the shape of the graph.
+    Depth-first from the root, parents in argument order, each node listed after all its
+    parents (post-order): for ``(x + y) * z`` that is x, y, x + y, z, the product.
+    Iterative, so a million-node chain does not overflow the stack.
     """
-    uses: dict[int, int] = {id(root): 0}
-    nodes = {id(root): root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for parent in node.parents:
-            key = id(parent)
-            if key in uses:
-                uses[key] += 1
-            else:
-                uses[key] = 1
-                nodes[key] = parent
-                stack.append(parent)
     order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for parent in reversed(node.parents):
-            key = id(parent)
-            uses[key] -= 1
-            if uses[key] == 0:
-                ready.append(parent)
+    done: set[int] = set()
+    stack = [(root, 0)]
+    while stack:
+        node, next_parent = stack.pop()
+        parents = node.parents
+        while next_parent < len(parents) and id(parents[next_parent]) in done:
+            next_parent += 1
+        if next_parent < len(parents):
+            stack.append((node, next_parent + 1))
+            parent = parents[next_parent]
+            done.add(id(parent))  # claimed now so a second path does not push it again
+            stack.append((parent, 0))
+        else:
+            order.append(node)
     return order
 
 
@@ -72,11 +65,10 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiD
     the two edges of ``x * x`` stay two; edge attribute ``index`` is that argument index.
     ``parameters`` (e.g. ``model.parameters()``) marks which leaves are weights.
     """
-    order = traversal(root)
-    ids = {id(node): f"n{i}" for i, node in enumerate(order)}
+    forward = traversal(root)
+    ids = {id(node): f"n{i}" for i, node in enumerate(forward)}
     weights = {id(p) for p in parameters} if parameters is not None else None
     graph = nx.MultiDiGraph(root=ids[id(root)], has_grad=has_gradients(root))
-    forward = list(reversed(order))
     unnamed = 0
     for position, node in enumerate(forward):
         given = node.name

@@ -1,5 +1,135 @@
-def show(root):
-    pass
+"""The graph in the terminal: a rich tree (``show``) and the chain rule in numbers (``explain``)."""
 
-def explain(root):
-    pass
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from .graph import has_gradients, to_networkx
+from .labels import array_lines, formula, number
+
+MAX_LINES = 200
+
+
+def _value(data: Any, scalar: bool) -> str:
+    return number(data) if scalar else " ".join(array_lines(data))
+
+
+def _line(graph, node_id: str, show_grad: bool) -> str:
+    attrs = graph.nodes[node_id]
+    text = f"[bold]{_escape(attrs['name'])}[/bold]"
+    made = formula(graph, node_id)
+    if made:
+        text += f" = [dim]{_escape(made)}[/dim]"
+    text += f"  data [cyan]{_escape(_value(attrs['data'], attrs['scalar']))}[/cyan]"
+    if show_grad and attrs["grad"] is not None:
+        text += f"  grad [red]{_escape(_value(attrs['grad'], attrs['scalar']))}[/red]"
+    return text
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def show_tree(root: Any, max_lines: int = MAX_LINES) -> Tree:
+    """The graph as a rich Tree: the output at the top, each node's parents under it.
+
+    A node reached a second time is shown once more by name only (``x (see above)``),
+    so shared nodes do not repeat whole subtrees; past ``max_lines`` the tree is cut.
+    """
+    graph = to_networkx(root)
+    show_grad = graph.graph["has_grad"]
+    start = graph.graph["root"]
+    tree = Tree(_line(graph, start, show_grad))
+    seen = {start}
+    lines = 1
+    stack = [(p, tree) for p in _parents(graph, start)[::-1]]
+    while stack:
+        node_id, branch = stack.pop()
+        if lines >= max_lines:
+            branch.add("[dim]… (cut)[/dim]")
+            break
+        lines += 1
+        if node_id in seen:
+            branch.add(f"{_escape(graph.nodes[node_id]['name'])} [dim](see above)[/dim]")
+            continue
+        seen.add(node_id)
+        below = branch.add(_line(graph, node_id, show_grad))
+        stack.extend((p, below) for p in _parents(graph, node_id)[::-1])
+    return tree
+
+
+def _parents(graph, node_id: str) -> list[str]:
+    return [p for p, _, _ in sorted(graph.in_edges(node_id, keys=True), key=lambda e: e[2])]
+
+
+def show(root: Any, console: Console | None = None) -> Tree:
+    """Print the graph of ``root`` as a tree, values in cyan and gradients in red."""
+    tree = show_tree(root)
+    (console or Console()).print(tree)
+    return tree
+
+
+def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
+    """One row per edge in backward order: (node, what it receives, the chain rule in numbers).
+
+    For ``f = (x + y) * z`` the row for x reads
+    ``∂f/∂x = ∂f/∂q · ∂q/∂x = (-4)(1) = -4``. A node used several times gets one row per
+    use (``+=``), then a row with the sum.
+    """
+    from autograd import backward_steps
+
+    graph = to_networkx(root)
+    ids = {id(graph.nodes[n]["node"]): n for n in graph}
+    names = {key: graph.nodes[n]["name"] for key, n in ids.items()}
+    top = graph.nodes[graph.graph["root"]]["name"]
+    uses = {n: graph.out_degree(n) for n in graph}
+    received: dict[str, list[Any]] = {}
+    rows = [(top, "seed", f"∂{top}/∂{top} = 1")]
+    for step in backward_steps(root):
+        node_name = names[id(step.node)]
+        if not step.received:
+            continue
+        for parent, local, sent in step.received:
+            parent_id = ids[id(parent)]
+            parent_name = names[id(parent)]
+            received.setdefault(parent_id, []).append(sent)
+            many = uses[parent_id] > 1
+            sign = "+=" if many else "="
+            d_parent, d_node = f"∂{top}/∂{parent_name}", f"∂{top}/∂{node_name}"
+            if local is not None:
+                text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} = "
+                        f"({_value(step.grad, True)})({number(local)}) = {number(sent)}")
+            else:
+                text = (f"{d_parent} {sign} (vector-Jacobian product of {node_name}) = "
+                        f"{' '.join(array_lines(sent))}")
+            rows.append((parent_name, f"from {node_name}", text))
+            if many and len(received[parent_id]) == uses[parent_id]:
+                parts = received[parent_id]
+                if parent.scalar:
+                    total = sum(parts)
+                    terms = " + ".join(f"({number(p)})" for p in parts)
+                    rows.append((parent_name, "total", f"{d_parent} = {terms} = {number(total)}"))
+    return rows
+
+
+def explain(root: Any, console: Console | None = None) -> Table:
+    """Print the chain rule node by node, with numbers, as a rich table."""
+    if not has_gradients(root):
+        note = "(gradients not computed yet: the numbers below come from backward_steps)"
+    else:
+        note = ""
+    table = Table(title="The chain rule, node by node (backward order)", caption=note or None)
+    table.add_column("node", style="bold")
+    table.add_column("gets", style="dim")
+    table.add_column("chain rule")
+    for name, source, text in chain_rule_rows(root):
+        table.add_row(_escape(name), _escape(source),
+                      f"[red]{_escape(text)}[/red]" if source == "total" else _escape(text))
+    (console or Console()).print(table)
+    return table
