@@ -43,6 +43,7 @@ Code a student should read goes through ``code``; bookkeeping the lesson needs f
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import math
 import re
@@ -116,12 +117,13 @@ class Lesson:
         tree = ast.parse(source)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         self.out.mkdir(parents=True, exist_ok=True)
-        exec(compile(tree, f"<lesson {self.number}>", "exec"), self.namespace)
-        if last is not None:
-            value = eval(compile(ast.Expression(last.value), f"<lesson {self.number}>", "eval"),
-                         self.namespace)
-            if value is not None:
-                self.console.print(f"[dim]→[/dim] {_format(value)}")
+        name = f"<lesson {self.number}>"
+        with contextlib.redirect_stdout(self.console.file):  # print() goes where rich goes
+            exec(compile(tree, name, "exec"), self.namespace)
+            value = None if last is None else eval(
+                compile(ast.Expression(last.value), name, "eval"), self.namespace)
+        if value is not None:
+            self.console.print(f"[dim]→[/dim] {_format(value)}")
         return self.namespace
 
     def check(self, label: str, got: Any, expected: Any, tol: float = 1e-9) -> bool:
@@ -138,12 +140,12 @@ class Lesson:
                 title="✗ CHECK FAILED", border_style="bold red", style="red"))
         return ok
 
-    def file(self, path: str | Path, description: str) -> None:
+    def file(self, path: str | Path | None, description: str) -> None:
         """Tell the student which file to open (a missing file is a failed check)."""
-        path = Path(path)
-        if not path.is_file():
-            self.check(f"the file {path} exists", False, True)
+        if path is None or not Path(path).is_file():
+            self.check(f"the file for {description!r} was written ({path})", False, True)
             return
+        path = Path(path)
         self.files.append(path)
         self.console.print(f"[bold magenta]▶ open[/bold magenta] [underline]{path}[/underline]"
                            f"  {description}")
@@ -177,6 +179,8 @@ def _is_number(x: Any) -> bool:
 
 def _agrees(got: Any, expected: Any, tol: float) -> bool:
     got, expected = _plain(got), _plain(expected)
+    if isinstance(got, bool) != isinstance(expected, bool):
+        return False  # True is not the number 1 here
     if _is_number(expected) and _is_number(got):
         return math.isclose(got, expected, rel_tol=tol, abs_tol=tol)
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
@@ -255,10 +259,14 @@ def lesson_table(entries: dict[int, Entry]) -> Table:
 
 def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = None) -> int:
     """Step through one lesson; 0 when every check passed, 1 otherwise, 130 on Ctrl-C."""
-    console = console or Console(highlight=False)
-    lesson = Lesson(entry.number, entry.title, out, auto, console)
+    return play(entry, Lesson(entry.number, entry.title, out, auto, console))
+
+
+def play(entry: Entry, lesson: Lesson) -> int:
+    """Run ``entry``'s lesson on a ``Lesson`` you made (tests read its checks and files)."""
+    console = lesson.console
     console.print(Panel(f"[bold]Lesson {entry.number}: {entry.title}[/bold]\n"
-                        f"about {entry.minutes} minutes · files go to {out}/",
+                        f"about {entry.minutes} minutes · files go to {lesson.out}/",
                         border_style="cyan"))
     try:
         entry.module.run(lesson)
