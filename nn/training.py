@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,14 @@ from .module import Module, manual_seed, rng
 # ---------------------------------------------------------------- metrics
 
 
-def accuracy(prediction: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
+def accuracy(
+    prediction: np.ndarray, target: np.ndarray, threshold: float | None = None
+) -> float:
     """The fraction of examples whose predicted class is right.
 
     Several outputs per example: the largest one is the class (targets are labels or
-    one-hot rows). One output: class 1 when it is >= threshold; with -1/+1 labels the
-    prediction is -1 or +1.
+    one-hot rows). One output: class 1 when it is >= threshold (by default 0.5 for 0/1
+    labels, as for probabilities; 0 for -1/+1 labels, where the prediction is -1 or +1).
     """
     prediction, target = np.asarray(prediction), np.asarray(target)
     if prediction.ndim == 2 and prediction.shape[1] > 1:
@@ -41,8 +44,9 @@ def accuracy(prediction: np.ndarray, target: np.ndarray, threshold: float = 0.5)
     else:
         prediction, labels = prediction.ravel(), target.ravel()
         if np.any(labels < 0):
-            predicted = np.where(prediction >= threshold, 1.0, -1.0)
+            predicted = np.where(prediction >= (threshold or 0.0), 1.0, -1.0)
         else:
+            threshold = 0.5 if threshold is None else threshold
             predicted = (prediction >= threshold).astype(float)
     return float(np.mean(predicted == labels))
 
@@ -79,9 +83,22 @@ def _metric(metric: str | Callable, loss: Callable) -> tuple[str, Callable]:
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     function = METRICS[metric]
-    if function is accuracy and loss in (losses.bce_with_logits, losses.hinge):
-        return metric, lambda p, t: accuracy(p, t, threshold=0.0)  # logits and margins: 0
+    if function is accuracy:  # logits and margins split at 0; others are decided by the labels
+        threshold = 0.0 if loss in (losses.bce_with_logits, losses.hinge) else None
+        return metric, partial(accuracy, threshold=threshold)
     return metric, function
+
+
+def _for_labels(metrics: list[tuple[str, Callable]], y: np.ndarray) -> list[tuple[str, Callable]]:
+    """Fix accuracy's threshold from all the labels (-1/+1 labels: 0), not batch by batch."""
+    if not np.any(y < 0):
+        return metrics
+    return [
+        (name, partial(accuracy, threshold=0.0))
+        if isinstance(f, partial) and f.func is accuracy and f.keywords["threshold"] is None
+        else (name, f)
+        for name, f in metrics
+    ]
 
 
 # ---------------------------------------------------------------- history and callbacks
@@ -319,11 +336,12 @@ def fit(
     model.train()
     for callback in callbacks:
         callback.on_train_begin(model)
+    metrics = _for_labels(settings.metrics, y)
     steps = -(-len(X) // batch_size)
     with _Progress(verbose, epochs, steps) as progress:
         for epoch in range(epochs):
             progress.start_epoch(epoch)
-            totals: dict[str, float] = {"loss": 0.0, **{name: 0.0 for name, _ in settings.metrics}}
+            totals: dict[str, float] = {"loss": 0.0, **{name: 0.0 for name, _ in metrics}}
             for xb, yb in data.batches(X, y, batch_size, shuffle=shuffle, seed=generator):
                 optimizer.zero_grad()
                 output = _forward(model, xb, scalar)
@@ -332,9 +350,9 @@ def fit(
                 optimizer.step()
                 weight = len(xb)
                 totals["loss"] += float(loss.data) * weight
-                if settings.metrics:
+                if metrics:
                     predicted = _numbers(output)
-                    for name, metric in settings.metrics:
+                    for name, metric in metrics:
                         totals[name] += metric(predicted, yb) * weight
                 progress.advance(totals, weight)
             logs = {name: total / len(X) for name, total in totals.items()}
@@ -365,7 +383,7 @@ def _scores(
             output = _forward(model, X, scalar)
             scores = {"loss": float(_loss(settings, output, y, scalar).data)}
             predicted = _numbers(output)
-            for name, metric in settings.metrics:
+            for name, metric in _for_labels(settings.metrics, y):
                 scores[name] = metric(predicted, y)
     finally:
         model.train(was_training)
