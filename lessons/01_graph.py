@@ -152,8 +152,8 @@ def run(lesson):
     v = lesson.code("""
         import viz
 
-        picture = viz.draw(f, out / "01_graph.svg")
         viz.explain(f)
+        picture = viz.draw(f, out / "01_graph.svg")
     """)
     lesson.file(v.picture, "the graph of f = (x + y)·z with values, gradients and the chain rule")
     words = _svg_words(v.picture)
@@ -163,8 +163,9 @@ def run(lesson):
     lesson.step("Step through it in your browser")
     lesson.say("""
         `viz.animate` writes one self-contained web page that replays the computation:
-        first the forward pass, node by node, then the backward pass, arrow by arrow.
-        Open it and use the buttons or the ← → keys. It needs no internet connection.
+        first the forward pass, node by node, then the backward pass, lighting up the
+        arrows along which each node sends its gradient. Open it in a web browser and use
+        the buttons or the ← → keys. It needs no internet connection.
     """)
     v = lesson.code("""
         page = viz.animate(f, out / "01_backprop.html")
@@ -190,9 +191,10 @@ def run(lesson):
     lesson.check("dg/du = 2u + 1 = 7", v.u.grad, 7.0)
     lesson.file(v.reuse, "u's gradient as the sum of what each use sent back")
     lesson.say("""
-        This is also why you must **zero the gradients** before calling `backward()`
-        again on a new graph with the same leaves: without that, the new gradients are
-        added to the old ones (the engine warns you when it sees this happen).
+        Gradients also add up across calls of `backward()`. That is why training
+        **sets the gradients to zero** before each new backward pass through the same
+        weights: otherwise the new gradients are added to the old ones. (Calling
+        `backward()` twice on the same graph makes the engine warn you.)
 
         **What to remember:** forward computes values; backward starts from 1 at the
         output and multiplies by local derivatives along every path, adding where paths

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -21,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("lesson-output"),
                         help="folder for the pictures and pages (default: lesson-output/)")
     args = parser.parse_args(argv)
-    console = Console(highlight=False)
+    # Prose reads best in lines of at most 100 characters, even in a wide terminal.
+    console = Console(highlight=False, width=min(100, shutil.get_terminal_size().columns))
     entries = find_lessons()
     if args.number is None:
         console.print(lesson_table(entries))
