@@ -1,0 +1,203 @@
+"""The ``chaingrad`` command: draw an expression, or run the lessons.
+
+    chaingrad draw "(x + y) * z" x=-2 y=5 z=-4 -o f.svg [--explain] [--animate f.html]
+    chaingrad lessons [N] [--auto] [--out DIR]
+
+The expression is parsed with :mod:`ast` and built from a whitelist (numbers, variable
+names, ``+ - * / **``, unary minus, and the Value methods ``exp log sqrt tanh sigmoid
+relu sin cos abs``, as ``x.tanh()`` or ``tanh(x)``). It is never passed to ``eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import sys
+from collections.abc import Sequence
+
+FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
+OPERATORS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+
+class ExpressionError(ValueError):
+    """The expression uses something outside the whitelist, or a value is missing."""
+
+
+def build(expression: str, values: dict[str, float]):
+    """The Value graph of ``expression``, leaves named after the variables."""
+    from autograd import Value
+
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ExpressionError(f"cannot parse {_clip(expression)}: {error.msg}") from None
+    _validate(tree.body)
+    names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS))
+    missing = [n for n in names if n not in values]
+    if missing:
+        example = " ".join(f"{n}=1.5" for n in missing)
+        raise ExpressionError(f"no value for {', '.join(missing)}: give one, e.g. {example}")
+    leaves = {n: Value(values[n], name=n) for n in names}
+    return _build(tree.body, leaves)
+
+
+def _validate(node: ast.AST) -> None:
+    """Refuse anything outside the whitelist before any value is looked at."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise ExpressionError(f"only numbers are allowed as constants, not {_show(node)}")
+        elif isinstance(node, ast.Name):
+            if node.id in FUNCTIONS:
+                raise ExpressionError(f"{node.id!r} is a function: call it, e.g. {node.id}(x)")
+        elif isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+            stack += [node.left, node.right]
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            stack.append(node.operand)
+        elif isinstance(node, ast.Call) and not node.keywords and _method_call(node):
+            stack.append(node.func.value)
+        elif isinstance(node, ast.Call) and not node.keywords and _function_call(node):
+            stack.append(node.args[0])
+        else:
+            raise ExpressionError(f"not allowed: {_show(node)} (use numbers, variables, "
+                                  f"+ - * / **, and {', '.join(FUNCTIONS)})")
+
+
+def _method_call(node: ast.Call) -> bool:
+    function = node.func
+    return isinstance(function, ast.Attribute) and function.attr in FUNCTIONS and not node.args
+
+
+def _function_call(node: ast.Call) -> bool:
+    function = node.func
+    return isinstance(function, ast.Name) and function.id in FUNCTIONS and len(node.args) == 1
+
+
+def _build(node: ast.AST, leaves: dict):
+    if isinstance(node, ast.Constant):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return leaves[node.id]
+    if isinstance(node, ast.BinOp):
+        left, right = _build(node.left, leaves), _build(node.right, leaves)
+        if isinstance(left, float) and isinstance(right, float):
+            from autograd import Value
+
+            left = Value(left)
+        return OPERATORS[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp):
+        operand = _build(node.operand, leaves)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if _method_call(node):
+        return _call(node.func.attr, _build(node.func.value, leaves))
+    return _call(node.func.id, _build(node.args[0], leaves))
+
+
+def _call(name: str, argument):
+    from autograd import Value
+
+    if not isinstance(argument, Value):
+        argument = Value(argument)
+    return getattr(argument, name)()
+
+
+def _show(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # pragma: no cover - unparse handles every parsed node
+        text = type(node).__name__
+    return _clip(text)
+
+
+def _clip(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, sep, number = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise ExpressionError(f"expected name=number, got {text!r}")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ExpressionError(f"{name}: {number!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ExpressionError(f"{name}: the value must be a finite number, got {number!r}")
+    return name, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chaingrad", description=(
+        "Draw the computational graph of an expression, or step through the lessons."))
+    commands = parser.add_subparsers(dest="command", required=True)
+    draw = commands.add_parser("draw", help="draw an expression's graph with its gradients")
+    draw.add_argument("expression", help='for example "(x + y) * z" or "tanh(w * x + b)"')
+    draw.add_argument("values", nargs="*", metavar="name=number", help="the variables' values")
+    draw.add_argument("-o", "--output", default="graph.svg",
+                      help="picture to write: .svg, .png or .pdf (default graph.svg)")
+    draw.add_argument("--engine", choices=("auto", "graphviz", "builtin"), default="auto")
+    draw.add_argument("--explain", action="store_true", help="print the chain rule step by step")
+    draw.add_argument("--animate", metavar="PAGE.html", help="also write a step-by-step page")
+    lessons = commands.add_parser("lessons", help="list the lessons or run lesson N",
+                                  add_help=False)
+    lessons.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _draw(arguments: argparse.Namespace) -> int:
+    import viz
+
+    values = dict(_assignment(text) for text in arguments.values)
+    root = build(arguments.expression, values)
+    if not hasattr(root, "backward"):
+        raise ExpressionError("the expression has no variables: nothing to differentiate")
+    root.name = root.name or "f"
+    root.backward()
+    path = viz.draw(root, arguments.output, engine=arguments.engine)
+    print(f"{root.name} = {root.data:.6g}; wrote {path}")
+    if arguments.explain:
+        viz.explain(root)
+    if arguments.animate:
+        print(f"wrote {viz.animate(root, arguments.animate)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chaingrad`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lessons"]:
+        from lessons.__main__ import main as lessons_main  # imported only when asked for
+
+        return lessons_main(argv[1:]) or 0
+    if argv[:1] == ["draw"] and len(argv) > 1 and argv[1].startswith("-") and not (
+            argv[1].lstrip("-").isidentifier() or argv[1] == "-h"):
+        argv[1] = " " + argv[1]  # "-x * y" is the expression, not an option
+    arguments = _parser().parse_args(argv)
+    try:
+        return _draw(arguments)
+    except ExpressionError as error:
+        print(f"chaingrad draw: {error}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("chaingrad draw: the expression is nested too deeply", file=sys.stderr)
+        return 2
+    except (ArithmeticError, ValueError) as error:  # e.g. log of a negative number
+        print(f"chaingrad draw: {error}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as error:
+        print(f"chaingrad draw: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
