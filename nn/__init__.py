@@ -7,7 +7,7 @@ Modules and layers (``Module``, ``Linear``, ``Sequential``, ``MLP``, ``Flatten``
 data sets (``nn.data``), the classic networks (``nn.classic``) and ``nn.functional``.
 """
 
-from . import activations, classic, data, functional, losses, optim, scalar
+from . import activations, classic, data, functional, losses, optim, scalar, training
 from .activations import (
     ELU,
     SELU,
@@ -28,20 +28,25 @@ from .activations import (
 )
 from .layers import MLP, Dropout, Flatten, Linear, Sequential
 from .module import Module, load, manual_seed, save
+from .training import Callback, EarlyStopping, History, Replications, replicate
 
 __all__ = [
     "ELU",
     "MLP",
     "SELU",
     "Activation",
+    "Callback",
     "Dropout",
+    "EarlyStopping",
     "Flatten",
+    "History",
     "Identity",
     "LeakyReLU",
     "Linear",
     "Module",
     "PReLU",
     "RReLU",
+    "Replications",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -60,6 +65,8 @@ __all__ = [
     "losses",
     "manual_seed",
     "optim",
+    "replicate",
     "save",
     "scalar",
+    "training",
 ]
