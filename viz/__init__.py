@@ -32,7 +32,7 @@ def to_dot(root: Any, **options: Any):
                          pic.legend, pic.notes)
 
 
-_PLOTS = ("plot_history", "plot_decision_boundary", "plot_function")
+_PLOTS = ("plot_history", "plot_decision_boundary", "plot_function", "plot_optimizer_paths")
 
 
 def __getattr__(name: str) -> Any:
