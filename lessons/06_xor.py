@@ -120,7 +120,8 @@ def run(lesson):
     lesson.say("""
         That picture is big even for five neurons. Grouping the nodes by the neuron
         they belong to (their names start with `L<layer>.N<neuron>`) gives the view a
-        textbook draws: inputs, four hidden neurons, one output neuron.
+        textbook draws: four hidden neurons feeding one output neuron. Each box says
+        how many nodes it hides, and of which kind.
     """)
     v = lesson.code("""
         neurons = viz.draw(E1, out / "06_xor_neurons.svg", parameters=model.parameters(),

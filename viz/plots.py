@@ -268,7 +268,7 @@ def plot_function(
     if derivative is None:
         slopes, slope_label = _autograd_derivative(fn, xs), "f′(x) (autograd)"
     else:
-        slopes, slope_label = _evaluate(derivative, xs), "f′(x)"
+        slopes, slope_label = _evaluate(derivative, xs), "f′(x) as given" if extra else "f′(x)"
     fig, axes = _figure(2, width=4.2, height=3.2)
     left, right = axes[0]
     left.plot(xs, ys, color=BLUE, linewidth=2)
