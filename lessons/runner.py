@@ -12,13 +12,21 @@ A lesson is a plain Python file ``lessons/NN_topic.py`` (NN = two digits) with t
         lesson.step("Build the graph")             # a new step (waits for Enter before it)
         lesson.say('''The course's example is *f = (x + y) z*.''')   # Markdown prose
         v = lesson.code('''
+            import viz
             from autograd import Value
             x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
             f = (x + y) * z
+            f.backward()
+            picture = viz.draw(f, out / "01_graph.svg")
             f.data
         ''')                                        # shown, then run; last expression echoed
         lesson.check("f = (-2 + 5)(-4)", v.f.data, -12.0)
-        lesson.file(v.path, "the graph")            # tells the student which file to open
+        lesson.file(v.picture, "the graph")         # tells the student which file to open
+
+It appears in ``python -m lessons`` as soon as the file exists. Conventions: name output
+files after the lesson number (``out / "07_losses.svg"``); end every step with a check a
+student could work out by hand; keep a whole lesson to a few seconds with ``--auto``
+(``tests/test_lessons.py`` runs every lesson and requires its checks to pass).
 
 The ``lesson`` object (a ``Lesson``) has:
 

@@ -201,3 +201,18 @@ def test_file_announces_existing_files_and_fails_on_missing_ones(tmp_path):
     lesson.file(None, "a function that returned None")
     assert lesson.files == [present]
     assert len(lesson.failed) == 2
+
+
+def test_the_runner_docstring_example_is_a_working_lesson(tmp_path):
+    import textwrap
+
+    import lessons.runner
+
+    doc = lessons.runner.__doc__
+    source = textwrap.dedent(doc[doc.index("    TITLE"):doc.index("It appears")])
+    names: dict = {}
+    exec(source, names)
+    entry = _fake(names["run"], number=0)
+    lesson = _lesson(tmp_path)
+    assert play(entry, lesson) == 0
+    assert lesson.passed == ["f = (-2 + 5)(-4)"] and lesson.files == [tmp_path / "01_graph.svg"]
