@@ -162,10 +162,14 @@ def run(lesson):
     """)
     lesson.check("the course's rule ends with no wrong outputs", v.course.history[-1], 0)
 
-    lesson.step("ADALINE (1960): learning from the size of the error")
+    lesson.step("ADALINE (1959): learning from the size of the error")
     lesson.say("""
-        Bernard Widrow and Marcian Hoff's ADALINE uses the **linear** output `o = w·x + b`
-        while learning, and the error `E = ½ (t − o)²`. Their *delta rule*
+        At Stanford, Bernard Widrow and Marcian Hoff built ADALINE (ADAptive LINear
+        Element). Its many-unit version MADALINE, a filter that removes echoes on phone
+        lines, was the first neural network applied to a real-world problem.
+
+        ADALINE uses the **linear** output `o = w·x + b` while learning, and the error
+        `E = ½ (t − o)²`. Their *delta rule*
 
         **Δw = η (t − o) x**
 
