@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.syntax import Syntax
@@ -139,11 +140,12 @@ class Lesson:
         ok = _agrees(got, expected, tol)
         if ok:
             self.passed.append(label)
-            self.console.print(f"[green]✓ check[/green] {label}: [bold]{_format(got)}[/bold]")
+            self.console.print(f"[green]✓ check[/green] {escape(label)}: "
+                               f"[bold]{_format(got)}[/bold]")
         else:
             self.failed.append(label)
             self.console.print(Panel(
-                f"{label}\n  got      {_format(got)}\n  expected {_format(expected)}"
+                f"{escape(label)}\n  got      {_format(got)}\n  expected {_format(expected)}"
                 + (f"  (tolerance {tol:g})" if _is_number(_plain(expected)) else ""),
                 title="✗ CHECK FAILED", border_style="bold red", style="red"))
         return ok
@@ -155,8 +157,8 @@ class Lesson:
             return
         path = Path(path)
         self.files.append(path)
-        self.console.print(f"[bold magenta]▶ open[/bold magenta] [underline]{path}[/underline]"
-                           f"  {description}")
+        self.console.print(f"[bold magenta]▶ open[/bold magenta] "
+                           f"[underline]{escape(str(path))}[/underline]  {escape(description)}")
 
     def _pause(self) -> None:
         if self.auto:
@@ -213,7 +215,7 @@ def _format(value: Any) -> str:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, float) for v in value):
         inner = ", ".join(f"{v:.6g}" for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
-    return repr(value).replace("[", r"\[")  # rich must not read brackets as markup
+    return escape(repr(value))  # rich must not read brackets as markup
 
 
 # ------------------------------------------------------------------ finding lessons
@@ -305,7 +307,7 @@ def _summary(lesson: Lesson, console: Console) -> None:
         console.print(f"[bold red]✗ {len(lesson.failed)} of "
                       f"{len(lesson.failed) + len(lesson.passed)} checks FAILED:[/bold red]")
         for label in lesson.failed:
-            console.print(f"  [red]✗ {label}")
+            console.print(f"  [red]✗ {escape(label)}")
     else:
         console.print(f"[bold green]✓ all {len(lesson.passed)} checks passed.[/bold green]")
 
