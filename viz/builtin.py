@@ -83,7 +83,7 @@ class Scene:
 
 def box_size(label: NodeLabel) -> tuple[float, float]:
     title = _title_text(label)
-    rows = label.data + label.grad + label.notes
+    rows = label.info + label.data + label.grad + label.notes
     widest = max([style.text_width(title, 13.0)] + [style.text_width(r) for r in rows])
     return widest + 2 * PAD_X, TITLE + 6 + LINE * len(rows) + (4 if rows else -4)
 
@@ -131,7 +131,8 @@ def _node(node_id: str, label: NodeLabel, x: float, y: float, w: float, h: float
     if label.formula:
         spans.append((f" = {label.formula}", style.MUTED, False))
     group.items.append(Text(x + PAD_X, y + 15, spans, 13.0, "title"))
-    rows = [(r, "data") for r in label.data] + [(r, "grad") for r in label.grad]
+    rows = [(r, "note") for r in label.info]
+    rows += [(r, "data") for r in label.data] + [(r, "grad") for r in label.grad]
     rows += [(r, "note") for r in label.notes]
     if rows:
         group.items.append(Line(x, y + TITLE + 1, x + w, y + TITLE + 1, border))

@@ -155,7 +155,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _draw(arguments: argparse.Namespace) -> int:
-    import viz
+    from viz.animate import animate
+    from viz.draw import draw
+    from viz.terminal import explain
 
     values = dict(_assignment(text) for text in arguments.values)
     root = build(arguments.expression, values)
@@ -163,12 +165,12 @@ def _draw(arguments: argparse.Namespace) -> int:
         raise ExpressionError("the expression has no variables: nothing to differentiate")
     root.name = root.name or "f"
     root.backward()
-    path = viz.draw(root, arguments.output, engine=arguments.engine)
+    path = draw(root, arguments.output, engine=arguments.engine)
     print(f"{root.name} = {root.data:.6g}; wrote {path}")
     if arguments.explain:
-        viz.explain(root)
+        explain(root)
     if arguments.animate:
-        print(f"wrote {viz.animate(root, arguments.animate)}")
+        print(f"wrote {animate(root, arguments.animate)}")
     return 0
 
 

@@ -31,7 +31,7 @@ def node_html(label: NodeLabel) -> str:
     title = _font(label.title, style.TEXT, bold=True, size=13)
     if label.formula:
         title += _font(f" = {label.formula}", style.MUTED, size=13)
-    rows = [title]
+    rows = [title] + [_font(text, style.MUTED) for text in label.info]
     for text in label.data:
         rows.append(_font(text[:5], style.MUTED) + _font(text[5:], style.TEXT))
     for text in label.grad:

@@ -96,9 +96,11 @@ def _notes(full, graph, show_grad: bool, has_edge_texts: bool, check: bool) -> l
                      "adds what each use sends back)")
     else:
         notes.append(f"data: forward value   (call {root_name}.backward() to see gradients)")
-    if has_edge_texts:
+    if has_edge_texts and show_grad:
         notes.append("edge: local derivative ∂child/∂parent, then upstream grad × local = "
                      "grad sent back")
+    elif has_edge_texts:
+        notes.append("edge: local derivative ∂child/∂parent")
     if graph.graph.get("collapsed"):
         notes.append(f"{full.number_of_nodes()} nodes collapsed into "
                      f"{graph.number_of_nodes()} boxes (by name prefix, then by depth)")

@@ -45,6 +45,8 @@ def array_lines(values: np.ndarray) -> list[str]:
         ]
     if values.ndim == 0:
         return [number(values)]
+    if values.ndim == 2 and values.shape[1] == 1 and values.shape[0] > 1:
+        return ["[" + ", ".join(number(v) for v in values[:, 0]) + "]ᵀ"]  # a column, on its side
     if values.ndim == 1:
         return ["[" + ", ".join(number(v) for v in values) + "]"]
     rows = values.reshape(-1, values.shape[-1])
@@ -87,6 +89,7 @@ class NodeLabel:
 
     title: str
     formula: str = ""
+    info: list[str] = field(default_factory=list)  # shape and dtype, under the title
     data: list[str] = field(default_factory=list)
     grad: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -113,7 +116,7 @@ def node_label(graph: Any, node_id: str, show_grad: bool, sums: dict | None = No
             else:
                 label.grad = [f"grad {total}"]
     else:
-        label.notes = [f"shape {shape_text(attrs['shape'])} {attrs['dtype']}"]
+        label.info = [f"shape {shape_text(attrs['shape'])} {attrs['dtype']}"]
         label.data = _prefixed("data", array_lines(attrs["data"]))
         if show_grad and attrs["grad"] is not None:
             label.grad = _prefixed("grad", array_lines(attrs["grad"]))

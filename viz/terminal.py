@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
 from .graph import has_gradients, to_networkx
-from .labels import array_lines, formula, number
+from .labels import formula, number, shape_text
 
 MAX_LINES = 200
 
 
 def _value(data: Any, scalar: bool) -> str:
-    return number(data) if scalar else " ".join(array_lines(data))
+    """A number, or a tensor in one short line: its values when few, else a summary."""
+    if scalar:
+        return number(data)
+    values = np.asarray(data, dtype=float)
+    if values.size <= 6:
+        return shape_text(values.shape) + " [" + ", ".join(number(v) for v in values.flat) + "]"
+    return (f"{shape_text(values.shape)} mean {number(values.mean())} "
+            f"norm {number(float(np.sqrt(np.sum(values * values))))}")
 
 
 def _line(graph, node_id: str, show_grad: bool) -> str:
@@ -106,8 +114,8 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
                 text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} = "
                         f"({_value(step.grad, True)})({number(local)}) = {number(sent)}")
             else:
-                text = (f"{d_parent} {sign} (vector-Jacobian product of {node_name}) = "
-                        f"{' '.join(array_lines(sent))}")
+                text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} "
+                        f"(vector-Jacobian product) = {_value(sent, False)}")
             rows.append((parent_name, f"from {node_name}", text))
             if many and len(received[parent_id]) == uses[parent_id]:
                 parts = received[parent_id]
