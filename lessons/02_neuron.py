@@ -81,6 +81,19 @@ def run(lesson):
     """)
     lesson.check("w.grad equals dE/dw by hand", v.w.grad, v.dE_dw, tol=1e-12)
     lesson.check("b.grad equals dE/db by hand", v.b.grad, v.dE_db, tol=1e-12)
+    lesson.say("""
+        The same neuron drawn as a graph. Follow the arrows back from `E` to `w`: the
+        gradient reaching `Y` is `dE/dY = −0.3318` (built from the small steps `½·`,
+        squaring and `1 − Y`), the arrow from `y` to `Y` carries `σ′(y) = 0.2217`, and
+        the arrow from `w` carries `x = 1.5`: the three factors of the chain rule.
+    """)
+    v = lesson.code("""
+        import viz
+
+        y.name, Y.name, E.name = "y", "Y", "E"
+        neuron = viz.draw(E, out / "02_neuron_graph.svg")
+    """)
+    lesson.file(v.neuron, "the neuron and its error, with every local derivative")
 
     lesson.step("One step of gradient descent")
     lesson.say("""
