@@ -6,6 +6,7 @@ A batch of inputs is a Tensor with one example per row, so ``Linear`` computes
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -140,8 +141,8 @@ class MLP(Sequential):
                                  seed=generator))
             last = k == len(sizes) - 1
             chosen = output_activation if last else activation
-            if chosen is not None:
-                layers.append(activation_module(chosen))
+            if chosen is not None:  # a module given as activation is copied for each layer
+                layers.append(copy.deepcopy(activation_module(chosen)))
         super().__init__(*layers)
 
 

@@ -53,6 +53,9 @@ def test_mlp_layout_and_parameter_count():
     assert [type(layer).__name__ for layer in classifier] == ["Linear", "ReLU", "Linear", "Sigmoid"]
     out = classifier(np.random.default_rng(0).normal(size=(7, 2)))
     assert out.shape == (7, 1) and np.all((out.data > 0) & (out.data < 1))
+    learned = nn.MLP(2, [4, 4, 1], activation=nn.PReLU(), seed=0)
+    assert learned[1] is not learned[3]  # each hidden layer learns its own slope
+    assert learned.num_parameters() == 12 + 20 + 5 + 2
 
 
 def test_sequential_composes_and_flatten_keeps_the_batch():
