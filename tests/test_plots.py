@@ -165,3 +165,13 @@ def test_optimizer_paths_falls_back_to_point_by_point_loss(tmp_path):
     walk = np.array([[1.0, 1.0], [0.1, 0.1]])
     assert plot_optimizer_paths(scalar_only, {"GD": walk}, tmp_path / "s.png",
                                 resolution=20).exists()
+
+
+def test_plotting_leaves_pyplot_and_the_backend_alone(tmp_path):
+    """A notebook's own plots keep working: no pyplot import, no backend switch."""
+    script = (  # (matplotlib.get_backend() itself would import pyplot, so it is not asked)
+        "import sys, numpy as np; from viz.plots import plot_function;"
+        "plot_function(np.tanh, None, sys.argv[1]);"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "t.png")], check=True)

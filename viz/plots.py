@@ -1,6 +1,7 @@
 """Plots for lessons and homework: learning curves, decision boundaries, activations, optimizers.
 
-Every function draws with matplotlib's Agg backend (no window, no display needed) and
+Every function draws on its own matplotlib ``Figure`` (no pyplot, no window, no display
+needed, and no change to the backend a notebook uses for its own plots) and
 saves by suffix: ``.svg`` or ``.png`` (or ``.pdf``). Files are written to a temporary name
 and renamed, so a half-written plot never appears. SVG output is deterministic: the same
 call writes the same bytes (no date, fixed element ids), so plots can be diffed and graded.
@@ -16,14 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: draw off-screen, on any machine
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np
+from matplotlib import colormaps, rc_context
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 # TensorFlow Playground's colours: orange for the negative class, blue for the positive.
 ORANGE, BLUE = "#f59322", "#0877bd"
@@ -34,12 +32,11 @@ _STYLE = {"svg.hashsalt": "chaingrad", "svg.fonttype": "path", "font.size": 10}
 # ------------------------------------------------------------------ saving
 
 
-def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
+def _save(fig: Figure, path: str | os.PathLike) -> Path:
     """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path."""
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in {"svg", "png", "pdf"}:
-        plt.close(fig)
         raise ValueError(f"plots: cannot save to {str(path)!r}; use a .svg, .png or .pdf name")
     path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed metadata makes the bytes depend only on the picture.
@@ -48,7 +45,7 @@ def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
                                          dir=path.parent)
     os.close(handle)
     try:
-        with plt.rc_context(_STYLE):
+        with rc_context(_STYLE):
             fig.savefig(temporary, format=suffix, metadata=metadata[suffix],
                         bbox_inches="tight", dpi=120)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
@@ -56,8 +53,6 @@ def _save(fig: plt.Figure, path: str | os.PathLike) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    finally:
-        plt.close(fig)
     return path
 
 
@@ -68,9 +63,9 @@ def _umask() -> int:
 
 
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
-    with plt.rc_context(_STYLE):
-        return plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False,
-                            layout="constrained")
+    with rc_context(_STYLE):
+        fig = Figure(figsize=(width * ncols, height), layout="constrained")
+        return fig, fig.subplots(1, ncols, squeeze=False)
 
 
 def _as_array(result: Any) -> np.ndarray:
@@ -203,7 +198,7 @@ def plot_decision_boundary(
         colours = {c: (BLUE if c > threshold else ORANGE) for c in classes}
     else:
         regions = scores.argmax(axis=1).reshape(gx.shape)
-        palette = plt.get_cmap("tab10")
+        palette = colormaps["tab10"]
         ax.contourf(gx, gy, regions, levels=np.arange(scores.shape[1] + 1) - 0.5,
                     colors=[palette(i) for i in range(scores.shape[1])], alpha=0.3)
         colours = {c: palette(int(c) % 10) for c in classes}
@@ -332,7 +327,7 @@ def plot_optimizer_paths(
         contour_levels = np.linspace(surface.min(), surface.max(), levels)
     ax.contour(gx, gy, surface, levels=np.unique(contour_levels), cmap="viridis", linewidths=0.8,
                alpha=0.7)
-    palette = plt.get_cmap("tab10")
+    palette = colormaps["tab10"]
     for index, (name, points) in enumerate(walks.items()):
         colour = palette(index % 10)
         ax.plot(points[:, 0], points[:, 1], "-o", color=colour, markersize=2.5, linewidth=1.4,
