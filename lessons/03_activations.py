@@ -64,30 +64,19 @@ def run(lesson):
 
     lesson.step("Pictures: each function and its slope")
     lesson.say("""
-        `plot_function(f, f′, path)` draws `f` on the left and `f′` on the right. The
-        dashed red curve is autograd's derivative: where it lies exactly on the orange
-        hand-written one, the two agree everywhere on the plot, not only at four points.
+        `plot_function(f, None, path)` draws `f` on the left and, on the right, the slope
+        autograd finds at every point (orange). `extra=` adds the hand-written derivative
+        as a dashed red curve: where it lies exactly on the orange one, the two agree
+        everywhere on the plot, not only at four points.
     """)
     v = lesson.code("""
-        import numpy as np
         from viz.plots import plot_function
-
-        def autograd_slope(f):
-            def slope(xs):
-                out = []
-                for p in np.atleast_1d(xs):
-                    x = Value(float(p))
-                    f(x).backward()
-                    out.append(x.grad)
-                return np.array(out)
-            return slope
 
         pictures = {}
         for name in ("sigmoid", "tanh", "relu", "elu", "smelu"):
             f = act.get(name)
-            pictures[name] = plot_function(
-                f, f.derivative, out / f"03_{name}.svg", title=name,
-                extra={"autograd": autograd_slope(f)})
+            pictures[name] = plot_function(f, None, out / f"03_{name}.svg", title=name,
+                                           extra={"by hand": f.derivative})
     """)
     for name, path in v.pictures.items():
         lesson.file(path, f"{name} and its derivative")
