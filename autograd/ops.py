@@ -197,6 +197,8 @@ class Sigmoid(Op):
 
     def forward(x):
         # 0.5 (1 + tanh(x/2)) is the same function and never overflows.
+        if isinstance(x, np.ndarray):  # 0.5 * x of a 0-d array is a numpy scalar, not an array
+            return 0.5 * (1 + np.tanh(0.5 * x))
         return 0.5 * (1 + _tanh(0.5 * x))
 
     def backward(grad_out, out, x):
@@ -256,8 +258,11 @@ class Clip(Op):
         return np.clip(x, low, high)
 
     def backward(grad_out, out, x, low, high):
-        inside = (constant(x) >= low) & (constant(x) <= high)
-        return (grad_out * inside.astype(constant(out).dtype),)
+        x = constant(x)
+        inside = (x >= low) & (x <= high)
+        if isinstance(inside, np.ndarray):
+            return (grad_out * inside.astype(x.dtype),)
+        return (grad_out * float(inside),)
 
 
 class Dot(Op):
@@ -284,11 +289,14 @@ class MatMul(Op):
 
     symbol = "@"
     on_values = False
+    # The engine passes needs_grad (one bool per input), so the product for an input that
+    # wants no gradient (the data batch) is skipped: a third of an MLP step's backward.
+    selective_backward = True
 
     def forward(a, b):
         return a @ b
 
-    def backward(grad_out, out, a, b):
+    def backward(grad_out, out, a, b, needs_grad=(True, True)):
         # A vector on the left acts as a one-row matrix, on the right as a one-column matrix.
         a_matrix = a.reshape(1, -1) if a.ndim == 1 else a
         b_matrix = b.reshape(-1, 1) if b.ndim == 1 else b
@@ -300,12 +308,15 @@ class MatMul(Op):
         elif b.ndim == 1:
             g_shape = g_shape + (1,)
         g = grad_out.reshape(g_shape)
-        grad_a = matmul_transposed(g, b_matrix, False)
-        grad_b = matmul_transposed(a_matrix, g, True)
-        if a.ndim == 1:
-            grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
-        if b.ndim == 1:
-            grad_b = grad_b.reshape(grad_b.shape[:-1])
+        grad_a = grad_b = None
+        if needs_grad[0]:
+            grad_a = matmul_transposed(g, b_matrix, False)
+            if a.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if needs_grad[1]:
+            grad_b = matmul_transposed(a_matrix, g, True)
+            if b.ndim == 1:
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
         return grad_a, grad_b
 
     def domain_error(a, b):
