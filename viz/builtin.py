@@ -175,8 +175,10 @@ def _edges(layout: Layout, edge_texts, edge_counts, shift: float) -> list[Group]
                 group.items.append(Text(x + 4, y + 13 + 14 * k, [(text, colour, False)], SMALL,
                                         "local" if k == 0 else "sent"))
             labels.append(group)
-        elif count is not None and len(edge_counts) <= COUNT_LABELS:
-            x, y = points[len(points) // 2]
+        elif count is not None and count > 1 and len(edge_counts) <= COUNT_LABELS:
+            k = len(points) // 2
+            x = (points[k - 1][0] + points[k][0]) / 2
+            y = (points[k - 1][1] + points[k][1]) / 2
             labels.append(Group(f"l-{route.source}-{route.target}-{route.key}", "edge-label",
                                 [Text(x, y - 3, [(f"×{count}", style.MUTED, False)], SMALL,
                                       "count", "middle")]))

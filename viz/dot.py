@@ -52,13 +52,17 @@ def edge_html(lines: list[str]) -> str:
 
 
 def legend_html(kinds: list[str], notes: list[str]) -> str:
+    """Colour swatches in one row, then the notes; both flush left."""
+    widths = [round(style.text_width(style.LEGEND[k], 11) + 22) for k in kinds]
     cells = "".join(
         f'<TD BGCOLOR="{style.COLOURS[k][0]}" COLOR="{style.COLOURS[k][1]}" BORDER="1" '
-        f'FIXEDSIZE="TRUE" WIDTH="{style.text_width(style.LEGEND[k], 11) + 22:.0f}" HEIGHT="20">'
+        f'FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="20">'
         f"{_font(style.LEGEND[k], style.TEXT, size=11)}</TD>"
-        for k in kinds
-    ) + "<TD> </TD>"
-    swatches = f'<TABLE BORDER="0" CELLSPACING="6" CELLPADDING="3"><TR>{cells}</TR></TABLE>'
+        for k, width in zip(kinds, widths)
+    )
+    total = sum(widths) + 8 * (len(kinds) + 1)
+    swatches = (f'<TABLE BORDER="0" CELLSPACING="8" CELLPADDING="0" FIXEDSIZE="TRUE" '
+                f'WIDTH="{total}" HEIGHT="36"><TR>{cells}</TR></TABLE>')
     rows = f'<TR><TD ALIGN="LEFT">{swatches}</TD></TR>'
     for note in notes:
         rows += f'<TR><TD ALIGN="LEFT">{_font(note, style.MUTED, size=11)}</TD></TR>'
@@ -100,7 +104,7 @@ def build_digraph(
         count = edge_counts.get(edge)
         if count is not None:  # between collapsed boxes
             attributes["color"] = style.FAINT
-            if len(edge_counts) <= COUNT_LABELS:
+            if count > 1 and len(edge_counts) <= COUNT_LABELS:
                 attributes["label"] = f"×{count}"
                 attributes["fontcolor"] = style.MUTED
                 attributes["fontsize"] = "10"

@@ -178,12 +178,13 @@ def collapse(graph: nx.MultiDiGraph, threshold: int = 500,
     nodes no name places are grouped by depth, in bands. While there are more than
     ``max_boxes`` boxes, the largest family of sibling groups is merged into its parent
     (``L1.N0 ... L1.N15`` -> ``L1``). The output node stays visible. A box has
-    ``kind="group"``, ``count`` (hidden nodes) and ``ops`` (how many of each op it hides);
-    edges between boxes carry ``count``.
+    ``kind="group"``, ``count`` (hidden nodes), ``ops`` (how many of each op it hides) and
+    ``output`` (the attributes of the one node whose value leaves the box, such as a
+    neuron's activation, else None); edges between boxes carry ``count``.
     """
     if graph.number_of_nodes() <= threshold:
         return graph
-    max_boxes = max(2, min(max_boxes, threshold))
+    max_boxes = max(2, max_boxes)
     root = graph.graph["root"]
     named = {n: group_of(graph.nodes[n]["given_name"]) for n in graph}
     depth = _depths(graph, root)
@@ -248,9 +249,11 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
             band = int(key.split(":")[1])
             low, high = band * band_size, (band + 1) * band_size - 1
             title = f"depth {low}" if low == high else f"depth {low}-{high}"
+        exits = [n for n in ids if any(keys[c] != key for c in graph.succ[n])]
+        output = graph.nodes[exits[0]] if len(exits) == 1 else None
         small.add_node(
             box, name=title, kind="group", count=len(ids), ops=dict(ops),
-            order=box_rank[key],
+            order=box_rank[key], output=output,
         )
     weights: Counter = Counter()
     for parent, child in graph.edges():

@@ -68,7 +68,7 @@ def formula(graph: Any, node_id: str) -> str:
         return ""
     edges = sorted(graph.in_edges(node_id, keys=True), key=lambda edge: edge[2])
     if graph.graph.get("collapsed"):
-        return f"{op}(…)"
+        return ""  # its parents are boxes: node_label says which op instead
     parents = [graph.nodes[p]["name"] for p, _, _ in edges]
     if attrs["op_name"] == "pow_constant":
         exponent = (attrs["node"].params or {}).get("exponent")
@@ -102,8 +102,10 @@ def node_label(graph: Any, node_id: str, show_grad: bool, sums: dict | None = No
     """The text of one box; ``sums`` maps node -> what each use sent (for ``grad = 2 + 3``)."""
     attrs = graph.nodes[node_id]
     if attrs["kind"] == "group":
-        return _group_label(attrs)
+        return _group_label(attrs, show_grad)
     label = NodeLabel(title=attrs["name"], formula=formula(graph, node_id), kind=attrs["kind"])
+    if attrs["op"] and not label.formula:
+        label.info.append(f"op {attrs['op']}")
     if attrs["scalar"]:
         label.data = [f"data {number(attrs['data'])}"]
         if show_grad:
@@ -116,7 +118,7 @@ def node_label(graph: Any, node_id: str, show_grad: bool, sums: dict | None = No
             else:
                 label.grad = [f"grad {total}"]
     else:
-        label.info = [f"shape {shape_text(attrs['shape'])} {attrs['dtype']}"]
+        label.info.append(f"shape {shape_text(attrs['shape'])} {attrs['dtype']}")
         label.data = _prefixed("data", array_lines(attrs["data"]))
         if show_grad and attrs["grad"] is not None:
             label.grad = _prefixed("grad", array_lines(attrs["grad"]))
@@ -133,16 +135,23 @@ def _prefixed(word: str, lines: list[str]) -> list[str]:
     return [(f"{word} " if i == 0 else pad) + line for i, line in enumerate(lines)]
 
 
-def _group_label(attrs: dict) -> NodeLabel:
+def _group_label(attrs: dict, show_grad: bool) -> NodeLabel:
     ops = sorted(attrs["ops"].items(), key=lambda item: (-item[1], item[0]))
-    parts = [f"{count} {op}" for op, count in ops[:4]]
-    if len(ops) > 4:
-        parts.append(f"{sum(c for _, c in ops[4:])} other")
-    return NodeLabel(
+    plural = {"input": "inputs", "parameter": "parameters", "constant": "constants"}
+    parts = [f"{count} {plural.get(op, op) if count > 1 else op}" for op, count in ops[:5]]
+    if len(ops) > 5:
+        parts.append(f"{sum(c for _, c in ops[5:])} other")
+    label = NodeLabel(
         title=attrs["name"],
         notes=[f"{attrs['count']} nodes hidden", ", ".join(parts)],
         kind="group",
     )
+    output = attrs.get("output")
+    if output is not None and output["scalar"]:  # e.g. the neuron's activation
+        label.data = [f"data {number(output['data'])}  (output {output['name']})"]
+        if show_grad:
+            label.grad = [f"grad {number(output['grad'])}"]
+    return label
 
 
 def edge_derivatives(graph: Any) -> dict[tuple[str, str, int], tuple[float, float | None]]:
