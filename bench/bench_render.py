@@ -2,13 +2,16 @@
 
     python bench/bench_render.py            # both engines (graphviz only if dot is on PATH)
 
-Each graph is a scalar MLP (weights named "L1.N3.w0" as nn.scalar names them) applied to
-a batch of samples with a squared-error loss, so its node count grows with the batch.
-Graphs above 500 nodes are collapsed into boxes (one per neuron) before layout.
+Two kinds of graph: a scalar MLP (weights named "L1.N3.w0" as nn.scalar names them)
+applied to a batch of samples with a squared-error loss, so its node count grows with the
+batch; and a long sum of tanh(a * b) over unnamed inputs, which no name can group.
+Graphs above 500 nodes are collapsed before layout: by neuron, or else in depth bands.
+Times include reading the graph, collapsing, layout and writing the SVG.
 """
 
 from __future__ import annotations
 
+import random
 import shutil
 import sys
 import tempfile
@@ -42,22 +45,38 @@ def mlp_graph(target: int) -> Value:
     return loss
 
 
+def unnamed_graph(target: int) -> Value:
+    """A long sum of tanh(a * b) over 50 unnamed inputs: nothing to group by name."""
+    generator = random.Random(0)
+    inputs = [Value(generator.uniform(-1.0, 1.0)) for _ in range(50)]
+    total, count = inputs[0], 50
+    while count < target:
+        a, b = generator.choice(inputs), generator.choice(inputs)
+        total = total + (a * b).tanh()
+        count += 3
+    total.name = "total"
+    total.backward()
+    return total
+
+
 def main() -> None:
     engines = ["builtin"] + (["graphviz"] if shutil.which("dot") else [])
     rows = []
     with tempfile.TemporaryDirectory() as folder:
-        for size in SIZES:
-            root = mlp_graph(size)
-            nodes = len(traversal(root))
-            for engine in engines:
-                start = time.perf_counter()
-                viz.draw(root, Path(folder) / f"g{size}-{engine}.svg", engine=engine)
-                seconds = time.perf_counter() - start
-                rows.append((nodes, engine, seconds))
-                print(f"{nodes:>8} nodes  {engine:<9} {seconds:7.2f} s", flush=True)
-    print("\n| Values | engine | seconds |\n|---:|---|---:|")
-    for nodes, engine, seconds in rows:
-        print(f"| {nodes:,} | {engine} | {seconds:.2f} |")
+        for kind, build in (("MLP (named)", mlp_graph), ("sum (unnamed)", unnamed_graph)):
+            for size in SIZES:
+                root = build(size)
+                nodes = len(traversal(root))
+                for engine in engines:
+                    start = time.perf_counter()
+                    viz.draw(root, Path(folder) / f"g{size}-{engine}.svg", engine=engine)
+                    seconds = time.perf_counter() - start
+                    rows.append((kind, nodes, engine, seconds))
+                    print(f"{kind:<14} {nodes:>8} nodes  {engine:<9} {seconds:7.2f} s",
+                          flush=True)
+    print("\n| graph | Values | engine | seconds |\n|---|---:|---|---:|")
+    for kind, nodes, engine, seconds in rows:
+        print(f"| {kind} | {nodes:,} | {engine} | {seconds:.2f} |")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ button { font-size: 15px; padding: 4px 14px; cursor: pointer; }
 #graph { overflow: auto; border: 1px solid #e5e7eb; }
 .node { transition: opacity 0.2s; }
 .node.pending { opacity: 0.3; }
+.node.pending .data { visibility: hidden; }
 .node.no-grad .grad, .edge-label.no-grad .sent, .edge-label.no-local .local { visibility: hidden; }
 .edge-label.no-local rect { visibility: hidden; }
 .node.active rect { stroke: #e11d48; stroke-width: 4; }

@@ -19,6 +19,7 @@ import numpy as np
 
 KINDS = ("input", "parameter", "constant", "intermediate", "output")
 MAX_BOXES = 120  # a collapsed picture has at most this many boxes
+DEPTH_BANDS = 12  # nodes no name places are summarised in about this many bands
 LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "parameters"}
 
 
@@ -188,7 +189,7 @@ def collapse(graph: nx.MultiDiGraph, threshold: int = 500,
     root = graph.graph["root"]
     named = {n: group_of(graph.nodes[n]["given_name"]) for n in graph}
     depth = _depths(graph, root)
-    bands = max(1, max_boxes // 4)
+    bands = max(1, min(DEPTH_BANDS, max_boxes // 4))
     band_size = max(1, -(-(max(depth.values()) + 1) // bands))
     while True:
         groups = assign_groups(graph, named)
