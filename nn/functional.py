@@ -94,7 +94,8 @@ class LogSumExp(Op):
     def forward(x, axis=-1, keepdims=False):
         top = x.max(axis=axis, keepdims=True)
         top = np.where(np.isfinite(top), top, 0)  # a row of -inf stays -inf, not nan
-        total = np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top
+        with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer there
+            total = np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top
         return total if keepdims else np.squeeze(total, axis=axis)
 
     def backward(grad_out, out, x, axis=-1, keepdims=False):
