@@ -170,6 +170,9 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
         else:
             inputs, out = [parent.data for parent in parents], node.data
         params = node.params
+        if getattr(operation, "selective_backward", False):  # it can skip unneeded gradients
+            needs_grad = tuple(parent.requires_grad for parent in parents)
+            params = {**(params or {}), "needs_grad": needs_grad}
         if params is None:
             sent = operation.backward(grad_out, out, *inputs)
         else:
