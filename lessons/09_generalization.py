@@ -1,0 +1,197 @@
+"""Lesson 9: generalization. Train/validation/test, learning curves, overfitting, early
+stopping, and replications from random initial weights."""
+
+import math
+
+TITLE = "Generalization: overfitting, early stopping and replications"
+MINUTES = 15
+
+
+def run(lesson):
+    lesson.step("Three sets: train, validation, test")
+    lesson.say("""
+        A network is useful only if it works on examples it has **not** seen. To measure
+        that, the course splits the data in three:
+
+        * **training** data: the loss that `backward()` and the optimizer use;
+        * **validation** data: measured during training, never used to compute weights;
+          it tells us when to stop and which model to keep;
+        * **test** data: used once, at the very end, to report how good the model is.
+
+        There is no fixed recipe for the sizes (80/10/10, 60/20/20, 50/40/10 are all
+        common). Here the data are 60 noisy points of `y = sin(x)` (noise of standard
+        deviation `0.3`), and we keep the training set deliberately small, 30% = 18
+        points, to make overfitting easy to see; validation and test get 21 points each.
+    """)
+    v = lesson.code("""
+        import numpy as np
+        import nn
+        from nn import data
+
+        X, y = data.curve(60, "sin", noise=0.3, seed=3)
+        (X_train, y_train), (X_val, y_val), (X_test, y_test) = data.train_val_test_split(
+            X, y, fractions=(0.3, 0.35, 0.35), seed=0)
+        print("train", X_train.shape, "  validation", X_val.shape, "  test", X_test.shape)
+    """)
+    lesson.check("0.3 · 60 = 18, 0.35 · 60 = 21, and the rest, 21",
+                 (len(v.X_train), len(v.X_val), len(v.X_test)), (18, 21, 21))
+    lesson.say("""
+        One number to keep in mind: the noise itself has variance `0.3² = 0.09`. Even the
+        perfect model, `sin(x)`, has an MSE of about **0.09** on new points, because it
+        cannot predict the noise. A training loss far below 0.09 means the network has
+        learned the noise of its 18 points by heart.
+    """)
+    v = lesson.code("""
+        perfect = float(np.mean((np.sin(X_val) - y_val) ** 2))
+        print(f"MSE of the true curve sin(x) on the validation points: {perfect:.3f}")
+    """)
+    lesson.check("the true curve's validation MSE is near the noise variance 0.09",
+                 abs(v.perfect - 0.09) < 0.04, True)
+
+    lesson.step("A model that is too big: overfitting")
+    lesson.say("""
+        Give those 18 points to a network with two hidden layers of 64 units:
+        `1·64 + 64 + 64·64 + 64 + 64·1 + 1 = 4,353` weights, more than 200 per training
+        point. We train it with Adam on the whole training set each epoch and record the
+        validation loss after every epoch (`validation_data=`).
+    """)
+    v = lesson.code("""
+        nn.manual_seed(0)
+        big = nn.MLP(1, [64, 64, 1], activation="tanh")
+        big.compile(loss="mse", optimizer="adam", lr=0.01)
+        history = big.fit(X_train, y_train, epochs=600, batch_size=None,
+                          validation_data=(X_val, y_val), verbose=0)
+        train_curve, val_curve = history.history["loss"], history.history["val_loss"]
+        best_epoch = int(np.argmin(val_curve))
+        print(f"weights: {big.num_parameters()}")
+        print(f"final: training MSE {train_curve[-1]:.4f}, validation MSE {val_curve[-1]:.4f}")
+        print(f"best validation MSE {min(val_curve):.4f} at epoch {best_epoch + 1}")
+    """)
+    lesson.check("4,353 weights", v.big.num_parameters(), 4353)
+    lesson.check("training MSE ends below the noise (0.09), validation MSE above it",
+                 (v.train_curve[-1] < 0.09, v.val_curve[-1] > 0.09), (True, True))
+    lesson.check("the validation loss rose after its best epoch (at least 1.5 times)",
+                 v.val_curve[-1] > 1.5 * min(v.val_curve), True)
+    v = lesson.code("""
+        from viz.plots import plot_history
+
+        curves = plot_history(history, out / "09_learning_curves.svg", log=True,
+                              title="4,353 weights, 18 training points")
+    """)
+    lesson.file(v.curves, "training and validation loss, epoch by epoch (log scale)")
+    lesson.say("""
+        These are the course's **learning curves**. At first both fall together: the
+        network is learning the sine. Then they part: the training loss keeps falling
+        (to the noise of 18 particular points), while the validation loss turns and
+        climbs. From that point on, more training makes the model **worse** on new
+        data. That is **overfitting**.
+    """)
+
+    lesson.step("Early stopping")
+    lesson.say("""
+        The course's remedy: **stop learning early**. `nn.EarlyStopping` watches
+        `val_loss` after every epoch and stops once it has not improved for `patience`
+        epochs; with `restore_best_weights=True` the model goes back to the weights of
+        its best epoch. The same network, from the same initial weights:
+    """)
+    v = lesson.code("""
+        nn.manual_seed(0)
+        stopped = nn.MLP(1, [64, 64, 1], activation="tanh")
+        stopped.compile(loss="mse", optimizer="adam", lr=0.01)
+        stopper = nn.EarlyStopping(monitor="val_loss", patience=30, restore_best_weights=True)
+        short = stopped.fit(X_train, y_train, epochs=600, batch_size=None,
+                            validation_data=(X_val, y_val), callbacks=[stopper], verbose=0)
+        print(f"stopped after {len(short.epoch)} epochs; best epoch {stopper.best_epoch + 1}")
+        print(f"validation MSE now: {stopped.evaluate(X_val, y_val):.4f}")
+    """)
+    lesson.check("it stopped long before 600 epochs", len(v.short.epoch) < 300, True)
+    lesson.check("it waited at least the patience, 30 epochs, after its best one",
+                 len(v.short.epoch) - (v.stopper.best_epoch + 1) >= 30, True)
+    lesson.check("restored: the model's validation MSE is the smallest in its curve",
+                 v.stopped.evaluate(v.X_val, v.y_val), min(v.short.history["val_loss"]),
+                 tol=1e-12)
+    lesson.say("""
+        Now, and only now, the test set: one number for each model, on 21 points neither
+        has influenced in any way. (The early-stopped model *was* chosen with the
+        validation set, so its validation loss is slightly optimistic; the test loss is
+        the honest estimate. With only 21 points it is a noisy one too: more test data
+        gives a surer answer.)
+    """)
+    v = lesson.code("""
+        test_big, test_stopped = big.evaluate(X_test, y_test), stopped.evaluate(X_test, y_test)
+        print(f"test MSE: trained 600 epochs {test_big:.4f}   early-stopped {test_stopped:.4f}")
+    """)
+    lesson.check("the early-stopped model does better on the test set",
+                 v.test_stopped < v.test_big, True)
+    v = lesson.code("""
+        from matplotlib.figure import Figure
+
+        grid = np.linspace(-np.pi, np.pi, 300)[:, None]
+        figure = Figure(figsize=(6, 4), layout="constrained")
+        axes = figure.add_subplot()
+        axes.plot(grid, np.sin(grid), color="grey", linestyle=":", label="true curve sin(x)")
+        axes.plot(grid, big.predict(grid), color="tab:red", label="600 epochs (overfit)")
+        axes.plot(grid, stopped.predict(grid), color="tab:green", label="early stopping")
+        axes.scatter(X_train, y_train, color="black", zorder=3, label="training points")
+        axes.scatter(X_val, y_val, color="tab:blue", marker="x", label="validation points")
+        axes.set(xlabel="x", ylabel="y", title="the same network, trained too long or stopped")
+        axes.legend(fontsize=8)
+        figure.savefig(out / "09_fits.svg")
+        fits = out / "09_fits.svg"
+    """)
+    lesson.file(v.fits, "the overfit curve (red) bends to reach every black training point")
+
+    lesson.step("Replications: several starts from random weights")
+    lesson.say("""
+        The course warns that error functions can be highly nonlinear: training can get
+        trapped in a **local minimum**, so *several replications of the learning process
+        are necessary, from different random initial weights*.
+
+        The smallest example is XOR (lesson 6) with only **2** hidden units: enough in
+        principle, but some starting points lead nowhere. `nn.replicate` builds, trains
+        and records a fresh model for each of `n` seeds.
+    """)
+    v = lesson.code("""
+        X_xor, y_xor = data.xor()
+
+        def build():
+            model = nn.MLP(2, [2, 1], activation="tanh", output_activation="sigmoid")
+            model.compile(loss="bce", optimizer="adam", lr=0.05, metrics=["accuracy"])
+            return model
+
+        runs = nn.replicate(build, X_xor, y_xor, n=8, epochs=300, batch_size=None)
+        for seed, loss, accuracy in zip(runs.seeds, runs.final("loss"), runs.final("accuracy")):
+            print(f"seed {seed}:  BCE {loss:.4f}   accuracy {accuracy:.0%}")
+    """)
+    finals = v.runs.final("loss")
+    solved = v.runs.final("accuracy") == 1.0
+    lesson.check("some replications solve XOR and some do not",
+                 (bool(solved.any()), bool((~solved).any())), (True, True))
+    lesson.say("""
+        The stuck runs are not just slow: their losses sit on values we can work out by
+        hand.
+
+        * **½·log 2 ≈ 0.3466**: two points classified with certainty, and the network
+          answers `p = ½` for the other two: `(0 + 0 + log 2 + log 2)/4`. Accuracy 50%.
+        * **(2·log(3/2) + log 3)/4 ≈ 0.4774**: three points lumped together get their
+          average label `p = ⅔` (two of them are 1s), the fourth is right:
+          `(log(3/2) + log(3/2) + log 3 + 0)/4`. Accuracy 75%.
+
+        These are the bottoms of the local minima: more epochs will not get out.
+    """)
+    plateaus = [0.5 * math.log(2), (2 * math.log(1.5) + math.log(3)) / 4]
+    stuck = finals[~solved]
+    lesson.check("every stuck run sits within 0.005 of ½·log 2 or of (2·log 1.5 + log 3)/4",
+                 all(min(abs(loss - p) for p in plateaus) < 0.005 for loss in stuck), True)
+    v = lesson.code("""
+        runs.summary()
+        best = int(np.argmin(runs.final("loss")))
+        print(f"keep the replication with the lowest loss: seed {runs.seeds[best]}")
+    """)
+    lesson.check("the best replication solved XOR", v.runs.final("accuracy")[v.best], 1.0)
+    lesson.say("""
+        **What to remember:** judge a model on data it has not trained on. Watch the
+        validation curve, stop where it is lowest, keep the test set for the very end,
+        and train several times from different random weights, keeping the best (by
+        validation loss, in a real problem).
+    """)
