@@ -59,7 +59,7 @@ def run(lesson):
         nn.manual_seed(0)
         big = nn.MLP(1, [64, 64, 1], activation="tanh")
         big.compile(loss="mse", optimizer="adam", lr=0.01)
-        history = big.fit(X_train, y_train, epochs=600, batch_size=None,
+        history = big.fit(X_train, y_train, epochs=400, batch_size=None,
                           validation_data=(X_val, y_val), verbose=0)
         train_curve, val_curve = history.history["loss"], history.history["val_loss"]
         best_epoch = int(np.argmin(val_curve))
@@ -99,12 +99,12 @@ def run(lesson):
         stopped = nn.MLP(1, [64, 64, 1], activation="tanh")
         stopped.compile(loss="mse", optimizer="adam", lr=0.01)
         stopper = nn.EarlyStopping(monitor="val_loss", patience=30, restore_best_weights=True)
-        short = stopped.fit(X_train, y_train, epochs=600, batch_size=None,
+        short = stopped.fit(X_train, y_train, epochs=400, batch_size=None,
                             validation_data=(X_val, y_val), callbacks=[stopper], verbose=0)
         print(f"stopped after {len(short.epoch)} epochs; best epoch {stopper.best_epoch + 1}")
         print(f"validation MSE now: {stopped.evaluate(X_val, y_val):.4f}")
     """)
-    lesson.check("it stopped long before 600 epochs", len(v.short.epoch) < 300, True)
+    lesson.check("it stopped long before 400 epochs", len(v.short.epoch) < 200, True)
     lesson.check("it waited at least the patience, 30 epochs, after its best one",
                  len(v.short.epoch) - (v.stopper.best_epoch + 1) >= 30, True)
     lesson.check("restored: the model's validation MSE is the smallest in its curve",
@@ -119,7 +119,7 @@ def run(lesson):
     """)
     v = lesson.code("""
         test_big, test_stopped = big.evaluate(X_test, y_test), stopped.evaluate(X_test, y_test)
-        print(f"test MSE: trained 600 epochs {test_big:.4f}   early-stopped {test_stopped:.4f}")
+        print(f"test MSE: trained 400 epochs {test_big:.4f}   early-stopped {test_stopped:.4f}")
     """)
     lesson.check("the early-stopped model does better on the test set",
                  v.test_stopped < v.test_big, True)
@@ -130,7 +130,7 @@ def run(lesson):
         figure = Figure(figsize=(6, 4), layout="constrained")
         axes = figure.add_subplot()
         axes.plot(grid, np.sin(grid), color="grey", linestyle=":", label="true curve sin(x)")
-        axes.plot(grid, big.predict(grid), color="tab:red", label="600 epochs (overfit)")
+        axes.plot(grid, big.predict(grid), color="tab:red", label="400 epochs (overfit)")
         axes.plot(grid, stopped.predict(grid), color="tab:green", label="early stopping")
         axes.scatter(X_train, y_train, color="black", zorder=3, label="training points")
         axes.scatter(X_val, y_val, color="tab:blue", marker="x", label="validation points")
@@ -159,7 +159,7 @@ def run(lesson):
             model.compile(loss="bce", optimizer="adam", lr=0.05, metrics=["accuracy"])
             return model
 
-        runs = nn.replicate(build, X_xor, y_xor, n=8, epochs=300, batch_size=None)
+        runs = nn.replicate(build, X_xor, y_xor, n=8, epochs=200, batch_size=None)
         for seed, loss, accuracy in zip(runs.seeds, runs.final("loss"), runs.final("accuracy")):
             print(f"seed {seed}:  BCE {loss:.4f}   accuracy {accuracy:.0%}")
     """)
