@@ -271,27 +271,27 @@ class Conv2d(Op):
     """f(x, w, b) = sum_cij w[f,c,i,j] window(x)[c,i,j] + b[f]; df/dw = G·windows(x), df/db = ΣG"""
 
     on_values = False
+    selective_backward = True  # the engine says which inputs need a gradient (not the images)
 
-    def forward(x, weight, *bias, stride=1, padding=0, input_grad=True):
+    def forward(x, weight, *bias, stride=1, padding=0):
         out = _conv(x, weight, stride, padding)
         if bias:
             out += bias[0][:, None, None]
         return out
 
-    def backward(grad_out, out, x, weight, *bias, stride=1, padding=0, input_grad=True):
-        kernel = constant(weight).shape[2:]
-        grad_x = None
-        if input_grad:  # skipped for the input images, which need no gradient
-            grad_x = _run(
-                Conv2dInputGrad, grad_out, weight,
-                input_shape=constant(x).shape, stride=stride, padding=padding,
-            )
-        grad_w = _run(
-            Conv2dWeightGrad, x, grad_out, kernel_size=kernel, stride=stride, padding=padding
-        )
+    def backward(grad_out, out, x, weight, *bias, stride=1, padding=0, needs_grad=(True,) * 3):
+        grad_x = grad_w = grad_b = None
+        if needs_grad[0]:
+            grad_x = _run(Conv2dInputGrad, grad_out, weight, input_shape=constant(x).shape,
+                          stride=stride, padding=padding)
+        if needs_grad[1]:
+            grad_w = _run(Conv2dWeightGrad, x, grad_out, kernel_size=constant(weight).shape[2:],
+                          stride=stride, padding=padding)
         if not bias:
             return grad_x, grad_w
-        return grad_x, grad_w, grad_out.sum(axis=(0, 2, 3))
+        if needs_grad[2]:
+            grad_b = grad_out.sum(axis=(0, 2, 3))
+        return grad_x, grad_w, grad_b
 
 
 class Conv2dInputGrad(Op):
@@ -364,9 +364,7 @@ def conv2d(
                 f"{weight.shape}, got {bias.shape}"
             )
         inputs = (x, weight, bias)
-    return Conv2d.apply(
-        *inputs, stride=stride, padding=padding, input_grad=x.requires_grad
-    )
+    return Conv2d.apply(*inputs, stride=stride, padding=padding)
 
 
 # ------------------------------------------------------------------ pooling

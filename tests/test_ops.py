@@ -106,7 +106,7 @@ def _torch_pad(x, pad_width):
     return TF.pad(x, [n for pair in reversed(pairs) for n in pair])
 
 
-def _torch_conv(x, w, *b, stride=1, padding=0, input_grad=True):
+def _torch_conv(x, w, *b, stride=1, padding=0):
     import torch.nn.functional as TF
 
     return TF.conv2d(x, w, b[0] if b else None, stride=stride, padding=padding)
@@ -322,13 +322,13 @@ CASES: dict[str, list[Case]] = {
              call=lambda x, target: F.cross_entropy(x, target)),
     ],
     "conv2d": [
-        Case((*CONV, (3,)), {"stride": s, "padding": p, "input_grad": True}, _torch_conv)
+        Case((*CONV, (3,)), {"stride": s, "padding": p}, _torch_conv)
         for s in (1, 2)
         for p in (0, 1)
     ] + [
-        Case(((1, 2, 4, 5), (3, 2, 2, 3)), {"stride": 1, "padding": 1, "input_grad": True},
+        Case(((1, 2, 4, 5), (3, 2, 2, 3)), {"stride": 1, "padding": 1},
              _torch_conv),
-        Case(((1, 1, 6, 6), (2, 1, 3, 3)), {"stride": 2, "padding": 0, "input_grad": True},
+        Case(((1, 1, 6, 6), (2, 1, 3, 3)), {"stride": 2, "padding": 0},
              _torch_conv),
     ],
     "conv2d_input_grad": [
