@@ -110,7 +110,9 @@ def build_scene(
     """Lay out boxes and edges, then describe every shape of the picture."""
     sizes = {n: box_size(labels[n]) for n in node_ids}
     label_sizes = {e: label_size(t) for e, t in edge_texts.items() if t}
-    layout = layered_layout(node_ids, sizes, edges, label_sizes, rank)
+    # Edges between collapsed boxes come in dense bundles: give them room to fan out.
+    gap = 140.0 if edge_counts else 46.0
+    layout = layered_layout(node_ids, sizes, edges, label_sizes, rank, gap)
     legend_group, legend_height, legend_width = _legend(legend, notes)
     shift = legend_height + 6
     groups = [legend_group]

@@ -81,7 +81,8 @@ def build_digraph(
     """A ``graphviz.Digraph``, left to right, with the same colours as the builtin engine."""
     digraph = graphviz.Digraph("chaingrad")
     digraph.attr(rankdir="LR", labelloc="t", labeljust="l", fontname=style.FONT,
-                 label=legend_html(legend, notes), ordering="in", nodesep="0.25", ranksep="0.45",
+                 label=legend_html(legend, notes), ordering="in", nodesep="0.25",
+                 ranksep="1.6" if edge_counts else "0.45",
                  bgcolor="white")
     digraph.attr("node", shape="box", style="rounded,filled", fontname=style.FONT,
                  fontsize="12", margin="0.12,0.06")

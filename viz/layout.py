@@ -62,6 +62,7 @@ def layered_layout(
     edges: list[tuple[str, str, int]],
     label_sizes: dict[tuple[str, str, int], tuple[float, float]],
     rank: dict[str, int],
+    column_gap: float = COLUMN_GAP,
 ) -> Layout:
     """Place boxes of the given ``sizes`` and route ``edges`` (parent, child, key).
 
@@ -88,7 +89,7 @@ def layered_layout(
         chain.append(b)
         chains.append(chain)
     columns = _order(items, chains, _preorder(nodes, edges, rank))
-    _place(items, columns, chains)
+    _place(items, columns, chains, column_gap)
     return _finish(items, columns, chains, edges, rank)
 
 
@@ -114,9 +115,9 @@ def _layers(nodes: list[str], edges: list[tuple[str, str, int]], rank: dict[str,
 
 def _preorder(nodes: list[str], edges: list[tuple[str, str, int]], rank: dict[str, int]):
     """Depth-first from the output, parents in argument order: first arguments on top."""
-    parents: dict[str, list[tuple[int, str]]] = {n: [] for n in nodes}
+    parents: dict[str, list[tuple[int, int, str]]] = {n: [] for n in nodes}
     for u, v, key in edges:
-        parents[v].append((key, u))
+        parents[v].append((key, rank[u], u))
     position: dict[str, int] = {}
     for start in sorted(nodes, key=lambda n: -rank[n]):
         stack = [start]
@@ -125,7 +126,7 @@ def _preorder(nodes: list[str], edges: list[tuple[str, str, int]], rank: dict[st
             if n in position:
                 continue
             position[n] = len(position)
-            stack.extend(u for _, u in sorted(parents[n], reverse=True) if u not in position)
+            stack.extend(u for _, _, u in sorted(parents[n], reverse=True) if u not in position)
     return position
 
 
@@ -192,7 +193,8 @@ def _crossings(columns: list[list[str]], right: dict[str, list[str]]) -> int:
     return total
 
 
-def _place(items: dict[str, Placed], columns: list[list[str]], chains: list[list[str]]):
+def _place(items: dict[str, Placed], columns: list[list[str]], chains: list[list[str]],
+           column_gap: float):
     """x by column widths; y by repeated smoothing towards neighbours, keeping the order."""
     left: dict[str, list[str]] = {i: [] for i in items}
     right: dict[str, list[str]] = {i: [] for i in items}
@@ -205,7 +207,7 @@ def _place(items: dict[str, Placed], columns: list[list[str]], chains: list[list
         width = max((items[i].width for i in column), default=DUMMY_WIDTH)
         for i in column:
             items[i].x = x + width / 2
-        x += width + COLUMN_GAP
+        x += width + column_gap
     for column in columns:
         y = 0.0
         for i in column:
