@@ -1,0 +1,149 @@
+"""Convolution and pooling layers: ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Reshape``.
+
+Images are (batch, channels, height, width), as in PyTorch, and a kernel is
+(out_channels, in_channels, kh, kw), so PyTorch weights copy over unchanged. The work is
+done by ``nn.functional.conv2d`` / ``max_pool2d`` / ``avg_pool2d``, registered ops with
+their own backward rules; these modules only hold the weights and the settings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograd import Tensor
+
+from . import functional
+from .layers import INITS, as_tensor, initial_weights
+from .module import Module, rng
+
+
+def _pair(value: int | tuple[int, int], layer: str, what: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in pair):
+        raise ValueError(f"{layer}: {what} must be a positive integer or a pair, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_images(layer: str, x: Tensor, channels: int | None = None) -> None:
+    if x.ndim != 4:
+        raise ValueError(
+            f"{layer}: input must be images (batch, channels, height, width), got shape "
+            f"{x.shape}; use Reshape(1, 8, 8) to turn flat rows into one-channel images"
+        )
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{layer}: expected {channels} input channels, got shape {x.shape}")
+
+
+class Conv2d(Module):
+    """y[n, f] = b[f] + sum over c, i, j of W[f, c, i, j] * x[n, c, s*p + i, s*q + j].
+
+    Each output channel f slides its kernel W[f] (in_channels, kh, kw) over the padded
+    image with stride s: the same few weights are used at every position.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+        init: str = "he",
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        for what, n in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("stride", stride)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"Conv2d: {what} must be a positive integer, got {n!r}")
+        if not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"Conv2d: padding must be a non-negative integer, got {padding!r}")
+        if init not in INITS:
+            raise ValueError(f"Conv2d: unknown init {init!r}; choose one of {', '.join(INITS)}")
+        kh, kw = _pair(kernel_size, "Conv2d", "kernel_size")
+        fan_in = in_channels * kh * kw  # inputs that feed one output pixel
+        columns = initial_weights(fan_in, out_channels, init, rng(seed))  # (fan_in, F)
+        kernel = columns.T.reshape(out_channels, in_channels, kh, kw)
+        self.weight = Tensor(kernel, requires_grad=True, name="kernel")
+        self.bias = Tensor(np.zeros(out_channels), requires_grad=True, name="b") if bias else None
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = (kh, kw), int(stride), int(padding)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        _check_images("Conv2d", x, self.in_channels)
+        return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def __repr__(self) -> str:
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+class _Pool(Module):
+    function = staticmethod(functional.max_pool2d)
+
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
+        name = type(self).__name__
+        checks = [("kernel_size", kernel_size)]
+        if stride is not None:
+            checks.append(("stride", stride))
+        for what, n in checks:
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"{name}: {what} must be a positive integer, got {n!r}")
+        if not isinstance(padding, (int, np.integer)) or not 0 <= padding <= kernel_size // 2:
+            raise ValueError(
+                f"{name}: padding must be an integer from 0 to kernel_size // 2, got {padding!r}"
+            )
+        self.kernel_size = int(kernel_size)
+        self.stride = self.kernel_size if stride is None else int(stride)
+        self.padding = int(padding)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        _check_images(type(self).__name__, x)
+        return type(self).function(x, self.kernel_size, self.stride, self.padding)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding})")
+
+
+class MaxPool2d(_Pool):
+    """y = the largest value in each kernel x kernel window (stride defaults to the kernel).
+
+    The gradient goes only to the element that was the maximum of its window.
+    """
+
+    function = staticmethod(functional.max_pool2d)
+
+
+class AvgPool2d(_Pool):
+    """y = the mean of each kernel x kernel window (stride defaults to the kernel)."""
+
+    function = staticmethod(functional.avg_pool2d)
+
+
+class Reshape(Module):
+    """Give every example the shape ``shape``: ``Reshape(1, 8, 8)`` maps (N, 64) to (N, 1, 8, 8)."""
+
+    def __init__(self, *shape: int) -> None:
+        if not shape or not all(isinstance(n, (int, np.integer)) and (n >= 1 or n == -1)
+                                for n in shape):
+            raise ValueError(f"Reshape: give positive sizes (one may be -1), got {shape!r}")
+        self.shape = tuple(int(n) for n in shape)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        per_example = int(np.prod(x.shape[1:])) if x.ndim else 0
+        known = int(np.prod([n for n in self.shape if n != -1]))
+        fits = per_example % known == 0 if -1 in self.shape else per_example == known
+        if x.ndim == 0 or not fits:
+            raise ValueError(f"Reshape: cannot give examples of shape {x.shape[1:]} the shape "
+                             f"{self.shape}")
+        return x.reshape(x.shape[0], *self.shape)
+
+    def __repr__(self) -> str:
+        return f"Reshape{self.shape}"
+
+
+__all__ = ["AvgPool2d", "Conv2d", "MaxPool2d", "Reshape"]
