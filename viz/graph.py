@@ -79,7 +79,7 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiD
         elif given is None:
             name = _number_text(node)
         else:
-            name = str(given)
+            name = " ".join(str(given).splitlines())  # a label is one line
         data = node.data
         graph.add_node(
             ids[id(node)],

@@ -99,6 +99,10 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
     uses = {n: graph.out_degree(n) for n in graph}
     received: dict[str, list[Any]] = {}
     rows = [(top, "seed", f"∂{top}/∂{top} = 1")]
+    if not root.scalar and root.data.size != 1:
+        raise ValueError(f"explain: the output has shape {tuple(root.data.shape)}; the chain "
+                         "rule starts from a single number (a loss): reduce it first, e.g. "
+                         ".sum() or .mean()")
     for step in backward_steps(root):
         node_name = names[id(step.node)]
         if not step.received:
