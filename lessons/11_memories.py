@@ -1,0 +1,214 @@
+"""Lesson 11: memories and competition. A Hopfield network recalls letters from noise;
+a winner-takes-all layer finds clusters without labels."""
+
+import numpy as np
+
+TITLE = "Memories and competition: Hopfield recall and winner-takes-all"
+MINUTES = 12
+
+
+def run(lesson):
+    lesson.step("Three letters as patterns of ±1")
+    lesson.say("""
+        The course's third family of problems is **autoassociative**: the network is
+        given input–input pairs `(x, x)` and learns `x = f(x + ε)`: shown a damaged
+        pattern, it returns the clean one. A **Hopfield network** (1982) does this with a
+        single layer of units connected to each other, and stores patterns with
+        **Hebbian** learning (lesson 4).
+
+        Our patterns are three 7×7 letters. Each of the `N = 49` pixels is a unit with
+        state `+1` (ink, `#`) or `−1` (paper, `.`).
+    """)
+    v = lesson.code("""
+        import numpy as np
+        from nn.classic import Hopfield
+
+        letters = '''
+        #######  ##.....  .#####.
+        #######  ##.....  ##...##
+        ...#...  ##.....  #.....#
+        ...#...  ##.....  #.....#
+        ...#...  ##.....  #.....#
+        ...#...  #######  ##...##
+        ...#...  #######  .#####.
+        '''
+        rows = [line.split() for line in letters.strip().splitlines()]
+        patterns = np.array([[1 if c == "#" else -1 for row in rows for c in row[k]]
+                             for k in range(3)])
+
+        def show(*states):
+            \"\"\"Print 7×7 states side by side: ██ for +1, · for −1.\"\"\"
+            for r in range(7):
+                print("    ".join("".join("██" if s[7 * r + c] > 0 else "· " for c in range(7))
+                                  for s in states))
+
+        show(*patterns)
+        print("shape:", patterns.shape)
+    """)
+    lesson.check("3 patterns of 49 units, all ±1",
+                 (v.patterns.shape, set(v.patterns.ravel().tolist())), ((3, 49), {-1, 1}))
+
+    lesson.step("Storing: the Hebbian rule")
+    lesson.say("""
+        Storing is one formula, no iterations: **w_ij = (1/N) Σ_p ξᵢᵖ ξⱼᵖ**, with
+        `w_ii = 0`. Two pixels that agree in a pattern (both ink or both paper)
+        strengthen their connection; two that disagree weaken it. "Cells that fire
+        together wire together."
+
+        By hand for the first two pixels of the top row: in **T** both are ink
+        (`+1·+1`), in **L** both are ink (`+1·+1`), in **O** the first is paper and the
+        second ink (`−1·+1`). So `w₀₁ = (1 + 1 − 1)/49 = 1/49`.
+    """)
+    v = lesson.code("""
+        memory = Hopfield(49).store(patterns)
+        W = memory.weights
+        print(f"w01 = {W[0, 1]:.5f} = 1/49 = {1 / 49:.5f}")
+        print("symmetric:", np.allclose(W, W.T), "   zero diagonal:", not np.diag(W).any())
+    """)
+    lesson.check("w₀₁ = 1/49", v.W[0, 1], 1 / 49, tol=1e-12)
+    lesson.check("W is symmetric with a zero diagonal",
+                 (bool(np.allclose(v.W, v.W.T)), bool(np.all(np.diag(v.W) == 0))), (True, True))
+
+    lesson.step("Recall from noise")
+    lesson.say("""
+        To recall, start from a damaged pattern and update one unit at a time:
+        `sᵢ ← sgn(Σⱼ wᵢⱼ sⱼ)`: each pixel takes the side that its connections vote for.
+        Repeat until a whole sweep changes nothing.
+
+        Why does it stop? Each update can only lower (or keep) the **energy**
+        `E(s) = −½ Σᵢⱼ wᵢⱼ sᵢ sⱼ`, which is bounded below, and the stored patterns sit at
+        the bottoms of its valleys. Flip 10 of the 49 pixels of the T (20%) and let the
+        network slide downhill.
+    """)
+    v = lesson.code("""
+        rng = np.random.default_rng(0)
+        noisy = patterns[0].copy()
+        flipped = rng.choice(49, size=10, replace=False)
+        noisy[flipped] *= -1
+        recalled = memory.recall(noisy, seed=0)
+        energies = [memory.energy(noisy)] + [e for _, _, e in memory.steps(noisy, seed=0)]
+        show(patterns[0], noisy, recalled)
+        print(f"wrong pixels: {int((noisy != patterns[0]).sum())} → "
+              f"{int((recalled != patterns[0]).sum())}")
+        print(f"energy: {energies[0]:.2f} → {energies[-1]:.2f}   (T itself: {memory.energy(patterns[0]):.2f})")
+    """)
+    lesson.check("the T is recalled exactly: 0 wrong pixels",
+                 int((v.recalled != v.patterns[0]).sum()), 0)
+    lesson.check("the energy never went up, update after update",
+                 bool(np.all(np.diff(v.energies) <= 1e-12)), True)
+    lesson.say("""
+        A stored pattern is a **fixed point**: presented clean, nothing changes, because
+        every pixel already agrees with the vote of its connections.
+    """)
+    v = lesson.code("""
+        fixed = [bool(np.array_equal(memory.recall(p, seed=0), p)) for p in patterns]
+        print("T, L, O stay as they are:", fixed)
+    """)
+    lesson.check("all three letters are fixed points", v.fixed, [True, True, True])
+    v = lesson.code("""
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(6, 6), layout="constrained")
+        grid = figure.subplots(3, 3)
+        for k in range(3):
+            damaged = patterns[k].copy()
+            damaged[rng.choice(49, size=10, replace=False)] *= -1
+            for column, (state, label) in enumerate(
+                    [(patterns[k], "stored"), (damaged, "10 pixels flipped"),
+                     (memory.recall(damaged, seed=k), "recalled")]):
+                grid[k, column].imshow(state.reshape(7, 7), cmap="Greys", vmin=-1, vmax=1)
+                grid[k, column].set_title(label, fontsize=9)
+                grid[k, column].set(xticks=[], yticks=[])
+        figure.savefig(out / "11_hopfield.png", dpi=100)
+        picture = out / "11_hopfield.png"
+    """)
+    lesson.file(v.picture, "each letter: stored, damaged, and what the network recalled")
+
+    lesson.step("How much can it remember?")
+    lesson.say("""
+        A Hopfield network's memory is small: about **0.138·N** random patterns, here
+        `0.138 · 49 ≈ 6.8`. Store many more and the valleys merge: the stored patterns
+        stop being fixed points, and recall lands in mixtures of them ("spurious"
+        memories). Store 3, then 15, random patterns and count how many are still fixed
+        points.
+    """)
+    v = lesson.code("""
+        random_rng = np.random.default_rng(1)
+        kept = {}
+        for count in (3, 15):
+            stored = random_rng.choice([-1, 1], size=(count, 49))
+            crowded = Hopfield(49).store(stored)
+            kept[count] = sum(np.array_equal(crowded.recall(p, seed=0), p) for p in stored)
+            print(f"{count:2} patterns stored: {kept[count]} still fixed points")
+        capacity = memory.capacity
+    """)
+    lesson.check("capacity = 0.138 · 49", v.capacity, 0.138 * 49, tol=1e-12)
+    lesson.check("3 random patterns (below capacity): all 3 kept", int(v.kept[3]), 3)
+    lesson.check("15 random patterns (over twice the capacity): some are lost",
+                 int(v.kept[15]) < 15, True)
+
+    lesson.step("Competition: the winner takes all")
+    lesson.say("""
+        The course's **competitive networks** solve an *unsupervised* problem: only
+        inputs `x₁, …, xₙ`, no labels, and the network organises them into clusters.
+        Each of `k` units holds a prototype `w_k`. For each input, the unit whose
+        prototype is nearest **wins**, and only the winner learns, a step towards the
+        input:
+
+        **w_winner ← w_winner + η (x − w_winner)**
+
+        By hand: a prototype at `(0, 0)`, an input at `(1, 2)`, `η = 0.1`: the prototype
+        moves to `(0.1, 0.2)`, a tenth of the way.
+    """)
+    v = lesson.code("""
+        prototypes = np.array([[0.0, 0.0], [5.0, 5.0]])
+        x = np.array([1.0, 2.0])
+        winner = np.argmin(np.linalg.norm(prototypes - x, axis=1))
+        prototypes[winner] += 0.1 * (x - prototypes[winner])
+        print("winner:", winner, "  prototypes now:", prototypes.tolist())
+    """)
+    lesson.check("unit 0 wins and moves to (0.1, 0.2)", v.prototypes[0], np.array([0.1, 0.2]),
+                 tol=1e-12)
+    lesson.say("""
+        Repeated over the data, each prototype drifts to the middle of the inputs it
+        wins. `nn.classic.CompetitiveLayer` does exactly this. Here are 150 points in
+        three clouds; the network is *not* told which cloud a point came from.
+    """)
+    v = lesson.code("""
+        from nn import data
+        from nn.classic import CompetitiveLayer
+
+        X, _ = data.blobs(150, centers=[[-2, 0], [2, 0], [0, 3]], std=0.5, seed=0)
+        layer = CompetitiveLayer(3, 2, lr=0.05, seed=0)
+        layer.fit(X, epochs=10)
+        clusters = layer.predict(X)
+        centres = np.array([X[clusters == k].mean(axis=0) for k in range(3)])
+        print("prototypes:\\n", layer.weights.round(2))
+        print("mean of the points each unit wins:\\n", centres.round(2))
+    """)
+    lesson.check("each prototype sits within 0.2 of the mean of the points it wins",
+                 bool(np.all(np.linalg.norm(v.layer.weights - v.centres, axis=1) < 0.2)), True)
+    lesson.check("the three units split the points 50/50/50",
+                 sorted(np.bincount(v.clusters).tolist()), [50, 50, 50])
+    v = lesson.code("""
+        from nn.data import one_hot
+        from viz.plots import plot_decision_boundary
+
+        regions = plot_decision_boundary(lambda points: one_hot(layer.predict(points), 3),
+                                         X, clusters, out / "11_winner_takes_all.svg",
+                                         title="winner-takes-all: each unit's region")
+    """)
+    lesson.file(v.regions, "the points coloured by their winning unit, and each unit's region")
+    lesson.say("""
+        Each region is the set of points nearer to one prototype than to the others, so
+        the borders are straight lines halfway between prototypes. (The legend's
+        "class k" means "won by unit k": the network invented these groups itself, and
+        which unit gets which cloud depends only on where the prototypes started.)
+
+        **What to remember:** a Hopfield network stores patterns in its weights with
+        one Hebbian formula and recalls them by sliding downhill in energy, robust to
+        noise but with a small capacity (≈ 0.138 N). A competitive layer learns without
+        labels: the winner moves towards each input, and the prototypes become the
+        centres of the clusters.
+    """)
+
