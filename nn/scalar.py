@@ -77,6 +77,8 @@ class Layer(Module):
 
     def forward(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """A list of outputs, or the single Value when the layer has one neuron."""
+        # Lift plain numbers once, so every neuron shares the same input nodes.
+        x = [v if isinstance(v, Value) else Value(v, name=f"x{i}") for i, v in enumerate(x)]
         out = [neuron(x) for neuron in self.neurons]
         return out[0] if len(out) == 1 else out
 
