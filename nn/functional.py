@@ -215,12 +215,23 @@ def _pad(x: np.ndarray, padding: int, value: float = 0.0) -> np.ndarray:
 
 
 def _windows(xp: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
-    """A read-only view (N, C, OH, OW, kh, kw) of every kernel-sized window: im2col, no copy."""
+    """A read-only view (N, C, OH, OW, kh, kw) of every kernel-sized window: no copy."""
     n, c, h, w = xp.shape
     sn, sc, sh, sw = xp.strides
     shape = (n, c, (h - kh) // stride + 1, (w - kw) // stride + 1, kh, kw)
     strides = (sn, sc, sh * stride, sw * stride, sh, sw)
     return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+
+
+def _im2col(xp: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+    """(N, C*kh*kw, OH*OW): every window as a column, copied once from the strided view.
+
+    Rows run over (c, i, j) and columns over output pixels, so one matrix product per
+    image gives the output already in (N, F, OH, OW) order.
+    """
+    windows = _windows(xp, kh, kw, stride)
+    n, c, out_h, out_w = windows.shape[:4]
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, out_h * out_w)
 
 
 def _window_slice(i: int, j: int, out_h: int, out_w: int, stride: int) -> tuple:
@@ -239,21 +250,25 @@ def _crop(xp: np.ndarray, padding: int) -> np.ndarray:
     return xp[:, :, padding:-padding, padding:-padding]
 
 
-def _conv(x: np.ndarray, weight: np.ndarray, stride: int, padding: int) -> np.ndarray:
-    """y[n, f] = sum over c, i, j of weight[f, c, i, j] * window of x: one big matrix product."""
-    _, _, kh, kw = weight.shape
-    cols = _windows(_pad(x, padding), kh, kw, stride)
-    out = np.tensordot(cols, weight, axes=((1, 4, 5), (1, 2, 3)))  # (N, OH, OW, F)
-    return out.transpose(0, 3, 1, 2)
+def _conv(x, weight, stride, padding, bias=None):
+    """y[n] = W (F, C*kh*kw) @ im2col(x)[n]: one matrix product per image, no pixel loop."""
+    filters, _, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    cols = _im2col(_pad(x, padding), kh, kw, stride)
+    out = np.matmul(weight.reshape(filters, -1), cols)  # (N, F, OH*OW)
+    if bias is not None:
+        out += bias[:, None]
+    out_h, out_w = _out_size(h, kh, stride, padding), _out_size(w, kw, stride, padding)
+    return out.reshape(n, filters, out_h, out_w)
 
 
 def _conv_input_grad(grad, weight, input_shape, stride, padding):
     """d loss / d x of a convolution (col2im): each kernel position adds its strided window."""
     n, c, h, w = input_shape
-    _, _, kh, kw = weight.shape
+    filters, _, kh, kw = weight.shape
     _, _, out_h, out_w = grad.shape
-    cols = np.tensordot(weight, grad, axes=((0,), (1,)))  # (C, kh, kw, N, OH, OW)
-    cols = cols.transpose(3, 0, 1, 2, 4, 5)  # (N, C, kh, kw, OH, OW)
+    cols = np.matmul(weight.reshape(filters, -1).T, grad.reshape(n, filters, -1))
+    cols = cols.reshape(n, c, kh, kw, out_h, out_w)
     padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
@@ -262,9 +277,19 @@ def _conv_input_grad(grad, weight, input_shape, stride, padding):
 
 
 def _conv_weight_grad(x, grad, kernel_size, stride, padding):
-    """d loss / d weight of a convolution: windows of x against the output gradient."""
-    cols = _windows(_pad(x, padding), *kernel_size, stride)
-    return np.tensordot(grad, cols, axes=((0, 2, 3), (0, 2, 3)))  # (F, C, kh, kw)
+    """d loss / d weight of a convolution: the output gradient times the windows of x."""
+    n, c = x.shape[:2]
+    filters = grad.shape[1]
+    cols = _im2col(_pad(x, padding), *kernel_size, stride)
+    per_image = np.matmul(grad.reshape(n, filters, -1), cols.transpose(0, 2, 1))
+    return per_image.sum(axis=0).reshape(filters, c, *kernel_size)
+
+
+def _sum_channels(grad):
+    """Sum over images and pixels, one number per channel: the bias gradient."""
+    if isinstance(grad, np.ndarray):
+        return np.einsum("nfp->f", grad.reshape(grad.shape[0], grad.shape[1], -1))
+    return grad.sum(axis=(0, 2, 3))
 
 
 class Conv2d(Op):
@@ -274,10 +299,7 @@ class Conv2d(Op):
     selective_backward = True  # the engine says which inputs need a gradient (not the images)
 
     def forward(x, weight, *bias, stride=1, padding=0):
-        out = _conv(x, weight, stride, padding)
-        if bias:
-            out += bias[0][:, None, None]
-        return out
+        return _conv(x, weight, stride, padding, bias[0] if bias else None)
 
     def backward(grad_out, out, x, weight, *bias, stride=1, padding=0, needs_grad=(True,) * 3):
         grad_x = grad_w = grad_b = None
@@ -290,7 +312,7 @@ class Conv2d(Op):
         if not bias:
             return grad_x, grad_w
         if needs_grad[2]:
-            grad_b = grad_out.sum(axis=(0, 2, 3))
+            grad_b = _sum_channels(grad_out)
         return grad_x, grad_w, grad_b
 
 
@@ -418,23 +440,41 @@ class MaxPool2d(Op):
     on_values = False
 
     def forward(x, kernel, stride, padding=0):
-        n, c, h, w = x.shape
-        if stride == kernel and padding == 0:  # tiles: one reshape, no window loop
-            out_h, out_w = h // kernel, w // kernel
-            tiles = x[:, :, : out_h * kernel, : out_w * kernel]
-            return tiles.reshape(n, c, out_h, kernel, out_w, kernel).max(axis=(3, 5))
         xp = _pad(x, padding, -np.inf)
-        out_h, out_w = _out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding)
+        out_h = _out_size(x.shape[2], kernel, stride, padding)
+        out_w = _out_size(x.shape[3], kernel, stride, padding)
         out = xp[_window_slice(0, 0, out_h, out_w, stride)].copy()
         for i in range(kernel):
             for j in range(kernel):
-                np.maximum(out, xp[_window_slice(i, j, out_h, out_w, stride)], out=out)
+                if i or j:
+                    np.maximum(out, xp[_window_slice(i, j, out_h, out_w, stride)], out=out)
         return out
 
     def backward(grad_out, out, x, kernel, stride, padding=0):
+        if isinstance(grad_out, np.ndarray):
+            return (_max_pool_grad(grad_out, out, x, kernel, stride, padding),)
         index = _pool_argmax(constant(x), kernel, stride, padding)
-        return (_run(MaxPoolScatter, grad_out, index=index, input_shape=constant(x).shape,
-                     kernel=kernel, stride=stride, padding=padding),)
+        return (MaxPoolScatter.apply(grad_out, index=index, input_shape=constant(x).shape,
+                                     kernel=kernel, stride=stride, padding=padding),)
+
+
+def _max_pool_grad(grad, out, x, kernel, stride, padding):
+    """max_pool2d's backward on arrays: each window's gradient goes to its first maximum."""
+    xp = _pad(x, padding, -np.inf)
+    padded = np.zeros(xp.shape, dtype=grad.dtype)
+    out_h, out_w = out.shape[2:]
+    taken = None  # windows whose maximum was already found (ties go to the first one)
+    for i in range(kernel):
+        for j in range(kernel):
+            window = _window_slice(i, j, out_h, out_w, stride)
+            hit = xp[window] == out
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken
+                taken |= hit
+            padded[window] += grad * hit
+    return _crop(padded, padding)
 
 
 class MaxPoolScatter(Op):
@@ -473,16 +513,13 @@ class AvgPool2d(Op):
 
     def forward(x, kernel, stride, padding=0):
         n, c, h, w = x.shape
-        if stride == kernel and padding == 0:
-            out_h, out_w = h // kernel, w // kernel
-            tiles = x[:, :, : out_h * kernel, : out_w * kernel]
-            return tiles.reshape(n, c, out_h, kernel, out_w, kernel).mean(axis=(3, 5))
         xp = _pad(x, padding)
         out_h, out_w = _out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding)
-        out = np.zeros((n, c, out_h, out_w), dtype=x.dtype)
+        out = xp[_window_slice(0, 0, out_h, out_w, stride)].copy()
         for i in range(kernel):
             for j in range(kernel):
-                out += xp[_window_slice(i, j, out_h, out_w, stride)]
+                if i or j:
+                    out += xp[_window_slice(i, j, out_h, out_w, stride)]
         out /= kernel * kernel
         return out
 
