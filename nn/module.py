@@ -16,7 +16,6 @@ writes only ``__init__`` and ``forward``::
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Node
+from autograd.files import write_atomic
 
 # ---------------------------------------------------------------- seeding
 
@@ -236,16 +236,7 @@ def save(state: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
 
     A crash half-way leaves the old file intact, never a half-written one.
     """
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **state)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda file: np.savez(file, **state))
 
 
 def load(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -14,8 +14,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from autograd.files import write_atomic
+
 from . import builtin
-from .draw import picture, write_atomic
+from .draw import picture
 from .graph import has_gradients
 from .labels import array_lines, formula, number
 

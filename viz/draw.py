@@ -17,6 +17,8 @@ from typing import Any
 
 import networkx as nx
 
+from autograd.files import write_atomic
+
 from . import builtin
 from .graph import KINDS, collapse, prefix_group, to_networkx
 from .labels import NodeLabel, edge_derivatives, edge_label, gradient_sums, node_label
@@ -126,22 +128,6 @@ class Drawing:
 
     def __str__(self) -> str:
         return self.svg
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary file next to ``path``, then rename: never a half-written file."""
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
 
 
 def dot_available() -> bool:

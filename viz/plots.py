@@ -12,7 +12,6 @@ call writes the same bytes (no date, fixed element ids), so plots can be diffed 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ from matplotlib import colormaps, rc_context
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from autograd.files import write_atomic
 
 # TensorFlow Playground's colours: orange for the negative class, blue for the positive.
 ORANGE, BLUE = "#f59322", "#0877bd"
@@ -41,25 +42,13 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed metadata makes the bytes depend only on the picture.
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix,
-                                         dir=path.parent)
-    os.close(handle)
-    try:
+
+    def save(file):
         with rc_context(_STYLE):
-            fig.savefig(temporary, format=suffix, metadata=metadata[suffix],
+            fig.savefig(file, format=suffix, metadata=metadata[suffix],
                         bbox_inches="tight", dpi=120)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return write_atomic(path, save)
 
 
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
