@@ -1,0 +1,279 @@
+"""Lesson 12: beyond feedforward. An Elman RNN and backpropagation through time, a CNN on
+digits, an autoencoder, and the course's digits comparison table."""
+
+import numpy as np
+
+TITLE = "Beyond feedforward: recurrent nets, convolutions, autoencoders"
+MINUTES = 20
+
+
+def run(lesson):
+    lesson.step("Memory: the Elman network")
+    lesson.say("""
+        The course's fourth family of problems has **memory**: the answer at time `t`
+        depends on the past, `y_t = f(x_{t−1}, x_{t−2}, …)` (time series, speech,
+        text). An **Elman network** feeds its hidden state back in at every step:
+
+        **h_t = tanh(x_t·W_x + h_{t−1}·W_h + b)**
+
+        The same weights `W_x`, `W_h`, `b` are used at every step. To train it, unroll
+        the loop: one copy of the cell per time step, chained through `h`. That is an
+        ordinary graph, and `backward()` through it is **backpropagation through time**
+        (BPTT): a weight's gradient is the sum of what every step sends back (the
+        accumulation rule once more).
+
+        By hand, with one unit, ReLU instead of tanh so everything stays linear, `b = 0`,
+        `W_x = 0.5`, `W_h = 0.8` and the input sequence `x = (1, 0, 0)`:
+
+        * `h₁ = 0.5·1 = 0.5`,  `h₂ = 0.8·0.5 = 0.4`,  `h₃ = 0.8·0.4 = 0.32`;
+        * so `h₃ = W_h²·W_x`, and `∂h₃/∂W_h = 2·W_h·W_x = 0.8`, `∂h₃/∂W_x = W_h² = 0.64`.
+    """)
+    v = lesson.code("""
+        import numpy as np
+        from autograd import Tensor
+        from nn.recurrent import RNN
+
+        rnn = RNN(1, 1, activation="relu")
+        rnn.cell.weight_x.data[...] = 0.5
+        rnn.cell.weight_h.data[...] = 0.8
+        rnn.cell.bias.data[...] = 0.0
+        rnn.cell.weight_x.name, rnn.cell.weight_h.name, rnn.cell.bias.name = "W_x", "W_h", "b"
+        x = Tensor([[[1.0], [0.0], [0.0]]], name="x")       # (batch, time, features)
+        states, h3 = rnn(x)
+        h3.sum().backward()
+        print("h_t for t = 1, 2, 3:", states.data.ravel())
+        print("∂h₃/∂W_h =", rnn.cell.weight_h.grad.item(), "  ∂h₃/∂W_x =", rnn.cell.weight_x.grad.item())
+    """)
+    lesson.check("h = (0.5, 0.4, 0.32)", v.states.data.ravel(), np.array([0.5, 0.4, 0.32]),
+                 tol=1e-12)
+    lesson.check("∂h₃/∂W_h = 2·0.8·0.5 = 0.8", v.rnn.cell.weight_h.grad.item(), 0.8, tol=1e-12)
+    lesson.check("∂h₃/∂W_x = 0.8² = 0.64", v.rnn.cell.weight_x.grad.item(), 0.64, tol=1e-12)
+    v = lesson.code("""
+        import viz
+        unrolled = viz.draw(h3, out / "12_rnn_unrolled.svg", parameters=rnn.parameters())
+    """)
+    lesson.file(v.unrolled, "the unrolled network: three copies of the cell sharing W_x and W_h")
+    lesson.say("""
+        In the picture, `W_x` and `W_h` each have three arrows out, one per time step
+        (at step 1, `W_h` multiplies the initial state `0`). Their gradients are the sums
+        of what the three steps send back: for `W_h`, `0 + 0.4 + 0.4 = 0.8`. The `[](x)`
+        nodes pick the input of one time step.
+    """)
+
+    lesson.step("Vanishing gradients")
+    lesson.say("""
+        Each step back in time multiplies the gradient by `W_h` (times the activation's
+        slope). How much does the *first* input still matter after 20 steps? By hand,
+        `∂h₂₀/∂x₁ = W_x·W_h¹⁹ = 0.5 · 0.8¹⁹ ≈ 0.0072`. With `|W_h| < 1` the signal from
+        the distant past fades geometrically (**vanishing gradient**); with `|W_h| > 1`
+        it would blow up (**exploding gradient**). This is the 1990s problem the course
+        mentions, and the reason for the LSTM (1997), whose gated memory cell
+        (`nn.recurrent.LSTM`) lets gradients survive many more steps.
+    """)
+    v = lesson.code("""
+        long = Tensor(np.eye(20)[0].reshape(1, 20, 1), requires_grad=True, name="x")
+        states, h20 = rnn(long)
+        h20.sum().backward()
+        print("∂h₂₀/∂x_t for t = 1, 5, 10, 15, 20:", long.grad[0, [0, 4, 9, 14, 19], 0].round(5))
+    """)
+    lesson.check("∂h₂₀/∂x₁ = 0.5 · 0.8¹⁹", v.long.grad[0, 0, 0], 0.5 * 0.8**19, tol=1e-12)
+
+    lesson.step("An Elman network learns a sine wave")
+    lesson.say("""
+        Now a real task: predict the next value of a sine wave from the values so far.
+        From one value alone this is impossible: `sin = 0.5` happens on the way up and
+        on the way down. The hidden state has to remember where the wave came from.
+
+        64 sequences of 20 steps with random phases; the model is an Elman layer of 8
+        units plus a linear read-out at every step (`nn.models.SequenceModel`). As a
+        baseline, "the next value equals this one" (a forecast with no model at all).
+    """)
+    v = lesson.code("""
+        import nn
+        from nn.models import SequenceModel
+
+        rng = np.random.default_rng(0)
+        waves = np.sin(rng.uniform(0, 2 * np.pi, (64, 1)) + 0.4 * np.arange(21))
+        inputs, targets = waves[:, :-1, None], waves[:, 1:, None]     # (64, 20, 1) each
+        baseline = float(np.mean((inputs - targets) ** 2))
+
+        nn.manual_seed(0)
+        model = SequenceModel(RNN(1, 8), 1)
+        model.compile(loss="mse", optimizer="adam", lr=0.02)
+        history = model.fit(inputs, targets, epochs=150, batch_size=None, verbose=0)
+        print(f"MSE: 'same as now' {baseline:.4f}   Elman RNN {history.history['loss'][-1]:.4f}")
+    """)
+    lesson.check("the RNN predicts at least 5 times better than 'same as now'",
+                 v.history.history["loss"][-1] < v.baseline / 5, True)
+
+    lesson.step("Convolution: one small kernel slid over the image")
+    lesson.say("""
+        An MLP treats the 64 pixels of a digit as 64 unrelated numbers. A
+        **convolutional** layer uses the fact that they form a picture: a small kernel
+        (say 3×3 weights) is slid over the image, and at each position it computes the
+        weighted sum of the pixels under it. The same 9 weights are used everywhere
+        (**weight sharing**), so a pattern is detected wherever it appears.
+
+        By hand: a 4×4 image, dark only in its last column, and the kernel
+        `[−1, 0, 1]` in each row (it responds to "darker on the right"). Without padding
+        the output is 2×2. At the left positions the kernel sees columns 0–2, all
+        white: `0`. At the right positions it sees columns 1–3: each row gives
+        `−0 + 0 + 1 = 1`, three rows give `3`.
+
+        Its gradient shows the sharing. For `L = sum(output)`, the kernel's top-right
+        weight touched the pixels `(0, 2), (0, 3), (1, 2), (1, 3)` at the four positions,
+        so `∂L/∂W[0, 2] = 0 + 1 + 0 + 1 = 2`.
+    """)
+    v = lesson.code("""
+        from nn.functional import conv2d
+
+        image = np.zeros((1, 1, 4, 4))
+        image[..., 3] = 1.0                      # a dark last column
+        kernel = Tensor(np.tile([-1.0, 0.0, 1.0], (1, 1, 3, 1)), requires_grad=True, name="W")
+        edges = conv2d(Tensor(image), kernel)
+        edges.sum().backward()
+        print("output:\\n", edges.data[0, 0])
+        print("∂L/∂W:\\n", kernel.grad[0, 0])
+    """)
+    lesson.check("the output is [[0, 3], [0, 3]]", v.edges.data[0, 0],
+                 np.array([[0.0, 3.0], [0.0, 3.0]]))
+    lesson.check("∂L/∂W[0, 2] = 2 (summed over the four positions)", v.kernel.grad[0, 0, 0, 2],
+                 2.0)
+
+    lesson.step("A CNN on the digits")
+    lesson.say("""
+        `nn.models.DigitsCNN` stacks two convolution + ReLU + **max-pooling** stages
+        (pooling keeps the largest value of each 2×2 block, halving the size), then a
+        dense layer:
+
+        `8×8 → conv 16 maps → pool → 4×4 → conv 32 maps → pool → 2×2 → dense 64 → 10`
+
+        Parameters by hand: the first convolution has `16·(1·3·3) + 16 = 160`, the second
+        `32·(16·3·3) + 32 = 4,640`, the dense layers `128·64 + 64 = 8,256` and
+        `64·10 + 10 = 650`: **13,706** in all.
+    """)
+    v = lesson.code("""
+        import time
+        from nn import data
+        from nn.models import DigitsCNN
+
+        X_train, y_train = data.digits("train")          # (1438, 8, 8)
+        X_test, y_test = data.digits("test")
+        cnn = DigitsCNN(seed=0)
+        cnn.summary()
+        cnn.compile(loss="cross_entropy", optimizer="adam", lr=0.003, metrics=["accuracy"])
+        start = time.perf_counter()
+        cnn.fit(X_train, y_train, epochs=4, batch_size=32, verbose=0, seed=0)
+        cnn_seconds = time.perf_counter() - start
+        cnn_loss, cnn_accuracy = cnn.evaluate(X_test, y_test)
+        print(f"CNN test accuracy after 4 epochs: {cnn_accuracy:.1%}")
+    """)
+    lesson.check("13,706 parameters", v.cnn.num_parameters(), 13706)
+    lesson.check("more than 90% of the test digits right", v.cnn_accuracy > 0.9, True)
+
+    lesson.step("An autoencoder: learning to compress")
+    lesson.say("""
+        An **autoencoder** is trained on input–input pairs, like the Hopfield network,
+        but through a bottleneck: the encoder squeezes the 64 pixels into a code of 8
+        numbers, the decoder rebuilds the 64 pixels from the code, and the loss is the
+        MSE between the image and its rebuild: `fit(X, X)`. To do well, the 8 numbers
+        must keep what matters most about a digit.
+
+        Baseline: rebuild every image as the average image of the training set.
+    """)
+    v = lesson.code("""
+        from nn.models import Autoencoder
+
+        flat_train, flat_test = X_train.reshape(-1, 64), X_test.reshape(-1, 64)
+        autoencoder = Autoencoder(64, code=8, hidden=32, seed=0)
+        autoencoder.compile(loss="mse", optimizer="adam", lr=0.01)
+        autoencoder.fit(flat_train, flat_train, epochs=20, batch_size=32, verbose=0, seed=0)
+        rebuilt = autoencoder.predict(flat_test)
+        error = float(np.mean((rebuilt - flat_test) ** 2))
+        average = float(np.mean((flat_train.mean(axis=0) - flat_test) ** 2))
+        codes = autoencoder.encode(Tensor(flat_test)).data
+        print(f"test MSE: average image {average:.4f}   autoencoder {error:.4f}")
+        print("the code of the first test digit:", codes[0].round(2))
+    """)
+    lesson.check("each code has 8 numbers (64 pixels compressed 8 times)", v.codes.shape,
+                 (359, 8))
+    lesson.check("the rebuild is at least 3 times better than the average image",
+                 v.error < v.average / 3, True)
+    v = lesson.code("""
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(8, 2.2), layout="constrained")
+        axes = figure.subplots(2, 8)
+        for k in range(8):
+            for row, (images, label) in enumerate([(flat_test, "original"), (rebuilt, "rebuilt")]):
+                axes[row, k].imshow(images[k].reshape(8, 8), cmap="Greys", vmin=0, vmax=1)
+                axes[row, k].set(xticks=[], yticks=[])
+            axes[0, k].set_title(f"digit {y_test[k]}", fontsize=8)
+        axes[0, 0].set_ylabel("original")
+        axes[1, 0].set_ylabel("rebuilt")
+        figure.savefig(out / "12_autoencoder.png", dpi=100)
+        pictures = out / "12_autoencoder.png"
+    """)
+    lesson.file(v.pictures, "eight test digits (top) and their rebuilds from 8-number codes")
+
+    lesson.step("The course's comparison on digits")
+    lesson.say("""
+        The course quotes test errors on MNIST: **linear 10%, k-NN 3%, SVM 1%,
+        deep 0.3%**. Here is the same comparison on our small digits: a linear softmax
+        classifier, k nearest neighbours (no training: each test image takes the
+        majority label of its 3 closest training images), lesson 10's MLP and the CNN
+        from above. The training runs are kept short for the lesson;
+        `python -m nn.compare` trains each model for 20–30 epochs (about half a minute).
+    """)
+    v = lesson.code("""
+        from rich.console import Console
+        from nn.compare import Result, knn_predict, table
+        from nn.models import LinearClassifier
+
+        def error_of(model, images):
+            return float(np.mean(model.predict(images).argmax(axis=1) != y_test))
+
+        def train(model, images, epochs):
+            \"\"\"Adam on the cross-entropy; returns the seconds it took.\"\"\"
+            model.compile(loss="cross_entropy", optimizer="adam", lr=0.01)
+            start = time.perf_counter()
+            model.fit(images, y_train, epochs=epochs, verbose=0, seed=0)
+            return time.perf_counter() - start
+
+        linear, mlp = LinearClassifier(64, 10, seed=0), nn.MLP(64, [32, 10], seed=0)
+        linear_seconds, mlp_seconds = train(linear, flat_train, 10), train(mlp, flat_train, 10)
+        start = time.perf_counter()
+        knn_error = float(np.mean(knn_predict(X_train, y_train, X_test, k=3) != y_test))
+        knn_seconds = time.perf_counter() - start
+        results = [
+            Result("linear softmax", error_of(linear, flat_test), linear_seconds, "10 epochs"),
+            Result("k-NN", knn_error, knn_seconds, "k = 3"),
+            Result("MLP", error_of(mlp, flat_test), mlp_seconds, "64-32-10, 10 epochs"),
+            Result("CNN", error_of(cnn, X_test), cnn_seconds, "4 epochs"),
+        ]
+        Console().print(table(results, len(y_test)))
+    """)
+    errors = {r.model: r.test_error for r in v.results}
+    lesson.check("every model errs on fewer than 10% of the test digits",
+                 all(e < 0.1 for e in errors.values()), True)
+    lesson.check("the linear classifier is the worst, as in the course",
+                 errors["linear softmax"] == max(errors.values()), True)
+    lesson.say("""
+        ("seconds" is the training time; for k-NN, which has no training, the time to
+        classify the test set.)
+
+        As in the course, the linear model is last: one weighted sum per class cannot
+        bend its boundaries. Unlike MNIST, **k-NN is very hard to beat here**: with
+        1,438 training images of only 64 pixels, the nearest training image is almost
+        always the same digit. The networks are trained only briefly in this lesson;
+        `python -m nn.compare` trains them 20–30 epochs, which brings the MLP and CNN
+        closer. The CNN's real advantage, weight sharing, pays off on larger images such
+        as MNIST's 28×28, where a kernel can find a stroke wherever it is. And on 359
+        test images one mistake is 0.3%: differences of a few images are noise, and a
+        replication with other seeds (lesson 9) may swap neighbours in the table.
+
+        **What to remember:** recurrence adds memory (and BPTT is ordinary backprop on
+        the unrolled graph), convolution adds weight sharing over an image, and an
+        autoencoder learns a compressed code by reproducing its input. All three are
+        graphs of the same operations, differentiated by the same engine.
+    """)
