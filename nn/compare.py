@@ -121,7 +121,7 @@ def train(model: Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: float,
     return time.perf_counter() - start
 
 
-def test_error(model: Module, X: np.ndarray, y: np.ndarray) -> float:
+def error_rate(model: Module, X: np.ndarray, y: np.ndarray) -> float:
     """The fraction of examples whose largest logit is not their label."""
     return float(np.mean(model.predict(X).argmax(axis=1) != y))
 
@@ -165,7 +165,7 @@ def compare(seed: int = 0, k: int = 3, epochs_scale: float = 1.0) -> list[Result
         epochs = max(1, round(recipe.epochs * epochs_scale))
         seconds = train(model, X, y, epochs, recipe.lr, seed)
         settings = recipe.settings.replace(f"{recipe.epochs} epochs", f"{epochs} epochs")
-        results.append(Result(recipe.model, test_error(model, X_test, y_test), seconds,
+        results.append(Result(recipe.model, error_rate(model, X_test, y_test), seconds,
                               settings))
     order = ["linear softmax", "k-NN", "MLP", "CNN"]
     return sorted(results, key=lambda r: order.index(r.model))
