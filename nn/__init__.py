@@ -7,7 +7,19 @@ Modules and layers (``Module``, ``Linear``, ``Sequential``, ``MLP``, ``Flatten``
 data sets (``nn.data``), the classic networks (``nn.classic``) and ``nn.functional``.
 """
 
-from . import activations, classic, data, functional, losses, optim, scalar, training
+from . import (
+    activations,
+    classic,
+    conv,
+    data,
+    functional,
+    losses,
+    models,
+    optim,
+    recurrent,
+    scalar,
+    training,
+)
 from .activations import (
     ELU,
     SELU,
@@ -26,28 +38,43 @@ from .activations import (
     Softsign,
     Tanh,
 )
+from .conv import AvgPool2d, Conv2d, MaxPool2d, Reshape
 from .layers import MLP, Dropout, Flatten, Linear, Sequential
 from .module import Module, load, manual_seed, save
+from .recurrent import GRU, LSTM, RNN, Elman, GRUCell, Jordan, JordanCell, LSTMCell, RNNCell
 from .training import Callback, EarlyStopping, History, Replications, replicate
 
 __all__ = [
     "ELU",
+    "GRU",
+    "LSTM",
     "MLP",
+    "RNN",
     "SELU",
     "Activation",
+    "AvgPool2d",
     "Callback",
+    "Conv2d",
     "Dropout",
     "EarlyStopping",
+    "Elman",
     "Flatten",
+    "GRUCell",
     "History",
     "Identity",
+    "Jordan",
+    "JordanCell",
+    "LSTMCell",
     "LeakyReLU",
     "Linear",
+    "MaxPool2d",
     "Module",
     "PReLU",
+    "RNNCell",
     "RReLU",
     "Replications",
     "ReLU",
+    "Reshape",
     "Sequential",
     "Sigmoid",
     "Sinc",
@@ -59,12 +86,15 @@ __all__ = [
     "Tanh",
     "activations",
     "classic",
+    "conv",
     "data",
     "functional",
     "load",
     "losses",
     "manual_seed",
+    "models",
     "optim",
+    "recurrent",
     "replicate",
     "save",
     "scalar",
