@@ -1,0 +1,53 @@
+"""Lessons 7-12 from the command line: `python -m lessons N --auto --out DIR` exits 0, every
+check passes, and every file the lesson tells the student to open is written and readable."""
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from lessons.__main__ import main
+from lessons.runner import find_lessons
+
+# The files each lesson announces with "▶ open", in order.
+ANNOUNCED = {
+    7: ["07_squared_vs_absolute.svg", "07_bce.svg", "07_gradient_penalty.svg"],
+    8: ["08_gd_sgd_minibatch.svg", "08_race_momentum.svg", "08_race_adaptive.svg"],
+    9: ["09_learning_curves.svg", "09_fits.svg"],
+    10: ["10_digits_history.svg"],
+    11: ["11_hopfield.png", "11_winner_takes_all.svg"],
+    12: ["12_rnn_unrolled.svg", "12_autoencoder.png"],
+}
+
+
+def test_lessons_seven_to_twelve_are_listed_and_load():
+    lessons = find_lessons()
+    for number in ANNOUNCED:
+        assert number in lessons, f"lesson {number} is missing"
+        assert lessons[number].error is None, lessons[number].error
+        assert lessons[number].minutes > 0
+
+
+@pytest.mark.parametrize("number", sorted(ANNOUNCED))
+def test_lesson_runs_from_the_command_line(number, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("builtins.input", lambda *_: pytest.fail("--auto waited for Enter"))
+    out = tmp_path / "out"
+    status = main([str(number), "--auto", "--out", str(out)])
+    text = capsys.readouterr().out
+    flat = text.replace("\n", "")
+    assert status == 0, text[-3000:]
+    assert "Traceback" not in text and "CHECK FAILED" not in text
+    passed = re.search(r"all (\d+) checks passed", text)
+    assert passed and int(passed.group(1)) >= 6, "every step ends with checks"
+    steps = re.findall(r"Step (\d+) ·", text)
+    assert len(steps) >= 4
+    for name in ANNOUNCED[number]:
+        path = out / name
+        assert path.is_file() and path.stat().st_size > 0, f"{name} was not written"
+        assert str(path) in flat, f"the student is not told to open {name}"
+        if path.suffix == ".svg":
+            assert ET.parse(path).getroot().tag.endswith("svg")
+        else:
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # nothing else is left in the folder (temporary files are renamed or removed)
+    assert sorted(p.name for p in out.iterdir()) == sorted(ANNOUNCED[number])
