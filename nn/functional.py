@@ -137,18 +137,19 @@ def _check_axis(x: Tensor, axis: int, function: str) -> None:
 
 
 class CrossEntropy(Op):
-    """f(z) = mean_n (logsumexp(z_n) - sum_c y_nc z_nc); df/dz = (softmax(z) - y) / N"""
+    """f(z) = mean_n sum_c y_nc (logsumexp(z_n) - z_nc); df/dz = (softmax(z) Σ_c y_nc - y) / N"""
 
     name = "cross_entropy"
     on_values = False
 
     def forward(logits, target):
-        log_probs = LogSoftmax.forward(logits)
+        shifted = logits - logits.max(axis=1, keepdims=True)  # stable: the largest is 0
         if target.ndim == 1:  # class indices
-            picked = log_probs[np.arange(len(target)), target]
-        else:  # one-hot or probability rows
-            picked = (log_probs * target).sum(axis=1)
-        return -picked.mean()
+            picked = shifted[np.arange(len(target)), target]
+            return (np.log(np.exp(shifted).sum(axis=1)) - picked).mean()
+        # one-hot or probability rows: -sum_c y_c log p_c = lse * sum_c y_c - sum_c y_c z_c
+        lse = np.log(np.exp(shifted).sum(axis=1))
+        return (lse * target.sum(axis=1) - (shifted * target).sum(axis=1)).mean()
 
     def backward(grad_out, out, logits, target):
         probs = _run(Softmax, logits, axis=-1)
@@ -157,8 +158,9 @@ class CrossEntropy(Op):
             probs[np.arange(count), target] -= 1  # probs is a fresh array: edit in place
             return (probs * (grad_out / count),)
         if target.ndim == 1:
-            target = np.eye(probs.shape[1], dtype=probs.dtype)[target]
-        return ((probs - target) * (grad_out / count),)
+            return ((probs - np.eye(probs.shape[1], dtype=probs.dtype)[target])
+                    * (grad_out / count),)
+        return ((probs * target.sum(axis=1, keepdims=True) - target) * (grad_out / count),)
 
 
 def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
@@ -182,10 +184,11 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
                 f"cross_entropy: labels of shape {target.shape} and dtype {target.dtype} do "
                 f"not match logits of shape {logits.shape} (need N={count} class indices)"
             )
-        if count and (target.min() < 0 or target.max() >= classes):
+        low, high = (target.min(), target.max()) if count else (0, 0)
+        if low < 0 or high >= classes:
             raise OpError(
                 f"cross_entropy: labels must lie in 0..{classes - 1} for logits of shape "
-                f"{logits.shape}, got values from {target.min()} to {target.max()}"
+                f"{logits.shape}, got values from {low} to {high}"
             )
     elif target.shape == logits.shape:
         target = target.astype(logits.dtype, copy=False)

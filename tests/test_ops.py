@@ -320,6 +320,8 @@ CASES: dict[str, list[Case]] = {
              call=lambda x, target: F.cross_entropy(x, target)),
         Case(((4, 5),), {"target": PROBABILITIES}, _torch_cross_entropy,
              call=lambda x, target: F.cross_entropy(x, target)),
+        Case(((4, 5),), {"target": PROBABILITIES * 3}, _torch_cross_entropy,  # rows sum to 3
+             call=lambda x, target: F.cross_entropy(x, target)),
     ],
     "conv2d": [
         Case((*CONV, (3,)), {"stride": s, "padding": p}, _torch_conv)
