@@ -125,6 +125,7 @@ def run(lesson):
                  v.test_stopped < v.test_big, True)
     v = lesson.code("""
         from matplotlib.figure import Figure
+        from autograd.files import write_atomic   # a temporary file, then a rename
 
         grid = np.linspace(-np.pi, np.pi, 300)[:, None]
         figure = Figure(figsize=(6, 4), layout="constrained")
@@ -136,8 +137,7 @@ def run(lesson):
         axes.scatter(X_val, y_val, color="tab:blue", marker="x", label="validation points")
         axes.set(xlabel="x", ylabel="y", title="the same network, trained too long or stopped")
         axes.legend(fontsize=8)
-        figure.savefig(out / "09_fits.svg")
-        fits = out / "09_fits.svg"
+        fits = write_atomic(out / "09_fits.svg", lambda file: figure.savefig(file, format="svg"))
     """)
     lesson.file(v.fits, "the overfit curve (red) bends to reach every black training point")
 

@@ -107,6 +107,7 @@ def run(lesson):
     lesson.check("all three letters are fixed points", v.fixed, [True, True, True])
     v = lesson.code("""
         from matplotlib.figure import Figure
+        from autograd.files import write_atomic   # a temporary file, then a rename
 
         figure = Figure(figsize=(6, 6), layout="constrained")
         grid = figure.subplots(3, 3)
@@ -119,8 +120,8 @@ def run(lesson):
                 grid[k, column].imshow(state.reshape(7, 7), cmap="Greys", vmin=-1, vmax=1)
                 grid[k, column].set_title(label, fontsize=9)
                 grid[k, column].set(xticks=[], yticks=[])
-        figure.savefig(out / "11_hopfield.png", dpi=100)
-        picture = out / "11_hopfield.png"
+        picture = write_atomic(out / "11_hopfield.png",
+                               lambda file: figure.savefig(file, format="png", dpi=100))
     """)
     lesson.file(v.picture, "each letter: stored, damaged, and what the network recalled")
 

@@ -201,6 +201,7 @@ def run(lesson):
                  v.error < v.average / 3, True)
     v = lesson.code("""
         from matplotlib.figure import Figure
+        from autograd.files import write_atomic   # a temporary file, then a rename
 
         figure = Figure(figsize=(8, 2.2), layout="constrained")
         axes = figure.subplots(2, 8)
@@ -211,8 +212,8 @@ def run(lesson):
             axes[0, k].set_title(f"digit {y_test[k]}", fontsize=8)
         axes[0, 0].set_ylabel("original")
         axes[1, 0].set_ylabel("rebuilt")
-        figure.savefig(out / "12_autoencoder.png", dpi=100)
-        pictures = out / "12_autoencoder.png"
+        pictures = write_atomic(out / "12_autoencoder.png",
+                                lambda file: figure.savefig(file, format="png", dpi=100))
     """)
     lesson.file(v.pictures, "eight test digits (top) and their rebuilds from 8-number codes")
 
