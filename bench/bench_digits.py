@@ -1,14 +1,15 @@
 """(d) Digits (issue 6): training time of the digits models, ours vs PyTorch.
 
-Each model is one entry of ``MODELS``: a name and two functions that build the same
-architecture from the same starting weights, one on our engine and one on PyTorch. Both
-are trained by the same loop (``EPOCHS`` epochs of mini-batch SGD with the same shuffles)
-and the table shows the seconds and the test error. To add a model, write its two
-builders and add a line to ``MODELS``; to change hyper-parameters, edit the constants.
+The models and hyper-parameters are those of the course's comparison (``nn.compare``):
+the MLP 64-256-10 and the small CNN (``nn.models.DigitsCNN``), each trained with Adam on
+mini-batches of 32. Our side builds the real ``nn`` modules; the PyTorch side is their
+twin (``torch_twin``, layer by layer, with the weights copied), so both engines start
+from the same weights, see the same shuffles and run the same loop:
+zero_grad, forward, cross-entropy, backward, step. The table shows the training seconds
+and the test error each engine reached. float32 on both sides, as PyTorch users train.
 
-A builder takes the list of starting weights (numpy arrays, ``_weights(shapes)``) and
-returns ``(forward, params)``: ``forward(x)`` maps a float32 batch (N, 8, 8) to logits
-(N, 10), and ``params`` are the trainable tensors in the order of the weights.
+To add a model, add a line to ``MODELS``: a builder of our model from a seed, the epochs
+and the learning rate.
 """
 
 from __future__ import annotations
@@ -19,91 +20,76 @@ import numpy as np
 from _harness import Job, failures, format_table, load_torch, medians, ratio
 
 TITLE = "(d) digits: training time, ours vs PyTorch (8x8 UCI digits, 1,438 train / 359 test)"
-EPOCHS, BATCH, LEARNING_RATE = 20, 32, 0.1
+BATCH = 32
 
 
-def _weights(shapes, seed=0):
-    """Starting weights: He-normal for matrices and kernels, zeros for biases."""
-    generator = np.random.default_rng(seed)
-    out = []
-    for shape in shapes:
-        if len(shape) == 1:
-            out.append(np.zeros(shape, dtype=np.float32))
-        else:
-            fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
-            out.append(generator.normal(0, np.sqrt(2 / fan_in), shape).astype(np.float32))
-    return out
+def _mlp(seed):
+    import nn
+
+    return nn.Sequential(nn.Flatten(), nn.MLP(64, [256, 10], "relu", seed=seed))
 
 
-# ---------------------------------------------------------------- MLP 64-64-10
+def _cnn(seed):
+    from nn.models import DigitsCNN
 
-MLP_SHAPES = [(64, 64), (64,), (64, 10), (10,)]
-
-
-def mlp_ours(weights):
-    from autograd import Tensor
-
-    params = [Tensor(w, requires_grad=True) for w in weights]
-    W1, b1, W2, b2 = params
-
-    def forward(x):
-        return (x.reshape(len(x), 64) @ W1 + b1).relu() @ W2 + b2
-
-    return forward, params
+    return DigitsCNN(seed=seed)
 
 
-def mlp_torch(weights):
-    torch = load_torch()
-    params = [torch.tensor(w.T.copy() if w.ndim == 2 else w, requires_grad=True) for w in weights]
-    W1, b1, W2, b2 = params
-    functional = torch.nn.functional
-
-    def forward(x):
-        return functional.linear(functional.relu(functional.linear(x.reshape(len(x), 64), W1, b1)),
-                                 W2, b2)
-
-    return forward, params
-
-
-# ---------------------------------------------------------------- CNN conv8 3x3 -> pool -> 10
-
-CNN_SHAPES = [(8, 1, 3, 3), (8,), (128, 10), (10,)]
-
-
-def cnn_ours(weights):
-    from autograd import Tensor
-    from nn.functional import conv2d, max_pool2d
-
-    params = [Tensor(w, requires_grad=True) for w in weights]
-    kernel, kernel_bias, dense, dense_bias = params
-
-    def forward(x):
-        h = conv2d(x.reshape(len(x), 1, 8, 8), kernel, kernel_bias, padding=1).relu()
-        h = max_pool2d(h, 2)  # (N, 8, 4, 4)
-        return h.reshape(len(x), 128) @ dense + dense_bias
-
-    return forward, params
-
-
-def cnn_torch(weights):
-    torch = load_torch()
-    functional = torch.nn.functional
-    params = [torch.tensor(w.T.copy() if w.ndim == 2 else w, requires_grad=True) for w in weights]
-    kernel, kernel_bias, dense, dense_bias = params
-
-    def forward(x):
-        h = functional.relu(functional.conv2d(x.reshape(len(x), 1, 8, 8), kernel, kernel_bias,
-                                              padding=1))
-        h = functional.max_pool2d(h, 2)
-        return functional.linear(h.reshape(len(x), 128), dense, dense_bias)
-
-    return forward, params
-
-
-MODELS = {  # name: (shapes of the starting weights, ours builder, torch builder)
-    "mlp 64-64-10": (MLP_SHAPES, mlp_ours, mlp_torch),
-    "cnn conv8-pool-10": (CNN_SHAPES, cnn_ours, cnn_torch),
+MODELS = {  # name: (builder of our model, epochs, Adam's learning rate), as in nn.compare
+    "mlp 64-256-10": (_mlp, 30, 0.001),
+    "cnn conv16-pool-conv32-pool-64-10": (_cnn, 20, 0.003),
 }
+
+
+# ---------------------------------------------------------------- the PyTorch twin
+
+
+def _layers(model):
+    """Our model's layers in order, nested Sequentials opened up."""
+    from nn.layers import Sequential
+
+    for layer in model.layers:
+        if isinstance(layer, Sequential):
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+def torch_twin(model):
+    """A torch.nn.Sequential with our model's layers and a float32 copy of its weights.
+
+    It starts with a Flatten, so that our Reshape becomes torch's Unflatten(1, shape).
+    """
+    torch = load_torch()
+    t = torch.nn
+    twin = [t.Flatten()]
+    for layer in _layers(model):
+        kind = type(layer).__name__
+        if kind == "Linear":
+            twin.append(t.Linear(layer.n_in, layer.n_out))
+            _copy(twin[-1], layer.weight.data.T, layer.bias.data)
+        elif kind == "Conv2d":
+            twin.append(t.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                 stride=layer.stride, padding=layer.padding))
+            _copy(twin[-1], layer.weight.data, layer.bias.data)
+        elif kind == "MaxPool2d":
+            twin.append(t.MaxPool2d(layer.kernel_size, layer.stride, layer.padding))
+        elif kind == "Reshape":
+            twin.append(t.Unflatten(1, layer.shape))
+        elif kind == "ReLU":
+            twin.append(t.ReLU())
+        elif kind == "Flatten":
+            twin.append(t.Flatten())
+        else:
+            raise TypeError(f"torch_twin: no PyTorch twin for layer {kind}")
+    return t.Sequential(*twin)
+
+
+def _copy(module, weight, bias):
+    torch = load_torch()
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(np.asarray(weight, dtype=np.float32)))
+        module.bias.copy_(torch.from_numpy(np.asarray(bias, dtype=np.float32)))
 
 
 # ---------------------------------------------------------------- one training loop per engine
@@ -117,41 +103,52 @@ def _data():
     return X.astype(np.float32), y, X_test.astype(np.float32), y_test
 
 
-def _train_ours(build, weights, X, y, orders):
+def _prepare(system, model):
+    """What the clock will train: our model in float32, or its PyTorch twin."""
+    if system == "torch":
+        return torch_twin(model)
+    for p in model.parameters():
+        p.data = p.data.astype(np.float32)
+    return model
+
+
+def _train_ours(model, X, y, orders, lr):
     from autograd import Tensor, no_grad
     from nn.functional import cross_entropy
+    from nn.optim import Adam
 
-    forward, params = build(weights)
+    optimizer = Adam(model.parameters(), lr=lr)
     for order in orders:
         for start in range(0, len(X), BATCH):
             rows = order[start:start + BATCH]
-            loss = cross_entropy(forward(Tensor(X[rows])), y[rows])
-            for p in params:
-                p.grad = None
+            optimizer.zero_grad()
+            loss = cross_entropy(model(Tensor(X[rows])), y[rows])
             loss.backward()
-            with no_grad():
-                for p in params:
-                    p.data -= LEARNING_RATE * p.grad
-    return lambda X_test: forward(Tensor(X_test)).data
+            optimizer.step()
+
+    def predict(X_test):
+        with no_grad():
+            return model.eval()(Tensor(X_test)).data
+
+    return predict
 
 
-def _train_torch(build, weights, X, y, orders):
+def _train_torch(twin, X, y, orders, lr):
     torch = load_torch()
-    forward, params = build(weights)
     X, y = torch.from_numpy(X), torch.from_numpy(y)
-    optimizer = torch.optim.SGD(params, lr=LEARNING_RATE)
+    optimizer = torch.optim.Adam(twin.parameters(), lr=lr)
     for order in orders:
         order = torch.from_numpy(order)
         for start in range(0, len(X), BATCH):
             rows = order[start:start + BATCH]
-            loss = torch.nn.functional.cross_entropy(forward(X[rows]), y[rows])
             optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(twin(X[rows]), y[rows])
             loss.backward()
             optimizer.step()
 
     def predict(X_test):
         with torch.no_grad():
-            return forward(torch.from_numpy(X_test)).numpy()
+            return twin(torch.from_numpy(X_test)).numpy()
 
     return predict
 
@@ -162,18 +159,17 @@ def plan(quick: bool) -> list[Job]:
 
 
 def measure(job: Job) -> dict:
-    shapes, ours, torch_builder = MODELS[job.workload]
+    build, epochs, lr = MODELS[job.workload]
     X, y, X_test, y_test = _data()
     generator = np.random.default_rng(1)
-    orders = [generator.permutation(len(X)) for _ in range(EPOCHS)]
+    orders = [generator.permutation(len(X)) for _ in range(epochs)]
     train = _train_ours if job.system == "ours" else _train_torch
-    build = ours if job.system == "ours" else torch_builder
-    train(build, _weights(shapes), X, y, orders[:1])  # warm-up: first calls import and cache
+    train(_prepare(job.system, build(0)), X, y, orders[:1], lr)  # warm-up: imports, caches
     samples, error = [], None
     for _ in range(job.repeats):
-        weights = _weights(shapes)
+        model = _prepare(job.system, build(0))  # the same starting weights every time
         start = time.perf_counter()
-        predict = train(build, weights, X, y, orders)
+        predict = train(model, X, y, orders, lr)
         samples.append(time.perf_counter() - start)
         error = float(np.mean(predict(X_test).argmax(axis=1) != y_test))
     return {"seconds": samples, "test_error": error}
@@ -181,16 +177,16 @@ def measure(job: Job) -> dict:
 
 def report(results: dict) -> list[str]:
     by = {(job.system, job.workload): medians(result) for job, result in results.items()}
-    headers = ["model", "ours, s", "PyTorch, s", "ours/torch", "test error ours",
+    headers = ["model", "epochs", "ours, s", "PyTorch, s", "ours/torch", "test error ours",
                "test error torch"]
     rows = []
-    for model in MODELS:
+    for model, (_, epochs, _) in MODELS.items():
         ours, torch = by.get(("ours", model), {}), by.get(("torch", model), {})
-        rows.append([model, ours.get("seconds"), torch.get("seconds"),
+        rows.append([model, epochs, ours.get("seconds"), torch.get("seconds"),
                      ratio(ours.get("seconds"), torch.get("seconds")),
                      _percent(ours.get("test_error")), _percent(torch.get("test_error"))])
-    note = (f"{EPOCHS} epochs of SGD (lr {LEARNING_RATE}, batch {BATCH}), float32, same starting "
-            "weights and shuffles for both engines.")
+    note = (f"Adam (learning rates as in nn.compare), batch {BATCH}, float32, the same starting "
+            "weights and shuffles for both engines; seconds are training only.")
     return [format_table(headers, rows), note] + failures(results)
 
 
