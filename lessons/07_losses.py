@@ -129,7 +129,6 @@ def run(lesson):
     lesson.check("dBCE/dp = (p − y)/(p(1 − p))/3", v.p.grad,
                  (v.p.data - v.labels) / (v.p.data * (1 - v.p.data)) / 3)
     v = lesson.code("""
-        import math
         log_loss = plot_function(lambda q: -q.log(), lambda q: -1 / q, out / "07_bce.svg",
                                  xrange=(0.02, 1.0), title="BCE for y = 1: −log p and its slope −1/p")
     """)
