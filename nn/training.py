@@ -179,7 +179,7 @@ class EarlyStopping(Callback):
                 self.best_weights = model.state_dict()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # as Keras: stop after `patience` epochs without gain
             model.stop_training = True
             self.stopped_epoch = epoch
 

@@ -120,7 +120,8 @@ def test_early_stopping_patience_and_best_weights():
         stopper.on_epoch_end(model, epoch, {"loss": 0.0, "val_loss": value})
         if model.stop_training:
             break
-    assert (epoch, stopper.best_epoch, stopper.stopped_epoch) == (3, 1, 3)
+    # patience=1: the first epoch without improvement (epoch 2) ends training, as in Keras.
+    assert (epoch, stopper.best_epoch, stopper.stopped_epoch) == (2, 1, 2)
     stopper.on_train_end(model)
     assert model.weight.data.item() == 1.0  # the weights of epoch 1
     with pytest.raises(ValueError, match="'val_accuracy' is not measured.*loss"):
@@ -132,7 +133,7 @@ def test_early_stopping_ends_fit():
     model.compile(loss="bce", optimizer="sgd", lr=0.0)  # nothing changes, nothing improves
     history = model.fit(X, Y, epochs=20, verbose=0,
                         callbacks=[EarlyStopping(monitor="loss", patience=2, min_delta=1e-9)])
-    assert len(history.history["loss"]) == 4
+    assert len(history.history["loss"]) == 3  # the first epoch, then two without improvement
 
 
 def test_scalar_networks_fit_too():
