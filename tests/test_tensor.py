@@ -272,3 +272,20 @@ def test_without_anomaly_mode_the_nan_passes_silently():
     with np.errstate(divide="ignore", invalid="ignore"):
         (x.sqrt() * Tensor([0.0, 1.0])).sum().backward()
     assert np.isnan(x.grad[0]) and x.grad[1] == pytest.approx(0.25)
+
+
+def test_transpose_T_flatten_and_reshape():
+    x = leaf((2, 3, 4))
+    assert x.T.shape == (4, 3, 2) and x.transpose(1, 0, 2).shape == (3, 2, 4)
+    assert x.flatten().shape == (24,) and x.reshape(4, -1).shape == (4, 6)
+    assert x.reshape((6, 4)).shape == (6, 4)
+    np.testing.assert_array_equal(x.T.data, x.data.T)
+    assert autograd.gradcheck(lambda t: t.T.flatten()[::5] * t.transpose((2, 0, 1)).sum(), [x])
+
+
+def test_boolean_mask_from_a_comparison():
+    x = leaf((3, 4))
+    positive = x[x > 0]
+    np.testing.assert_array_equal(positive.data, x.data[x.data > 0])
+    positive.sum().backward()
+    np.testing.assert_array_equal(x.grad, (x.data > 0).astype(float))
