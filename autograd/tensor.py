@@ -65,18 +65,29 @@ class Tensor(Node):
 
     @staticmethod
     def _apply(op: type[Op], inputs: Sequence, params: dict | None = None) -> Tensor:
-        dtype = next(x.data.dtype for x in inputs if isinstance(x, Tensor))
-        parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
-        datas = [p.data for p in parents]
+        # The common cases, one or two Tensors, skip the generic loops (this is the hot path).
+        if len(inputs) == 1 and type(inputs[0]) is Tensor:
+            parents = tuple(inputs)
+            datas = (inputs[0].data,)
+            needs_grad = inputs[0].requires_grad
+        elif len(inputs) == 2 and type(inputs[0]) is Tensor and type(inputs[1]) is Tensor:
+            parents = tuple(inputs)
+            datas = (inputs[0].data, inputs[1].data)
+            needs_grad = inputs[0].requires_grad or inputs[1].requires_grad
+        else:
+            dtype = next(x.data.dtype for x in inputs if isinstance(x, Tensor))
+            parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
+            datas = [p.data for p in parents]
+            needs_grad = any(p.requires_grad for p in parents)
         try:
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError, IndexError) as error:
-            raise OpError(_shape_message(op, datas, params, error)) from None
+            raise OpError(_shape_message(op, list(datas), params, error)) from None
         out = Tensor.__new__(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.name = None
-        if state.grad_enabled and any(p.requires_grad for p in parents):
+        if needs_grad and state.grad_enabled:
             out.requires_grad = True
             out.parents, out.operation, out.params = parents, op, params
             if state.anomaly:
