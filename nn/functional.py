@@ -296,7 +296,7 @@ def _sum_channels(grad):
 
 
 class Conv2d(Op):
-    """f(x, w, b) = sum_cij w[f,c,i,j] window(x)[c,i,j] + b[f]; df/dw = G·windows(x), df/db = ΣG"""
+    """f(x, w, b) = w·im2col(x) + b; df/dx = col2im(wᵀ G), df/dw = G im2col(x)ᵀ, df/db = ΣG"""
 
     on_values = False
     selective_backward = True  # the engine says which inputs need a gradient (not the images)
