@@ -1,7 +1,7 @@
 """(d) Digits (issue 6): training time of the digits models, ours vs PyTorch.
 
 The models and hyper-parameters are those of the course's comparison (``nn.compare``):
-the MLP 64-256-10 and the small CNN (``nn.models.DigitsCNN``), each trained with Adam on
+the MLP 64-256-128-10 and the small CNN (``nn.models.DigitsCNN``), each trained with Adam on
 mini-batches of 32. Our side builds the real ``nn`` modules; the PyTorch side is their
 twin (``torch_twin``, layer by layer, with the weights copied), so both engines start
 from the same weights, see the same shuffles and run the same loop:
@@ -26,7 +26,7 @@ BATCH = 32
 def _mlp(seed):
     import nn
 
-    return nn.Sequential(nn.Flatten(), nn.MLP(64, [256, 10], "relu", seed=seed))
+    return nn.Sequential(nn.Flatten(), nn.MLP(64, [256, 128, 10], "relu", seed=seed))
 
 
 def _cnn(seed):
@@ -36,8 +36,8 @@ def _cnn(seed):
 
 
 MODELS = {  # name: (builder of our model, epochs, Adam's learning rate), as in nn.compare
-    "mlp 64-256-10": (_mlp, 30, 0.001),
-    "cnn conv16-pool-conv32-pool-64-10": (_cnn, 20, 0.003),
+    "mlp 64-256-128-10": (_mlp, 30, 0.001),
+    "cnn conv32-pool-conv64-pool-128-10": (_cnn, 20, 0.002),
 }
 
 

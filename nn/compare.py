@@ -140,11 +140,11 @@ class Recipe:
 RECIPES = [
     Recipe("linear softmax", lambda seed: LinearClassifier(64, 10, seed=seed), 30, 0.01,
            "64 -> 10, Adam lr 0.01, 30 epochs"),
-    Recipe("MLP", lambda seed: Sequential(Flatten(), MLP(64, [256, 10], "relu", seed=seed)), 30,
-           0.001,
-           "64 -> 256 relu -> 10, Adam lr 0.001, 30 epochs"),
-    Recipe("CNN", lambda seed: DigitsCNN(seed=seed), 20, 0.003,
-           "conv16-pool-conv32-pool-64-10, Adam lr 0.003, 20 epochs"),
+    Recipe("MLP", lambda seed: Sequential(Flatten(), MLP(64, [256, 128, 10], "relu", seed=seed)),
+           30, 0.001,
+           "64 -> 256 -> 128 -> 10, relu, Adam lr 0.001, 30 epochs"),
+    Recipe("CNN", lambda seed: DigitsCNN(seed=seed), 20, 0.002,
+           "conv32-pool-conv64-pool-128-10 (relu), Adam lr 0.002, 20 epochs"),
 ]
 
 

@@ -6,8 +6,8 @@ Each is an ordinary Module built from the layers of ``nn``, so ``model.summary()
 
     X, y = nn.data.digits("train")
     cnn = nn.models.DigitsCNN(seed=0)
-    cnn.compile(loss="cross_entropy", optimizer="adam", lr=0.01, metrics=["accuracy"])
-    cnn.fit(X, y, epochs=15, batch_size=32)
+    cnn.compile(loss="cross_entropy", optimizer="adam", lr=0.002, metrics=["accuracy"])
+    cnn.fit(X, y, epochs=20, batch_size=32)     # about 2% test error
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ class DigitsCNN(Sequential):
 
     def __init__(
         self,
-        channels: tuple[int, int] = (16, 32),
-        hidden: int = 64,
+        channels: tuple[int, int] = (32, 64),
+        hidden: int = 128,
         n_classes: int = 10,
         seed: Seed = None,
     ) -> None:

@@ -41,7 +41,7 @@ def test_mlp_learns_digits(digits):
 
 def test_cnn_learns_digits(digits):
     X, y, X_test, y_test = digits
-    model = DigitsCNN(seed=0)
+    model = DigitsCNN(channels=(16, 32), hidden=64, seed=0)  # narrower than the default: quick
     assert model.predict(X_test[:3]).shape == (3, 10)
     assert model.predict(X_test[:3].reshape(3, 64)).shape == (3, 10)  # flat rows work too
     train(model, X, y, epochs=3, lr=0.005, seed=0)
