@@ -184,7 +184,11 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             if grad is None or not parent.requires_grad:
                 continue
             if not parent.scalar:
-                grad = _fit_to_tensor(grad, parent)
+                data = parent.data
+                if type(grad) is not np.ndarray or grad.shape != data.shape or (
+                    grad.dtype != data.dtype
+                ):  # the usual case, a matching array, needs no call
+                    grad = _fit_to_tensor(grad, parent)
             if state.anomaly:
                 _check_finite(node, parent, grad)
             previous = grads.get(parent)
