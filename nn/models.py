@@ -63,6 +63,7 @@ class DigitsCNN(Sequential):
             Linear(second * 2 * 2, hidden, init="he", seed=generator), ReLU(),
             Linear(hidden, n_classes, seed=generator),
         )
+        self.n_in = 64  # what summary() feeds in when no input shape is given
 
 
 class Autoencoder(Module):
