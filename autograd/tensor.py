@@ -281,20 +281,27 @@ def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
 
 
 def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
-    """Wrap a number or array as a constant leaf, in the other operand's dtype."""
+    """Wrap a number or array as a constant leaf, in the other operand's float dtype.
+
+    A constant never changes the precision of the graph: float32 stays float32 even next
+    to a float64 numpy array. Next to a boolean tensor (a mask), constants are float64.
+    """
     if isinstance(x, Node):
         raise TypeError(
             f"{op.name}: cannot mix a Tensor and a Value; use value.data to get the number"
         )
+    float_dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
     if isinstance(x, numbers.Number):
-        return Tensor(np.asarray(x, dtype=dtype))
+        return Tensor(np.asarray(x, dtype=float_dtype))
     try:
         array = np.asarray(x)
     except Exception:
         array = None
     if array is None or array.dtype.kind not in "biuf":
         raise TypeError(f"{op.name}: expected a number, an array or a Tensor, got {x!r}")
-    return Tensor(array if array.dtype.kind == "f" else array.astype(dtype))
+    if array.dtype.kind == "b" and dtype.kind == "b":
+        return Tensor(array)  # mask with mask stays boolean
+    return Tensor(array.astype(float_dtype, copy=False))
 
 
 def _raw(x: Any) -> Any:

@@ -289,3 +289,17 @@ def test_boolean_mask_from_a_comparison():
     np.testing.assert_array_equal(positive.data, x.data[x.data > 0])
     positive.sum().backward()
     np.testing.assert_array_equal(x.grad, (x.data > 0).astype(float))
+
+
+def test_constants_never_change_the_graph_precision():
+    x = leaf((3,), dtype=np.float32)
+    for out in (x * np.ones(3), np.ones(3) * x, x + np.arange(3), x @ np.ones(3)):
+        assert out.dtype == np.float32
+    assert (leaf((3,)) * np.ones(3, dtype=np.float32)).dtype == np.float64
+
+
+def test_a_mask_times_a_number_is_a_number():
+    x = Tensor([-1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(((x > 0) * 2.5).data, [0.0, 2.5, 2.5])
+    np.testing.assert_array_equal((1 - (x > 0)).data, [1.0, 0.0, 0.0])
+    assert ((x > 0) * (x > 2)).dtype == np.bool_
