@@ -31,10 +31,12 @@ from .module import Module, rng
 Seed = int | np.random.Generator | None
 
 
-def _uniform(shape: tuple[int, ...], hidden: int, generator: np.random.Generator) -> Tensor:
+def _uniform(
+    shape: tuple[int, ...], hidden: int, generator: np.random.Generator, name: str
+) -> Tensor:
     """U(-1/sqrt(hidden), 1/sqrt(hidden)), PyTorch's start for every recurrent weight."""
     limit = 1.0 / np.sqrt(hidden)
-    return Tensor(generator.uniform(-limit, limit, shape), requires_grad=True)
+    return Tensor(generator.uniform(-limit, limit, shape), requires_grad=True, name=name)
 
 
 def _check_sizes(layer: str, **sizes: int) -> None:
@@ -66,9 +68,9 @@ class RNNCell(Module):
         if activation not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: activation must be 'tanh' or 'relu', got {activation!r}")
         generator = rng(seed)
-        self.weight_x = _uniform((n_in, hidden), hidden, generator)
-        self.weight_h = _uniform((hidden, hidden), hidden, generator)
-        self.bias = _uniform((hidden,), hidden, generator)
+        self.weight_x = _uniform((n_in, hidden), hidden, generator, "W_x")
+        self.weight_h = _uniform((hidden, hidden), hidden, generator, "W_h")
+        self.bias = _uniform((hidden,), hidden, generator, "b")
         self.n_in, self.hidden, self.activation = n_in, hidden, activation
 
     def forward(self, x: Tensor, h: Tensor) -> Tensor:
@@ -104,11 +106,11 @@ class JordanCell(Module):
                 f"got {output_activation!r}"
             )
         generator = rng(seed)
-        self.weight_x = _uniform((n_in, hidden), hidden, generator)
-        self.weight_y = _uniform((n_out, hidden), hidden, generator)
-        self.bias = _uniform((hidden,), hidden, generator)
-        self.weight_out = _uniform((hidden, n_out), hidden, generator)
-        self.bias_out = _uniform((n_out,), hidden, generator)
+        self.weight_x = _uniform((n_in, hidden), hidden, generator, "W_x")
+        self.weight_y = _uniform((n_out, hidden), hidden, generator, "W_y")
+        self.bias = _uniform((hidden,), hidden, generator, "b")
+        self.weight_out = _uniform((hidden, n_out), hidden, generator, "W_o")
+        self.bias_out = _uniform((n_out,), hidden, generator, "b_o")
         self.n_in, self.hidden, self.n_out = n_in, hidden, n_out
         self.output_activation = output_activation
 
@@ -143,9 +145,9 @@ class LSTMCell(Module):
     def __init__(self, n_in: int, hidden: int, seed: Seed = None):
         _check_sizes("LSTMCell", n_in=n_in, hidden=hidden)
         generator = rng(seed)
-        self.weight_x = _uniform((n_in, 4 * hidden), hidden, generator)
-        self.weight_h = _uniform((hidden, 4 * hidden), hidden, generator)
-        self.bias = _uniform((4 * hidden,), hidden, generator)
+        self.weight_x = _uniform((n_in, 4 * hidden), hidden, generator, "W_x")
+        self.weight_h = _uniform((hidden, 4 * hidden), hidden, generator, "W_h")
+        self.bias = _uniform((4 * hidden,), hidden, generator, "b")
         self.n_in, self.hidden = n_in, hidden
 
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
@@ -176,10 +178,10 @@ class GRUCell(Module):
     def __init__(self, n_in: int, hidden: int, seed: Seed = None):
         _check_sizes("GRUCell", n_in=n_in, hidden=hidden)
         generator = rng(seed)
-        self.weight_x = _uniform((n_in, 3 * hidden), hidden, generator)
-        self.weight_h = _uniform((hidden, 3 * hidden), hidden, generator)
-        self.bias = _uniform((3 * hidden,), hidden, generator)
-        self.bias_hn = _uniform((hidden,), hidden, generator)
+        self.weight_x = _uniform((n_in, 3 * hidden), hidden, generator, "W_x")
+        self.weight_h = _uniform((hidden, 3 * hidden), hidden, generator, "W_h")
+        self.bias = _uniform((3 * hidden,), hidden, generator, "b")
+        self.bias_hn = _uniform((hidden,), hidden, generator, "b_hn")
         self.n_in, self.hidden = n_in, hidden
 
     def forward(self, x: Tensor, h: Tensor) -> Tensor:
@@ -204,6 +206,7 @@ class _Recurrent(Module):
     """Runs ``self.cell`` over the time axis of a (batch, time, features) input."""
 
     cell: Module
+    state_name = "h"
 
     def forward(self, x: Tensor, state=None):
         """(outputs for every step (batch, time, size), final state); ``state`` defaults to 0."""
@@ -220,7 +223,11 @@ class _Recurrent(Module):
         outputs = []
         for t in range(x.shape[1]):  # one cell per step: the unrolled graph
             state = self.cell(x[:, t], state)
-            outputs.append(state[0] if isinstance(state, tuple) else state)
+            output = state[0] if isinstance(state, tuple) else state
+            output.name = f"{self.state_name}{t + 1}"  # h1, h2, ... in drawings of the graph
+            if isinstance(state, tuple):
+                state[1].name = f"c{t + 1}"
+            outputs.append(output)
         return stack(outputs, axis=1), state
 
     def __repr__(self) -> str:
@@ -247,6 +254,8 @@ class Jordan(_Recurrent):
 
     ``jordan(x)`` with x (batch, time, n_in) returns (outputs (batch, time, n_out), y_T).
     """
+
+    state_name = "y"
 
     def __init__(
         self,
