@@ -551,6 +551,10 @@ class Where(Op):
         zero = zeros_like(grad_out)
         return where(condition, grad_out, zero), where(condition, zero, grad_out)
 
+    def domain_error(x, y, condition):
+        shapes = ", ".join(str(tuple(np.shape(v))) for v in (condition, x, y))
+        return f"condition, x and y of shapes {shapes} cannot be broadcast together"
+
 
 class Pad(Op):
     """f(x) = x surrounded by zeros; df/dx = the gradient with the padding cut away"""
@@ -564,3 +568,6 @@ class Pad(Op):
         widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
         index = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
         return (grad_out[index],)
+
+    def domain_error(x, pad_width):
+        return f"pad_width {pad_width} does not fit a tensor of shape {tuple(np.shape(x))}"

@@ -212,6 +212,12 @@ def test_join_errors_name_the_shapes():
     with pytest.raises(OpError, match=re.escape("reshape: cannot reshape a tensor of shape "
                                                 "(2, 3) into shape (4,)")):
         Tensor(np.ones((2, 3))).reshape(4)
+    with pytest.raises(OpError, match=re.escape("where: condition, x and y of shapes (4,), "
+                                                "(3,), () cannot be broadcast together")):
+        where(np.ones(4, dtype=bool), Tensor(np.ones(3)), 0.0)
+    with pytest.raises(OpError, match=re.escape("pad: pad_width ((1, 1), (1, 1), (1, 1)) does "
+                                                "not fit a tensor of shape (2, 3)")):
+        pad(Tensor(np.ones((2, 3))), ((1, 1), (1, 1), (1, 1)))
 
 
 # ---------------------------------------------------------------- leaving the graph
