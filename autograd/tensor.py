@@ -11,6 +11,7 @@ broadcast as numpy does; the engine sums gradients back to each input's shape.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -149,8 +150,10 @@ class Tensor(Node):
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0
     ) -> Tensor:
         """Variance: mean squared distance from the mean (``ddof=1`` for the sample variance)."""
+        axis = _axis(axis)
+        axes = range(self.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
+        count = math.prod(self.shape[a] for a in axes)
         centred = self - self.mean(axis=axis, keepdims=True)
-        count = self.size // max(np.mean(self.data, axis=_axis(axis), keepdims=True).size, 1)
         return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
