@@ -304,3 +304,14 @@ def test_gru_learns_parity_of_short_bit_strings():
     predicted = model(Tensor(bits[:, :, None])).data.argmax(axis=1)
     assert float(loss.data) < 0.1
     assert np.all(predicted == labels)
+
+
+def test_weights_and_states_are_named_for_drawings():
+    assert [p.name for p in LSTM(2, 3).parameters()] == ["W_x", "W_h", "b"]
+    assert [p.name for p in GRU(2, 3).parameters()] == ["W_x", "W_h", "b", "b_hn"]
+    assert [p.name for p in Jordan(2, 3, 1).parameters()] == ["W_x", "W_y", "b", "W_o", "b_o"]
+    outputs, (h, c) = LSTM(2, 3)(Tensor(np.zeros((1, 4, 2))))
+    assert (outputs.op, [p.name for p in outputs.parents]) == ("stack", ["h1", "h2", "h3", "h4"])
+    assert (h.name, c.name) == ("h4", "c4")
+    outputs, _ = Jordan(2, 3, 1)(Tensor(np.zeros((1, 2, 2))))
+    assert [p.name for p in outputs.parents] == ["y1", "y2"]
