@@ -15,8 +15,10 @@ otherwise handed back to the kernel and page-faulted in again on every step.
 
 from __future__ import annotations
 
+import resource
+
 import numpy as np
-from _harness import Job, format_table, load_torch, medians, ratio, time_calls, verdict
+from _harness import Job, failures, format_table, load_torch, medians, ratio, time_calls, verdict
 
 TITLE = "(b) tensor training step: ours vs numpy floor vs PyTorch eager (ms per step)"
 SYSTEMS = ("numpy", "torch", "ours")
@@ -101,27 +103,37 @@ def numpy_mlp_step(x, labels, params, lr):
 
 
 def numpy_conv_step(x, labels, params, lr):
-    """im2col through a strided view; NHWC inside so every product is one matrix multiply."""
+    """im2col as 9 shifted copies, channel-major (8, N*26*26) so the conv is one product
+    and pooling reads four strided corners; no windowed reductions, which numpy does slowly."""
     kernel, kernel_bias, dense, dense_bias = params
     n = x.shape[0]
-    cols = np.lib.stride_tricks.sliding_window_view(x[:, 0], (3, 3), axis=(1, 2))
-    cols = cols.reshape(n * 26 * 26, 9)  # (N*26*26, 9): one row per output pixel
-    conv = cols @ kernel.reshape(8, 9).T
-    conv += kernel_bias
+    image = x[:, 0]
+    cols = np.empty((9, n, 26, 26), dtype=x.dtype)  # one row per kernel position
+    for k in range(9):
+        i, j = divmod(k, 3)
+        cols[k] = image[:, i:i + 26, j:j + 26]
+    cols = cols.reshape(9, n * 676)
+    conv = kernel.reshape(8, 9) @ cols
+    conv += kernel_bias[:, None]
     np.maximum(conv, 0, out=conv)
-    tiles = conv.reshape(n, 13, 2, 13, 2, 8)
-    pooled = tiles.max(axis=(2, 4))  # (N, 13, 13, 8)
-    flat = pooled.transpose(0, 3, 1, 2).reshape(n, 1352)  # PyTorch's (C, H, W) order
+    grid = conv.reshape(8, n, 13, 2, 13, 2)
+    corners = [grid[:, :, :, a, :, b] for a in (0, 1) for b in (0, 1)]
+    pooled = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    flat = pooled.transpose(1, 0, 2, 3).reshape(n, 1352)  # PyTorch's (C, H, W) order
     logits = flat @ dense
     logits += dense_bias
     loss, d_logits = _softmax_cross_entropy(logits, labels)
     d_dense = flat.T @ d_logits
-    d_pooled = (d_logits @ dense.T).reshape(n, 8, 13, 13).transpose(0, 2, 3, 1)
-    # the gradient goes to the window's maximum, and only where relu let it through
-    chosen = (tiles == pooled[:, :, None, :, None, :]) & (tiles > 0)
-    d_conv = (chosen * d_pooled[:, :, None, :, None, :]).reshape(n * 26 * 26, 8)
-    d_kernel = (d_conv.T @ cols).reshape(8, 1, 3, 3)
-    grads = (d_kernel, d_conv.sum(0), d_dense, d_logits.sum(0))
+    d_pooled = (d_logits @ dense.T).reshape(n, 8, 13, 13).transpose(1, 0, 2, 3)
+    # each window's gradient goes to its first maximum, and nowhere if relu made it 0
+    d_conv = np.zeros((8, n, 13, 2, 13, 2), dtype=x.dtype)
+    taken = pooled <= 0
+    for (a, b), corner in zip(((0, 0), (0, 1), (1, 0), (1, 1)), corners):
+        first = (corner == pooled) & ~taken
+        d_conv[:, :, :, a, :, b] = d_pooled * first
+        taken |= first
+    d_conv = d_conv.reshape(8, n * 676)
+    grads = ((d_conv @ cols.T).reshape(8, 1, 3, 3), d_conv.sum(axis=1), d_dense, d_logits.sum(0))
     for p, g in zip(params, grads):
         g *= lr
         p -= g
@@ -284,7 +296,15 @@ def measure(job: Job) -> dict:
     first, second = step(), step()
     samples = time_calls(step, job.repeats, min_seconds=0.1)
     return {"step_ms": [s * 1e3 for s in samples], "loss_after_1_step": second,
-            "loss_0": first, "built_from": built_from}
+            "loss_0": first, "built_from": built_from, "faults_per_step": _page_faults(step)}
+
+
+def _page_faults(step, steps: int = 20) -> float:
+    """Minor page faults per step: memory the allocator handed back and has to fault in."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
 
 
 def report(results: dict) -> list[str]:
@@ -307,7 +327,7 @@ def report(results: dict) -> list[str]:
     built = {by.get(("ours", w), {}).get("built_from") for w in WORKLOADS} - {None}
     blocks.append("ours built from: " + "; ".join(sorted(built)))
     blocks.append(_allocator_table(by, tuned))
-    blocks += _failures(results)
+    blocks += failures(results)
     return blocks
 
 
@@ -318,18 +338,17 @@ def _loss(result: dict) -> str:
 
 def _allocator_table(by: dict, tuned: dict) -> str:
     names = ", ".join(f"{k}={v}" for k, v in ALLOCATOR_ENV)
-    headers = ["workload", "numpy default", "numpy tuned", "tuned/default", "ours default",
-               "ours tuned", "tuned/default", "ours/numpy, both tuned"]
+    headers = ["workload", "numpy default", "faults/step", "numpy tuned", "faults/step",
+               "ours default", "faults/step", "ours tuned", "faults/step", "ours/numpy, tuned"]
     rows = []
     for workload in WORKLOADS:
-        nd = by.get(("numpy", workload), {}).get("step_ms")
-        nt = tuned.get(("numpy", workload), {}).get("step_ms")
-        od = by.get(("ours", workload), {}).get("step_ms")
-        ot = tuned.get(("ours", workload), {}).get("step_ms")
-        rows.append([workload, nd, nt, ratio(nt, nd), od, ot, ratio(ot, od), ratio(ot, nt)])
+        row, step = [workload], {}
+        for system in ("numpy", "ours"):
+            for label, table in (("default", by), ("tuned", tuned)):
+                got = table.get((system, workload), {})
+                step[system, label] = got.get("step_ms")
+                faults = got.get("faults_per_step")
+                row += [step[system, label], None if faults is None else round(faults)]
+        rows.append(row + [ratio(step["ours", "tuned"], step["numpy", "tuned"])])
     return format_table(headers, rows, title=f"glibc allocator, ms per step (tuned: {names})")
 
-
-def _failures(results: dict) -> list[str]:
-    return [f"FAILED {job.system}/{job.workload}{' (tuned env)' if job.env else ''}: "
-            f"{result['error']}" for job, result in results.items() if "error" in result]
