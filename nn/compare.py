@@ -10,7 +10,8 @@ training at all), an MLP and a small CNN, all but k-NN trained on our engine.
 
 The run asks numpy's BLAS for one thread (``--threads`` changes it): these matrices are
 small, and on a busy machine BLAS threads spend more time waiting for each other than
-working (on 2 shared cores the CNN took 65 s with the default threads, 13 s with one).
+working (on 2 busy shared cores, training ran up to five times slower with the
+default threads than with one).
 """
 
 from __future__ import annotations
