@@ -31,8 +31,10 @@ with contextlib.suppress(ImportError):  # its ops register themselves when impor
 
 try:  # PyTorch is the second opinion where it is installed (CI installs it)
     import torch
+    import torch.nn.functional as TF
+    import torch.nn.grad
 except ImportError:  # pragma: no cover
-    torch = None
+    torch = TF = None
 
 SHAPES = [(), (4,), (3, 4), (1, 4), (2, 3, 4)]
 EXAMPLES = settings(
@@ -72,8 +74,6 @@ def _reduce(name: str) -> Callable:
     """PyTorch's sum/mean/amax/amin with numpy's axis/keepdims conventions."""
 
     def reduce(x, axis=None, keepdims=False):
-        import torch
-
         function = getattr(torch, name)
         if axis is None:
             axis = tuple(range(x.ndim))
@@ -85,42 +85,30 @@ def _reduce(name: str) -> Callable:
 
 
 def _torch_index(index: Any) -> Any:
-    import torch
-
     parts = index if isinstance(index, tuple) else (index,)
     return tuple(torch.as_tensor(p) if isinstance(p, np.ndarray) else p for p in parts)
 
 
 def _torch_scatter_add(g, index, shape):
     """scatter_add is getitem's backward: ask PyTorch for that backward, at g."""
-    import torch
-
     zeros = torch.zeros(shape, dtype=g.dtype, requires_grad=True)
     return torch.autograd.grad(zeros[_torch_index(index)], zeros, g, create_graph=True)[0]
 
 
 def _torch_pad(x, pad_width):
-    import torch.nn.functional as TF
-
     pairs = [tuple(p) for p in np.broadcast_to(np.asarray(pad_width), (x.ndim, 2))]
     return TF.pad(x, [n for pair in reversed(pairs) for n in pair])
 
 
 def _torch_conv(x, w, *b, stride=1, padding=0):
-    import torch.nn.functional as TF
-
     return TF.conv2d(x, w, b[0] if b else None, stride=stride, padding=padding)
 
 
 def _torch_conv_input_grad(g, w, input_shape, stride, padding):
-    import torch.nn.grad
-
     return torch.nn.grad.conv2d_input(input_shape, w, g, stride=stride, padding=padding)
 
 
 def _torch_conv_weight_grad(x, g, kernel_size, stride, padding):
-    import torch.nn.grad
-
     shape = (g.shape[1], x.shape[1], *kernel_size)
     return torch.nn.grad.conv2d_weight(x, shape, g, stride=stride, padding=padding)
 
@@ -129,9 +117,6 @@ def _torch_pool_vjp(pool: str, source: np.ndarray) -> Callable:
     """The backward of PyTorch's pooling at ``source``, as a function of the gradient."""
 
     def vjp(g, index=None, input_shape=None, kernel=2, stride=2, padding=0):
-        import torch
-        import torch.nn.functional as TF
-
         x = torch.tensor(source, requires_grad=True)
         out = getattr(TF, pool)(x, kernel, stride, padding)
         return torch.autograd.grad(out, x, g, create_graph=True)[0]
@@ -141,9 +126,6 @@ def _torch_pool_vjp(pool: str, source: np.ndarray) -> Callable:
 
 def _torch_pool_gather(source: np.ndarray) -> Callable:
     def gather(v, index=None, kernel=2, stride=2, padding=0):
-        import torch
-        import torch.nn.functional as TF
-
         out, chosen = TF.max_pool2d(
             torch.tensor(source), kernel, stride, padding, return_indices=True
         )
@@ -153,9 +135,6 @@ def _torch_pool_gather(source: np.ndarray) -> Callable:
 
 
 def _torch_cross_entropy(logits, target):
-    import torch
-    import torch.nn.functional as TF
-
     return TF.cross_entropy(logits, torch.as_tensor(target))
 
 
@@ -168,30 +147,17 @@ PROBABILITIES = RNG.dirichlet(np.ones(5), size=4)
 
 
 def _t(name: str) -> Callable:
-    """A PyTorch function by name, imported only when a test runs."""
-
-    def call(*args, **kwargs):
-        import torch
-
-        return getattr(torch, name)(*args, **kwargs)
-
-    return call
+    """A PyTorch function by name, looked up when a test runs."""
+    return lambda *args, **kwargs: getattr(torch, name)(*args, **kwargs)
 
 
 def _torch_pool(name: str) -> Callable:
-    def call(x, kernel, stride, padding):
-        import torch.nn.functional as TF
-
-        return getattr(TF, name)(x, kernel, stride, padding)
-
-    return call
+    return lambda x, kernel, stride, padding: getattr(TF, name)(x, kernel, stride, padding)
 
 
-def _method(name: str, **renamed: str) -> Callable:
-    def call(x, **params):
-        return getattr(x, name)(*[params[k] for k in renamed.values()])
-
-    return call
+def _method(name: str, param: str) -> Callable:
+    """x.name(params[param]): PyTorch's method with our parameter."""
+    return lambda x, **params: getattr(x, name)(params[param])
 
 
 CONV = ((2, 2, 5, 5), (3, 2, 3, 3))
@@ -223,10 +189,10 @@ CASES: dict[str, list[Case]] = {
         ]
     },
     "reshape": [
-        Case(((3, 4),), {"shape": (2, 6)}, _method("reshape", s="shape")),
-        Case(((2, 3, 4),), {"shape": (4, -1, 3)}, _method("reshape", s="shape")),
-        Case(((),), {"shape": (1, 1)}, _method("reshape", s="shape")),
-        Case(((3, 4),), {"shape": (-1,)}, _method("reshape", s="shape")),
+        Case(((3, 4),), {"shape": (2, 6)}, _method("reshape", "shape")),
+        Case(((2, 3, 4),), {"shape": (4, -1, 3)}, _method("reshape", "shape")),
+        Case(((),), {"shape": (1, 1)}, _method("reshape", "shape")),
+        Case(((3, 4),), {"shape": (-1,)}, _method("reshape", "shape")),
     ],
     "transpose": [
         Case(((3, 4),), {"axes": None}, lambda x, axes: x.permute(1, 0)),
@@ -234,7 +200,7 @@ CASES: dict[str, list[Case]] = {
         Case(((2, 3, 4),), {"axes": (2, 0, 1)}, lambda x, axes: x.permute(axes)),
     ],
     "broadcast_to": [
-        Case((shape,), {"shape": target}, _method("broadcast_to", s="shape"))
+        Case((shape,), {"shape": target}, _method("broadcast_to", "shape"))
         for shape, target in [((4,), (3, 4)), ((1, 4), (2, 3, 4)), ((), (3, 4)),
                               ((3, 1), (2, 3, 5))]
     ],
