@@ -35,6 +35,17 @@ def gradcheck(
     float64: float32 differences are too coarse for a strict check.
     """
     inputs = list(inputs)
+    untracked = [x for x in inputs if not x.requires_grad]
+    for x in untracked:  # a tensor made without requires_grad=True: check it all the same
+        x.requires_grad = True
+    try:
+        return _check(fn, inputs, eps, atol, rtol, raise_exception)
+    finally:
+        for x in untracked:
+            x.requires_grad = False
+
+
+def _check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
     weights = _output_weights(fn(*inputs))
 
     def scalar_fn() -> float:

@@ -15,6 +15,7 @@ from autograd import (
     GradientAccumulationWarning,
     Op,
     OpError,
+    Tensor,
     Value,
     backward_steps,
     grad,
@@ -235,6 +236,8 @@ def test_a_students_own_op_works_at_once_and_is_gradchecked():
     y.backward()
     assert (y.data, x.grad, y.op) == (8.0, 12.0, "cube_test_homework")
     assert gradcheck(lambda v: Cube.apply(v) * v, [Value(1.3)])
+    plain = Tensor([0.5, -1.0, 2.0])  # no requires_grad: gradcheck checks it all the same
+    assert gradcheck(Cube.apply, [plain]) and not plain.requires_grad
     assert Op.registry["cube_test_homework"] is Cube
     del Op.registry["cube_test_homework"]
 
