@@ -111,8 +111,9 @@ def _openblas_threads() -> int | None:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix in ("scipy_openblas64_", "scipy_openblas32_", ""):
-            getter = getattr(library, f"{prefix}openblas_get_num_threads", None)
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            getter = getattr(library, name, None)
             if getter is not None:
                 return int(getter())
     return None

@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 results[job] = merge(results.get(job), run_job(job, args.threads))
                 _progress(f" {time.perf_counter() - t0:.1f} s\n")
-        print(_thread_line(results))
+        print(_thread_line(results) + "; load average now "
+              + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         for block in module.report(results):
             print(block)
         sys.stdout.flush()
