@@ -21,7 +21,6 @@ from .dispatch import (
     relu,
     sign,
     sin,
-    step,
     where,
     zeros_like,
 )
@@ -214,7 +213,8 @@ class Relu(Op):
         return relu(x)
 
     def backward(grad_out, out, x):
-        return (grad_out * step(x),)
+        # A boolean mask multiplies like 0/1 and needs no float copy of x (less memory).
+        return (grad_out * (constant(x) > 0),)
 
 
 class Sin(Op):

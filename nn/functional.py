@@ -13,6 +13,7 @@ graph nodes: that is what keeps ``create_graph=True`` working through convolutio
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -230,11 +231,34 @@ def _im2col(xp: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     """(N, C*kh*kw, OH*OW): every window as a column, copied once from the strided view.
 
     Rows run over (c, i, j) and columns over output pixels, so one matrix product per
-    image gives the output already in (N, F, OH, OW) order.
+    image gives the output already in (N, F, OH, OW) order. The columns live only until
+    that product, so they are written into a reused scratch buffer (see _scratch).
     """
     windows = _windows(xp, kh, kw, stride)
     n, c, out_h, out_w = windows.shape[:4]
-    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, out_h * out_w)
+    cols = _scratch((n, c, kh, kw, out_h, out_w), xp.dtype)
+    np.copyto(cols, windows.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(n, c * kh * kw, out_h * out_w)
+
+
+_buffers = threading.local()
+
+
+def _scratch(shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """A scratch array reused across calls with the same shape and dtype.
+
+    Only for arrays that die before the function returns. A fresh large array costs
+    page faults every training step (glibc hands big blocks back to the OS on free);
+    reusing one buffer per shape avoids that. A few shapes are kept, per thread.
+    """
+    cache = _buffers.__dict__.setdefault("arrays", {})
+    key = (shape, np.dtype(dtype))
+    buffer = cache.get(key)
+    if buffer is None:
+        if len(cache) >= 8:
+            cache.clear()
+        buffer = cache[key] = np.empty(shape, dtype)
+    return buffer
 
 
 def _window_slice(i: int, j: int, out_h: int, out_w: int, stride: int) -> tuple:
@@ -474,9 +498,12 @@ def _max_pool_grad(grad, out, x, kernel, stride, padding):
             if taken is None:
                 taken = hit
             else:
-                hit &= ~taken
+                hit = hit > taken  # a hit in a window not yet taken
                 taken |= hit
-            padded[window] += grad * hit
+            if stride >= kernel:  # windows do not overlap: write, no need to add
+                np.multiply(grad, hit, out=padded[window])
+            else:
+                padded[window] += grad * hit
     return _crop(padded, padding)
 
 
