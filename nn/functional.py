@@ -13,6 +13,7 @@ graph nodes: that is what keeps ``create_graph=True`` working through convolutio
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -249,10 +250,14 @@ def _scratch(shape: tuple, dtype: np.dtype) -> np.ndarray:
 
     Only for arrays that die before the function returns. A fresh large array costs
     page faults every training step (glibc hands big blocks back to the OS on free);
-    reusing one buffer per shape avoids that. A few shapes are kept, per thread.
+    reusing one buffer per shape avoids that. A few shapes are kept, per thread, and
+    none above 64 MB (there the copy costs far more than the faults).
     """
+    dtype = np.dtype(dtype)
+    if math.prod(shape) * dtype.itemsize > 64 * 2**20:
+        return np.empty(shape, dtype)
     cache = _buffers.__dict__.setdefault("arrays", {})
-    key = (shape, np.dtype(dtype))
+    key = (shape, dtype)
     buffer = cache.get(key)
     if buffer is None:
         if len(cache) >= 8:
