@@ -141,6 +141,21 @@ def test_conv2d_matches_torch(stride, padding, bias):
         close(b.grad, tb.grad)
 
 
+def test_stacked_convolutions_sharing_a_scratch_buffer_match_torch():
+    """Two layers whose im2col has the same shape reuse one buffer; results stay exact."""
+    torch = pytest.importorskip("torch")
+    x, w1, w2 = leaf((2, 3, 5, 5), 1), leaf((3, 3, 3, 3), 2), leaf((3, 3, 3, 3), 3)
+    out = F.conv2d(F.conv2d(x, w1, padding=1).tanh(), w2, padding=1)
+    tx, tw1, tw2 = torch_leaf(x), torch_leaf(w1), torch_leaf(w2)
+    tf = torch.nn.functional
+    reference = tf.conv2d(tf.conv2d(tx, tw1, padding=1).tanh(), tw2, padding=1)
+    close(out.data, reference)
+    (out**2).sum().backward()
+    (reference**2).sum().backward()
+    for mine, theirs in ((x, tx), (w1, tw1), (w2, tw2)):
+        close(mine.grad, theirs.grad)
+
+
 def test_conv2d_gradcheck_tiny():
     x, w, b = leaf((1, 2, 4, 4), 1), leaf((2, 2, 2, 2), 2), leaf((2,), 3)
     assert gradcheck(lambda *t: F.conv2d(*t, stride=2, padding=1), [x, w, b])
