@@ -433,10 +433,21 @@ class _Progress:
                 TextColumn,
                 TimeElapsedColumn,
             )
+            from rich.table import Column
 
+            # Counters keep their width; on a narrow terminal only the metrics are cut.
+            def fixed(width: int) -> Column:
+                return Column(min_width=width, no_wrap=True)
+
+            counter = 2 * len(str(self.steps)) + 1
+            label = len("Epoch ") + 2 * len(str(self.epochs)) + 1
             self.progress = Progress(
-                TextColumn("Epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TextColumn("{task.fields[logs]}"),
+                TextColumn("Epoch {task.fields[epoch]}", table_column=fixed(label)),
+                BarColumn(bar_width=12, table_column=fixed(12)),
+                MofNCompleteColumn(table_column=fixed(counter)),
+                TimeElapsedColumn(table_column=fixed(7)),
+                TextColumn("{task.fields[logs]}",
+                           table_column=Column(no_wrap=True, overflow="ellipsis")),
             )
             self.progress.start()
         elif self.verbose >= 2:
@@ -451,6 +462,7 @@ class _Progress:
 
     def start_epoch(self, epoch: int) -> None:
         self.epoch, self.seen, self.shown_at = epoch, 0, 0.0
+        self.started = time.monotonic()
         if self.progress is not None:
             label = f"{epoch + 1}/{self.epochs}"
             self.task = self.progress.add_task("", total=self.steps, epoch=label, logs="")
@@ -463,18 +475,25 @@ class _Progress:
         fields = {}
         if now - self.shown_at > 0.1:  # refreshing the text every batch would cost time
             self.shown_at = now
-            fields["logs"] = _format({k: v / self.seen for k, v in totals.items()})
+            fields["logs"] = _short({k: v / self.seen for k, v in totals.items()})
         self.progress.update(self.task, advance=1, **fields)
 
     def end_epoch(self, logs: dict[str, float]) -> None:
+        # The finished epoch becomes one full line; the bar lives only while it runs.
+        line = f"Epoch {self.epoch + 1}/{self.epochs}  {_short(logs)}"
         if self.progress is not None:
-            self.progress.update(self.task, completed=self.steps, logs=_format(logs))
+            self.progress.remove_task(self.task)
+            seconds = time.monotonic() - self.started
+            self.progress.console.print(f"{line}  [dim]{seconds:.1f} s[/dim]", highlight=False)
         elif self.verbose >= 2:
-            self.console.print(f"Epoch {self.epoch + 1}/{self.epochs}  {_format(logs)}")
+            self.console.print(line, highlight=False)
 
 
-def _format(logs: dict[str, float]) -> str:
-    return "  ".join(f"{name}: {value:.4f}" for name, value in logs.items())
+def _short(logs: dict[str, float]) -> str:
+    """The metrics in few columns, so an epoch's line fits an 80-column terminal."""
+    return "  ".join(
+        f"{name.replace('accuracy', 'acc')} {value:.4f}" for name, value in logs.items()
+    )
 
 
 # ---------------------------------------------------------------- replications
