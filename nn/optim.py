@@ -123,6 +123,13 @@ class SGD(Optimizer):
                 velocity = self.momentum * state["velocity"] + (1 - self.dampening) * grad
             state["velocity"] = velocity
             grad = grad + self.momentum * velocity if self.nesterov else velocity
+        if isinstance(grad, np.ndarray):
+            # Into a buffer kept per parameter: a fresh weight-sized temporary every step
+            # is handed back to the OS by glibc and page-faulted in again (measured in bench/).
+            buffer = state.get("delta")
+            if buffer is None or buffer.shape != grad.shape or buffer.dtype != grad.dtype:
+                buffer = state["delta"] = np.empty_like(grad)
+            return np.multiply(grad, self.lr, out=buffer)
         return self.lr * grad
 
 
