@@ -424,6 +424,14 @@ def conv2d(
 # ------------------------------------------------------------------ pooling
 
 
+def _pool_windows(xp: np.ndarray, kernel: int, stride: int) -> list[np.ndarray]:
+    """One strided view (N, C, OH, OW) per kernel position: what that position sees."""
+    out_h = (xp.shape[2] - kernel) // stride + 1
+    out_w = (xp.shape[3] - kernel) // stride + 1
+    return [xp[_window_slice(i, j, out_h, out_w, stride)]
+            for i in range(kernel) for j in range(kernel)]
+
+
 def _pool_argmax(x, kernel, stride, padding):
     """Index (i * kernel + j) of each window's first maximum, as PyTorch picks it on ties."""
     xp = _pad(x, padding, -np.inf)
@@ -472,14 +480,12 @@ class MaxPool2d(Op):
     on_values = False
 
     def forward(x, kernel, stride, padding=0):
-        xp = _pad(x, padding, -np.inf)
-        out_h = _out_size(x.shape[2], kernel, stride, padding)
-        out_w = _out_size(x.shape[3], kernel, stride, padding)
-        out = xp[_window_slice(0, 0, out_h, out_w, stride)].copy()
-        for i in range(kernel):
-            for j in range(kernel):
-                if i or j:
-                    np.maximum(out, xp[_window_slice(i, j, out_h, out_w, stride)], out=out)
+        windows = _pool_windows(_pad(x, padding, -np.inf), kernel, stride)
+        if len(windows) == 1:
+            return windows[0].copy()
+        out = np.maximum(windows[0], windows[1])
+        for window in windows[2:]:
+            np.maximum(out, window, out=out)
         return out
 
     def backward(grad_out, out, x, kernel, stride, padding=0):
@@ -547,14 +553,10 @@ class AvgPool2d(Op):
     on_values = False
 
     def forward(x, kernel, stride, padding=0):
-        n, c, h, w = x.shape
-        xp = _pad(x, padding)
-        out_h, out_w = _out_size(h, kernel, stride, padding), _out_size(w, kernel, stride, padding)
-        out = xp[_window_slice(0, 0, out_h, out_w, stride)].copy()
-        for i in range(kernel):
-            for j in range(kernel):
-                if i or j:
-                    out += xp[_window_slice(i, j, out_h, out_w, stride)]
+        windows = _pool_windows(_pad(x, padding), kernel, stride)
+        out = windows[0] + windows[1] if len(windows) > 1 else windows[0].copy()
+        for window in windows[2:]:
+            out += window
         out /= kernel * kernel
         return out
 
