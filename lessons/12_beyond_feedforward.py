@@ -146,11 +146,11 @@ def run(lesson):
         (pooling keeps the largest value of each 2×2 block, halving the size), then a
         dense layer:
 
-        `8×8 → conv 16 maps → pool → 4×4 → conv 32 maps → pool → 2×2 → dense 64 → 10`
+        `8×8 → conv 32 maps → pool → 4×4 → conv 64 maps → pool → 2×2 → dense 128 → 10`
 
-        Parameters by hand: the first convolution has `16·(1·3·3) + 16 = 160`, the second
-        `32·(16·3·3) + 32 = 4,640`, the dense layers `128·64 + 64 = 8,256` and
-        `64·10 + 10 = 650`: **13,706** in all.
+        Parameters by hand: the first convolution has `32·(1·3·3) + 32 = 320`, the second
+        `64·(32·3·3) + 64 = 18,496`, the dense layers `(64·2·2)·128 + 128 = 32,896` and
+        `128·10 + 10 = 1,290`: **53,002** in all.
     """)
     v = lesson.code("""
         import time
@@ -168,7 +168,7 @@ def run(lesson):
         cnn_loss, cnn_accuracy = cnn.evaluate(X_test, y_test)
         print(f"CNN test accuracy after 4 epochs: {cnn_accuracy:.1%}")
     """)
-    lesson.check("13,706 parameters", v.cnn.num_parameters(), 13706)
+    lesson.check("53,002 parameters", v.cnn.num_parameters(), 53002)
     lesson.check("more than 90% of the test digits right", v.cnn_accuracy > 0.9, True)
 
     lesson.step("An autoencoder: learning to compress")
