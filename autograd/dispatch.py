@@ -90,6 +90,8 @@ def swap_last_axes(a):
     """Swap the last two axes of an array or a tensor node (its matrix transpose)."""
     if a.ndim < 2:
         return a
+    if a.ndim == 2:
+        return a.T
     axes = list(range(a.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return a.transpose(axes)
@@ -105,7 +107,9 @@ def expand_to(grad, shape, axis, keepdims):
         grad = grad.reshape(tuple(kept)) if isinstance(grad, (Node, np.ndarray)) else grad
     if isinstance(grad, Node):
         return grad.broadcast_to(shape)
-    return np.broadcast_to(grad, shape)
+    full = np.empty(shape, dtype=np.result_type(grad))  # quicker than np.broadcast_to
+    full[...] = grad
+    return full
 
 
 def sum_to_shape(grad, shape):

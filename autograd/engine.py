@@ -170,7 +170,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
         else:
             inputs, out = [parent.data for parent in parents], node.data
         params = node.params
-        if getattr(operation, "selective_backward", False):  # it can skip unneeded gradients
+        if operation.selective_backward:  # it can skip gradients no input needs
             needs_grad = tuple(parent.requires_grad for parent in parents)
             params = {**(params or {}), "needs_grad": needs_grad}
         if params is None:
@@ -251,7 +251,10 @@ def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
 
 def _fit_to_tensor(grad: Any, parent: Node) -> Any:
     """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
-    grad = sum_to_shape(grad, parent.data.shape)
+    data = parent.data
+    if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
+        return grad  # the usual case: nothing to fit
+    grad = sum_to_shape(grad, data.shape)
     if isinstance(grad, Node):
         return grad
     if not isinstance(grad, np.ndarray) or grad.dtype != parent.data.dtype:

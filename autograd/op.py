@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .node import Node
+
 
 class OpError(ValueError):
     """An op was given input it cannot handle; the message names the op and the value."""
@@ -38,6 +40,9 @@ class Op:
     kinks: ClassVar[tuple[float, ...]] = ()
     on_values: ClassVar[bool] = True
     on_tensors: ClassVar[bool] = True
+
+    # True when backward accepts needs_grad=(bool per input) and skips unneeded gradients.
+    selective_backward: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -68,16 +73,21 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Values or Tensors (numbers are lifted) and record it in the graph."""
-        from .tensor import Tensor
-        from .value import Value
-
-        front_end = Tensor if any(isinstance(x, Tensor) for x in inputs) else Value
-        return front_end._apply(cls, inputs, params or None)
+        for x in inputs:
+            if isinstance(x, Node) and not x.scalar:  # any Tensor makes it a tensor op
+                return type(x)._apply(cls, inputs, params or None)
+        return _value_class()._apply(cls, inputs, params or None)
 
     @classmethod
     def doc(cls) -> str:
         """The op's one-line formula: f and its partial derivatives."""
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+def _value_class() -> type:
+    from .value import Value  # imported late: value.py imports this module
+
+    return Value
 
 
 def describe_failure(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
