@@ -297,6 +297,10 @@ class MatMul(Op):
         return a @ b
 
     def backward(grad_out, out, a, b, needs_grad=(True, True)):
+        if a.ndim >= 2 and b.ndim >= 2:  # matrices (or stacks of them): the textbook rule
+            grad_a = matmul_transposed(grad_out, b, False) if needs_grad[0] else None
+            grad_b = matmul_transposed(a, grad_out, True) if needs_grad[1] else None
+            return grad_a, grad_b
         # A vector on the left acts as a one-row matrix, on the right as a one-column matrix.
         a_matrix = a.reshape(1, -1) if a.ndim == 1 else a
         b_matrix = b.reshape(-1, 1) if b.ndim == 1 else b

@@ -115,15 +115,16 @@ class BinaryCrossEntropyWithLogits(Op):
 
     name = "bce_with_logits"
     symbol = "bce"
+    selective_backward = True  # the targets (usually data) rarely need a gradient
 
     def forward(z, y):
         if isinstance(z, np.ndarray) or isinstance(y, np.ndarray):
             return np.logaddexp(0.0, z) - y * z
         return max(z, 0.0) + math.log1p(math.exp(-abs(z))) - y * z  # never overflows
 
-    def backward(grad_out, out, z, y):
+    def backward(grad_out, out, z, y, needs_grad=(True, True)):
         sigmoid = 0.5 * (1 + tanh_(0.5 * z))  # the same as 1 / (1 + e**-z), overflow-free
-        return grad_out * (sigmoid - y), -grad_out * z
+        return grad_out * (sigmoid - y), (-grad_out * z if needs_grad[1] else None)
 
 
 def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
