@@ -130,6 +130,8 @@ _allocate = object.__new__
 
 
 def _as_float(data: object, where: str) -> float:
+    if type(data) is float or type(data) is int:  # the usual cases, before the slow checks
+        return float(data)
     if isinstance(data, Value):
         return data.data
     if isinstance(data, numbers.Real):
