@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lessons",
         description="Step through the course's lessons. Without a number, list them.")
-    parser.add_argument("number", nargs="?", type=int, help="the lesson to run")
+    parser.add_argument("number", nargs="?", help="the lesson to run")
     parser.add_argument("--auto", action="store_true",
                         help="run straight through without waiting for Enter")
     parser.add_argument("--out", type=Path, default=Path("lesson-output"),
@@ -30,15 +31,33 @@ def main(argv: list[str] | None = None) -> int:
         console.print("Run one with: [bold]python -m lessons 1[/bold]  "
                       "(--auto to run without pauses, --out DIR for the files)")
         return 0
-    entry = entries.get(args.number)
+    number = int(args.number) if args.number.lstrip("-").isdigit() else args.number
+    entry = entries.get(number)
     if entry is None or entry.module is None:
         valid = ", ".join(str(n) for n, e in sorted(entries.items()) if e.module)
         reason = "" if entry is None else f" ({entry.error})"
         console.print(f"[red]There is no lesson {args.number}{reason}.[/red] "
                       f"The lessons are: {valid}.")
         return 2
+    problem = _unusable_folder(args.out)
+    if problem:
+        console.print(f"[red]--out {str(args.out)!r}: {problem}.[/red] "
+                      "Give a folder, e.g. --out lesson-output")
+        return 2
     auto = args.auto or not is_interactive()
     return run_lesson(entry, args.out, auto, console)
+
+
+def _unusable_folder(out: Path) -> str:
+    """Why ``out`` cannot be the output folder ("" when it can): a file on the way, no rights."""
+    for place in (out, *out.parents):
+        if place.exists():
+            if not place.is_dir():
+                return f"{str(place)!r} is a file, not a folder"
+            if not os.access(place, os.W_OK):
+                return f"cannot write into {str(place)!r}"
+            return ""
+    return ""
 
 
 if __name__ == "__main__":

@@ -17,6 +17,12 @@ from . import functional
 from .activations import Activation, activation_module
 from .module import Module, rng
 
+
+def _is_size(n: object) -> bool:
+    """Whether ``n`` can be a layer width: a whole number of at least 1 (True is not)."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+
+
 INITS = ("xavier", "he", "lecun", "normal", "uniform", "zeros")
 
 
@@ -53,8 +59,9 @@ class Linear(Module):
         name: str = "",
         seed: int | np.random.Generator | None = None,
     ) -> None:
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"Linear: sizes must be positive, got n_in={n_in}, n_out={n_out}")
+        if not (_is_size(n_in) and _is_size(n_out)):
+            raise ValueError(f"Linear: sizes must be whole numbers of at least 1, got "
+                             f"n_in={n_in!r}, n_out={n_out!r}")
         prefix = f"{name}." if name else ""
         weights = initial_weights(n_in, n_out, init, rng(seed))
         self.weight = Tensor(weights, requires_grad=True, name=f"{prefix}W")
@@ -128,8 +135,12 @@ class MLP(Sequential):
         init: str | None = None,
         seed: int | np.random.Generator | None = None,
     ) -> None:
-        if not sizes:
-            raise ValueError("MLP: give the layer sizes, e.g. MLP(2, [16, 16, 1])")
+        if isinstance(sizes, (int, np.integer)) or not sizes:
+            raise ValueError(f"MLP: give the layer sizes as a list, e.g. MLP(2, [16, 16, 1]); "
+                             f"got {sizes!r}")
+        if not _is_size(n_in) or not all(_is_size(n) for n in sizes):
+            raise ValueError(f"MLP: sizes must be whole numbers of at least 1, got "
+                             f"n_in={n_in!r}, sizes={list(sizes)!r}")
         generator = rng(seed)
         if init is None:  # match the initialisation to the activation
             name = activation if isinstance(activation, str) else ""

@@ -97,8 +97,9 @@ class MLP(Module):
         activation: str = "tanh",
         seed: int | np.random.Generator | None = None,
     ) -> None:
-        if not sizes:
-            raise ValueError("MLP: give the layer sizes, e.g. MLP(2, [16, 16, 1])")
+        if isinstance(sizes, (int, np.integer)) or not sizes:
+            raise ValueError(f"MLP: give the layer sizes as a list, e.g. MLP(2, [16, 16, 1]); "
+                             f"got {sizes!r}")
         generator = rng(seed)
         widths = [n_in, *sizes]
         self.layers = [
@@ -113,6 +114,10 @@ class MLP(Module):
         ]
 
     def forward(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        n_in = self.layers[0].neurons[0].n_in
+        if isinstance(x, Value) or np.ndim(x) != 1 or len(x) != n_in:
+            raise ValueError(f"MLP: expected a list of {n_in} inputs (numbers or Values), "
+                             f"got {x!r:.60}")
         for layer in self.layers:
             x = layer(x)
             if isinstance(x, Value):

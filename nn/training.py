@@ -268,6 +268,11 @@ def _numbers(output: Any) -> np.ndarray:
     return np.array(rows)
 
 
+def _is_count(n: Any) -> bool:
+    """Whether ``n`` is a whole number of at least 1 (True and 2.0 are not)."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+
+
 def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(getattr(X, "data", X), dtype=float)
     y = np.asarray(getattr(y, "data", y))
@@ -308,6 +313,11 @@ def fit(
     2 one line per epoch. With a ``GD`` optimizer every step uses all rows.
     """
     settings = _compiled(model, "fit")
+    if not _is_count(epochs):
+        raise ValueError(f"fit: epochs must be a whole number of at least 1, got {epochs!r}")
+    if batch_size is not None and not _is_count(batch_size):
+        raise ValueError(f"fit: batch_size must be a whole number of at least 1 (or None for "
+                         f"all rows at once), got {batch_size!r}")
     X, y = _check_data(X, y, "fit")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")

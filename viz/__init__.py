@@ -26,7 +26,9 @@ def to_dot(root: Any, **options: Any):
     """The graph as a ``graphviz.Digraph`` (``str()`` of it is the DOT source)."""
     from .dot import build_digraph
     from .draw import picture
+    from .graph import require_node
 
+    require_node(root, "to_dot")
     pic = picture(root, **options)
     return build_digraph(pic.node_ids, pic.labels, pic.edges, pic.edge_texts, pic.edge_counts,
                          pic.legend, pic.notes)

@@ -18,7 +18,7 @@ from autograd.files import write_atomic
 
 from . import builtin
 from .draw import picture
-from .graph import has_gradients
+from .graph import has_gradients, require_node
 from .labels import array_lines, formula, number
 
 STYLE = """
@@ -140,6 +140,7 @@ def animate(root: Any, path: str | os.PathLike, *, edge_labels: bool | None = No
 
     Call ``root.backward()`` first. Use the buttons or the arrow keys to step.
     """
+    require_node(root, "animate")
     if not has_gradients(root):
         raise ValueError("animate: the graph has no gradients yet; call backward() on it first")
     pic = picture(root, edge_labels=edge_labels, collapse_threshold=10**9)

@@ -20,7 +20,7 @@ import networkx as nx
 from autograd.files import write_atomic
 
 from . import builtin
-from .graph import KINDS, collapse, prefix_group, to_networkx
+from .graph import KINDS, collapse, prefix_group, require_node, to_networkx
 from .labels import NodeLabel, edge_derivatives, edge_label, gradient_sums, node_label
 
 ENGINES = ("auto", "graphviz", "builtin")
@@ -215,6 +215,7 @@ def draw(
     the name without its last dotted part, so "L1.N3.w0" joins the box "L1.N3").
     ``parameters`` (e.g. ``model.parameters()``) says which leaves are weights.
     """
+    require_node(root, "draw")
     fmt = "svg"
     if path is not None:
         fmt = Path(path).suffix.lower().lstrip(".")

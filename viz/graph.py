@@ -23,6 +23,15 @@ DEPTH_BANDS = 12  # nodes no name places are summarised in about this many bands
 LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "parameters"}
 
 
+def require_node(root: Any, caller: str) -> None:
+    """Refuse anything that is not a graph node, in one sentence naming ``caller``."""
+    if not hasattr(root, "parents") or not hasattr(root, "data"):
+        raise TypeError(
+            f"{caller}: expected the Value or Tensor at the end of a computation (e.g. the loss), "
+            f"got {type(root).__name__} {root!r:.40}; build it with autograd, e.g. "
+            "f = (x + y) * z with x = Value(-2.0)")
+
+
 def traversal(root: Any) -> list:
     """Every node ``root`` depends on, in the order a student evaluates them by hand.
 
@@ -66,6 +75,7 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiD
     the two edges of ``x * x`` stay two; edge attribute ``index`` is that argument index.
     ``parameters`` (e.g. ``model.parameters()``) marks which leaves are weights.
     """
+    require_node(root, "to_networkx")
     forward = traversal(root)
     ids = {id(node): f"n{i}" for i, node in enumerate(forward)}
     weights = {id(p) for p in parameters} if parameters is not None else None

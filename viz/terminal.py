@@ -9,10 +9,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from .graph import has_gradients, to_networkx
+from .graph import has_gradients, require_node, to_networkx
 from .labels import formula, number, shape_text
 
 MAX_LINES = 200
+MAX_DEPTH = 8
 
 
 def _value(data: Any, scalar: bool) -> str:
@@ -44,11 +45,12 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def show_tree(root: Any, max_lines: int = MAX_LINES) -> Tree:
+def show_tree(root: Any, max_lines: int = MAX_LINES, max_depth: int = MAX_DEPTH) -> Tree:
     """The graph as a rich Tree: the output at the top, each node's parents under it.
 
     A node reached a second time is shown once more by name only (``x (see above)``),
-    so shared nodes do not repeat whole subtrees; past ``max_lines`` the tree is cut.
+    so shared nodes do not repeat whole subtrees; past ``max_lines`` lines or ``max_depth``
+    levels (deeper trees no longer fit a terminal's width) the tree is cut.
     """
     graph = to_networkx(root)
     show_grad = graph.graph["has_grad"]
@@ -56,19 +58,23 @@ def show_tree(root: Any, max_lines: int = MAX_LINES) -> Tree:
     tree = Tree(_line(graph, start, show_grad))
     seen = {start}
     lines = 1
-    stack = [(p, tree) for p in _parents(graph, start)[::-1]]
+    stack = [(p, tree, 1) for p in _parents(graph, start)[::-1]]
     while stack:
-        node_id, branch = stack.pop()
+        node_id, branch, depth = stack.pop()
         if lines >= max_lines:
-            branch.add("[dim]… (cut)[/dim]")
+            branch.add("[dim]… (cut: draw big graphs with viz.draw)[/dim]")
             break
         lines += 1
         if node_id in seen:
             branch.add(f"{_escape(graph.nodes[node_id]['name'])} [dim](see above)[/dim]")
             continue
+        if depth > max_depth and _parents(graph, node_id):
+            branch.add(f"[dim]… {_escape(graph.nodes[node_id]['name'])} and the nodes before "
+                       "it (too deep: draw big graphs with viz.draw)[/dim]")
+            continue
         seen.add(node_id)
         below = branch.add(_line(graph, node_id, show_grad))
-        stack.extend((p, below) for p in _parents(graph, node_id)[::-1])
+        stack.extend((p, below, depth + 1) for p in _parents(graph, node_id)[::-1])
     return tree
 
 
@@ -78,6 +84,7 @@ def _parents(graph, node_id: str) -> list[str]:
 
 def show(root: Any, console: Console | None = None) -> Tree:
     """Print the graph of ``root`` as a tree, values in cyan and gradients in red."""
+    require_node(root, "show")
     tree = show_tree(root)
     (console or Console()).print(tree)
     return tree
@@ -132,6 +139,7 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
 
 def explain(root: Any, console: Console | None = None) -> Table:
     """Print the chain rule node by node, with numbers, as a rich table."""
+    require_node(root, "explain")
     if not has_gradients(root):
         note = "(gradients not computed yet: the numbers below come from backward_steps)"
     else:
