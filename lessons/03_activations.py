@@ -205,7 +205,8 @@ def run(lesson):
         softsign_picture = plot_function(
             act.softsign, act.softsign.derivative, out / "03_softsign_vs_course.svg",
             title="softsign: the true f′ and the course's printed f′ = 1 − f²",
-            extra={"course's printed f′": printed["softsign"][1]})
+            extra={"course's printed f′ = 1 − f²": printed["softsign"][1]},
+            derivative_label="true f′ = 1 / (1 + |x|)²")
     """)
     lesson.file(v.softsign_picture, "softsign′ (orange) against the table's formula (dashed)")
 

@@ -90,7 +90,8 @@ def run(lesson):
         show(patterns[0], noisy, recalled)
         print(f"wrong pixels: {int((noisy != patterns[0]).sum())} → "
               f"{int((recalled != patterns[0]).sum())}")
-        print(f"energy: {energies[0]:.2f} → {energies[-1]:.2f}   (T itself: {memory.energy(patterns[0]):.2f})")
+        stored_energy = memory.energy(patterns[0])
+        print(f"energy: {energies[0]:.2f} → {energies[-1]:.2f}   (T itself: {stored_energy:.2f})")
     """)
     lesson.check("the T is recalled exactly: 0 wrong pixels",
                  int((v.recalled != v.patterns[0]).sum()), 0)

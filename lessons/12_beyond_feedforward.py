@@ -42,7 +42,8 @@ def run(lesson):
         states, h3 = rnn(x)
         h3.sum().backward()
         print("h_t for t = 1, 2, 3:", states.data.ravel())
-        print("∂h₃/∂W_h =", rnn.cell.weight_h.grad.item(), "  ∂h₃/∂W_x =", rnn.cell.weight_x.grad.item())
+        print("∂h₃/∂W_h =", rnn.cell.weight_h.grad.item(),
+              "  ∂h₃/∂W_x =", rnn.cell.weight_x.grad.item())
     """)
     lesson.check("h = (0.5, 0.4, 0.32)", v.states.data.ravel(), np.array([0.5, 0.4, 0.32]),
                  tol=1e-12)

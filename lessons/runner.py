@@ -120,9 +120,13 @@ class Lesson:
     def code(self, source: str) -> Namespace:
         """Show ``source``, run it in the lesson's namespace, echo a last bare expression."""
         source = textwrap.dedent(source).strip("\n")
-        self.console.print(Panel(Syntax(source, "python", theme="ansi_dark", word_wrap=True,
-                                        background_color="default"),
-                                 border_style="dim", padding=(0, 1)))
+        code = Syntax(source, "python", theme="ansi_dark", word_wrap=True,
+                      background_color="default")
+        widest = max((len(line) for line in source.splitlines()), default=0)
+        if widest + 4 <= self.console.width:
+            self.console.print(Panel(code, border_style="dim", padding=(0, 1)))
+        else:  # a narrow terminal: the frame would cost 4 columns and split code lines
+            self.console.print(code)
         tree = ast.parse(source)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         self.out.mkdir(parents=True, exist_ok=True)

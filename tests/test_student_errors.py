@@ -121,3 +121,29 @@ def test_lessons_out_that_is_a_file(tmp_path, capsys, below):
     assert "is a file, not a folder" in text
     assert "Traceback" not in text
     assert blocker.read_text() == "not a folder"
+
+
+def test_plot_function_names_the_true_derivative_in_the_legend(tmp_path):
+    from nn import activations as act
+
+    path = viz.plot_function(act.softsign, act.softsign.derivative, tmp_path / "s.svg",
+                             extra={"printed": lambda x: 1 - act.softsign(x) ** 2},
+                             derivative_label="true f′ = 1 / (1 + |x|)²")
+    text = path.read_text()
+    assert "true f′ = 1 / (1 + |x|)²" in text and "as given" not in text
+
+
+def test_lesson_code_wider_than_the_terminal_is_printed_without_a_frame(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from lessons.runner import Lesson
+
+    wide = "x = 1  # " + "a" * 70  # 79 characters: fits 80 columns only without the frame
+    for width, framed in ((100, True), (80, False)):
+        console = Console(width=width, file=io.StringIO(), color_system=None)
+        Lesson(1, "t", tmp_path, auto=True, console=console).code(wide)
+        text = console.file.getvalue()
+        assert wide in text
+        assert ("╭" in text) == framed

@@ -98,9 +98,10 @@ def plot_history(
         ax.set_title(name)
         if log and name == "loss":
             ax.set_yscale("log")
+            ax.set_ylabel("loss (log scale)")
         ax.grid(alpha=0.3)
         if drawn > 1:
-            ax.legend()
+            ax.legend(loc="best")  # where it hides the fewest points
     if title:
         fig.suptitle(title)
     return _save(fig, path)
@@ -240,19 +241,22 @@ def plot_function(
     title: str | None = None,
     extra: Mapping[str, Callable] | None = None,
     points: int = 401,
+    derivative_label: str | None = None,
 ) -> Path:
     """An activation f and its derivative f' side by side on ``xrange``.
 
     ``fn`` and ``derivative`` may work on numpy arrays, Tensors or Values. With
     ``derivative=None`` the engine computes f' itself. ``extra`` adds labelled dashed
-    curves to the derivative panel (for example a textbook's formula, to compare).
+    curves to the derivative panel (for example a textbook's formula, to compare);
+    ``derivative_label`` names the solid f' curve in the legend.
     """
     xs = np.linspace(xrange[0], xrange[1], points)
     ys = _evaluate(fn, xs)
     if derivative is None:
         slopes, slope_label = _autograd_derivative(fn, xs), "f′(x) (autograd)"
     else:
-        slopes, slope_label = _evaluate(derivative, xs), "f′(x) as given" if extra else "f′(x)"
+        slopes, slope_label = _evaluate(derivative, xs), "f′(x)"
+    slope_label = derivative_label or slope_label
     fig, axes = _figure(2, width=4.2, height=3.2)
     left, right = axes[0]
     left.plot(xs, ys, color=BLUE, linewidth=2)
@@ -261,7 +265,9 @@ def plot_function(
     right.set_title("f′(x)")
     for label, curve in (extra or {}).items():
         right.plot(xs, _evaluate(curve, xs), "--", color="#c0392b", linewidth=1.5, label=label)
-    if extra or derivative is None:
+    if extra:  # compared curves cross near the peak: the legend goes under the panel
+        right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.24), fontsize=8)
+    elif derivative is None or derivative_label:
         right.legend(loc="best", fontsize=8)
     for ax in (left, right):
         ax.axhline(0, color="#888888", linewidth=0.6)
