@@ -147,3 +147,13 @@ def test_lesson_code_wider_than_the_terminal_is_printed_without_a_frame(tmp_path
         text = console.file.getvalue()
         assert wide in text
         assert ("╭" in text) == framed
+
+
+def test_dot_labels_keep_the_space_between_name_and_formula():
+    # SVG viewers drop a leading space in a span Graphviz placed, printing "q= x + y".
+    x, y = Value(-2.0, name="x"), Value(5.0, name="y")
+    q = x + y
+    q.name = "q"
+    source = str(viz.to_dot(q))
+    assert ">= x + y<" in source and ">q <" in source
+    assert "> = x + y<" not in source

@@ -28,9 +28,11 @@ def _font(text: str, colour: str, bold: bool = False, size: float | None = None)
 
 def node_html(label: NodeLabel) -> str:
     """A box's text as a Graphviz HTML-like table, one left-aligned row per line."""
-    title = _font(label.title, style.TEXT, bold=True, size=13)
+    # The space goes at the end of the name: SVG viewers drop the leading space of a
+    # span Graphviz has already placed, which would print "q= x + y".
+    title = _font(label.title + (" " if label.formula else ""), style.TEXT, bold=True, size=13)
     if label.formula:
-        title += _font(f" = {label.formula}", style.MUTED, size=13)
+        title += _font(f"= {label.formula}", style.MUTED, size=13)
     rows = [title] + [_font(text, style.MUTED) for text in label.info]
     for text in label.data:
         rows.append(_font(text[:5], style.MUTED) + _font(text[5:], style.TEXT))
