@@ -39,14 +39,6 @@ def constant(x):
     return x.data if isinstance(x, Node) else x
 
 
-def step(x):
-    """Heaviside step of the raw value (1 where x > 0, else 0): relu's derivative, a constant."""
-    x = constant(x)
-    if isinstance(x, np.ndarray):
-        return (x > 0).astype(x.dtype)
-    return 1.0 if x > 0 else 0.0
-
-
 def sign(x):
     """Sign of the raw value (-1, 0 or 1): abs's derivative, a constant."""
     x = constant(x)
@@ -60,6 +52,19 @@ def relu(x):
     if isinstance(x, np.ndarray):
         return np.maximum(x, 0)
     return x if x > 0 else 0.0
+
+
+def log_of_base(x):
+    """ln x as the exponent's derivative of x**y needs it: 0 at x = 0 (x**y stays 0 there,
+    as in PyTorch) and nan for x < 0 (x**y has no slope in y there), never a math error."""
+    raw = constant(x)
+    if not isinstance(raw, np.ndarray):
+        if raw > 0:
+            return log(x)
+        return 0.0 if raw == 0 else math.nan
+    positive = raw > 0
+    elsewhere = np.where(raw == 0, 0.0, np.nan)
+    return where(positive, log(where(positive, x, 1.0)), elsewhere)  # log sees no x <= 0
 
 
 def where(condition, x, y):

@@ -36,28 +36,38 @@ class GradientAccumulationWarning(UserWarning):
 # ------------------------------------------------------------------ context managers
 
 
-class no_grad(ContextDecorator):
+class _Mode(ContextDecorator):
+    """Set one switch of ``state`` inside a block, then restore it.
+
+    The previous settings are kept on a stack, so one instance can be nested in itself,
+    as happens when a function decorated with ``@no_grad()`` calls itself.
+    """
+
+    switch = ""
+    value = False
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> _Mode:
+        self._previous.append(getattr(state, self.switch))
+        setattr(state, self.switch, self.value)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(state, self.switch, self._previous.pop())
+
+
+class no_grad(_Mode):
     """Inside ``with no_grad():`` ops record no graph (for evaluation and weight updates)."""
 
-    def __enter__(self) -> no_grad:
-        self._previous = state.grad_enabled
-        state.grad_enabled = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        state.grad_enabled = self._previous
+    switch, value = "grad_enabled", False
 
 
-class enable_grad(ContextDecorator):
+class enable_grad(_Mode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self) -> enable_grad:
-        self._previous = state.grad_enabled
-        state.grad_enabled = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        state.grad_enabled = self._previous
+    switch, value = "grad_enabled", True
 
 
 def is_grad_enabled() -> bool:
@@ -65,7 +75,7 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
-class detect_anomaly(ContextDecorator):
+class detect_anomaly(_Mode):
     """Trace NaN or inf in backward to the op that made it.
 
     Inside the block every new node remembers the line of your code that created it, and
@@ -73,13 +83,10 @@ class detect_anomaly(ContextDecorator):
     that line.
     """
 
-    def __enter__(self) -> detect_anomaly:
-        self._previous = state.anomaly
-        state.anomaly = True
-        return self
+    switch, value = "anomaly", True
 
     def __exit__(self, *exc: object) -> None:
-        state.anomaly = self._previous
+        super().__exit__(*exc)
         if not state.anomaly:
             state.created_at.clear()
 
@@ -173,10 +180,12 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
         if operation.selective_backward:  # it can skip gradients no input needs
             needs_grad = tuple(parent.requires_grad for parent in parents)
             params = {**(params or {}), "needs_grad": needs_grad}
-        if params is None:
-            sent = operation.backward(grad_out, out, *inputs)
-        else:
-            sent = operation.backward(grad_out, out, *inputs, **params)
+        try:
+            sent = operation.backward(grad_out, out, *inputs, **(params or {}))
+        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats
+            if not node.scalar or create_graph:
+                raise
+            sent = _backward_in_numpy(node, grad_out)
         if len(sent) != len(parents):
             raise _wrong_count(operation, sent, parents)
         received = []
@@ -217,29 +226,44 @@ def _backward_scalars(root: Node, seed: float) -> None:
         if operation is None:
             continue
         parents = node.parents
-        if node.params is None and len(parents) == 2:
-            a, b = parents
-            sent = operation.backward(node.grad, node.data, a.data, b.data)
-            if len(sent) == 2:
-                a.grad += sent[0]
-                b.grad += sent[1]
-                continue
-        elif node.params is None and len(parents) == 1:
-            a = parents[0]
-            sent = operation.backward(node.grad, node.data, a.data)
-            if len(sent) == 1:
-                a.grad += sent[0]
-                continue
-        else:
-            inputs = [parent.data for parent in parents]
-            sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
-            if len(sent) == len(parents):
-                for parent, grad in zip(parents, sent):
-                    parent.grad += grad
-                continue
-        raise _wrong_count(operation, sent, parents)
+        try:
+            if node.params is None and len(parents) == 2:
+                a, b = parents
+                sent = operation.backward(node.grad, node.data, a.data, b.data)
+                if len(sent) == 2:
+                    a.grad += sent[0]
+                    b.grad += sent[1]
+                    continue
+            elif node.params is None and len(parents) == 1:
+                a = parents[0]
+                sent = operation.backward(node.grad, node.data, a.data)
+                if len(sent) == 1:
+                    a.grad += sent[0]
+                    continue
+            else:
+                inputs = [parent.data for parent in parents]
+                sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
+        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0
+            sent = _backward_in_numpy(node, node.grad)
+        if len(sent) != len(parents):
+            raise _wrong_count(operation, sent, parents)
+        for parent, grad in zip(parents, sent):
+            parent.grad += grad
     for node, grad in earlier.items():
         node.grad += grad
+
+
+def _backward_in_numpy(node: Node, grad_out: float) -> tuple:
+    """Rerun a scalar rule that raised on floats with 0-d numpy arrays: inf or nan instead.
+
+    Python's floats raise where numpy gives inf (``1 / 0.0``) or nan (``0 * inf``), so a
+    Value's gradient becomes what the same graph of Tensors (and PyTorch) gives.
+    """
+    numbers = (grad_out, node.data, *(parent.data for parent in node.parents))
+    grad_out, out, *inputs = (np.asarray(x, dtype=np.float64) for x in numbers)
+    with np.errstate(all="ignore"):
+        sent = node.operation.backward(grad_out, out, *inputs, **(node.params or {}))
+    return tuple(float(g) for g in sent)
 
 
 def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
@@ -316,31 +340,37 @@ def grad(
     """The gradients of ``outputs`` with respect to ``inputs``, leaving ``.grad`` untouched.
 
     With ``create_graph=True`` the gradients are nodes of a new graph, so they can be
-    differentiated again (second and higher derivatives). Returns one gradient per input
-    (a single one when ``inputs`` is a single node); an input the outputs do not depend
-    on gets zero.
+    differentiated again (second and higher derivatives). Several outputs add up, each
+    seeded with its entry of ``grad_outputs`` (default 1, as for backward). Returns one
+    gradient per input (a single one when ``inputs`` is a single node); an input the
+    outputs do not depend on gets zero.
     """
     single = isinstance(inputs, Node)
     inputs = [inputs] if single else list(inputs)
-    outputs = [outputs] if isinstance(outputs, Node) else list(outputs)
+    if isinstance(outputs, Node):  # one output: grad_outputs is its seed, even a list
+        outputs, grad_outputs = [outputs], [grad_outputs]
+    outputs = list(outputs)
     if grad_outputs is None or isinstance(grad_outputs, (Node, np.ndarray, float, int)):
         grad_outputs = [grad_outputs] * len(outputs)
+    elif len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs (one per output)"
+        )
     grads: dict = {}
-    for output, seed in zip(outputs, grad_outputs):
-        seed_value = _seed(output, seed)
-        if create_graph:
-            seed_value = _as_node(output, seed_value)
-        order = topological_order(output)
-        partial = {output: seed_value}
-        previous_mode = state.grad_enabled
-        state.grad_enabled = create_graph
-        try:
-            for _ in _propagate(order, partial, create_graph):
+    previous_mode = state.grad_enabled
+    state.grad_enabled = create_graph  # record the gradients' own graph only when asked
+    try:
+        for output, seed in zip(outputs, grad_outputs):
+            seed_value = _seed(output, seed)
+            if create_graph:
+                seed_value = _as_node(output, seed_value)
+            partial = {output: seed_value}
+            for _ in _propagate(topological_order(output), partial, create_graph):
                 pass
-        finally:
-            state.grad_enabled = previous_mode
-        for node, g in partial.items():
-            grads[node] = g if node not in grads else grads[node] + g
+            for node, g in partial.items():
+                grads[node] = g if node not in grads else grads[node] + g
+    finally:
+        state.grad_enabled = previous_mode
     results = [grads.get(x, _zero_like(x, create_graph)) for x in inputs]
     return results[0] if single else results
 
@@ -393,4 +423,7 @@ def local_derivatives(node: Node) -> tuple | None:
     if not node.scalar or node.operation is None:
         return None
     datas = [p.data for p in node.parents]
-    return tuple(node.operation.backward(1.0, node.data, *datas, **(node.params or {})))
+    try:
+        return tuple(node.operation.backward(1.0, node.data, *datas, **(node.params or {})))
+    except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats
+        return _backward_in_numpy(node, 1.0)

@@ -17,6 +17,7 @@ from .dispatch import (
     cos,
     expand_to,
     log,
+    log_of_base,
     matmul_transposed,
     relu,
     sign,
@@ -106,7 +107,7 @@ class Pow(Op):
         return x**y
 
     def backward(grad_out, out, x, y):
-        return grad_out * y * x ** (y - 1), grad_out * out * log(x)
+        return grad_out * y * x ** (y - 1), grad_out * out * log_of_base(x)
 
     def domain_error(x, y):
         return f"({x}) ** ({y}) is not a real number" if np.any(np.less(x, 0)) else None

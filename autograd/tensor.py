@@ -57,6 +57,11 @@ class Tensor(Node):
         dtype: Any = None,
     ) -> None:
         self.data = _as_array(data, dtype, copy=requires_grad)
+        if requires_grad and self.data.dtype.kind != "f":  # a gradient of 0.5 would become 0
+            raise TypeError(
+                f"Tensor: only float tensors can require gradients, got {self.data.dtype}; "
+                "leave out dtype= (integers become float64) or pass a float dtype"
+            )
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.parents: tuple[Tensor, ...] = ()

@@ -20,6 +20,7 @@ from autograd import (
     backward_steps,
     grad,
     gradcheck,
+    local_derivatives,
     no_grad,
 )
 
@@ -315,3 +316,54 @@ def test_dot_is_one_node_with_the_right_gradients():
 
 def test_type_hints_marker_is_shipped():
     assert (Path(autograd.__file__).parent / "py.typed").exists()
+
+
+def test_no_grad_reused_as_a_decorator_on_a_recursive_function_restores_the_mode():
+    @no_grad()
+    def depth(n):
+        return depth(n - 1) if n else autograd.is_grad_enabled()
+
+    mode = no_grad()
+    with autograd.enable_grad():  # restores the mode afterwards even if this test fails
+        assert depth(3) is False
+        assert autograd.is_grad_enabled()
+        with mode:
+            with autograd.enable_grad():
+                with mode:
+                    assert not autograd.is_grad_enabled()
+                assert autograd.is_grad_enabled()
+        assert autograd.is_grad_enabled()
+
+
+@pytest.mark.parametrize("make", [lambda x: x.sqrt(), lambda x: x**0.5])
+def test_an_infinite_derivative_of_a_value_is_inf_not_a_math_error(make):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    make(t).backward()
+    assert t.grad.item() == math.inf  # 1 / (2 sqrt x) at x = 0
+    x = Value(0.0)
+    out = make(x)
+    out.backward()
+    assert x.grad == math.inf
+    assert grad(out, x) == math.inf  # the general path (grad, anomaly mode) too
+    assert local_derivatives(out) == (math.inf,)  # what viz writes on the edge
+
+
+@pytest.mark.parametrize("base", [-2.0, 0.0, 3.0])
+def test_pow_exponent_gradient_at_a_zero_or_negative_base_matches_torch(base):
+    torch = pytest.importorskip("torch")
+    x, y = Value(base), Value(2.0)
+    (x**y).backward()
+    tx = torch.tensor(base, dtype=torch.float64, requires_grad=True)
+    ty = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (tx**ty).backward()
+    for ours, theirs in ((x.grad, tx.grad.item()), (y.grad, ty.grad.item())):
+        assert ours == pytest.approx(theirs, nan_ok=True, rel=1e-12)
+
+
+def test_grad_with_as_many_seeds_as_outputs_only():
+    x = Value(3.0)
+    a, b = x * x, x * 2
+    assert grad([a, b], x, grad_outputs=[1.0, 10.0]) == 26.0
+    with pytest.raises(ValueError, match="grad: 2 outputs but 1 grad_outputs"):
+        grad([a, b], x, grad_outputs=[1.0])

@@ -149,3 +149,12 @@ def test_gradient_of_the_input_gradient_of_a_convolution():
         create_graph=True)
     (tgx * tgx).sum().backward()
     np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_grad_of_several_outputs_inside_no_grad_stays_differentiable():
+    x = Value(3.0)
+    a, b = x * x, x * x * x
+    with autograd.no_grad():
+        g = autograd.grad([a, b], x, create_graph=True)  # 2x + 3x**2
+    assert g.data == 33.0
+    assert autograd.grad(g, x) == 2.0 + 6 * 3.0

@@ -309,3 +309,23 @@ def test_a_mask_times_a_number_is_a_number():
     np.testing.assert_array_equal(((x > 0) * 2.5).data, [0.0, 2.5, 2.5])
     np.testing.assert_array_equal((1 - (x > 0)).data, [1.0, 0.0, 0.0])
     assert ((x > 0) * (x > 2)).dtype == np.bool_
+
+
+@pytest.mark.parametrize("dtype", [np.int64, bool])
+def test_only_float_tensors_can_require_gradients(dtype):
+    # An integer gradient would be truncated (0.5 -> 0) without a word.
+    with pytest.raises(TypeError, match="Tensor: only float tensors can require gradients"):
+        Tensor([1, 0], dtype=dtype, requires_grad=True)
+    assert Tensor([1, 2], requires_grad=True).dtype == np.float64  # ints without dtype= convert
+
+
+def test_pow_exponent_gradient_at_zero_and_negative_bases_matches_torch():
+    torch = pytest.importorskip("torch")
+    base = np.array([-2.0, 0.0, 3.0])
+    x, y = Tensor(base, requires_grad=True), Tensor(np.full(3, 2.0), requires_grad=True)
+    (x**y).sum().backward()
+    tx = torch.tensor(base, requires_grad=True)
+    ty = torch.tensor(np.full(3, 2.0), requires_grad=True)
+    (tx**ty).sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.grad, ty.grad.numpy(), rtol=1e-12)  # nan where torch has nan
