@@ -29,9 +29,10 @@ def run(lesson):
         from nn import data
 
         X, y = data.curve(60, "sin", noise=0.3, seed=3)
-        (X_train, y_train), (X_val, y_val), (X_test, y_test) = data.train_val_test_split(
-            X, y, fractions=(0.3, 0.35, 0.35), seed=0)
-        print("train", X_train.shape, "  validation", X_val.shape, "  test", X_test.shape)
+        splits = data.train_val_test_split(X, y, fractions=(0.3, 0.35, 0.35), seed=0)
+        (X_train, y_train), (X_val, y_val), (X_test, y_test) = splits
+        print("train", X_train.shape, "  validation", X_val.shape,
+              "  test", X_test.shape)
     """)
     lesson.check("0.3 · 60 = 18, 0.35 · 60 = 21, and the rest, 21",
                  (len(v.X_train), len(v.X_val), len(v.X_test)), (18, 21, 21))
@@ -64,7 +65,8 @@ def run(lesson):
         train_curve, val_curve = history.history["loss"], history.history["val_loss"]
         best_epoch = int(np.argmin(val_curve))
         print(f"weights: {big.num_parameters()}")
-        print(f"final: training MSE {train_curve[-1]:.4f}, validation MSE {val_curve[-1]:.4f}")
+        print(f"final: training MSE {train_curve[-1]:.4f}, "
+              f"validation MSE {val_curve[-1]:.4f}")
         print(f"best validation MSE {min(val_curve):.4f} at epoch {best_epoch + 1}")
     """)
     lesson.check("4,353 weights", v.big.num_parameters(), 4353)
@@ -98,10 +100,13 @@ def run(lesson):
         nn.manual_seed(0)
         stopped = nn.MLP(1, [64, 64, 1], activation="tanh")
         stopped.compile(loss="mse", optimizer="adam", lr=0.01)
-        stopper = nn.EarlyStopping(monitor="val_loss", patience=30, restore_best_weights=True)
+        stopper = nn.EarlyStopping(monitor="val_loss", patience=30,
+                                   restore_best_weights=True)
         short = stopped.fit(X_train, y_train, epochs=400, batch_size=None,
-                            validation_data=(X_val, y_val), callbacks=[stopper], verbose=0)
-        print(f"stopped after {len(short.epoch)} epochs; best epoch {stopper.best_epoch + 1}")
+                            validation_data=(X_val, y_val), callbacks=[stopper],
+                            verbose=0)
+        print(f"stopped after {len(short.epoch)} epochs; "
+              f"best epoch {stopper.best_epoch + 1}")
         print(f"validation MSE now: {stopped.evaluate(X_val, y_val):.4f}")
     """)
     lesson.check("it stopped long before 400 epochs", len(v.short.epoch) < 200, True)
@@ -118,8 +123,10 @@ def run(lesson):
         gives a surer answer.)
     """)
     v = lesson.code("""
-        test_big, test_stopped = big.evaluate(X_test, y_test), stopped.evaluate(X_test, y_test)
-        print(f"test MSE: trained 400 epochs {test_big:.4f}   early-stopped {test_stopped:.4f}")
+        test_big = big.evaluate(X_test, y_test)
+        test_stopped = stopped.evaluate(X_test, y_test)
+        print(f"test MSE: trained 400 epochs {test_big:.4f}   "
+              f"early-stopped {test_stopped:.4f}")
     """)
     lesson.check("the early-stopped model does better on the test set",
                  v.test_stopped < v.test_big, True)
@@ -130,14 +137,20 @@ def run(lesson):
         grid = np.linspace(-np.pi, np.pi, 300)[:, None]
         figure = Figure(figsize=(6, 4), layout="constrained")
         axes = figure.add_subplot()
-        axes.plot(grid, np.sin(grid), color="grey", linestyle=":", label="true curve sin(x)")
-        axes.plot(grid, big.predict(grid), color="tab:red", label="400 epochs (overfit)")
-        axes.plot(grid, stopped.predict(grid), color="tab:green", label="early stopping")
+        axes.plot(grid, np.sin(grid), color="grey", linestyle=":",
+                  label="true curve sin(x)")
+        axes.plot(grid, big.predict(grid), color="tab:red",
+                  label="400 epochs (overfit)")
+        axes.plot(grid, stopped.predict(grid), color="tab:green",
+                  label="early stopping")
         axes.scatter(X_train, y_train, color="black", zorder=3, label="training points")
-        axes.scatter(X_val, y_val, color="tab:blue", marker="x", label="validation points")
-        axes.set(xlabel="x", ylabel="y", title="the same network, trained too long or stopped")
+        axes.scatter(X_val, y_val, color="tab:blue", marker="x",
+                     label="validation points")
+        axes.set(xlabel="x", ylabel="y",
+                 title="the same network, trained too long or stopped")
         axes.legend(fontsize=8)
-        fits = write_atomic(out / "09_fits.svg", lambda file: figure.savefig(file, format="svg"))
+        fits = write_atomic(out / "09_fits.svg",
+                            lambda file: figure.savefig(file, format="svg"))
     """)
     lesson.file(v.fits, "the overfit curve (red) bends to reach every black training point")
 
@@ -160,7 +173,8 @@ def run(lesson):
             return model
 
         runs = nn.replicate(build, X_xor, y_xor, n=8, epochs=200, batch_size=None)
-        for seed, loss, accuracy in zip(runs.seeds, runs.final("loss"), runs.final("accuracy")):
+        rows = zip(runs.seeds, runs.final("loss"), runs.final("accuracy"))
+        for seed, loss, accuracy in rows:
             print(f"seed {seed}:  BCE {loss:.4f}   accuracy {accuracy:.0%}")
     """)
     finals = v.runs.final("loss")
