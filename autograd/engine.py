@@ -275,10 +275,7 @@ def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
 
 def _fit_to_tensor(grad: Any, parent: Node) -> Any:
     """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
-    data = parent.data
-    if type(grad) is np.ndarray and grad.shape == data.shape and grad.dtype == data.dtype:
-        return grad  # the usual case: nothing to fit
-    grad = sum_to_shape(grad, data.shape)
+    grad = sum_to_shape(grad, parent.data.shape)
     if isinstance(grad, Node):
         return grad
     if not isinstance(grad, np.ndarray) or grad.dtype != parent.data.dtype:

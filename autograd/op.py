@@ -81,7 +81,8 @@ class Op:
     @classmethod
     def doc(cls) -> str:
         """The op's one-line formula: f and its partial derivatives."""
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines = (cls.__doc__ or "").strip().splitlines()
+        return lines[0] if lines else ""
 
 
 def _value_class() -> type:
@@ -90,10 +91,14 @@ def _value_class() -> type:
     return Value
 
 
+def domain_reason(op: type[Op], datas: list, params: dict | None) -> str | None:
+    """The op's own sentence for why forward failed on these inputs, or None."""
+    try:
+        return op.domain_error(*datas, **(params or {}))
+    except Exception:  # an explanation must never hide the real problem
+        return None
+
+
 def describe_failure(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
     """The sentence an OpError carries: the op's own explanation, or the underlying error."""
-    try:
-        reason = op.domain_error(*datas, **(params or {}))
-    except Exception:  # an explanation must never hide the real problem
-        reason = None
-    return f"{op.name}: {reason or error}"
+    return f"{op.name}: {domain_reason(op, datas, params) or error}"

@@ -127,9 +127,9 @@ class PowConstant(Op):
         return (grad_out * exponent * x ** (exponent - 1),)
 
     def domain_error(x, exponent):
-        if np.any(np.less(x, 0)) and exponent != int(exponent):
+        if np.any(np.less(x, 0)) and np.any(np.mod(exponent, 1) != 0):
             return f"({x}) ** {exponent} is not a real number (negative base, fractional power)"
-        if np.any(np.equal(x, 0)) and exponent < 0:
+        if np.any(np.equal(x, 0)) and np.any(np.less(exponent, 0)):
             return f"0 ** {exponent} divides by zero"
         return None
 

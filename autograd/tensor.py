@@ -20,7 +20,7 @@ import numpy as np
 
 from .engine import record_creation, state
 from .node import Node
-from .op import Op, OpError, describe_failure
+from .op import Op, OpError, domain_reason
 from .ops import (
     BroadcastTo,
     Clip,
@@ -81,7 +81,8 @@ class Tensor(Node):
             datas = (inputs[0].data, inputs[1].data)
             needs_grad = inputs[0].requires_grad or inputs[1].requires_grad
         else:
-            dtype = next(x.data.dtype for x in inputs if isinstance(x, Tensor))
+            tensors = (x.data.dtype for x in inputs if isinstance(x, Tensor))
+            dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
             parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
             datas = [p.data for p in parents]
             needs_grad = any(p.requires_grad for p in parents)
@@ -272,19 +273,18 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
     if isinstance(data, Node):
         data = data.data
-    if dtype is None:
-        array = np.asarray(data)
-        if array.dtype.kind != "f" and array.dtype.kind != "b":
-            if array.dtype.kind not in "iu":
-                raise TypeError(
-                    f"Tensor: expected numbers, got an array of {array.dtype} "
-                    f"from {type(data).__name__}"
-                )
-            array = array.astype(np.float64)
-        elif array.dtype.kind == "b" and not isinstance(data, (np.ndarray, bool)):
-            array = array.astype(np.float64)
-    else:
+    if dtype is not None:
         array = np.asarray(data, dtype=dtype)
+    else:
+        array = np.asarray(data)
+        kind = array.dtype.kind  # f float, b bool, i/u integer
+        if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
+            array = array.astype(np.float64)  # a boolean array (a mask) stays boolean
+        elif kind not in "fb":
+            raise TypeError(
+                f"Tensor: expected numbers, got an array of {array.dtype} "
+                f"from {type(data).__name__}"
+            )
     return array.copy() if copy and array is data else array
 
 
@@ -339,10 +339,10 @@ def _freeze(value: Any) -> Any:
 
 def _shape_message(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
     """The error an op raises: its own sentence, else the shapes of all its inputs."""
-    message = describe_failure(op, datas, params, error)
-    if op.domain_error(*datas, **(params or {})) is None and len(datas) > 1:
-        shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
-        if "broadcast" in str(error):
-            return f"{op.name}: shapes {shapes} cannot be broadcast together"
-        message = f"{op.name}: shapes {shapes} do not fit together ({error})"
-    return message
+    reason = domain_reason(op, datas, params)
+    if reason is not None or len(datas) < 2:
+        return f"{op.name}: {reason or error}"
+    shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
+    if "broadcast" in str(error):
+        return f"{op.name}: shapes {shapes} cannot be broadcast together"
+    return f"{op.name}: shapes {shapes} do not fit together ({error})"

@@ -329,3 +329,18 @@ def test_pow_exponent_gradient_at_zero_and_negative_bases_matches_torch():
     (tx**ty).sum().backward()
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(y.grad, ty.grad.numpy(), rtol=1e-12)  # nan where torch has nan
+
+
+def test_joining_nothing_or_only_arrays_is_clear():
+    with pytest.raises(OpError, match="stack: .*at least one array"):
+        stack([])
+    with pytest.raises(OpError, match="concat: .*at least one array"):
+        concat([])
+    joined = concat([np.ones(2), [3.0]])  # plain arrays become constant float64 leaves
+    assert joined.dtype == np.float64 and joined.shape == (3,) and not joined.requires_grad
+
+
+def test_power_by_an_array_of_the_wrong_shape_is_an_op_error():
+    # The op's explanation itself once failed on an array exponent (a bare TypeError).
+    with pytest.raises(OpError, match=r"pow_constant: .*\(3,\).*\(2,\)"):
+        Tensor([-1.0, 2.0, 3.0]) ** np.ones(2)
