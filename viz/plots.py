@@ -261,7 +261,10 @@ def plot_function(
     left, right = axes[0]
     left.plot(xs, ys, color=BLUE, linewidth=2)
     left.set_title("f(x)")
-    right.plot(xs, slopes, color=ORANGE, linewidth=2, label=slope_label)
+    # Under compared curves f' is a wide pale band, so a dashed curve on top of it
+    # (a formula that agrees) leaves both visible.
+    band = {"linewidth": 5, "alpha": 0.5} if extra else {"linewidth": 2}
+    right.plot(xs, slopes, color=ORANGE, label=slope_label, **band)
     right.set_title("f′(x)")
     for label, curve in (extra or {}).items():
         right.plot(xs, _evaluate(curve, xs), "--", color="#c0392b", linewidth=1.5, label=label)
