@@ -236,6 +236,9 @@ def save(state: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
 
     A crash half-way leaves the old file intact, never a half-written one.
     """
+    if Path(path).is_dir():
+        raise ValueError(f"save: {os.fspath(path)!r} is a folder; give a file name, e.g. "
+                         f"{os.fspath(Path(path) / 'model.npz')!r}")
     return write_atomic(path, lambda file: np.savez(file, **state))
 
 

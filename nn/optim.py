@@ -15,6 +15,7 @@ replaces a Value's float. Updates touch only ``.data``, so they are never record
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +49,8 @@ class Optimizer:
                     f"{type(self).__name__}: parameters must be Values or Tensors, got "
                     f"{type(p).__name__}"
                 )
+        _check(isinstance(lr, numbers.Real) and not isinstance(lr, bool),
+               f"{type(self).__name__}: lr must be a number, got {lr!r}")
         _check(lr >= 0, f"{type(self).__name__}: lr must be >= 0, got {lr}")
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]

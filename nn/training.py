@@ -286,6 +286,12 @@ def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{caller}: no examples (X is empty)")
     if y.dtype.kind not in "biuf":
         raise ValueError(f"{caller}: y must hold numbers, got {y.dtype}")
+    for label, values in (("X", X), ("y", y)):
+        broken = ~np.isfinite(values)
+        if broken.any():  # one NaN would silently turn every weight into NaN
+            row = int(np.argwhere(broken)[0][0])
+            raise ValueError(f"{caller}: {label} holds NaN or infinity ({int(broken.sum())} "
+                             f"values, the first in row {row}); clean or drop those rows")
     return X, y
 
 

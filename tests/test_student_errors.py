@@ -157,3 +157,28 @@ def test_dot_labels_keep_the_space_between_name_and_formula():
     source = str(viz.to_dot(q))
     assert ">= x + y<" in source and ">q <" in source
     assert "> = x + y<" not in source
+
+
+@pytest.mark.parametrize("column", [0, 1])
+def test_fit_refuses_nan_in_the_data(column):
+    model = nn.MLP(2, [3, 1], seed=0)
+    model.compile(loss="mse", optimizer="sgd", lr=0.1)
+    X, y = np.zeros((5, 2)), np.zeros((5, 1))
+    X[3, column] = np.nan
+    with pytest.raises(ValueError, match=r"^fit: X holds NaN or infinity .*first in row 3"):
+        model.fit(X, y, epochs=1, verbose=0)
+    y[2, 0] = np.inf
+    with pytest.raises(ValueError, match=r"^evaluate: y holds NaN or infinity .*row 2"):
+        model.evaluate(np.zeros((5, 2)), y)
+
+
+@pytest.mark.parametrize("lr", ["0.01", None, True])
+def test_optimizer_lr_must_be_a_number(lr):
+    with pytest.raises(ValueError, match=r"^Adam: lr must be a number, got"):
+        nn.optim.Adam(nn.Linear(2, 1).parameters(), lr=lr)
+
+
+def test_save_to_a_folder_names_a_file_to_use_instead(tmp_path):
+    with pytest.raises(ValueError, match=r"^save: .* is a folder; give a file name"):
+        nn.Linear(2, 1).save(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
