@@ -187,6 +187,16 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             model.load_state_dict(self.best_weights)
 
+    def summary(self) -> str:
+        """One sentence on why training stopped early ("" when it ran to the end)."""
+        if self.stopped_epoch is None:
+            return ""
+        kept = (", whose weights were restored" if self.restore_best_weights
+                else "; the model keeps the last epoch's weights")
+        return (f"Early stopping after epoch {self.stopped_epoch + 1}: {self.monitor} did not "
+                f"improve for {self.patience} epochs; the best was epoch "
+                f"{self.best_epoch + 1}{kept}.")
+
 
 # ---------------------------------------------------------------- compile
 
@@ -385,6 +395,11 @@ def fit(
                 break
     for callback in callbacks:
         callback.on_train_end(model)
+        said = getattr(callback, "summary", lambda: "")()
+        if said and verbose:
+            from rich.console import Console
+
+            Console().print(said, highlight=False)
     return history
 
 

@@ -182,3 +182,17 @@ def test_save_to_a_folder_names_a_file_to_use_instead(tmp_path):
     with pytest.raises(ValueError, match=r"^save: .* is a folder; give a file name"):
         nn.Linear(2, 1).save(tmp_path)
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+@pytest.mark.parametrize("verbose", [0, 2])
+def test_fit_says_when_early_stopping_ended_training(verbose, capsys):
+    model = nn.MLP(1, [1], seed=0)
+    model.compile(loss="mse", optimizer="sgd", lr=0.0)  # lr 0: the loss never improves
+    X, y = np.linspace(-1, 1, 8)[:, None], np.zeros((8, 1))
+    stopper = nn.EarlyStopping(monitor="loss", patience=2, restore_best_weights=True)
+    history = model.fit(X, y, epochs=10, batch_size=None, callbacks=[stopper], verbose=verbose)
+    assert len(history.epoch) == 3
+    text = " ".join(capsys.readouterr().out.split())
+    said = ("Early stopping after epoch 3: loss did not improve for 2 epochs; the best was "
+            "epoch 1, whose weights were restored.")
+    assert (said in text) == bool(verbose)
