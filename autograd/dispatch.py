@@ -55,8 +55,11 @@ def relu(x):
 
 
 def log_of_base(x):
-    """ln x as the exponent's derivative of x**y needs it: 0 at x = 0 (x**y stays 0 there,
-    as in PyTorch) and nan for x < 0 (x**y has no slope in y there), never a math error."""
+    """ln x for the y-derivative of x**y, which is x**y ln x: never a math error.
+
+    At x = 0 it gives 0, since x**y stays 0 there (as in PyTorch); for x < 0 it gives nan,
+    since x**y has no slope in y there.
+    """
     raw = constant(x)
     if not isinstance(raw, np.ndarray):
         if raw > 0:

@@ -331,6 +331,7 @@ def _already_has_gradient(root: Node) -> bool:
 def grad(
     outputs: Node | Sequence[Node],
     inputs: Node | Sequence[Node],
+    *,
     grad_outputs: Any = None,
     create_graph: bool = False,
 ) -> Any:

@@ -46,15 +46,15 @@ def gradcheck(
 
 
 def _check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
-    weights = _output_weights(fn(*inputs))
+    out = fn(*inputs)
+    weights = _output_weights(out)
+    if weights is not None:
+        out = (out * weights).sum()
 
     def scalar_fn() -> float:
         with no_grad():
             return _weighted(fn(*inputs), weights)
 
-    out = fn(*inputs)
-    if weights is not None:
-        out = (out * weights).sum()
     analytic = compute_grad(out, inputs)
     for position, (node, exact) in enumerate(zip(inputs, analytic)):
         numeric = _numerical_gradient(scalar_fn, node, eps)

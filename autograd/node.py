@@ -34,7 +34,7 @@ class Node:
         return self.operation is None
 
     def backward(self, grad: Any = None) -> None:
-        """Fill ``.grad`` of every node this one depends on (seeded with 1 here).
+        """Fill ``.grad`` of every node this one depends on, seeding ``grad`` (default 1) here.
 
         The chain rule is accumulation: a node's gradient is the *sum* of what each of its
         uses sends back, which is why ``x * x`` gives 2x. Gradients add up across calls,

@@ -210,6 +210,14 @@ class Tensor(Node):
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return Tensor(np.asarray(self.data != _raw(other)))
 
+    def __bool__(self) -> bool:
+        if self.data.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
+            raise ValueError(
+                f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use t.data.any() or t.data.all()"
+            )
+        return bool(self.data)
+
     # -- leaving the graph
     def item(self) -> float:
         """The single element as a Python number."""

@@ -367,3 +367,12 @@ def test_grad_with_as_many_seeds_as_outputs_only():
     assert grad([a, b], x, grad_outputs=[1.0, 10.0]) == 26.0
     with pytest.raises(ValueError, match="grad: 2 outputs but 1 grad_outputs"):
         grad([a, b], x, grad_outputs=[1.0])
+
+
+def test_grad_takes_create_graph_by_name_only():
+    # DESIGN writes grad(outputs, inputs, create_graph=False); a positional True must not
+    # quietly become the output's seed and give a gradient that is not differentiable.
+    x = Value(2.0)
+    with pytest.raises(TypeError):
+        grad(x * x, x, True)
+    assert grad(grad(x * x * x, x, create_graph=True), x) == 12.0

@@ -344,3 +344,11 @@ def test_power_by_an_array_of_the_wrong_shape_is_an_op_error():
     # The op's explanation itself once failed on an array exponent (a bare TypeError).
     with pytest.raises(OpError, match=r"pow_constant: .*\(3,\).*\(2,\)"):
         Tensor([-1.0, 2.0, 3.0]) ** np.ones(2)
+
+
+def test_truth_value_is_numpy_s_not_always_true():
+    # `==` is elementwise, so `in` and `if` must look at the values, not at the object.
+    assert Tensor([1.0]) not in [Tensor([2.0])]
+    assert not Tensor([0.0]) and Tensor(3.0)
+    with pytest.raises(ValueError, match=r"Tensor: .*shape \(2,\).*\.any\(\).*\.all\(\)"):
+        bool(Tensor([1.0, 2.0]))
