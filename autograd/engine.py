@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .dispatch import sum_to_shape
+from .dispatch import constant, sum_to_shape
 from .node import Node
 
 
@@ -197,7 +197,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 if type(grad) is not np.ndarray or grad.shape != data.shape or (
                     grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
-                    grad = _fit_to_tensor(grad, parent)
+                    grad = _fit_to_tensor(grad, parent, operation, index)
             if state.anomaly:
                 _check_finite(node, parent, grad)
             previous = grads.get(parent)
@@ -273,9 +273,16 @@ def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
     )
 
 
-def _fit_to_tensor(grad: Any, parent: Node) -> Any:
+def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
     """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
-    grad = sum_to_shape(grad, parent.data.shape)
+    shape = parent.data.shape
+    if len(np.shape(constant(grad))) >= len(shape):
+        grad = sum_to_shape(grad, shape)
+    if np.shape(constant(grad)) != shape:  # a bug in the rule, not broadcasting
+        raise RuntimeError(
+            f"{operation.name}: backward returned a gradient of shape "
+            f"{np.shape(constant(grad))} for input {index}, of shape {shape}"
+        )
     if isinstance(grad, Node):
         return grad
     if not isinstance(grad, np.ndarray) or grad.dtype != parent.data.dtype:

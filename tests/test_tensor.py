@@ -352,3 +352,39 @@ def test_truth_value_is_numpy_s_not_always_true():
     assert not Tensor([0.0]) and Tensor(3.0)
     with pytest.raises(ValueError, match=r"Tensor: .*shape \(2,\).*\.any\(\).*\.all\(\)"):
         bool(Tensor([1.0, 2.0]))
+
+
+def test_a_gradient_of_the_wrong_shape_is_reported():
+    class Flip(autograd.Op):
+        """f(x) = x reversed; its backward drops an element (a bug, on purpose)"""
+
+        name = "flip_test"
+
+        def forward(x):
+            return x[::-1]
+
+        def backward(grad_out, out, x):
+            return (grad_out[1:],)
+
+    try:
+        x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match=r"flip_test: backward returned a gradient of "
+                           r"shape \(2,\) for input 0, of shape \(3,\)"):
+            Flip.apply(x).sum().backward()
+    finally:
+        del autograd.Op.registry["flip_test"]
+
+
+def test_backward_steps_on_tensors_match_backward_and_change_nothing():
+    a, b = leaf((2, 3)), leaf((3,), seed=1)
+    loss = ((a * b).tanh() + b).sum()
+    steps = list(autograd.backward_steps(loss))
+    assert a.grad is None and b.grad is None  # stepping changes no .grad
+    assert steps[0].node is loss and len(steps) == len({id(s.node) for s in steps})
+    for step in steps:
+        for parent, local, sent in step.received:
+            assert local is None and np.shape(sent) == parent.shape  # broadcasting undone
+    loss.backward()
+    final = {id(s.node): s.grad for s in steps}
+    np.testing.assert_allclose(final[id(a)], a.grad, rtol=1e-12)
+    np.testing.assert_allclose(final[id(b)], b.grad, rtol=1e-12)  # both uses of b summed
