@@ -199,7 +199,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 ):  # the usual case, a matching array, needs no call
                     grad = _fit_to_tensor(grad, parent, operation, index)
             if state.anomaly:
-                _check_finite(node, parent, grad)
+                _check_finite(node, index, grad)
             previous = grads.get(parent)
             grads[parent] = grad if previous is None else previous + grad
             if record:
@@ -290,13 +290,12 @@ def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
     return grad
 
 
-def _check_finite(node: Node, parent: Node, grad: Any) -> None:
+def _check_finite(node: Node, index: int, grad: Any) -> None:
     values = np.asarray(getattr(grad, "data", grad))
     if np.all(np.isfinite(values)):
         return
     where = state.created_at.get(id(node))
     created = f"\n  the node was created at {where[1]}" if where else ""
-    index = next(i for i, p in enumerate(node.parents) if p is parent)
     label = f" '{node.name}'" if node.name else ""
     raise FloatingPointError(
         f"anomaly: the backward of '{node.operation.name}'{label} produced a non-finite "
