@@ -110,7 +110,9 @@ class Pow(Op):
         return grad_out * y * x ** (y - 1), grad_out * out * log_of_base(x)
 
     def domain_error(x, y):
-        return f"({x}) ** ({y}) is not a real number" if np.any(np.less(x, 0)) else None
+        if np.any(np.less(x, 0)):
+            return f"({x}) ** ({y}) is not a real number"
+        return _power_overflow(x, y)
 
 
 class PowConstant(Op):
@@ -131,7 +133,14 @@ class PowConstant(Op):
             return f"({x}) ** {exponent} is not a real number (negative base, fractional power)"
         if np.any(np.equal(x, 0)) and np.any(np.less(exponent, 0)):
             return f"0 ** {exponent} divides by zero"
-        return None
+        return _power_overflow(x, exponent)
+
+
+def _power_overflow(x, y):
+    """The sentence for a float power too large to hold (arrays give inf instead)."""
+    if np.ndim(x) == 0 and np.ndim(y) == 0 and x != 0:
+        return f"({x}) ** ({y}) is too large for a float (it overflows)"
+    return None
 
 
 # ------------------------------------------------------------ elementwise maths

@@ -200,6 +200,8 @@ def test_importing_autograd_loads_only_numpy_and_the_standard_library():
         (lambda: Value(3.0) / 0, ["div", "division by zero"]),
         (lambda: Value(-8.0) ** 0.5, ["pow", "not a real number"]),
         (lambda: Value(1000.0).exp(), ["exp", "1000.0"]),
+        (lambda: Value(1e200) ** 2, ["pow", "1e+200", "too large"]),
+        (lambda: Value(10.0) ** Value(400.0), ["pow", "400.0", "too large"]),
     ],
 )
 def test_errors_name_the_op_and_the_value(make, words):
