@@ -328,7 +328,13 @@ def backward(root: Node, grad: Any = None) -> None:
 
 
 def _already_has_gradient(root: Node) -> bool:
-    g = root.grad
+    """True when root was backpropagated before and its inputs were not zeroed since."""
+    if not _nonzero(root.grad):
+        return False  # the usual case: a fresh graph, checked in O(1)
+    return any(_nonzero(node.grad) for node in topological_order(root) if node.is_leaf)
+
+
+def _nonzero(g: Any) -> bool:
     if g is None:
         return False
     return bool(np.any(g != 0)) if isinstance(g, np.ndarray) else g != 0

@@ -147,6 +147,26 @@ def test_second_backward_warns_in_plain_words():
     assert x.grad == -8.0  # accumulated, as in PyTorch
 
 
+def test_second_backward_after_zeroing_the_leaves_does_not_warn():
+    # The warning's own advice is to zero the gradients: once that is done, it stays quiet.
+    x, y, z, q, f = course_example()
+    f.backward()
+    for leaf in (x, y, z):
+        leaf.zero_grad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f.backward()
+    assert (x.grad, y.grad, z.grad) == (-4.0, -4.0, 3.0)
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    w.zero_grad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+
+
 def test_fresh_losses_sharing_weights_do_not_warn():
     w = Value(0.5)
     with warnings.catch_warnings():
