@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .dispatch import constant, sum_to_shape
+from .dispatch import sum_to_shape
 from .node import Node
 
 
@@ -276,12 +276,12 @@ def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
 def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
     """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
     shape = parent.data.shape
-    if len(np.shape(constant(grad))) >= len(shape):
+    if len(getattr(grad, "shape", ())) >= len(shape):  # arrays and nodes have a shape
         grad = sum_to_shape(grad, shape)
-    if np.shape(constant(grad)) != shape:  # a bug in the rule, not broadcasting
+    if getattr(grad, "shape", ()) != shape:  # a bug in the rule, not broadcasting
         raise RuntimeError(
             f"{operation.name}: backward returned a gradient of shape "
-            f"{np.shape(constant(grad))} for input {index}, of shape {shape}"
+            f"{getattr(grad, 'shape', ())} for input {index}, of shape {shape}"
         )
     if isinstance(grad, Node):
         return grad
