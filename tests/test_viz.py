@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from graphs import course_example
 
 import viz.graph
 from autograd import Tensor, Value
@@ -23,17 +24,6 @@ HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="the Graphviz program dot is not installed")
 ENGINES = ["builtin", pytest.param("graphviz", marks=needs_dot)]
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def course_example():
-    """f = (x + y) * z at x = -2, y = 5, z = -4, the course's first graph."""
-    x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
-    q = x + y
-    q.name = "q"
-    f = q * z
-    f.name = "f"
-    f.backward()
-    return f, (x, y, z, q)
 
 
 def svg_text(svg: str | bytes) -> str:

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from graphs import course_example
 from rich.console import Console
 
 from autograd import Tensor, Value, backward_steps
@@ -14,16 +15,6 @@ from viz import animate, explain, show, to_dot
 from viz.graph import to_networkx
 from viz.labels import number
 from viz.terminal import chain_rule_rows
-
-
-def course_example():
-    x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
-    q = x + y
-    q.name = "q"
-    f = q * z
-    f.name = "f"
-    f.backward()
-    return f, (x, y, z, q)
 
 
 def recording_console() -> Console:
