@@ -88,8 +88,9 @@ def layered_layout(
             chain.append(item.id)
         chain.append(b)
         chains.append(chain)
-    columns = _order(items, chains, _preorder(nodes, edges, rank))
-    _place(items, columns, chains, column_gap)
+    left, right = _neighbours(items, chains)
+    columns = _order(items, chains, left, right, _preorder(nodes, edges, rank))
+    _place(items, columns, left, right, column_gap)
     return _finish(items, columns, chains, edges, rank)
 
 
@@ -130,15 +131,21 @@ def _preorder(nodes: list[str], edges: list[tuple[str, str, int]], rank: dict[st
     return position
 
 
-def _order(items: dict[str, Placed], chains: list[list[str]], rank: dict[str, int]):
-    """Columns of item ids, sorted to reduce crossings (barycenter heuristic)."""
-    depth = max(item.layer for item in items.values()) + 1
+def _neighbours(items: dict[str, Placed], chains: list[list[str]]):
+    """For each item, the items one column to its left and to its right along the edges."""
     left: dict[str, list[str]] = {i: [] for i in items}
     right: dict[str, list[str]] = {i: [] for i in items}
     for chain in chains:
         for a, b in zip(chain, chain[1:]):
             right[a].append(b)
             left[b].append(a)
+    return left, right
+
+
+def _order(items: dict[str, Placed], chains: list[list[str]], left: dict[str, list[str]],
+           right: dict[str, list[str]], rank: dict[str, int]):
+    """Columns of item ids, sorted to reduce crossings (barycenter heuristic)."""
+    depth = max(item.layer for item in items.values()) + 1
     # Start from the forward order; a bend or label sorts with the node its edge enters.
     start = {}
     for chain in chains:
@@ -193,15 +200,9 @@ def _crossings(columns: list[list[str]], right: dict[str, list[str]]) -> int:
     return total
 
 
-def _place(items: dict[str, Placed], columns: list[list[str]], chains: list[list[str]],
-           column_gap: float):
+def _place(items: dict[str, Placed], columns: list[list[str]], left: dict[str, list[str]],
+           right: dict[str, list[str]], column_gap: float):
     """x by column widths; y by repeated smoothing towards neighbours, keeping the order."""
-    left: dict[str, list[str]] = {i: [] for i in items}
-    right: dict[str, list[str]] = {i: [] for i in items}
-    for chain in chains:
-        for a, b in zip(chain, chain[1:]):
-            right[a].append(b)
-            left[b].append(a)
     x = 0.0
     for column in columns:
         width = max((items[i].width for i in column), default=DUMMY_WIDTH)
