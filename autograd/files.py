@@ -6,6 +6,7 @@ Shared by nn (weights), viz (pictures, pages) and the plots.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,11 +15,21 @@ from typing import BinaryIO
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object] | bytes) -> Path:
-    """Create ``path`` from ``write(file)`` (or from bytes) in one step; return the path."""
-    path = Path(path)
+    """Create ``path`` from ``write(file)`` (or from bytes) in one step; return the path.
+
+    An OSError names ``path`` as given, never the temporary file. A symbolic link is
+    followed: the file it points to is replaced, and the link stays.
+    """
+    given = Path(path)
+    path = given.resolve() if given.is_symlink() else given
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder, not a file", str(given))
     folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise _naming(error, given) from None
     try:
         with os.fdopen(handle, "wb") as file:
             if isinstance(write, (bytes, bytearray)):
@@ -27,10 +38,17 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object] | 
                 write(file)
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _naming(error, given) from None
         raise
-    return path
+    return given
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """The same kind of error, about the path the caller gave."""
+    return type(error)(error.errno, error.strerror or str(error), str(path))
 
 
 def _umask() -> int:

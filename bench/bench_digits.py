@@ -24,13 +24,13 @@ BATCH = 32
 
 
 def _mlp(seed):
-    import nn
+    from chaingrad import nn
 
     return nn.Sequential(nn.Flatten(), nn.MLP(64, [256, 128, 10], "relu", seed=seed))
 
 
 def _cnn(seed):
-    from nn.models import DigitsCNN
+    from chaingrad.nn.models import DigitsCNN
 
     return DigitsCNN(seed=seed)
 
@@ -46,7 +46,7 @@ MODELS = {  # name: (builder of our model, epochs, Adam's learning rate), as in 
 
 def _layers(model):
     """Our model's layers in order, nested Sequentials opened up."""
-    from nn.layers import Sequential
+    from chaingrad.nn.layers import Sequential
 
     for layer in model.layers:
         if isinstance(layer, Sequential):
@@ -96,7 +96,7 @@ def _copy(module, weight, bias):
 
 
 def _data():
-    from nn.data import digits
+    from chaingrad.nn.data import digits
 
     X, y = digits("train")
     X_test, y_test = digits("test")
@@ -113,9 +113,9 @@ def _prepare(system, model):
 
 
 def _train_ours(model, X, y, orders, lr):
-    from autograd import Tensor, no_grad
-    from nn.functional import cross_entropy
-    from nn.optim import Adam
+    from chaingrad.autograd import Tensor, no_grad
+    from chaingrad.nn.functional import cross_entropy
+    from chaingrad.nn.optim import Adam
 
     optimizer = Adam(model.parameters(), lr=lr)
     for order in orders:

@@ -20,16 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import viz  # noqa: E402
-from autograd import Value  # noqa: E402
-from viz.graph import traversal  # noqa: E402
+from chaingrad import viz  # noqa: E402
+from chaingrad.autograd import Value  # noqa: E402
+from chaingrad.viz.graph import traversal  # noqa: E402
 
 SIZES = (200, 2_000, 20_000)
 
 
 def mlp_graph(target: int) -> Value:
     """A loss over as many samples as it takes to reach ``target`` nodes."""
-    import nn
+    from chaingrad import nn
 
     widths = [4, 1] if target <= 500 else [16, 16, 1]
     model = nn.scalar.MLP(2, widths, seed=0)

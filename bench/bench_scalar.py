@@ -120,10 +120,10 @@ def _torch():
 
 
 def _ours():
-    from autograd import Value
+    from chaingrad.autograd import Value
 
     try:
-        from nn.scalar import MLP
+        from chaingrad.nn.scalar import MLP
 
         def model(seed):
             return MLP(2, [16, 16, 1], activation="relu", seed=seed)

@@ -194,7 +194,7 @@ def _torch(workload):
 
 
 def _ours(workload):
-    from autograd import Tensor
+    from chaingrad.autograd import Tensor
 
     functional = _functional()
     conv = workload == "conv"
@@ -234,11 +234,11 @@ def _ours(workload):
 def _ours_optimizer(params):
     """nn.optim.SGD as a user would take it, else the same update written out."""
     try:
-        from nn.optim import SGD
+        from chaingrad.nn.optim import SGD
 
         return SGD(params, lr=LEARNING_RATE), "nn.optim.SGD"
     except ImportError:
-        from autograd import no_grad
+        from chaingrad.autograd import no_grad
 
         class HandSGD:
             def zero_grad(self):
@@ -260,7 +260,7 @@ def _mlp_args(workload):
 
 def _functional():
     try:
-        import nn.functional as functional
+        from chaingrad.nn import functional as functional
 
         return functional
     except ImportError:
@@ -269,10 +269,10 @@ def _functional():
 
 def _ours_mlp(weights, inputs):
     """nn.Linear layers when nn has them, else the same products written with Tensor ops."""
-    from autograd import Tensor
+    from chaingrad.autograd import Tensor
 
     try:
-        from nn import Linear
+        from chaingrad.nn import Linear
 
         layers = []
         for W, b in zip(weights[::2], weights[1::2]):

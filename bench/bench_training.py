@@ -103,11 +103,11 @@ def _torch():
 
 def _ours_model():
     """nn.MLP with the shared starting weights (or the same layers from Tensor ops)."""
-    from autograd import Tensor
+    from chaingrad.autograd import Tensor
 
     _, _, weights = _problem()
     try:
-        from nn import MLP
+        from chaingrad.nn import MLP
 
         model = MLP(2, [16, 16, 1], activation="tanh")
         params = model.parameters()
@@ -128,7 +128,7 @@ def _ours_model():
 
 def _ours_loss_and_optimizer():
     try:
-        from nn.losses import bce_with_logits as loss_fn
+        from chaingrad.nn.losses import bce_with_logits as loss_fn
 
         loss_source = "nn.losses.bce_with_logits"
     except ImportError:
@@ -137,7 +137,7 @@ def _ours_loss_and_optimizer():
 
         loss_source = "BCE by hand"
     try:
-        from nn.optim import SGD
+        from chaingrad.nn.optim import SGD
 
         def optimizer(params):
             return SGD(params, lr=LEARNING_RATE)
@@ -162,7 +162,7 @@ class _HandSGD:
 
 
 def _ours_loop():
-    from autograd import Tensor
+    from chaingrad.autograd import Tensor
 
     X, y, _ = _problem()
     orders = _epoch_orders()

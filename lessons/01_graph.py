@@ -25,7 +25,7 @@ def run(lesson):
         made it and from which inputs.
     """)
     v = lesson.code("""
-        from autograd import Value
+        from chaingrad.autograd import Value
 
         x = Value(-2.0, name="x")
         y = Value(5.0, name="y")
@@ -55,7 +55,7 @@ def run(lesson):
         The engine can tell us each node's local derivatives:
     """)
     v = lesson.code("""
-        from autograd import local_derivatives
+        from chaingrad.autograd import local_derivatives
 
         print("q = x + y:  (∂q/∂x, ∂q/∂y) =", local_derivatives(q))
         print("f = q · z:  (∂f/∂q, ∂f/∂z) =", local_derivatives(f))
@@ -131,7 +131,7 @@ def run(lesson):
         the node's gradient, and what each arrow sends down (upstream × local).
     """)
     v = lesson.code("""
-        from autograd import backward_steps
+        from chaingrad.autograd import backward_steps
 
         for step in backward_steps(f):
             for parent, local, sent in step.received:
@@ -150,7 +150,7 @@ def run(lesson):
         legend explains the colours. `viz.explain` prints the same chain rule as a table.
     """)
     v = lesson.code("""
-        import viz
+        from chaingrad import viz
 
         viz.explain(f)
         picture = viz.draw(f, out / "01_graph.svg")
@@ -204,13 +204,13 @@ def run(lesson):
 
 def _locals(v):
     """The two tuples printed in the local-derivative step, recomputed for the checks."""
-    from autograd import local_derivatives
+    from chaingrad.autograd import local_derivatives
 
     return tuple(local_derivatives(v.q)), tuple(local_derivatives(v.f))
 
 
 def _steps(v):
-    from autograd import backward_steps
+    from chaingrad.autograd import backward_steps
 
     return list(backward_steps(v.f))
 

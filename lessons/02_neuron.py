@@ -20,7 +20,7 @@ def run(lesson):
         at `w = 0.8`, `b = −0.5`, and the logistic sigmoid `f(y) = 1 / (1 + e^(−y))`.
     """)
     v = lesson.code("""
-        from autograd import Value
+        from chaingrad.autograd import Value
 
         x, Y_obs = 1.5, 1.0
         w, b = Value(0.8, name="w"), Value(-0.5, name="b")
@@ -88,7 +88,7 @@ def run(lesson):
         the arrow from `w` carries `x = 1.5`: the three factors of the chain rule.
     """)
     v = lesson.code("""
-        import viz
+        from chaingrad import viz
 
         y.name, Y.name, E.name = "y", "Y", "E"
         neuron = viz.draw(E, out / "02_neuron_graph.svg")
@@ -148,7 +148,7 @@ def run(lesson):
 
     lesson.step("The learning curve")
     v = lesson.code("""
-        from viz.plots import plot_history
+        from chaingrad.viz.plots import plot_history
         curve = plot_history({"loss": losses}, out / "02_learning_curve.svg",
                              title="one neuron, gradient descent (η = 2)", log=True)
     """)

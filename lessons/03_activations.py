@@ -19,8 +19,8 @@ def run(lesson):
         `σ(0) = 1/(1 + 1) = ½` and `σ′(0) = σ(0)(1 − σ(0)) = ¼`.
     """)
     v = lesson.code("""
-        from autograd import Value
-        from nn import activations as act
+        from chaingrad.autograd import Value
+        from chaingrad.nn import activations as act
 
         x = Value(0.0)
         y = act.sigmoid(x)
@@ -70,7 +70,7 @@ def run(lesson):
         everywhere on the plot, not only at four points.
     """)
     v = lesson.code("""
-        from viz.plots import plot_function
+        from chaingrad.viz.plots import plot_function
 
         pictures = {}
         for name in ("sigmoid", "tanh", "relu", "elu", "smelu"):

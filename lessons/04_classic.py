@@ -19,7 +19,7 @@ def run(lesson):
         weight `−1` with `θ = 0` gives NOT.
     """)
     v = lesson.code("""
-        from nn.classic import AND, NOT, OR
+        from chaingrad.nn.classic import AND, NOT, OR
 
         for gate in (AND, OR):
             X, y = gate.truth_table()
@@ -49,7 +49,7 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from nn import data
+        from chaingrad.nn import data
 
         X, t = data.or_gate()
         w, b = np.zeros(2), 0.0
@@ -73,7 +73,7 @@ def run(lesson):
     lesson.check("the rule by hand ends at w = (1, 1), b = −1", (*v.w.tolist(), v.b),
                  (1.0, 1.0, -1.0))
     v = lesson.code("""
-        from nn.classic import Perceptron
+        from chaingrad.nn.classic import Perceptron
 
         perceptron = Perceptron(2)
         print("mistakes per epoch:", perceptron.fit(X, t))
@@ -93,7 +93,7 @@ def run(lesson):
         picture colours the plane by the sum `w·x + b` and draws the line where it is 0.
     """)
     v = lesson.code("""
-        from viz.plots import plot_decision_boundary
+        from chaingrad.viz.plots import plot_decision_boundary
 
         X_noisy, t_noisy = data.and_gate(n=60, noise=0.12, seed=0)
         noisy = Perceptron(2, lr=0.1)
@@ -115,7 +115,7 @@ def run(lesson):
         *Perceptrons* (1969) made this limit famous.
     """)
     v = lesson.code("""
-        from nn.classic import linearly_separable
+        from chaingrad.nn.classic import linearly_separable
 
         X_xor, t_xor = data.xor()
         stuck = Perceptron(2)
@@ -138,7 +138,7 @@ def run(lesson):
         collects `θ = −Σ b = −(−1 − 1 − 1 + 1) = 2`.
     """)
     v = lesson.code("""
-        from nn.classic import Hebbian
+        from chaingrad.nn.classic import Hebbian
 
         A = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]], dtype=float)
         B = np.array([[-1], [-1], [-1], [1]])           # AND with ±1
@@ -178,7 +178,7 @@ def run(lesson):
         `−η ∂E/∂w = η (t − o) x`. Let autograd confirm it on one example:
     """)
     v = lesson.code("""
-        from autograd import Value
+        from chaingrad.autograd import Value
 
         x1, x2, target, eta = 1.0, -1.0, -1.0, 0.1
         w1, w2, bias = Value(0.3), Value(0.2), Value(0.1)
@@ -196,8 +196,8 @@ def run(lesson):
         `wⱼ = mean(t·xⱼ) = (1 + 1 − 1 + 1)/4 = 0.5` and `b = mean(t) = −0.5`.
     """)
     v = lesson.code("""
-        from nn.classic import Adaline
-        from viz.plots import plot_history
+        from chaingrad.nn.classic import Adaline
+        from chaingrad.viz.plots import plot_history
 
         adaline = Adaline(2, lr=0.2)
         errors = adaline.fit(A, B.ravel(), epochs=60, mode="batch")

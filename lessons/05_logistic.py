@@ -15,7 +15,7 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from nn import data
+        from chaingrad.nn import data
 
         X, t = data.blobs(100, centers=[[-1, 1], [1, -1]], std=0.8, seed=1)
         print("X:", X.shape, "  labels t:", t.shape, "  class sizes:", np.bincount(t))
@@ -39,7 +39,7 @@ def run(lesson):
         from `w = (0, 0)` and `q = 0`, so every point gets `p = σ(0) = ½`.
     """)
     v = lesson.code("""
-        from autograd import Tensor
+        from chaingrad.autograd import Tensor
 
         w = Tensor([0.0, 0.0], requires_grad=True, name="w")
         q = Tensor(0.0, requires_grad=True, name="q")
@@ -114,7 +114,7 @@ def run(lesson):
         blue for class 1, pale near ½) and draws the line `p = ½`.
     """)
     v = lesson.code("""
-        from viz.plots import plot_decision_boundary
+        from chaingrad.viz.plots import plot_decision_boundary
 
         def model(points):
             return 1 / (1 + np.exp(-(points @ w.data + q.item())))

@@ -12,7 +12,7 @@ def run(lesson):
         it, and interest in neural networks collapsed for more than a decade.
     """)
     v = lesson.code("""
-        from nn import data
+        from chaingrad.nn import data
 
         X, t = data.xor()
         for (a, b), target in zip(X, t):
@@ -79,7 +79,7 @@ def run(lesson):
         `E = Σ (y − t)²` over the four rows, and each step is `w ← w − η·∂E/∂w`.
     """)
     v = lesson.code("""
-        from nn.scalar import MLP
+        from chaingrad.nn.scalar import MLP
 
         model = MLP(2, [4, 1], seed=0)
         eta, losses = 0.1, []
@@ -108,7 +108,7 @@ def run(lesson):
         error would change if it grew: the drawing shows all of it, chain rule included.
     """)
     v = lesson.code("""
-        import viz
+        from chaingrad import viz
 
         model.zero_grad()
         y = model([1.0, 0.0]);  y.name = "y"
@@ -141,7 +141,7 @@ def run(lesson):
         the network treats points it never saw.
     """)
     v = lesson.code("""
-        from viz.plots import plot_decision_boundary
+        from chaingrad.viz.plots import plot_decision_boundary
 
         X_noisy, t_noisy = data.xor(n=40, noise=0.12, seed=3)
         picture = plot_decision_boundary(model, X_noisy, t_noisy,

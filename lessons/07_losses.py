@@ -26,8 +26,8 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from autograd import Tensor
-        from nn import losses
+        from chaingrad.autograd import Tensor
+        from chaingrad.nn import losses
 
         y = np.array([1.0, 1.0, 1.0])
         y_hat = Tensor([2.0, 0.0, 4.0], requires_grad=True, name="ŷ")
@@ -64,7 +64,7 @@ def run(lesson):
         as many points above as below). Gradient descent finds both.
     """)
     v = lesson.code("""
-        from nn import optim
+        from chaingrad.nn import optim
 
         data = np.array([1.0, 2.0, 3.0, 4.0, 100.0])
 
@@ -90,7 +90,7 @@ def run(lesson):
         and bad when they are mistakes in the data.
     """)
     v = lesson.code("""
-        from viz.plots import plot_function
+        from chaingrad.viz.plots import plot_function
 
         shapes = plot_function(lambda r: r * r, None, out / "07_squared_vs_absolute.svg",
                                xrange=(-3, 3), extra={"slope of |r|: sign(r)": np.sign},
@@ -183,7 +183,7 @@ def run(lesson):
         * L1: `2(w − 3) + λ = 0`, so **`w = 3 − λ/2`**, and for `λ ≥ 6` **exactly 0**.
     """)
     v = lesson.code("""
-        from autograd import Value
+        from chaingrad.autograd import Value
 
         def best_weight(penalty, lam):
             w = Value(0.0, name="w")
@@ -233,7 +233,7 @@ def run(lesson):
         * its derivative `d/dw (4λx²w²) = 8λx²w = 8 · 0.1 · 4 · 1.5 = 4.8`.
     """)
     v = lesson.code("""
-        from autograd import grad
+        from chaingrad.autograd import grad
 
         w = Value(1.5, name="w")
         x, lam = 2.0, 0.1
@@ -253,7 +253,7 @@ def run(lesson):
         the backward rule of `**` and `*`) sit inside it like any other operation.
     """)
     v = lesson.code("""
-        import viz
+        from chaingrad import viz
 
         w = Value(1.5, name="w")
         y_hat = w ** 2 * x

@@ -27,8 +27,8 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from autograd import Tensor
-        from nn import data, losses, optim
+        from chaingrad.autograd import Tensor
+        from chaingrad.nn import data, losses, optim
 
         X, y = data.linear_regression(32, a=2.0, b=1.0, noise=0.5, seed=0)
         x, t = X[:, 0], y[:, 0]
@@ -79,7 +79,7 @@ def run(lesson):
     lesson.check("SGD's full loss sometimes goes up (it follows one example at a time)",
                  bool((np.diff(v.curve["SGD (1)"]) > 0).any()), True)
     v = lesson.code("""
-        from viz.plots import plot_optimizer_paths
+        from chaingrad.viz.plots import plot_optimizer_paths
 
         picture = plot_optimizer_paths(full_loss, paths, out / "08_gd_sgd_minibatch.svg",
                                        title="10 epochs on the same 32 points")
@@ -109,7 +109,7 @@ def run(lesson):
         `w = 0.81 − 0.1(0.81 + 0.9 · 1.71) = 0.5751`.
     """)
     v = lesson.code("""
-        from autograd import Value
+        from chaingrad.autograd import Value
 
         def two_steps(**options):
             w = Value(1.0, name="w")

@@ -25,8 +25,8 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        import nn
-        from nn import data
+        from chaingrad import nn
+        from chaingrad.nn import data
 
         X, y = data.curve(60, "sin", noise=0.3, seed=3)
         splits = data.train_val_test_split(X, y, fractions=(0.3, 0.35, 0.35), seed=0)
@@ -75,7 +75,7 @@ def run(lesson):
     lesson.check("the validation loss rose after its best epoch (at least 1.5 times)",
                  v.val_curve[-1] > 1.5 * min(v.val_curve), True)
     v = lesson.code("""
-        from viz.plots import plot_history
+        from chaingrad.viz.plots import plot_history
 
         curves = plot_history(history, out / "09_learning_curves.svg", log=True,
                               title="4,353 weights, 18 training points")
@@ -132,7 +132,7 @@ def run(lesson):
                  v.test_stopped < v.test_big, True)
     v = lesson.code("""
         from matplotlib.figure import Figure
-        from autograd.files import write_atomic   # a temporary file, then a rename
+        from chaingrad.autograd.files import write_atomic   # a temporary file, then a rename
 
         grid = np.linspace(-np.pi, np.pi, 300)[:, None]
         figure = Figure(figsize=(6, 4), layout="constrained")

@@ -24,7 +24,7 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from autograd import Tensor
+        from chaingrad.autograd import Tensor
 
         X = Tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True, name="X")
         b = Tensor([10.0, 20.0], requires_grad=True, name="b")
@@ -79,9 +79,9 @@ def run(lesson):
         the weights that form column `j` of the tensor layer's matrix `W`.
     """)
     v = lesson.code("""
-        import nn
-        from autograd import topological_order
-        from nn import data, losses
+        from chaingrad import nn
+        from chaingrad.autograd import topological_order
+        from chaingrad.nn import data, losses
 
         X_xor, y_xor = data.xor()
         scalar_net = nn.scalar.MLP(2, [3, 1], seed=0)
@@ -178,7 +178,7 @@ def run(lesson):
     lesson.check("1,438 − 144 = 1,294 training rows per epoch",
                  v.history.params["samples"], 1294)
     v = lesson.code("""
-        from viz.plots import plot_history
+        from chaingrad.viz.plots import plot_history
         curves = plot_history(history, out / "10_digits_history.svg",
                               title="MLP 64-32-10 on 8×8 digits")
     """)

@@ -21,7 +21,7 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from nn.classic import Hopfield
+        from chaingrad.nn.classic import Hopfield
 
         letters = '''
         #######  ##.....  .#####.
@@ -108,7 +108,7 @@ def run(lesson):
     lesson.check("all three letters are fixed points", v.fixed, [True, True, True])
     v = lesson.code("""
         from matplotlib.figure import Figure
-        from autograd.files import write_atomic   # a temporary file, then a rename
+        from chaingrad.autograd.files import write_atomic   # a temporary file, then a rename
 
         figure = Figure(figsize=(6, 6), layout="constrained")
         grid = figure.subplots(3, 3)
@@ -177,8 +177,8 @@ def run(lesson):
         three clouds; the network is *not* told which cloud a point came from.
     """)
     v = lesson.code("""
-        from nn import data
-        from nn.classic import CompetitiveLayer
+        from chaingrad.nn import data
+        from chaingrad.nn.classic import CompetitiveLayer
 
         X, _ = data.blobs(150, centers=[[-2, 0], [2, 0], [0, 3]], std=0.5, seed=0)
         layer = CompetitiveLayer(3, 2, lr=0.05, seed=0)
@@ -193,8 +193,8 @@ def run(lesson):
     lesson.check("the three units split the points 50/50/50",
                  sorted(np.bincount(v.clusters).tolist()), [50, 50, 50])
     v = lesson.code("""
-        from nn.data import one_hot
-        from viz.plots import plot_decision_boundary
+        from chaingrad.nn.data import one_hot
+        from chaingrad.viz.plots import plot_decision_boundary
 
         regions = plot_decision_boundary(lambda points: one_hot(layer.predict(points), 3),
                                          X, clusters, out / "11_winner_takes_all.svg",

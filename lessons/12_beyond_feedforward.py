@@ -30,8 +30,8 @@ def run(lesson):
     """)
     v = lesson.code("""
         import numpy as np
-        from autograd import Tensor
-        from nn.recurrent import RNN
+        from chaingrad.autograd import Tensor
+        from chaingrad.nn.recurrent import RNN
 
         rnn = RNN(1, 1, activation="relu")
         rnn.cell.weight_x.data[...] = 0.5
@@ -50,7 +50,7 @@ def run(lesson):
     lesson.check("∂h₃/∂W_h = 2·0.8·0.5 = 0.8", v.rnn.cell.weight_h.grad.item(), 0.8, tol=1e-12)
     lesson.check("∂h₃/∂W_x = 0.8² = 0.64", v.rnn.cell.weight_x.grad.item(), 0.64, tol=1e-12)
     v = lesson.code("""
-        import viz
+        from chaingrad import viz
         unrolled = viz.draw(h3, out / "12_rnn_unrolled.svg", parameters=rnn.parameters())
     """)
     lesson.file(v.unrolled, "the unrolled network: three copies of the cell sharing W_x and W_h")
@@ -90,8 +90,8 @@ def run(lesson):
         baseline, "the next value equals this one" (a forecast with no model at all).
     """)
     v = lesson.code("""
-        import nn
-        from nn.models import SequenceModel
+        from chaingrad import nn
+        from chaingrad.nn.models import SequenceModel
 
         rng = np.random.default_rng(0)
         waves = np.sin(rng.uniform(0, 2 * np.pi, (64, 1)) + 0.4 * np.arange(21))
@@ -126,7 +126,7 @@ def run(lesson):
         so `∂L/∂W[0, 2] = 0 + 1 + 0 + 1 = 2`.
     """)
     v = lesson.code("""
-        from nn.functional import conv2d
+        from chaingrad.nn.functional import conv2d
 
         image = np.zeros((1, 1, 4, 4))
         image[..., 3] = 1.0                      # a dark last column
@@ -155,8 +155,8 @@ def run(lesson):
     """)
     v = lesson.code("""
         import time
-        from nn import data
-        from nn.models import DigitsCNN
+        from chaingrad.nn import data
+        from chaingrad.nn.models import DigitsCNN
 
         X_train, y_train = data.digits("train")          # (1438, 8, 8)
         X_test, y_test = data.digits("test")
@@ -183,7 +183,7 @@ def run(lesson):
         Baseline: rebuild every image as the average image of the training set.
     """)
     v = lesson.code("""
-        from nn.models import Autoencoder
+        from chaingrad.nn.models import Autoencoder
 
         flat_train, flat_test = X_train.reshape(-1, 64), X_test.reshape(-1, 64)
         autoencoder = Autoencoder(64, code=8, hidden=32, seed=0)
@@ -202,7 +202,7 @@ def run(lesson):
                  v.error < v.average / 3, True)
     v = lesson.code("""
         from matplotlib.figure import Figure
-        from autograd.files import write_atomic   # a temporary file, then a rename
+        from chaingrad.autograd.files import write_atomic   # a temporary file, then a rename
 
         figure = Figure(figsize=(8, 2.2), layout="constrained")
         axes = figure.subplots(2, 8)
@@ -225,12 +225,12 @@ def run(lesson):
         classifier, k nearest neighbours (no training: each test image takes the
         majority label of its 3 closest training images), lesson 10's MLP and the CNN
         from above. The training runs are kept short for the lesson;
-        `python -m nn.compare` trains each model for 20–30 epochs (about half a minute).
+        `python -m chaingrad.nn.compare` trains each model for 20–30 epochs (about half a minute).
     """)
     v = lesson.code("""
         from rich.console import Console
-        from nn.compare import Result, knn_predict, table
-        from nn.models import LinearClassifier
+        from chaingrad.nn.compare import Result, knn_predict, table
+        from chaingrad.nn.models import LinearClassifier
 
         def error_of(model, images):
             return float(np.mean(model.predict(images).argmax(axis=1) != y_test))
@@ -268,7 +268,7 @@ def run(lesson):
         bend its boundaries. Unlike MNIST, **k-NN is very hard to beat here**: with
         1,438 training images of only 64 pixels, the nearest training image is almost
         always the same digit. The networks are trained only briefly in this lesson;
-        `python -m nn.compare` trains them 20–30 epochs, which brings the MLP and CNN
+        `python -m chaingrad.nn.compare` trains them 20–30 epochs, which brings the MLP and CNN
         closer. The CNN's real advantage, weight sharing, pays off on larger images such
         as MNIST's 28×28, where a kernel can find a stroke wherever it is. And on 359
         test images one mistake is 0.3%: differences of a few images are noise, and a

@@ -1,4 +1,5 @@
-"""``python -m lessons [N] [--auto] [--out DIR]``: list the lessons, or step through lesson N."""
+"""``python -m chaingrad.lessons [N] [--auto] [--out DIR]`` (or ``chaingrad lessons``): list
+the lessons, or step through lesson N."""
 
 from __future__ import annotations
 
@@ -11,24 +12,32 @@ from rich.console import Console
 
 from .runner import find_lessons, is_interactive, lesson_table, run_lesson
 
+HELP = "list the lessons, or step through lesson N"
 
-def main(argv: list[str] | None = None) -> int:
-    """List the lessons (no number) or run one; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lessons",
-        description="Step through the course's lessons. Without a number, list them.")
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("number", nargs="?", help="the lesson to run")
     parser.add_argument("--auto", action="store_true",
                         help="run straight through without waiting for Enter")
     parser.add_argument("--out", type=Path, default=Path("lesson-output"),
                         help="folder for the pictures and pages (default: lesson-output/)")
-    args = parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m chaingrad.lessons``: parse ``argv`` and run; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m chaingrad.lessons", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """List the lessons (no number) or run one; returns the exit status."""
     # Prose reads best in lines of at most 100 characters, even in a wide terminal.
     console = Console(highlight=False, width=min(100, shutil.get_terminal_size().columns))
     entries = find_lessons()
     if args.number is None:
         console.print(lesson_table(entries))
-        console.print("Run one with: [bold]python -m lessons 1[/bold]  "
+        console.print("Run one with: [bold]chaingrad lessons 1[/bold]  "
                       "(--auto to run without pauses, --out DIR for the files)")
         return 0
     number = int(args.number) if args.number.lstrip("-").isdigit() else args.number

@@ -12,8 +12,8 @@ A lesson is a plain Python file ``lessons/NN_topic.py`` (NN = two digits) with t
         lesson.step("Build the graph")             # a new step (waits for Enter before it)
         lesson.say('''The course's example is *f = (x + y) z*.''')   # Markdown prose
         v = lesson.code('''
-            import viz
-            from autograd import Value
+            from chaingrad import viz
+            from chaingrad.autograd import Value
             x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
             f = (x + y) * z
             f.backward()
@@ -23,7 +23,7 @@ A lesson is a plain Python file ``lessons/NN_topic.py`` (NN = two digits) with t
         lesson.check("f = (-2 + 5)(-4)", v.f.data, -12.0)
         lesson.file(v.picture, "the graph")         # tells the student which file to open
 
-It appears in ``python -m lessons`` as soon as the file exists. Conventions: name output
+It appears in ``chaingrad lessons`` as soon as the file exists. Conventions: name output
 files after the lesson number (``out / "07_losses.svg"``); end every step with a check a
 student could work out by hand; keep a whole lesson to a few seconds with ``--auto``
 (``tests/test_lessons.py`` runs every lesson and requires its checks to pass).
@@ -71,7 +71,7 @@ from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.table import Table
 
-from autograd import Node
+from chaingrad.autograd import Node
 
 LESSON_FILE = re.compile(r"^(\d\d)_\w+\.py$")
 
@@ -286,7 +286,7 @@ def play(entry: Entry, lesson: Lesson) -> int:
         entry.module.run(lesson)
     except Quit:
         console.print(f"\nStopped after step {lesson.steps}. "
-                      f"Run it again with: python -m lessons {entry.number}")
+                      f"Run it again with: chaingrad lessons {entry.number}")
         return 1 if lesson.failed else 0
     except KeyboardInterrupt:
         console.print("\nInterrupted.")

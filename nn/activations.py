@@ -4,7 +4,7 @@ Each function is built from engine ops, so autograd differentiates it; its deriv
 also written out by hand as a separate function (``derivative("elu")``, or
 ``elu.derivative``), on plain floats or numpy arrays, so a student can compare the two.
 
-    >>> from autograd import Value
+    >>> from chaingrad import Value
     >>> y = elu(Value(-1.0)); y.backward()
     >>> elu.derivative(-1.0)            # alpha * e**x, the same number as the Value's grad
 
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Node, Op, Tensor, Value, where
-from autograd.dispatch import tanh as tanh_
+from chaingrad.autograd import Node, Op, Tensor, Value, where
+from chaingrad.autograd.dispatch import tanh as tanh_
 
 from .module import Module, rng
 

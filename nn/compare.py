@@ -5,8 +5,8 @@ same kinds of model learn the 8x8 UCI digits (1,438 training images, 359 test im
 ``nn.data.digits``): a linear softmax classifier, k nearest neighbours (numpy, no
 training at all), an MLP and a small CNN, all but k-NN trained on our engine.
 
-    python -m nn.compare            # the table: test error and training seconds
-    python -m nn.compare --seed 1
+    python -m chaingrad.nn.compare            # the table: test error and training seconds
+    python -m chaingrad.nn.compare --seed 1
 
 The run asks numpy's BLAS for one thread (``--threads`` changes it): these matrices are
 small, and on a busy machine BLAS threads spend more time waiting for each other than

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Tensor
+from chaingrad.autograd import Tensor
 
 from . import functional
 from .layers import INITS, as_tensor, initial_weights

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Node, Op, OpError, Tensor
-from autograd.dispatch import constant, expand_to
-from autograd.dispatch import exp as _exp
+from chaingrad.autograd import Node, Op, OpError, Tensor
+from chaingrad.autograd.dispatch import constant, expand_to
+from chaingrad.autograd.dispatch import exp as _exp
 
 __all__ = [
     "avg_pool2d",

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from autograd import Tensor
+from chaingrad.autograd import Tensor
 
 from . import functional
 from .activations import Activation, activation_module

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Node, Op, Tensor, Value, grad
-from autograd.dispatch import tanh as tanh_
+from chaingrad.autograd import Node, Op, Tensor, Value, grad
+from chaingrad.autograd.dispatch import tanh as tanh_
 
 from . import functional
 from .module import Module

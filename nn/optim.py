@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Node
+from chaingrad.autograd import Node
 
 from .module import Module
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from autograd import Value
+from chaingrad.autograd import Value
 
 from .module import Module, rng
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Node, Tensor, Value, no_grad
+from chaingrad.autograd import Node, Tensor, Value, no_grad
 
 from . import data, losses, optim
 from .module import Module, manual_seed, rng

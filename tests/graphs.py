@@ -1,6 +1,6 @@
 """Graphs that several test files draw."""
 
-from autograd import Value
+from chaingrad.autograd import Value
 
 
 def course_example():

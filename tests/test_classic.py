@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn import classic, data
+from chaingrad.nn import classic, data
 
 
 def _bits(X):

@@ -1,4 +1,4 @@
-"""The chaingrad command line: draw with a safe expression parser, and lessons."""
+"""The chaingrad command line: draw with a safe expression parser, lessons, help and version."""
 
 from __future__ import annotations
 
@@ -6,21 +6,22 @@ import math
 import os
 import subprocess
 import sys
-import types
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from viz.cli import ExpressionError, build, main
-from viz.labels import number
+import chaingrad
+from chaingrad.cli import main
+from chaingrad.expression import ExpressionError, build
+from chaingrad.viz.labels import number
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "viz.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "chaingrad", *args], capture_output=True,
                           text=True, env=environment, cwd=cwd, timeout=120)
 
 
@@ -68,7 +69,7 @@ def test_build_matches_python_maths(expression, values, reference):
 
 
 def _leaves(root):
-    from viz.graph import traversal
+    from chaingrad.viz.graph import traversal
 
     return [n for n in traversal(root) if not n.parents]
 
@@ -132,9 +133,60 @@ def test_build_raises_expression_error_not_eval():
 
 
 def test_lessons_are_delegated_with_their_arguments(monkeypatch):
+    from chaingrad.lessons import __main__ as lessons_entry
+
     seen = []
-    fake = types.ModuleType("lessons.__main__")
-    fake.main = lambda argv: seen.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "lessons.__main__", fake)
+    monkeypatch.setattr(lessons_entry, "run_lesson",
+                        lambda entry, out, auto, console: seen.append((entry.number, out, auto)))
     assert main(["lessons", "2", "--auto", "--out", "somewhere"]) == 0
-    assert seen == [["2", "--auto", "--out", "somewhere"]]
+    assert seen == [(2, Path("somewhere"), True)]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chaingrad {chaingrad.__version__}"
+
+
+@pytest.mark.parametrize("command,program", [
+    ([], "chaingrad"),
+    (["draw"], "chaingrad draw"),
+    (["lessons"], "chaingrad lessons"),
+])
+def test_help_names_the_program(command, program, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--help"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: {program} ")
+
+
+def test_python_dash_m_chaingrad_lessons_keeps_working(tmp_path):
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "chaingrad.lessons", "--help"],
+                            capture_output=True, text=True, env=environment, cwd=tmp_path,
+                            timeout=120)
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m chaingrad.lessons ")
+
+
+def test_unknown_command_is_a_usage_error(tmp_path):
+    result = run_cli("paint", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "invalid choice: 'paint'" in result.stderr
+
+
+@pytest.mark.parametrize("make_output", [
+    pytest.param(lambda folder: folder / "a-folder.svg", id="a folder"),
+    pytest.param(lambda folder: folder / "a-file" / "f.svg", id="below a file"),
+])
+def test_an_output_that_cannot_be_written_is_named(make_output, tmp_path):
+    (tmp_path / "a-folder.svg").mkdir()
+    (tmp_path / "a-file").write_text("not a folder")
+    output = make_output(tmp_path)
+    result = run_cli("draw", "x * y", "x=1", "y=2", "-o", str(output), "--engine", "builtin",
+                     cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"chaingrad draw: cannot write {str(output)!r}: ")
+    assert "Traceback" not in result.stderr and ".tmp" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

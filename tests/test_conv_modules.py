@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from autograd import Tensor
-from nn.conv import AvgPool2d, Conv2d, MaxPool2d, Reshape
-from nn.layers import Flatten, Linear, Sequential
+from chaingrad.autograd import Tensor
+from chaingrad.nn.conv import AvgPool2d, Conv2d, MaxPool2d, Reshape
+from chaingrad.nn.layers import Flatten, Linear, Sequential
 
 torch = pytest.importorskip("torch")
 
@@ -81,7 +81,7 @@ def test_small_cnn_equals_torch_end_to_end():
             other.bias.copy_(torch.tensor(mine.bias.data))
         theirs[6].weight.copy_(torch.tensor(dense.weight.data.T))
         theirs[6].bias.copy_(torch.tensor(dense.bias.data))
-    from nn.losses import cross_entropy
+    from chaingrad.nn.losses import cross_entropy
 
     loss_o = cross_entropy(ours(Tensor(x)), labels)
     loss_o.backward()

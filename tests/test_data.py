@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn import data
+from chaingrad.nn import data
 
 CLASSIFIERS = [data.moons, data.circles, data.spirals, data.blobs]
 

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from autograd.files import write_atomic
+from chaingrad.autograd.files import write_atomic
 
 
 def test_writes_bytes_with_the_usual_mode(tmp_path):

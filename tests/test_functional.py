@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-import nn.functional as F
-from autograd import OpError, Tensor, gradcheck
+from chaingrad.autograd import OpError, Tensor, gradcheck
+from chaingrad.nn import functional as F
 
 
 def leaf(shape, seed=0, dtype=np.float64, scale=1.0):

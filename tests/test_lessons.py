@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from autograd import Value
-from lessons.__main__ import main
-from lessons.runner import Entry, Lesson, find_lessons, lesson_table, play
+from chaingrad.autograd import Value
+from chaingrad.lessons.__main__ import main
+from chaingrad.lessons.runner import Entry, Lesson, find_lessons, lesson_table, play
 
 LESSONS = find_lessons()
 
@@ -54,7 +54,7 @@ def test_lesson_runs_through_with_passing_checks_and_writes_its_files(number, tm
 
 
 def test_main_job_lesson_one_from_the_command_line(tmp_path, monkeypatch, capsys):
-    """`python -m lessons 1` without --auto: stdin is not a terminal here, so no pauses."""
+    """`chaingrad lessons 1` without --auto: stdin is not a terminal here, so no pauses."""
     monkeypatch.setattr("builtins.input", lambda *_: pytest.fail("waited for Enter"))
     assert main(["1", "--out", str(tmp_path)]) == 0
     assert {p.name for p in tmp_path.iterdir()} >= {"01_graph.svg", "01_backprop.html"}
@@ -80,10 +80,10 @@ def test_wrong_lesson_number_lists_the_valid_ones_and_exits_2(capsys):
 
 
 def test_python_dash_m_lessons_in_a_subprocess():
-    listing = subprocess.run([sys.executable, "-m", "lessons"], capture_output=True,
+    listing = subprocess.run([sys.executable, "-m", "chaingrad.lessons"], capture_output=True,
                              text=True, timeout=60)
     assert listing.returncode == 0 and "chaingrad lessons" in listing.stdout
-    wrong = subprocess.run([sys.executable, "-m", "lessons", "999"], capture_output=True,
+    wrong = subprocess.run([sys.executable, "-m", "chaingrad.lessons", "999"], capture_output=True,
                            text=True, timeout=60)
     assert wrong.returncode == 2 and "Traceback" not in wrong.stdout + wrong.stderr
 
@@ -206,9 +206,9 @@ def test_file_announces_existing_files_and_fails_on_missing_ones(tmp_path):
 def test_the_runner_docstring_example_is_a_working_lesson(tmp_path):
     import textwrap
 
-    import lessons.runner
+    from chaingrad.lessons import runner
 
-    doc = lessons.runner.__doc__
+    doc = runner.__doc__
     source = textwrap.dedent(doc[doc.index("    TITLE"):doc.index("It appears")])
     names: dict = {}
     exec(source, names)

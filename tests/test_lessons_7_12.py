@@ -1,4 +1,4 @@
-"""Lessons 7-12 from the command line: `python -m lessons N --auto --out DIR` exits 0, every
+"""Lessons 7-12 from the command line: `chaingrad lessons N --auto --out DIR` exits 0, every
 check passes, and every file the lesson tells the student to open is written and readable."""
 
 import re
@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lessons.__main__ import main
-from lessons.runner import find_lessons
+from chaingrad.lessons.__main__ import main
+from chaingrad.lessons.runner import find_lessons
 
 # The files each lesson announces with "▶ open", in order.
 ANNOUNCED = {

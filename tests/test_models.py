@@ -1,19 +1,19 @@
 """The ready-made models and the digits comparison: they learn what they should.
 
 Short, seeded runs with loose bounds that an untrained or broken model fails (chance is
-90% error on ten digits); the full-length figures come from ``python -m nn.compare``.
+90% error on ten digits); the full-length figures come from ``python -m chaingrad.nn.compare``.
 """
 
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor
-from nn import compare
-from nn.compare import error_rate, knn_predict, train
-from nn.layers import Flatten, Sequential
-from nn.models import Autoencoder, DigitsCNN, LinearClassifier, SequenceModel
-from nn.recurrent import GRU, LSTM
+from chaingrad import nn
+from chaingrad.autograd import Tensor
+from chaingrad.nn import compare
+from chaingrad.nn.compare import error_rate, knn_predict, train
+from chaingrad.nn.layers import Flatten, Sequential
+from chaingrad.nn.models import Autoencoder, DigitsCNN, LinearClassifier, SequenceModel
+from chaingrad.nn.recurrent import GRU, LSTM
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-import nn
-from autograd import Op, Tensor, Value, grad
-from nn import activations as A
+from chaingrad import nn
+from chaingrad.autograd import Op, Tensor, Value, grad
+from chaingrad.nn import activations as A
 
 # Parameter settings to try per activation (besides the defaults).
 SETTINGS = {

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor
+from chaingrad import nn
+from chaingrad.autograd import Tensor
 
 
 def test_linear_matches_pytorch_forward_and_gradients():

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor, Value, gradcheck
-from nn import losses
+from chaingrad import nn
+from chaingrad.autograd import Tensor, Value, gradcheck
+from chaingrad.nn import losses
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

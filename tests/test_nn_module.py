@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor, Value
-from nn.scalar import MLP, Layer, Neuron
+from chaingrad import nn
+from chaingrad.autograd import Tensor, Value
+from chaingrad.nn.scalar import MLP, Layer, Neuron
 
 
 class Affine(nn.Module):

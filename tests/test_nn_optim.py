@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor, Value
-from nn import optim
+from chaingrad import nn
+from chaingrad.autograd import Tensor, Value
+from chaingrad.nn import optim
 
 torch = pytest.importorskip("torch")
 

@@ -5,10 +5,10 @@ import re
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor
-from nn import data, losses, optim
-from nn.training import EarlyStopping, accuracy, replicate
+from chaingrad import nn
+from chaingrad.autograd import Tensor
+from chaingrad.nn import data, losses, optim
+from chaingrad.nn.training import EarlyStopping, accuracy, replicate
 
 X, Y = data.moons(200, noise=0.1, seed=0)
 Y = Y.astype(float)

@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import autograd
-import nn.functional as F
-from autograd import Op, Tensor, Value, enable_grad, gradcheck
+from chaingrad import autograd
+from chaingrad.autograd import Op, Tensor, Value, enable_grad, gradcheck
+from chaingrad.nn import functional as F
 
 with contextlib.suppress(ImportError):  # its ops register themselves when imported
-    import nn.activations  # noqa: F401
+    import chaingrad.nn.activations  # noqa: F401
 
 try:  # PyTorch is the second opinion where it is installed (CI installs it)
     import torch

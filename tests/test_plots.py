@@ -7,8 +7,13 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from autograd import Value
-from viz.plots import plot_decision_boundary, plot_function, plot_history, plot_optimizer_paths
+from chaingrad.autograd import Value
+from chaingrad.viz.plots import (
+    plot_decision_boundary,
+    plot_function,
+    plot_history,
+    plot_optimizer_paths,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HISTORY = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
@@ -139,7 +144,7 @@ def test_plot_function_accepts_numpy_value_and_autograd_derivative(tmp_path):
 
 
 def test_autograd_derivative_matches_the_formula():
-    from viz.plots import _autograd_derivative
+    from chaingrad.viz.plots import _autograd_derivative
 
     xs = np.linspace(-3, 3, 13)
     np.testing.assert_allclose(_autograd_derivative(lambda v: v.sigmoid(), xs),

@@ -7,10 +7,10 @@ and one bias (GRU: plus bias_hn, the hidden bias of the candidate, which r multi
 import numpy as np
 import pytest
 
-import nn
-from autograd import Tensor, gradcheck
-from nn.models import SequenceModel
-from nn.recurrent import GRU, LSTM, RNN, GRUCell, Jordan, LSTMCell, RNNCell
+from chaingrad import nn
+from chaingrad.autograd import Tensor, gradcheck
+from chaingrad.nn.models import SequenceModel
+from chaingrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, Jordan, LSTMCell, RNNCell
 
 try:
     import torch

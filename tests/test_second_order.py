@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-import autograd
-import nn.functional as F
-from autograd import Tensor, Value
+from chaingrad import autograd
+from chaingrad.autograd import Tensor, Value
+from chaingrad.nn import functional as F
 
 
 def derivatives(f, x: float, order: int) -> list[float]:

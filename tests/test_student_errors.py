@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import nn
-import viz
-from autograd import Tensor, Value
-from lessons.__main__ import main as lessons_main
+from chaingrad import nn, viz
+from chaingrad.autograd import Tensor, Value
+from chaingrad.lessons.__main__ import main as lessons_main
 
 
 @pytest.mark.parametrize("show", ["draw", "to_dot", "to_networkx", "show", "explain"])
@@ -103,7 +102,7 @@ def test_lessons_unknown_number_is_a_sentence(number, capsys):
 
 def test_lessons_accepts_a_leading_zero(tmp_path, monkeypatch):
     entries = {}
-    import lessons.__main__ as entry_point
+    from chaingrad.lessons import __main__ as entry_point
 
     monkeypatch.setattr(entry_point, "run_lesson",
                         lambda entry, out, auto, console: entries.setdefault("n", entry.number))
@@ -124,7 +123,7 @@ def test_lessons_out_that_is_a_file(tmp_path, capsys, below):
 
 
 def test_plot_function_names_the_true_derivative_in_the_legend(tmp_path):
-    from nn import activations as act
+    from chaingrad.nn import activations as act
 
     path = viz.plot_function(act.softsign, act.softsign.derivative, tmp_path / "s.svg",
                              extra={"printed": lambda x: 1 - act.softsign(x) ** 2},
@@ -138,7 +137,7 @@ def test_lesson_code_wider_than_the_terminal_is_printed_without_a_frame(tmp_path
 
     from rich.console import Console
 
-    from lessons.runner import Lesson
+    from chaingrad.lessons.runner import Lesson
 
     wide = "x = 1  # " + "a" * 70  # 79 characters: fits 80 columns only without the frame
     for width, framed in ((100, True), (80, False)):

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-import autograd
-import nn.functional as F
-from autograd import OpError, Tensor, concat, detect_anomaly, no_grad, pad, stack, where
+from chaingrad import autograd
+from chaingrad.autograd import OpError, Tensor, concat, detect_anomaly, no_grad, pad, stack, where
+from chaingrad.nn import functional as F
 
 
 def leaf(shape, seed=0, dtype=np.float64):

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from graphs import course_example
 
-import viz.graph
-from autograd import Tensor, Value
-from viz.draw import EngineNotice, draw
-from viz.graph import collapse, to_networkx, traversal
-from viz.labels import number
+from chaingrad.autograd import Tensor, Value
+from chaingrad.viz import graph as viz_graph
+from chaingrad.viz.draw import EngineNotice, draw
+from chaingrad.viz.graph import collapse, to_networkx, traversal
+from chaingrad.viz.labels import number
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_DOT = shutil.which("dot") is not None
@@ -227,7 +227,7 @@ def test_names_are_escaped(engine, tmp_path):
 
 
 def test_dot_source_escapes_names():
-    from viz import to_dot
+    from chaingrad.viz import to_dot
 
     x = Value(1.0, name='<script>a"b&c')
     y = x.exp()
@@ -241,9 +241,9 @@ def test_dot_source_escapes_names():
 
 SCRIPT = """
 import sys
-import nn
-from autograd import Value
-from viz.draw import draw
+from chaingrad import nn
+from chaingrad.autograd import Value
+from chaingrad.viz.draw import draw
 model = nn.scalar.MLP(2, [4, 1], seed=0)
 loss = (model([Value(0.5, name="x0"), Value(-1.0, name="x1")]) - 1.0) ** 2
 loss.backward()
@@ -334,7 +334,7 @@ def test_check_marks_a_wrong_gradient_red(engine, tmp_path):
 
 
 def test_check_agrees_on_a_tensor_graph():
-    from viz.check import numeric_gradients
+    from chaingrad.viz.check import numeric_gradients
 
     rng = np.random.default_rng(0)
     a = Tensor(rng.normal(size=(3, 4)), requires_grad=True, name="a")
@@ -354,7 +354,7 @@ def test_check_agrees_on_a_tensor_graph():
 
 
 def scalar_mlp_loss(samples: int):
-    import nn
+    from chaingrad import nn
 
     model = nn.scalar.MLP(2, [4, 1], seed=0)
     loss = None
@@ -407,6 +407,6 @@ def test_grouping_function_can_be_replaced(tmp_path):
 
 
 def test_prefix_group():
-    assert viz.graph.prefix_group("L1.N3.w0") == "L1.N3"
-    assert viz.graph.prefix_group("x") is None
-    assert viz.graph.prefix_group(None) is None
+    assert viz_graph.prefix_group("L1.N3.w0") == "L1.N3"
+    assert viz_graph.prefix_group("x") is None
+    assert viz_graph.prefix_group(None) is None

@@ -10,11 +10,11 @@ import pytest
 from graphs import course_example
 from rich.console import Console
 
-from autograd import Tensor, Value, backward_steps
-from viz import animate, explain, show, to_dot
-from viz.graph import to_networkx
-from viz.labels import number
-from viz.terminal import chain_rule_rows
+from chaingrad.autograd import Tensor, Value, backward_steps
+from chaingrad.viz import animate, explain, show, to_dot
+from chaingrad.viz.graph import to_networkx
+from chaingrad.viz.labels import number
+from chaingrad.viz.terminal import chain_rule_rows
 
 
 def recording_console() -> Console:

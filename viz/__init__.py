@@ -1,7 +1,6 @@
 """viz: pictures of a computational graph, read from the nodes' plain attributes.
 
-    >>> from autograd import Value
-    >>> import viz
+    >>> from chaingrad import Value, viz
     >>> x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
     >>> f = (x + y) * z
     >>> f.backward()

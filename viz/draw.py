@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from autograd.files import write_atomic
+from chaingrad.autograd.files import write_atomic
 
 from . import builtin
 from .graph import KINDS, collapse, prefix_group, require_node, to_networkx

@@ -97,7 +97,7 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
     ``∂f/∂x = ∂f/∂q · ∂q/∂x = (-4)(1) = -4``. A node used several times gets one row per
     use (``+=``), then a row with the sum.
     """
-    from autograd import backward_steps
+    from chaingrad.autograd import backward_steps
 
     graph = to_networkx(root)
     ids = {id(graph.nodes[n]["node"]): n for n in graph}

@@ -1,7 +1,4 @@
-"""The ``chaingrad`` command: draw an expression, or run the lessons.
-
-    chaingrad draw "(x + y) * z" x=-2 y=5 z=-4 -o f.svg [--explain] [--animate f.html]
-    chaingrad lessons [N] [--auto] [--out DIR]
+"""A safe parser for the expressions ``chaingrad draw`` takes, such as ``"(x + y) * z"``.
 
 The expression is parsed with :mod:`ast` and built from a whitelist (numbers, variable
 names, ``+ - * / **``, unary minus, and the Value methods ``exp log sqrt tanh sigmoid
@@ -10,11 +7,10 @@ relu sin cos abs``, as ``x.tanh()`` or ``tanh(x)``). It is never passed to ``eva
 
 from __future__ import annotations
 
-import argparse
 import ast
 import math
-import sys
-from collections.abc import Sequence
+
+from chaingrad.autograd import Value
 
 FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 OPERATORS = {
@@ -32,8 +28,6 @@ class ExpressionError(ValueError):
 
 def build(expression: str, values: dict[str, float]):
     """The Value graph of ``expression``, leaves named after the variables."""
-    from autograd import Value
-
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:
@@ -90,8 +84,6 @@ def _build(node: ast.AST, leaves: dict):
     if isinstance(node, ast.BinOp):
         left, right = _build(node.left, leaves), _build(node.right, leaves)
         if isinstance(left, float) and isinstance(right, float):
-            from autograd import Value
-
             left = Value(left)
         return OPERATORS[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp):
@@ -103,8 +95,6 @@ def _build(node: ast.AST, leaves: dict):
 
 
 def _call(name: str, argument):
-    from autograd import Value
-
     if not isinstance(argument, Value):
         argument = Value(argument)
     return getattr(argument, name)()
@@ -122,7 +112,8 @@ def _clip(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _assignment(text: str) -> tuple[str, float]:
+def assignment(text: str) -> tuple[str, float]:
+    """``"x=1.5"`` as ``("x", 1.5)``; an ExpressionError for anything else."""
     name, sep, number = text.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
@@ -134,72 +125,3 @@ def _assignment(text: str) -> tuple[str, float]:
     if not math.isfinite(value):
         raise ExpressionError(f"{name}: the value must be a finite number, got {number!r}")
     return name, value
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chaingrad", description=(
-        "Draw the computational graph of an expression, or step through the lessons."))
-    commands = parser.add_subparsers(dest="command", required=True)
-    draw = commands.add_parser("draw", help="draw an expression's graph with its gradients")
-    draw.add_argument("expression", help='for example "(x + y) * z" or "tanh(w * x + b)"')
-    draw.add_argument("values", nargs="*", metavar="name=number", help="the variables' values")
-    draw.add_argument("-o", "--output", default="graph.svg",
-                      help="picture to write: .svg, .png or .pdf (default graph.svg)")
-    draw.add_argument("--engine", choices=("auto", "graphviz", "builtin"), default="auto")
-    draw.add_argument("--explain", action="store_true", help="print the chain rule step by step")
-    draw.add_argument("--animate", metavar="PAGE.html", help="also write a step-by-step page")
-    lessons = commands.add_parser("lessons", help="list the lessons or run lesson N",
-                                  add_help=False)
-    lessons.add_argument("rest", nargs=argparse.REMAINDER)
-    return parser
-
-
-def _draw(arguments: argparse.Namespace) -> int:
-    from viz.animate import animate
-    from viz.draw import draw
-    from viz.terminal import explain
-
-    values = dict(_assignment(text) for text in arguments.values)
-    root = build(arguments.expression, values)
-    if not hasattr(root, "backward"):
-        raise ExpressionError("the expression has no variables: nothing to differentiate")
-    root.name = root.name or "f"
-    root.backward()
-    path = draw(root, arguments.output, engine=arguments.engine)
-    print(f"{root.name} = {root.data:.6g}; wrote {path}")
-    if arguments.explain:
-        explain(root)
-    if arguments.animate:
-        print(f"wrote {animate(root, arguments.animate)}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``chaingrad`` console script; returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["lessons"]:
-        from lessons.__main__ import main as lessons_main  # imported only when asked for
-
-        return lessons_main(argv[1:]) or 0
-    if argv[:1] == ["draw"] and len(argv) > 1 and argv[1].startswith("-") and not (
-            argv[1].lstrip("-").isidentifier() or argv[1] == "-h"):
-        argv[1] = " " + argv[1]  # "-x * y" is the expression, not an option
-    arguments = _parser().parse_args(argv)
-    try:
-        return _draw(arguments)
-    except ExpressionError as error:
-        print(f"chaingrad draw: {error}", file=sys.stderr)
-        return 2
-    except RecursionError:
-        print("chaingrad draw: the expression is nested too deeply", file=sys.stderr)
-        return 2
-    except (ArithmeticError, ValueError) as error:  # e.g. log of a negative number
-        print(f"chaingrad draw: {error}", file=sys.stderr)
-        return 2
-    except (RuntimeError, OSError) as error:
-        print(f"chaingrad draw: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,68 @@
+"""chaingrad: an educational reverse-mode autodiff engine with a computational-graph visualizer.
+
+    >>> from chaingrad import Value, viz
+    >>> x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
+    >>> f = (x + y) * z
+    >>> f.backward()
+    >>> x.grad, y.grad, z.grad
+    (-4.0, -4.0, 3.0)
+
+The packages: ``chaingrad.autograd`` (the engine), ``chaingrad.nn`` (networks),
+``chaingrad.viz`` (pictures) and ``chaingrad.lessons`` (the course). The engine's main names
+are re-exported here; ``nn``, ``viz`` and ``lessons`` load when first used, so importing
+the engine alone stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+__version__ = "0.2.0"
+
+# Installed, the four packages sit inside this folder. In a source checkout they sit beside
+# it (the repository's layout is fixed), so look there too.
+_HERE = Path(__file__).resolve().parent
+if not (_HERE / "autograd").is_dir() and (_HERE.parent / "autograd" / "__init__.py").is_file():
+    __path__.append(str(_HERE.parent))
+
+from chaingrad.autograd import (  # noqa: E402  (needs the search path above)
+    Op,
+    Tensor,
+    Value,
+    backward_steps,
+    concat,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    gradcheck,
+    no_grad,
+    stack,
+    where,
+)
+
+_SUBPACKAGES = ("autograd", "nn", "viz", "lessons")
+
+__all__ = [
+    "Op",
+    "Tensor",
+    "Value",
+    "__version__",
+    "backward_steps",
+    "concat",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "no_grad",
+    "stack",
+    "where",
+    *_SUBPACKAGES,
+]
+
+
+def __getattr__(name: str):
+    """``chaingrad.nn`` and friends, imported the first time they are asked for."""
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"chaingrad.{name}")
+    raise AttributeError(f"module 'chaingrad' has no attribute {name!r}")
