@@ -3,8 +3,6 @@ and the vanishing gradient measured through time against the Elman net."""
 
 import math
 
-import numpy as np
-
 TITLE = "Recurrent gates: Jordan, LSTM, GRU and gradients through time"
 MINUTES = 20
 
