@@ -157,10 +157,11 @@ def run(lesson):
         from_h = h0 @ gru.weight_h
         r = (from_x[:, 0:1] + from_h[:, 0:1]).sigmoid()
         z = (from_x[:, 1:2] + from_h[:, 1:2]).sigmoid()
-        n = (from_x[:, 2:3] + r * (from_h[:, 2:3] + gru.bias_hn)).tanh()
+        old = from_h[:, 2:3] + gru.bias_hn        # what n reads from h₀
+        n = (from_x[:, 2:3] + r * old).tanh()
         h1_gru = (1 - z) * n + z * h0
         for node, name in [(from_x, "from x"), (from_h, "from h"), (r, "r"),
-                           (z, "z"), (n, "n"), (h1_gru, "h₁")]:
+                           (z, "z"), (old, "old"), (n, "n"), (h1_gru, "h₁")]:
             node.name = name
         h1_gru.backward()
         print(f"r = {r.item():.4f}  z = {z.item():.4f}  n = {n.item():.4f}"
@@ -175,6 +176,11 @@ def run(lesson):
     lesson.check("nn.GRUCell gives the same h₁ (difference)",
                  abs(v.library_h.item() - v.h1_gru.item()), 0.0, tol=1e-15)
     lesson.file(v.gru_picture, "one GRU step: gates r and z, candidate n, the blend h₁")
+    lesson.say("""
+        In the picture, `z` has two arrows out: into `1 - z`, which scales the
+        candidate `n`, and into `z * h₀`, which keeps the old state. `r` has one:
+        into `r * old`, the part of the candidate that reads `h₀`.
+    """)
 
     lesson.step("Gradients through time, measured")
     lesson.say("""
@@ -200,10 +206,11 @@ def run(lesson):
 
         nn.manual_seed(0)
         cells = {"Elman": nn.RNNCell(1, 8), "Jordan": nn.JordanCell(1, 8, 1),
-                 "LSTM, start": nn.LSTMCell(1, 8), "GRU, start": nn.GRUCell(1, 8)}
+                 "LSTM, default": nn.LSTMCell(1, 8),
+                 "GRU, default": nn.GRUCell(1, 8)}
         survived = {name: surviving(cell) for name, cell in cells.items()}
         for name, part in survived.items():
-            print(f"{name:11}  at t = 20: {part[19]:.1e}   at t = 1: {part[0]:.1e}")
+            print(f"{name:13}  at t = 20: {part[19]:.1e}   at t = 1: {part[0]:.1e}")
     """)
     first = {name: part[0] for name, part in v.survived.items()}
     most = max(first.values())
@@ -217,9 +224,10 @@ def run(lesson):
         So gates alone do not stop the vanishing: at the start, `f ≈ σ(0) = ½` halves
         the memory at every step. What gates give is a **knob**. A net that needs the
         past can learn `f ≈ 1` (LSTM) or `z ≈ 1` (GRU), and then the memory line
-        multiplies the gradient by about 1 per step: no matrix, no tanh slope. An
-        Elman net has no such knob: its factor `(1 − h_t²)·W_h` must sit at exactly 1
-        for every step and every input, between vanishing and exploding.
+        multiplies the gradient by about 1 per step: no matrix, no tanh slope. In an
+        Elman net the factor `(1 − h_t²)·W_h` would have to stay near 1 at every
+        step, for every input, between vanishing and exploding, and nothing in the
+        net adapts it step by step.
 
         To see it, we set the gate biases to 3 (so `σ(3) = 0.95`), as a trained net
         that remembers would have them. (A forget-gate bias of 1 or more is also a
