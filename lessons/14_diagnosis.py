@@ -101,8 +101,10 @@ def run(lesson):
           the network learns the 60 points by heart. Stop early (lesson 9), use a
           smaller model or more data.
         * **Learning rate too high** (bottom left): within a few epochs the loss
-          **jumps up**, far above log 2, and stays: the steps overshoot until the
-          sigmoid saturates with wrong answers. Lower `η`.
+          **jumps up**, far above log 2, and stays: the first steps overshoot so
+          far that the units saturate (the hidden tanh units end at ±1, every
+          answer is a sure 0 or 1), the gradients all but vanish, and the net is
+          stuck, confidently wrong on many points. Lower `η`.
         * **Good fit** (bottom right): both curves fall together and level off
           close to each other, well below log 2.
     """)
