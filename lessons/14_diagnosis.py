@@ -13,11 +13,10 @@ MINUTES = 25
 def run(lesson):
     lesson.step("Four training runs to read")
     lesson.say("""
-        The course shows learning curves (training and validation loss, epoch by
-        epoch) to be read: is the model too simple, too flexible, is the learning
-        rate wrong? Four real runs to read, on two noisy **circles** (label 1 inside,
-        0 outside): an MLP with a sigmoid output and the binary cross-entropy (BCE),
-        each scored on the same 100 validation points.
+        Learning curves (training and validation loss, epoch by epoch) tell whether
+        a model is too simple, too flexible, or trained with a wrong learning rate.
+        Four real runs on two noisy **circles** (label 1 inside, 0 outside): MLPs
+        with a sigmoid output and the BCE loss, on the same 100 validation points.
     """)
     v = lesson.code("""
         import numpy as np
@@ -28,7 +27,6 @@ def run(lesson):
         X_small, y_small = X[:60], y[:60]          # a small training set
         X_val, y_val = X[60:160], y[60:160]        # validation, for every run
         X_large, y_large = X[160:], y[160:]        # ten times more training data
-
         def train(sizes, X, y, optimizer, lr):
             \"\"\"300 epochs, all rows per step; returns the History's dict.\"\"\"
             nn.manual_seed(0)
@@ -37,6 +35,7 @@ def run(lesson):
             return model.fit(X, y, epochs=300, batch_size=None,
                              validation_data=(X_val, y_val), verbose=0).history
 
+        print("training four models (a few seconds) ...")
         runs = {
             "underfitting": train([1], X_small, y_small, "adam", 0.05),
             "overfitting": train([64, 64, 1], X_small, y_small, "adam", 0.01),
