@@ -1,0 +1,395 @@
+"""The grader: run each exercise's check on a student's file and say what happened.
+
+Every file is graded in a subprocess of its own (``python -m
+chaingrad.lessons.exercises.grader FILE --results R.jsonl ...``), so a crash or an endless
+loop in one submission never stops the others. Inside that subprocess each check runs
+under a time limit (a timer signal where the system has one); the parent process kills a
+child that still runs past the sum of its limits. Results travel back as JSON lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import ModuleType
+
+from chaingrad.autograd import Op
+
+from .api import ASSIGNMENTS, Assignment, Exercise, Wrong
+
+BUILTIN = ("assignment1", "assignment2", "assignment3")
+DEFAULT_TIMEOUT = 5.0  # seconds per exercise (times the exercise's cost)
+STARTUP_SECONDS = 15.0  # the child's own start: Python, numpy, chaingrad
+
+
+@dataclass
+class Result:
+    """One exercise of one file: pass, fail or error, with points and a sentence."""
+
+    file: str
+    exercise: str
+    result: str  # "pass", "fail" or "error"
+    points: float
+    max_points: float
+    message: str = ""
+    picture: str = ""
+
+
+class TimeLimit(BaseException):
+    """The time limit ran out (a BaseException: a student's ``except Exception`` can't eat it)."""
+
+
+# ------------------------------------------------------------------ which exercises
+
+
+def builtin_assignments() -> dict[str, Assignment]:
+    """The course's three assignments (imported on first use)."""
+    for name in BUILTIN:
+        importlib.import_module(f"{__package__}.{name}")
+    return {key: a for key, a in ASSIGNMENTS.items() if key in ("1", "2", "3")}
+
+
+def load_exercise_file(path: str | os.PathLike) -> dict[str, Assignment]:
+    """Import an instructor's file of @exercise definitions; return the assignments it made."""
+    path = Path(path)
+    before = {key: len(a.exercises) for key, a in ASSIGNMENTS.items()}
+    spec = importlib.util.spec_from_file_location(f"exercises_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"cannot load exercises from {str(path)!r}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    from . import api
+
+    api._current["key"] = path.stem  # exercises without an assignment= belong to the file
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        api._current.pop("key", None)
+    made = {key: a for key, a in ASSIGNMENTS.items() if len(a.exercises) > before.get(key, 0)}
+    if not made:
+        raise ValueError(f"{str(path)!r} defines no exercises (use the @exercise decorator)")
+    return made
+
+
+def declared_assignment(path: str | os.PathLike) -> str | None:
+    """The ``ASSIGNMENT = ...`` a stub file declares, read without running the file."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, OSError):
+        tree = None
+    for node in getattr(tree, "body", []):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "ASSIGNMENT"
+                and isinstance(node.value, ast.Constant)):
+            return str(node.value.value)
+    return None
+
+
+def choose_assignment(path: str | os.PathLike, assignments: dict[str, Assignment],
+                      module: ModuleType | None = None) -> Assignment | None:
+    """The assignment a file answers: its ASSIGNMENT line, else the one whose names it has,
+    else the only one there is."""
+    key = declared_assignment(path)
+    if key in assignments:
+        return assignments[key]
+    if len(assignments) == 1:
+        return next(iter(assignments.values()))
+    if module is not None:
+        overlap = {k: sum(hasattr(module, e.name) for e in a.exercises)
+                   for k, a in assignments.items()}
+        best = max(overlap, key=overlap.get)
+        if overlap[best]:
+            return assignments[best]
+    return None
+
+
+# ------------------------------------------------------- inside the child: run checks
+
+
+def _alarm(seconds: float) -> None:
+    """Arm (seconds > 0) or disarm (0) the timer that raises TimeLimit in this thread."""
+    if not hasattr(signal, "setitimer"):  # Windows: only the parent's limit applies
+        return
+
+    def expire(signum, frame):
+        raise TimeLimit()
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.0))
+
+
+def _student_frame(error: BaseException, path: Path):
+    """The deepest frame of the traceback that is in the student's file (or None)."""
+    found = None
+    tb = error.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path:
+            found = tb
+        tb = tb.tb_next
+    return found
+
+
+def _where(frame) -> str:
+    code = frame.tb_frame.f_code
+    name = getattr(code, "co_qualname", code.co_name)
+    place = "at the top of your file" if name == "<module>" else f"in {name}"
+    return f"line {frame.tb_lineno} ({place})"
+
+
+def explain_error(error: BaseException, path: Path, limit: float) -> tuple[str, str]:
+    """(result, sentence) for an exception raised while a check ran the student's code."""
+    if isinstance(error, TimeLimit):
+        return "error", (f"stopped after {limit:g} s: the code did not finish (an endless "
+                         "loop, or training for too long?)")
+    frame = _student_frame(error, path)
+    if isinstance(error, NotImplementedError) and frame is not None:
+        code = frame.tb_frame.f_code
+        name = getattr(code, "co_qualname", code.co_name)
+        return "fail", (f"not written yet: {name} still raises NotImplementedError (line "
+                        f"{frame.tb_lineno}); its docstring has the formula and a worked number.")
+    what = f"{type(error).__name__}: {error}".rstrip(": ")
+    if frame is not None:
+        return "error", f"your code raised {what}, at {_where(frame)} of your file."
+    return "error", f"running your code raised {what}."
+
+
+def _draw(graph, pictures: Path, stem: str, exercise: Exercise) -> str:
+    """Draw the graph with the student's gradients, wrong ones marked; "" if it can't."""
+    try:
+        from chaingrad import viz
+
+        pictures.mkdir(parents=True, exist_ok=True)
+        target = pictures / f"{stem}_{exercise.label().replace(' ', '_')}.svg"
+        return str(viz.draw(graph, target, check=True))
+    except Exception as error:  # a picture is a bonus: never lose the verdict over it
+        return f"(no picture: {type(error).__name__}: {error})"
+
+
+def load_student(path: Path, limit: float) -> ModuleType:
+    """Run the student's file as a module (its folder importable), under a time limit."""
+    spec = importlib.util.spec_from_file_location(f"student_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    _alarm(limit)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        _alarm(0)
+    return module
+
+
+def run_checks(path: str | os.PathLike, assignments: dict[str, Assignment],
+               timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
+               report: Callable[[Result], None] = lambda r: None) -> list[Result]:
+    """Grade one file in this process: load it, run every check of its assignment."""
+    path = Path(path).resolve()
+    registry = dict(Op.registry)  # the student's ops must not replace the engine's for good
+    try:
+        return _run_checks(path, assignments, timeout, pictures, report)
+    finally:
+        Op.registry.clear()
+        Op.registry.update(registry)
+
+
+def _run_checks(path: Path, assignments: dict[str, Assignment], timeout: float,
+                pictures: str | os.PathLike | None,
+                report: Callable[[Result], None]) -> list[Result]:
+    shown = str(path)
+    assignment = choose_assignment(path, assignments)
+    results: list[Result] = []
+
+    def emit(result: Result) -> None:
+        results.append(result)
+        report(result)
+
+    try:
+        module = load_student(path, timeout)
+    except BaseException as error:  # noqa: B036 (the student's file may raise anything)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        _, why = explain_error(error, path, timeout)
+        if isinstance(error, SyntaxError):
+            why = f"Python cannot read it: {error.msg}, at line {error.lineno}."
+        elif isinstance(error, SystemExit):
+            why = "it calls exit() while loading."
+        message = f"your file could not be loaded: {why}"
+        exercises = assignment.exercises if assignment else []
+        for e in exercises:
+            emit(Result(shown, e.label(), "error", 0.0, e.points, message))
+        if not exercises:
+            emit(Result(shown, "(file)", "error", 0.0, 0.0, message))
+        return results
+    assignment = assignment or choose_assignment(path, assignments, module)
+    if assignment is None:
+        names = ", ".join(sorted(assignments))
+        emit(Result(shown, "(file)", "error", 0.0, 0.0,
+                    f"cannot tell which assignment this file answers ({names}): add a line "
+                    "such as ASSIGNMENT = 1, as the stub file has"))
+        return results
+    for e in assignment.exercises:
+        emit(_run_one(e, module, path, timeout, pictures))
+    return results
+
+
+def _run_one(e: Exercise, module: ModuleType, path: Path, timeout: float,
+             pictures: str | os.PathLike | None) -> Result:
+    shown = str(path)
+    if not hasattr(module, e.name):
+        return Result(shown, e.label(), "fail", 0.0, e.points,
+                      f"your file defines no {e.name}: keep the name the stub gave it.")
+    limit = timeout * e.cost
+    _alarm(limit)
+    try:
+        e.check(module)
+    except Wrong as wrong:
+        _alarm(0)
+        picture = ""
+        if pictures is not None and wrong.graph is not None:
+            picture = _draw(wrong.graph, Path(pictures), path.stem, e)
+        return Result(shown, e.label(), "fail", 0.0, e.points, wrong.message, picture)
+    except BaseException as error:  # noqa: B036 (a student's error is data)
+        _alarm(0)
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        result, message = explain_error(error, path, limit)
+        return Result(shown, e.label(), result, 0.0, e.points, message)
+    finally:
+        _alarm(0)
+    return Result(shown, e.label(), "pass", e.points, e.points)
+
+
+# ------------------------------------------------ outside: one subprocess per file
+
+
+def grade_file(path: str | os.PathLike, exercise_files: Iterable[str] = (),
+               timeout: float = DEFAULT_TIMEOUT,
+               pictures: str | os.PathLike | None = None) -> list[Result]:
+    """Grade one file in a subprocess of its own; its crash or endless loop is a result."""
+    path = Path(path).resolve()
+    exercise_files = [str(Path(f).resolve()) for f in exercise_files]
+    assignments = _assignments(exercise_files)
+    planned = choose_assignment(path, assignments)
+    budget = STARTUP_SECONDS + timeout * (
+        1 + sum(e.cost for e in planned.exercises) if planned else 30)
+    with tempfile.TemporaryDirectory(prefix="chaingrad-check-") as scratch:
+        results_file = Path(scratch) / "results.jsonl"
+        command = [sys.executable, "-m", __name__, str(path), "--results", str(results_file),
+                   "--timeout", str(timeout)]
+        for f in exercise_files:
+            command += ["--exercises", f]
+        if pictures is not None:
+            command += ["--pictures", str(Path(pictures).resolve())]
+        with open(Path(scratch) / "stderr.txt", "w+b") as stderr:
+            try:
+                finished = subprocess.run(command, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=stderr,
+                                          timeout=budget, cwd=path.parent, env=_child_env())
+                code = finished.returncode
+            except subprocess.TimeoutExpired:
+                code = None
+            stderr.seek(0)
+            complaint = stderr.read()[-2000:].decode("utf-8", "replace").strip()
+        results = _read_results(results_file)
+    return _complete(path, results, planned, code, budget, complaint)
+
+
+def _child_env() -> dict[str, str]:
+    """The child's environment: one numpy thread (grading runs several files at once)."""
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
+    # From a source checkout that is not installed, the child must find this chaingrad too.
+    root = Path(__file__).resolve().parents[2]
+    if (root / "chaingrad" / "__init__.py").is_file():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return env
+
+
+def _read_results(path: Path) -> list[Result]:
+    if not path.exists():
+        return []
+    results = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            results.append(Result(**json.loads(line)))
+        except (ValueError, TypeError):
+            continue
+    return results
+
+
+def _complete(path: Path, results: list[Result], planned: Assignment | None,
+              code: int | None, budget: float, complaint: str) -> list[Result]:
+    """Fill in the exercises a killed or crashed child never reported."""
+    if planned is None and results:
+        return results
+    done = {r.exercise for r in results}
+    missing = [e for e in (planned.exercises if planned else []) if e.label() not in done]
+    if code is None:
+        why = (f"the grader stopped your file after {budget:g} s (an endless loop that "
+               "ignores the time limit?)")
+    else:
+        last = complaint.splitlines()[-1] if complaint else f"exit code {code}"
+        why = f"the grader's process for your file ended early: {last}"
+    for e in missing:
+        results.append(Result(str(path), e.label(), "error", 0.0, e.points, why))
+    if not missing and not results:
+        results.append(Result(str(path), "(file)", "error", 0.0, 0.0, why))
+    return results
+
+
+def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str] = (),
+                timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
+                jobs: int | None = None) -> dict[str, list[Result]]:
+    """Grade many files, ``jobs`` subprocesses at a time; file -> its results, in order."""
+    paths = [str(p) for p in paths]
+    exercise_files = list(exercise_files)
+    jobs = jobs or max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        graded = pool.map(lambda p: grade_file(p, exercise_files, timeout, pictures), paths)
+        return dict(zip(paths, graded))
+
+
+def _assignments(exercise_files: Iterable[str]) -> dict[str, Assignment]:
+    if not exercise_files:
+        return builtin_assignments()
+    chosen: dict[str, Assignment] = {}
+    for f in exercise_files:
+        chosen.update(load_exercise_file(f))
+    return chosen
+
+
+# ------------------------------------------------------------------ the child's main
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child: grade one file, appending each result as a JSON line to --results."""
+    parser = argparse.ArgumentParser(prog="python -m chaingrad.lessons.exercises.grader")
+    parser.add_argument("file")
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
+    parser.add_argument("--exercises", action="append", default=[])
+    parser.add_argument("--pictures")
+    arguments = parser.parse_args(argv)
+    assignments = _assignments(arguments.exercises)
+    with open(arguments.results, "a", encoding="utf-8") as out:
+        def report(result: Result) -> None:
+            out.write(json.dumps(asdict(result)) + "\n")
+            out.flush()
+
+        run_checks(arguments.file, assignments, arguments.timeout, arguments.pictures, report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
