@@ -165,8 +165,9 @@ def _details(graded) -> None:
             if r.picture:
                 console.print(f"      [dim]picture:[/dim] {escape(r.picture)}")
         points, most, counts = _totals(results)
+        errors = f"{counts['error']} error{'s' if counts['error'] != 1 else ''}"
         console.print(f"[bold]{points:g} of {most:g} points[/bold]: {counts['pass']} passed, "
-                      f"{counts['fail']} failed, {counts['error']} errors")
+                      f"{counts['fail']} failed, {errors}")
 
 
 def _summary(graded) -> None:

@@ -15,10 +15,12 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -31,7 +33,9 @@ from .api import ASSIGNMENTS, Assignment, Exercise, Wrong
 
 BUILTIN = ("assignment1", "assignment2", "assignment3")
 DEFAULT_TIMEOUT = 5.0  # seconds per exercise (times the exercise's cost)
-STARTUP_SECONDS = 15.0  # the child's own start: Python, numpy, chaingrad
+STARTUP_SECONDS = 10.0  # the child's own start: Python, numpy, chaingrad
+GRACE_SECONDS = 2.0  # how long past its limit a child may run before it is killed
+ASSIGNMENT_LINE = re.compile(r"""^ASSIGNMENT\s*=\s*['"]?(\w+)""", re.MULTILINE)
 
 
 @dataclass
@@ -93,6 +97,12 @@ def declared_assignment(path: str | os.PathLike) -> str | None:
                 and getattr(node.targets[0], "id", None) == "ASSIGNMENT"
                 and isinstance(node.value, ast.Constant)):
             return str(node.value.value)
+    if tree is None:  # Python cannot read the file: look for the line itself
+        try:
+            found = ASSIGNMENT_LINE.search(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            found = None
+        return found.group(1) if found else None
     return None
 
 
@@ -143,16 +153,17 @@ def _student_frame(error: BaseException, path: Path):
 def _where(frame) -> str:
     code = frame.tb_frame.f_code
     name = getattr(code, "co_qualname", code.co_name)
-    place = "at the top of your file" if name == "<module>" else f"in {name}"
-    return f"line {frame.tb_lineno} ({place})"
+    place = "top level" if name == "<module>" else f"in {name}"
+    return f"line {frame.tb_lineno} of your file ({place})"
 
 
 def explain_error(error: BaseException, path: Path, limit: float) -> tuple[str, str]:
     """(result, sentence) for an exception raised while a check ran the student's code."""
-    if isinstance(error, TimeLimit):
-        return "error", (f"stopped after {limit:g} s: the code did not finish (an endless "
-                         "loop, or training for too long?)")
     frame = _student_frame(error, path)
+    if isinstance(error, TimeLimit):
+        where = f" at {_where(frame)}" if frame is not None else ""
+        return "error", (f"stopped after {limit:g} s{where}: the code did not finish (an "
+                         "endless loop, or training for too long?)")
     if isinstance(error, NotImplementedError) and frame is not None:
         code = frame.tb_frame.f_code
         name = getattr(code, "co_qualname", code.co_name)
@@ -160,7 +171,7 @@ def explain_error(error: BaseException, path: Path, limit: float) -> tuple[str, 
                         f"{frame.tb_lineno}); its docstring has the formula and a worked number.")
     what = f"{type(error).__name__}: {error}".rstrip(": ")
     if frame is not None:
-        return "error", f"your code raised {what}, at {_where(frame)} of your file."
+        return "error", f"your code raised {what} at {_where(frame)}."
     return "error", f"running your code raised {what}."
 
 
@@ -191,20 +202,23 @@ def load_student(path: Path, limit: float) -> ModuleType:
 
 def run_checks(path: str | os.PathLike, assignments: dict[str, Assignment],
                timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
-               report: Callable[[Result], None] = lambda r: None) -> list[Result]:
-    """Grade one file in this process: load it, run every check of its assignment."""
+               report: Callable[[Result], None] = lambda r: None,
+               skip: Iterable[str] = (),
+               starting: Callable[[str], None] = lambda label: None) -> list[Result]:
+    """Grade one file in this process: load it, run every check of its assignment (except
+    the exercises labelled in ``skip``), and pass each result to ``report`` as it comes."""
     path = Path(path).resolve()
     registry = dict(Op.registry)  # the student's ops must not replace the engine's for good
     try:
-        return _run_checks(path, assignments, timeout, pictures, report)
+        return _run_checks(path, assignments, timeout, pictures, report, set(skip), starting)
     finally:
         Op.registry.clear()
         Op.registry.update(registry)
 
 
 def _run_checks(path: Path, assignments: dict[str, Assignment], timeout: float,
-                pictures: str | os.PathLike | None,
-                report: Callable[[Result], None]) -> list[Result]:
+                pictures: str | os.PathLike | None, report: Callable[[Result], None],
+                skip: set[str], starting: Callable[[str], None]) -> list[Result]:
     shown = str(path)
     assignment = choose_assignment(path, assignments)
     results: list[Result] = []
@@ -220,13 +234,14 @@ def _run_checks(path: Path, assignments: dict[str, Assignment], timeout: float,
             raise
         _, why = explain_error(error, path, timeout)
         if isinstance(error, SyntaxError):
-            why = f"Python cannot read it: {error.msg}, at line {error.lineno}."
+            why = f"Python cannot read line {error.lineno}: {error.msg}."
         elif isinstance(error, SystemExit):
             why = "it calls exit() while loading."
         message = f"your file could not be loaded: {why}"
         exercises = assignment.exercises if assignment else []
         for e in exercises:
-            emit(Result(shown, e.label(), "error", 0.0, e.points, message))
+            if e.label() not in skip:
+                emit(Result(shown, e.label(), "error", 0.0, e.points, message))
         if not exercises:
             emit(Result(shown, "(file)", "error", 0.0, 0.0, message))
         return results
@@ -238,7 +253,9 @@ def _run_checks(path: Path, assignments: dict[str, Assignment], timeout: float,
                     "such as ASSIGNMENT = 1, as the stub file has"))
         return results
     for e in assignment.exercises:
-        emit(_run_one(e, module, path, timeout, pictures))
+        if e.label() not in skip:
+            starting(e.label())
+            emit(_run_one(e, module, path, timeout, pictures))
     return results
 
 
@@ -275,33 +292,83 @@ def _run_one(e: Exercise, module: ModuleType, path: Path, timeout: float,
 def grade_file(path: str | os.PathLike, exercise_files: Iterable[str] = (),
                timeout: float = DEFAULT_TIMEOUT,
                pictures: str | os.PathLike | None = None) -> list[Result]:
-    """Grade one file in a subprocess of its own; its crash or endless loop is a result."""
+    """Grade one file in a subprocess of its own; its crash or endless loop is a result.
+
+    The parent watches the child: an exercise that runs past its limit (plus a grace of
+    GRACE_SECONDS, in case the child's own timer could not stop it) gets the child killed,
+    and a new child grades the exercises after it (at most three times).
+    """
     path = Path(path).resolve()
     exercise_files = [str(Path(f).resolve()) for f in exercise_files]
-    assignments = _assignments(exercise_files)
-    planned = choose_assignment(path, assignments)
-    budget = STARTUP_SECONDS + timeout * (
-        1 + sum(e.cost for e in planned.exercises) if planned else 30)
+    planned = choose_assignment(path, _assignments(exercise_files))
+    limits = {e.label(): timeout * e.cost for e in (planned.exercises if planned else [])}
+    results: list[Result] = []
+    code, complaint = 0, ""
+    for _ in range(3):
+        skip = {r.exercise for r in results}
+        new, code, complaint, stuck = _child(path, exercise_files, timeout, pictures, skip,
+                                             limits)
+        results += new
+        if code is not None:
+            break
+        if stuck is None:  # it never got past loading its file: nothing more to try
+            complaint = (f"the grader stopped your file after {STARTUP_SECONDS + timeout:g} s "
+                         "while loading it (an endless loop at the top level?)")
+            break
+        limit = limits.get(stuck, timeout) + GRACE_SECONDS
+        points = next((e.points for e in planned.exercises if e.label() == stuck), 0.0) \
+            if planned else 0.0
+        results.append(Result(str(path), stuck, "error", 0.0, points,
+                              f"the grader stopped your file after {limit:g} s in this "
+                              "exercise (an endless loop that ignores the time limit?)"))
+    return _complete(path, results, planned, code, complaint)
+
+
+def _child(path: Path, exercise_files: list[str], timeout: float, pictures, skip: set[str],
+           limits: dict[str, float]) -> tuple[list[Result], int | None, str, str | None]:
+    """Run the grading child once and watch it. Returns its results, its exit code (None
+    when it had to be killed), its stderr and the exercise it was in when killed."""
     with tempfile.TemporaryDirectory(prefix="chaingrad-check-") as scratch:
         results_file = Path(scratch) / "results.jsonl"
         command = [sys.executable, "-m", __name__, str(path), "--results", str(results_file),
                    "--timeout", str(timeout)]
         for f in exercise_files:
             command += ["--exercises", f]
+        for label in sorted(skip):
+            command += ["--skip", label]
         if pictures is not None:
             command += ["--pictures", str(Path(pictures).resolve())]
         with open(Path(scratch) / "stderr.txt", "w+b") as stderr:
-            try:
-                finished = subprocess.run(command, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=stderr,
-                                          timeout=budget, cwd=path.parent, env=_child_env())
-                code = finished.returncode
-            except subprocess.TimeoutExpired:
-                code = None
+            child = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=stderr,
+                                     cwd=path.parent, env=_child_env())
+            current, killed = None, False
+            deadline = time.monotonic() + STARTUP_SECONDS + timeout
+            while child.poll() is None:
+                time.sleep(0.05)
+                running = _running(results_file)
+                if running != current:
+                    current = running
+                    deadline = time.monotonic() + limits.get(running, timeout) + GRACE_SECONDS
+                if time.monotonic() > deadline:
+                    child.kill()
+                    child.wait()
+                    killed = True
+            code = None if killed else child.returncode
             stderr.seek(0)
             complaint = stderr.read()[-2000:].decode("utf-8", "replace").strip()
-        results = _read_results(results_file)
-    return _complete(path, results, planned, code, budget, complaint)
+        return _read_results(results_file), code, complaint, current
+
+
+def _running(results_file: Path) -> str | None:
+    """The exercise the child has started and not finished (from its last line), or None."""
+    try:
+        with open(results_file, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None
+    last = json.loads(lines[-1]) if lines and lines[-1].endswith("}") else {}
+    return last.get("start")
 
 
 def _child_env() -> dict[str, str]:
@@ -329,23 +396,20 @@ def _read_results(path: Path) -> list[Result]:
 
 
 def _complete(path: Path, results: list[Result], planned: Assignment | None,
-              code: int | None, budget: float, complaint: str) -> list[Result]:
-    """Fill in the exercises a killed or crashed child never reported."""
+              code: int | None, complaint: str) -> list[Result]:
+    """Fill in the exercises a killed or crashed child never reported, in their order."""
     if planned is None and results:
         return results
-    done = {r.exercise for r in results}
-    missing = [e for e in (planned.exercises if planned else []) if e.label() not in done]
+    done = {r.exercise: r for r in results}
     if code is None:
-        why = (f"the grader stopped your file after {budget:g} s (an endless loop that "
-               "ignores the time limit?)")
+        why = complaint or "not graded: the grader had to stop your file too often"
     else:
         last = complaint.splitlines()[-1] if complaint else f"exit code {code}"
         why = f"the grader's process for your file ended early: {last}"
-    for e in missing:
-        results.append(Result(str(path), e.label(), "error", 0.0, e.points, why))
-    if not missing and not results:
-        results.append(Result(str(path), "(file)", "error", 0.0, 0.0, why))
-    return results
+    if planned is None:
+        return [Result(str(path), "(file)", "error", 0.0, 0.0, why)]
+    return [done.get(e.label()) or Result(str(path), e.label(), "error", 0.0, e.points, why)
+            for e in planned.exercises]
 
 
 def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str] = (),
@@ -380,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     parser.add_argument("--exercises", action="append", default=[])
     parser.add_argument("--pictures")
+    parser.add_argument("--skip", action="append", default=[], help="exercises not to run")
     arguments = parser.parse_args(argv)
     assignments = _assignments(arguments.exercises)
     with open(arguments.results, "a", encoding="utf-8") as out:
@@ -387,7 +452,12 @@ def main(argv: list[str] | None = None) -> int:
             out.write(json.dumps(asdict(result)) + "\n")
             out.flush()
 
-        run_checks(arguments.file, assignments, arguments.timeout, arguments.pictures, report)
+        def starting(label: str) -> None:
+            out.write(json.dumps({"start": label}) + "\n")
+            out.flush()
+
+        run_checks(arguments.file, assignments, arguments.timeout, arguments.pictures, report,
+                   skip=set(arguments.skip), starting=starting)
     return 0
 
 
