@@ -143,8 +143,8 @@ def number(x: Any) -> str:
     """A number as a student writes it: 0.235, -4, 1.2e-05; arrays rounded the same way."""
     if isinstance(x, (np.ndarray, list, tuple)):
         array = np.asarray(x, dtype=float)
-        return np.array2string(array, precision=4, suppress_small=True, separator=", ",
-                               threshold=12, max_line_width=1000)
+        return np.array2string(array, separator=", ", threshold=12, max_line_width=1000,
+                               formatter={"float_kind": number})
     x = float(x)
     if x == 0:
         return "0"

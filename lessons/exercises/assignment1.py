@@ -153,13 +153,14 @@ def check_op(student, cls: str, f, df, f_text: str, df_text: str, xs: list[float
 
 
 def _op_graph(op, x: float, upstream: float = 1.0):
-    """x → w·x → op(w·x) → upstream · op(...): the student's backward gives every grad."""
+    """x → op(x) (→ upstream · op(x)): the student's backward gives x its gradient."""
     try:
         vx = Value(x, name="x")
-        y = op.apply(vx)
-        y.name = op.name
-        out = y * upstream
-        out.name = "out"
+        out = op.apply(vx)
+        out.name = op.name
+        if upstream != 1.0:
+            out = out * upstream
+            out.name = "out"
         out.backward()
         return out
     except Exception:
@@ -449,5 +450,5 @@ def two_layer_gradients(student):
         expect_close(got[first], wanted[first],
                      f"your dE/d{first} at x = {number(x)}, target = {number(t)}",
                      NETWORK_FORMULAS[first], graph=E,
-                     hint=f"(wrong: {', '.join(wrong)}; work backwards from the output and fix "
-                          "the first one: the others use it)")
+                     hint=f"Wrong: {' and '.join(wrong)}. Work backwards from the output and "
+                          "fix the first of them: the ones after it use it.")
