@@ -74,9 +74,18 @@ def local_derivatives(student):
                f"your local_derivatives {at} returned {got!r}; expected a tuple of four "
                "numbers (dq/dx, dq/dy, df/dq, df/dz).")
         wanted = (1.0, 1.0, z, x + y)
+        if close(got, wanted):
+            continue
+        # The picture: the chain rule run with the student's local derivatives.
+        try:
+            dq_dx, dq_dy, df_dq, df_dz = (float(g) for g in got)
+            chained = {"x": df_dq * dq_dx, "y": df_dq * dq_dy, "z": df_dz}
+        except (TypeError, ValueError):
+            chained = {}
+        graph = _leaf_graph(_f_graph(x, y, z), chained)
         formulas = ("1", "1", "z", "q = x + y")
         for name, g, w, formula in zip(names, got, wanted, formulas):
-            expect_close(g, w, f"your {name} {at}", formula)
+            expect_close(g, w, f"your {name} {at}", formula, graph=graph)
 
 
 @exercise(points=1, stub='''
