@@ -313,3 +313,16 @@ def test_grade_files_keeps_the_order_of_the_files(tmp_path):
     graded = grade_files(paths, jobs=2)
     assert list(graded) == paths
     assert [r.exercise.split(".")[0] for r in graded[paths[0]]] == ["3"] * 8
+
+
+def test_every_lesson_ends_by_naming_exercises_that_exist():
+    names = {e.number: e.name for a in ASSIGNMENTS.values() for e in a.exercises}
+    lessons = sorted((Path(__file__).parent.parent / "lessons").glob("[0-9][0-9]_*.py"))
+    assert len(lessons) == 12
+    for path in lessons:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        run = next(n for n in tree.body if getattr(n, "name", None) == "run")
+        last = ast.unparse(run.body[-1])
+        named = re.findall(r"(\d\.\d+) `(\w+)`", last)
+        assert "Practise it" in last and named, path.name
+        assert all(names.get(number) == name for number, name in named), (path.name, named)
