@@ -56,6 +56,7 @@ def run(arguments: argparse.Namespace) -> int:
     for shown, results in graded.items():
         for r in results:
             r.file = shown
+            r.picture = _relative(r.picture)
     if arguments.report:
         try:
             _write_csv(arguments.report, graded)
@@ -71,6 +72,16 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"wrote {arguments.report}")
     everything = [r for results in graded.values() for r in results]
     return 0 if everything and all(r.result == "pass" for r in everything) else 1
+
+
+def _relative(path: str) -> str:
+    """A picture's path relative to the current folder when it is inside it."""
+    if not path or path.startswith("("):
+        return path
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def _files(given: list[str]) -> list[str]:
@@ -164,6 +175,10 @@ def _details(graded) -> None:
                 console.print(escape(wrapped))
             if r.picture:
                 console.print(f"      [dim]picture:[/dim] {escape(r.picture)}")
+            if r.output.strip() and r.result != "pass":
+                console.print("      [dim]your code printed:[/dim]")
+                for line in r.output.strip().splitlines()[:10]:
+                    console.print(f"        {escape(line)}")
         points, most, counts = _totals(results)
         errors = f"{counts['error']} error{'s' if counts['error'] != 1 else ''}"
         console.print(f"[bold]{points:g} of {most:g} points[/bold]: {counts['pass']} passed, "

@@ -83,9 +83,13 @@ def local_derivatives(student):
         except (TypeError, ValueError):
             chained = {}
         graph = _leaf_graph(_f_graph(x, y, z), chained)
+        hint = None
+        if close(got[2:], (x + y, z)):
+            hint = ("You swapped df/dq and df/dz: a product's derivative with respect to one "
+                    "input is the other input.")
         formulas = ("1", "1", "z", "q = x + y")
         for name, g, w, formula in zip(names, got, wanted, formulas):
-            expect_close(g, w, f"your {name} {at}", formula, graph=graph)
+            expect_close(g, w, f"your {name} {at}", formula, graph=graph, hint=hint)
 
 
 @exercise(points=1, stub='''

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import importlib
 import importlib.util
+import io
 import json
 import os
 import re
@@ -34,6 +36,7 @@ from .api import ASSIGNMENTS, Assignment, Exercise, Wrong
 BUILTIN = ("assignment1", "assignment2", "assignment3")
 DEFAULT_TIMEOUT = 5.0  # seconds per exercise (times the exercise's cost)
 STARTUP_SECONDS = 10.0  # the child's own start: Python, numpy, chaingrad
+PRINTED_LIMIT = 2000  # characters of a student's print() output kept per exercise
 GRACE_SECONDS = 2.0  # how long past its limit a child may run before it is killed
 ASSIGNMENT_LINE = re.compile(r"""^ASSIGNMENT\s*=\s*['"]?(\w+)""", re.MULTILINE)
 
@@ -49,6 +52,7 @@ class Result:
     max_points: float
     message: str = ""
     picture: str = ""
+    output: str = ""  # what the student's code printed during the check (the start of it)
 
 
 class TimeLimit(BaseException):
@@ -266,24 +270,49 @@ def _run_one(e: Exercise, module: ModuleType, path: Path, timeout: float,
         return Result(shown, e.label(), "fail", 0.0, e.points,
                       f"your file defines no {e.name}: keep the name the stub gave it.")
     limit = timeout * e.cost
+    printed = Printed()
     _alarm(limit)
     try:
-        e.check(module)
+        with contextlib.redirect_stdout(printed):
+            e.check(module)
     except Wrong as wrong:
         _alarm(0)
         picture = ""
         if pictures is not None and wrong.graph is not None:
             picture = _draw(wrong.graph, Path(pictures), path.stem, e)
-        return Result(shown, e.label(), "fail", 0.0, e.points, wrong.message, picture)
+        return Result(shown, e.label(), "fail", 0.0, e.points, wrong.message, picture,
+                      printed.text())
     except BaseException as error:  # noqa: B036 (a student's error is data)
         _alarm(0)
         if isinstance(error, KeyboardInterrupt):
             raise
         result, message = explain_error(error, path, limit)
-        return Result(shown, e.label(), result, 0.0, e.points, message)
+        return Result(shown, e.label(), result, 0.0, e.points, message, "", printed.text())
     finally:
         _alarm(0)
-    return Result(shown, e.label(), "pass", e.points, e.points)
+    return Result(shown, e.label(), "pass", e.points, e.points, output=printed.text())
+
+
+class Printed(io.TextIOBase):
+    """Where a student's print() goes while a check runs: the first PRINTED_LIMIT
+    characters are kept (an endless print loop must not fill the memory)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self.size < PRINTED_LIMIT:
+            self.parts.append(text[:PRINTED_LIMIT - self.size])
+            self.size += len(self.parts[-1])
+        return len(text)
+
+    def text(self) -> str:
+        text = "".join(self.parts)
+        return text + (" ..." if self.size >= PRINTED_LIMIT else "")
 
 
 # ------------------------------------------------ outside: one subprocess per file
