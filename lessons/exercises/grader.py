@@ -22,7 +22,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -69,9 +71,20 @@ def builtin_assignments() -> dict[str, Assignment]:
     return {key: a for key, a in ASSIGNMENTS.items() if key in ("1", "2", "3")}
 
 
+_loaded: dict[Path, dict[str, Assignment]] = {}
+_loading = threading.Lock()
+
+
 def load_exercise_file(path: str | os.PathLike) -> dict[str, Assignment]:
-    """Import an instructor's file of @exercise definitions; return the assignments it made."""
-    path = Path(path)
+    """Import an instructor's file of @exercise definitions (once); return its assignments."""
+    path = Path(path).resolve()
+    with _loading:
+        if path not in _loaded:
+            _loaded[path] = _import_exercises(path)
+        return _loaded[path]
+
+
+def _import_exercises(path: Path) -> dict[str, Assignment]:
     before = {key: len(a.exercises) for key, a in ASSIGNMENTS.items()}
     spec = importlib.util.spec_from_file_location(f"exercises_{path.stem}", path)
     if spec is None or spec.loader is None:
@@ -82,6 +95,12 @@ def load_exercise_file(path: str | os.PathLike) -> dict[str, Assignment]:
     api._current["key"] = path.stem  # exercises without an assignment= belong to the file
     try:
         spec.loader.exec_module(module)
+    except SyntaxError as error:
+        raise ValueError(f"{str(path)!r}, line {error.lineno}: {error.msg}") from None
+    except Exception as error:
+        line = next((f", line {frame.lineno}" for frame in reversed(
+            traceback.extract_tb(error.__traceback__)) if Path(frame.filename) == path), "")
+        raise ValueError(f"{str(path)!r}{line}: {type(error).__name__}: {error}") from None
     finally:
         api._current.pop("key", None)
     made = {key: a for key, a in ASSIGNMENTS.items() if len(a.exercises) > before.get(key, 0)}
