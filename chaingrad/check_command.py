@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exercises", metavar="FILE", action="append", default=[],
                         help="grade with the exercises of an instructor's file")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
-                        help="files graded at the same time (default: the number of cores)")
+                        help="files graded at the same time (default: the number of cores, "
+                             "at most 4)")
 
 
 def run(arguments: argparse.Namespace) -> int:

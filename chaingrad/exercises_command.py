@@ -40,6 +40,9 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.action is None:
         _list(assignments)
         return 0
+    if key is None:
+        return _fail(f"say which assignment to start: {', '.join(assignments)} (e.g. "
+                     "chaingrad exercises start 1)")
     if key not in assignments:
         return _fail(f"there is no assignment {key!r}; the assignments are "
                      f"{', '.join(assignments)} (e.g. chaingrad exercises start 1)")
