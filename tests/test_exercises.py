@@ -137,6 +137,7 @@ def test_typical_wrong_answers_get_the_right_hint(key, right, wrong, label, hint
     results = grade_text(tmp_path, text.replace(right, wrong))
     assert results[label].result == "fail"
     assert hint in results[label].message, results[label].message
+    assert "\n" not in results[label].message  # one line in a terminal and in the CSV
 
 
 def test_a_missing_name_and_an_exception_name_the_problem_and_the_line(tmp_path):

@@ -143,8 +143,9 @@ def number(x: Any) -> str:
     """A number as a student writes it: 0.235, -4, 1.2e-05; arrays rounded the same way."""
     if isinstance(x, (np.ndarray, list, tuple)):
         array = np.asarray(x, dtype=float)
-        return np.array2string(array, separator=", ", threshold=12, max_line_width=1000,
+        text = np.array2string(array, separator=", ", threshold=12, max_line_width=1000,
                                formatter={"float_kind": number})
+        return text.replace("\n", "")  # one line, also for a matrix
     x = float(x)
     if x == 0:
         return "0"
