@@ -150,16 +150,28 @@ def choose_assignment(path: str | os.PathLike, assignments: dict[str, Assignment
 # ------------------------------------------------------- inside the child: run checks
 
 
+_previous_handler: list = []
+
+
 def _alarm(seconds: float) -> None:
-    """Arm (seconds > 0) or disarm (0) the timer that raises TimeLimit in this thread."""
-    if not hasattr(signal, "setitimer"):  # Windows: only the parent's limit applies
+    """Arm (seconds > 0) or disarm (0) the timer that raises TimeLimit in this thread.
+
+    Only the main thread of a process with SIGALRM has it (not Windows); elsewhere the
+    parent's watch is the only limit. Disarming puts the previous handler back.
+    """
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
         return
+    if seconds > 0:
+        def expire(signum, frame):
+            raise TimeLimit()
 
-    def expire(signum, frame):
-        raise TimeLimit()
-
-    signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.0))
+        _previous_handler.append(signal.signal(signal.SIGALRM, expire))
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    else:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        while _previous_handler:
+            signal.signal(signal.SIGALRM, _previous_handler.pop())
 
 
 def _student_frame(error: BaseException, path: Path):
