@@ -36,7 +36,7 @@ from chaingrad.autograd import Op
 from .api import ASSIGNMENTS, Assignment, Exercise, Wrong
 
 BUILTIN = ("assignment1", "assignment2", "assignment3")
-DEFAULT_TIMEOUT = 5.0  # seconds per exercise (times the exercise's cost)
+DEFAULT_TIMEOUT = 3.0  # seconds per exercise (times the exercise's cost)
 STARTUP_SECONDS = 10.0  # the child's own start: Python, numpy, chaingrad
 PRINTED_LIMIT = 2000  # characters of a student's print() output kept per exercise
 GRACE_SECONDS = 2.0  # how long past its limit a child may run before it is killed
