@@ -327,3 +327,24 @@ def test_every_lesson_ends_by_naming_exercises_that_exist():
         named = re.findall(r"(\d\.\d+) `(\w+)`", last)
         assert "Practise it" in last and named, path.name
         assert all(names.get(number) == name for number, name in named), (path.name, named)
+
+
+def test_a_students_dataclass_and_helper_module_work(tmp_path):
+    (tmp_path / "helpers.py").write_text("def one():\n    return 1.0\n")
+    old = "def local_derivatives(x, y, z):\n    return 1.0, 1.0, z, x + y"
+    new = """from dataclasses import dataclass
+
+from helpers import one
+
+
+@dataclass
+class Point:
+    x: float
+
+
+def local_derivatives(x, y, z):
+    return one(), Point(1.0).x, z, x + y"""
+    text = solution_text("1")
+    assert old in text
+    results = grade_text(tmp_path, text.replace(old, new))
+    assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]

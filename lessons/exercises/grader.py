@@ -3,8 +3,10 @@
 Every file is graded in a subprocess of its own (``python -m
 chaingrad.lessons.exercises.grader FILE --results R.jsonl ...``), so a crash or an endless
 loop in one submission never stops the others. Inside that subprocess each check runs
-under a time limit (a timer signal where the system has one); the parent process kills a
-child that still runs past the sum of its limits. Results travel back as JSON lines.
+under a time limit (a timer signal where the system has one). The child writes a line
+when it starts an exercise and one with each result; the parent reads them, kills a child
+that stays in one exercise past its limit (the student's code may have silenced the
+timer), and starts a new child for the exercises after it.
 """
 
 from __future__ import annotations
@@ -226,6 +228,7 @@ def load_student(path: Path, limit: float) -> ModuleType:
     """Run the student's file as a module (its folder importable), under a time limit."""
     spec = importlib.util.spec_from_file_location(f"student_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would (a @dataclass in it needs this)
     sys.path.insert(0, str(path.parent))
     _alarm(limit)
     try:
@@ -243,12 +246,16 @@ def run_checks(path: str | os.PathLike, assignments: dict[str, Assignment],
     """Grade one file in this process: load it, run every check of its assignment (except
     the exercises labelled in ``skip``), and pass each result to ``report`` as it comes."""
     path = Path(path).resolve()
-    registry = dict(Op.registry)  # the student's ops must not replace the engine's for good
+    # Leave this process as it was: the student's ops must not replace the engine's for
+    # good, nor their folder stay importable.
+    registry, search_path = dict(Op.registry), list(sys.path)
     try:
         return _run_checks(path, assignments, timeout, pictures, report, set(skip), starting)
     finally:
         Op.registry.clear()
         Op.registry.update(registry)
+        sys.path[:] = search_path
+        sys.modules.pop(f"student_{path.stem}", None)
 
 
 def _run_checks(path: Path, assignments: dict[str, Assignment], timeout: float,
