@@ -346,5 +346,6 @@ def local_derivatives(x, y, z):
     return one(), Point(1.0).x, z, x + y"""
     text = solution_text("1")
     assert old in text
-    results = grade_text(tmp_path, text.replace(old, new))
+    text = "from __future__ import annotations\n" + text.replace(old, new)
+    results = grade_text(tmp_path, text)
     assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]
