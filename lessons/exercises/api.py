@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from chaingrad.autograd import Node
+
 
 class Wrong(Exception):
     """A check's verdict "not right yet": a sentence for the student, and maybe a graph.
@@ -158,7 +160,8 @@ def as_number(got: Any, what: str) -> Any:
     """``got`` as a float or a float array, or a Wrong saying what came back instead."""
     if got is None:
         raise Wrong(f"{what} returned None: did you forget `return`?")
-    got = getattr(got, "data", got)  # a Value or Tensor is fine: compare its data
+    if isinstance(got, Node):  # a Value or Tensor is fine: compare its data
+        got = got.data
     try:
         array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
@@ -179,7 +182,7 @@ def expect_close(got: Any, expected: Any, what: str, formula: str | None = None,
             value = float(np.ravel(value)[0])
         else:
             raise Wrong(f"{what} {verb or 'gave'} an array of shape {np.shape(value)}; "
-                        f"expected shape {target.shape}", graph)
+                        f"expected shape {target.shape}.", graph)
     if np.allclose(value, target, rtol=tol, atol=tol, equal_nan=False):
         return
     expectation = f"{formula} = {number(expected)}" if formula else number(expected)
