@@ -13,7 +13,7 @@ import numpy as np
 
 from chaingrad.autograd import Op, Tensor, Value
 
-from .api import Wrong, assignment, close, exercise, expect, expect_close, number
+from .api import Wrong, as_number, assignment, close, exercise, expect, expect_close, number
 
 assignment(1, "Backpropagation by hand and by code", intro="""
     Lessons 1 to 3 show the chain rule; here you write it. Each exercise below states its
@@ -34,8 +34,8 @@ def _leaf_graph(build, student_grads: dict):
     root.backward()
     for name, value in student_grads.items():
         try:
-            leaves[name].grad = float(np.asarray(getattr(value, "data", value), dtype=float))
-        except (TypeError, ValueError):
+            leaves[name].grad = float(as_number(value, name))
+        except (TypeError, ValueError, Wrong):
             leaves[name].grad = float("nan")
     return root
 
