@@ -21,6 +21,8 @@ import chaingrad
 SUBCOMMANDS = {
     "draw": "chaingrad.draw_command",
     "lessons": "chaingrad.lessons.__main__",
+    "exercises": "chaingrad.exercises_command",
+    "check": "chaingrad.check_command",
 }
 
 

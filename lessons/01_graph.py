@@ -200,6 +200,7 @@ def run(lesson):
         output and multiplies by local derivatives along every path, adding where paths
         meet. That is all backpropagation is, in a network of any size.
     """)
+    lesson.say("**Practise it:** homework exercises 1.1 `local_derivatives` and 1.2 `f_gradients` (`chaingrad exercises start N` writes assignment N).")
 
 
 def _locals(v):

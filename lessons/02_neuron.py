@@ -163,4 +163,5 @@ def run(lesson):
         derivatives along the path from `w` to `E` (the chain rule). `backward()`
         computes that product for every weight at once.
     """)
+    lesson.say("**Practise it:** homework exercises 1.9 `neuron_gradients` and 2.1 `gradient_descent_step` (`chaingrad exercises start N` writes assignment N).")
 

@@ -236,4 +236,5 @@ def run(lesson):
         its relatives keep slope 1. And a formula can be checked: the engine's
         derivative of the correct function is a referee no typo can fool.
     """)
+    lesson.say("**Practise it:** homework exercises 1.3 `Sigmoid`, 1.4 `Tanh`, 1.5 `Softplus`, 1.6 `ELU`, 1.7 `SELU` and 1.8 `SmeLU` (`chaingrad exercises start N` writes assignment N).")
 

@@ -225,3 +225,4 @@ def run(lesson):
         ADALINE follows the gradient of the squared error, the idea that, with the chain
         rule, became backpropagation. And all of them draw a single straight line.
     """)
+    lesson.say("**Practise it:** homework exercises 3.1 `perceptron_step`, 3.2 `train_perceptron`, 3.3 `adaline_step` and 3.4 `hebbian_step` (`chaingrad exercises start N` writes assignment N).")

@@ -132,3 +132,4 @@ def run(lesson):
         the weights, its boundary is a straight line. Next lesson shows a problem no
         straight line can solve, and what fixes it.
     """)
+    lesson.say("**Practise it:** homework exercises 2.4 `bce_and_gradient` and 2.5 `training_step` (`chaingrad exercises start N` writes assignment N).")

@@ -159,3 +159,4 @@ def run(lesson):
         features by itself: the chain rule reaches the hidden weights through the output
         neuron.
     """)
+    lesson.say("**Practise it:** homework exercises 1.10 `two_layer_gradients`, 2.6 `train` and 3.2 `train_perceptron` (`chaingrad exercises start N` writes assignment N).")

@@ -287,3 +287,4 @@ def run(lesson):
         model simple. The engine differentiates all of them, even the one that is itself
         a derivative.
     """)
+    lesson.say("**Practise it:** homework exercises 2.3 `mse_and_gradient` and 2.4 `bce_and_gradient` (`chaingrad exercises start N` writes assignment N).")

@@ -268,3 +268,4 @@ def run(lesson):
         gradient history. Adam (momentum + RMSprop) is the usual first choice, and every
         one of them is a few lines of `nn/optim.py`.
     """)
+    lesson.say("**Practise it:** homework exercises 2.1 `gradient_descent_step` and 2.2 `Momentum` (`chaingrad exercises start N` writes assignment N).")

@@ -209,3 +209,4 @@ def run(lesson):
         and train several times from different random weights, keeping the best (by
         validation loss, in a real problem).
     """)
+    lesson.say("**Practise it:** homework exercises 2.7 `split_data` and 2.8 `EarlyStopping` (`chaingrad exercises start N` writes assignment N).")

@@ -211,3 +211,4 @@ def run(lesson):
         layer of neurons. On top of that, `compile`, `summary`, `fit`, `evaluate` and
         `predict` are the same five calls as in Keras.
     """)
+    lesson.say("**Practise it:** homework exercises 1.10 `two_layer_gradients` and 3.8 `train_digits` (`chaingrad exercises start N` writes assignment N).")

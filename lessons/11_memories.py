@@ -213,4 +213,5 @@ def run(lesson):
         labels: the winner moves towards each input, and the prototypes become the
         centres of the clusters.
     """)
+    lesson.say("**Practise it:** homework exercises 3.5 `hopfield_store`, 3.6 `hopfield_recall` and 3.7 `winner_takes_all` (`chaingrad exercises start N` writes assignment N).")
 

@@ -279,3 +279,4 @@ def run(lesson):
         autoencoder learns a compressed code by reproducing its input. All three are
         graphs of the same operations, differentiated by the same engine.
     """)
+    lesson.say("**Practise it:** homework exercise 3.8 `train_digits` (`chaingrad exercises start N` writes assignment N).")
