@@ -2,6 +2,7 @@
 
     chaingrad draw "(x + y) * z" x=-2 y=5 z=-4 -o f.svg [--explain] [--animate f.html]
     chaingrad lessons [N] [--auto] [--out DIR]
+    chaingrad playground [--port N] [--host 127.0.0.1] [--no-browser]
     chaingrad --version
 
 Each subcommand lives in a module with ``HELP``, ``add_arguments(parser)`` and
@@ -21,6 +22,7 @@ import chaingrad
 SUBCOMMANDS = {
     "draw": "chaingrad.draw_command",
     "lessons": "chaingrad.lessons.__main__",
+    "playground": "chaingrad.lessons.playground.command",
 }
 
 
