@@ -21,6 +21,7 @@
   var graphBusy = false, graphShownFor = -1, graphAskedAt = 0;
   var stepping = null;  // the backward steps while "Step backward" is on
   var stepAt = 0;
+  var draws = 0;
 
   function $(id) { return document.getElementById(id); }
 
@@ -325,6 +326,7 @@
     drawSurface();
     drawCurve();
     refreshGraph();
+    draws += 1;
   }
 
   // ------------------------------------------------------------------ controls
@@ -566,7 +568,10 @@
   // ------------------------------------------------------------------ start
 
   // read-only, for tests and the curious: the newest snapshot the page drew
-  window.chaingradPlayground = {state: function () { return state; }};
+  window.chaingradPlayground = {
+    state: function () { return state; },
+    draws: function () { return draws; }  // pictures drawn so far (bench/bench_playground.py)
+  };
 
   request('POST', '/api/session', {}).then(function (r) { return r.json(); }).then(function (start) {
     session = start.session;
