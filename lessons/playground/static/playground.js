@@ -295,8 +295,15 @@
       var key = canvas.dataset.key;
       if (key === 'output') {
         paintMap(canvas, decode(state.surface), state.surface_size, false);
+        var last = state.biases.length - 1;
+        canvas.title = 'the output ŷ: bias ' + state.biases[last][0].toFixed(4);
       } else if (maps[key]) {
         paintMap(canvas, decode(maps[key]), state.map_size, false);
+        var where = /^L(\d+)\.N(\d+)$/.exec(key);
+        if (where) {
+          canvas.title = 'layer ' + where[1] + ', neuron ' + where[2] + ': bias ' +
+            state.biases[where[1] - 1][where[2]].toFixed(4);
+        }
       }
     });
     document.querySelectorAll('#links path').forEach(function (path) {
