@@ -175,6 +175,10 @@ def test_clicking_a_point_shows_its_graph_and_steps_backward(page):
         assert expected in text, expected
     assert "epoch 5" in page.locator("#graph-info").text_content()
     shoot(page, "05_point_graph")
+    page.locator("#graph svg").click(position={"x": 30, "y": 60})  # zoom to the inputs
+    assert page.get_by_role("button", name="Fit to width").get_attribute("aria-pressed") \
+        == "false"
+    shoot(page, "05b_point_graph_zoomed", "#graph-panel")
 
     page.get_by_role("button", name="Step backward").click()
     page.wait_for_function("document.getElementById('step-text').textContent.length > 0")

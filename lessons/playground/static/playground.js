@@ -435,6 +435,10 @@
     $('save').addEventListener('click', save);
     $('load').addEventListener('change', load);
     $('backward-mode').addEventListener('click', toggleStepping);
+    $('fit-graph').addEventListener('click', function () {
+      setFit($('fit-graph').getAttribute('aria-pressed') !== 'true');
+    });
+    $('graph').addEventListener('click', zoomAt);
     $('previous-node').addEventListener('click', function () { showStep(stepAt - 1); });
     $('next-node').addEventListener('click', function () { showStep(stepAt + 1); });
     window.addEventListener('resize', function () { structure = ''; if (state) { drawNetwork(); } });
@@ -492,6 +496,39 @@
       ', squared error ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
       ' nodes' + (g.collapsed ? ', one box per neuron' : '') + ').';
     $('graph').innerHTML = g.svg;  // SVG made by chaingrad.viz on our own server
+    fitGraph();
+  }
+
+  function setFit(fit) {
+    $('fit-graph').setAttribute('aria-pressed', String(fit));
+    fitGraph();
+  }
+
+  // A click on the whole (fitted) graph shows that spot at its actual size.
+  function zoomAt(event) {
+    var svg = $('graph').querySelector('svg');
+    if (!svg || $('fit-graph').getAttribute('aria-pressed') !== 'true') { return; }
+    var box = svg.getBoundingClientRect();
+    var fx = (event.clientX - box.left) / box.width, fy = (event.clientY - box.top) / box.height;
+    setFit(false);
+    var view = $('graph');
+    view.scrollLeft = fx * svg.dataset.width - view.clientWidth / 2;
+    view.scrollTop = fy * svg.dataset.height - view.clientHeight / 2;
+  }
+
+  // A large graph is first shown whole, scaled to the panel; "Fit to width" toggles it.
+  function fitGraph() {
+    var svg = $('graph').querySelector('svg');
+    if (!svg) { return; }
+    if (!svg.dataset.width) {
+      svg.dataset.width = svg.getAttribute('width');
+      svg.dataset.height = svg.getAttribute('height');
+    }
+    var fit = $('fit-graph').getAttribute('aria-pressed') === 'true';
+    var wider = +svg.dataset.width > $('graph').clientWidth;
+    svg.setAttribute('width', fit && wider ? '100%' : svg.dataset.width);
+    svg.setAttribute('height', fit && wider ? '' : svg.dataset.height);
+    if (fit && wider) { svg.removeAttribute('height'); }
   }
 
   function toggleStepping() {
@@ -511,6 +548,7 @@
       if (!g.steps) { say('this graph is too large to step through; choose fewer neurons'); return; }
       stepping = g.steps;
       showGraph(g);
+      setFit(false);  // the steps are read at the actual size
       $('backward-mode').setAttribute('aria-pressed', 'true');
       $('backward-mode').textContent = 'Leave step backward';
       $('previous-node').disabled = $('next-node').disabled = false;
