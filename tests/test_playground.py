@@ -18,6 +18,7 @@ import pytest
 from chaingrad.cli import main
 from chaingrad.lessons.playground import Session, Setup, SetupError, serve
 from chaingrad.lessons.playground.data import FEATURES, GENERATORS, dataset, features
+from chaingrad.lessons.playground.session import ACTIVATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,6 +167,31 @@ def test_the_point_graph_is_the_network_on_one_point():
     picture = session.graph_picture(steps=True)
     assert "L1.N2.w2" in picture["svg"] and "x1·x2" in picture["svg"]
     assert picture["steps"][0]["node"] and "(the seed)" in picture["steps"][0]["text"]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_the_point_graph_agrees_with_the_network_for_every_activation(activation):
+    session = Session(Setup(dataset="moons", hidden=[3, 2], activation=activation))
+    for _ in range(2):
+        session.train_epoch()
+    session.select("train", 11)
+    _, info = session.point_graph()
+    session.model.eval()
+    expected = session.model(features(session.train_points[11:12], ["x1", "x2"])).data.item()
+    assert info["prediction"] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["prelu", "rrelu"])
+def test_show_code_repeats_learned_and_random_slopes(activation, tmp_path):
+    session = Session(Setup(dataset="xor", hidden=[4], activation=activation))
+    for _ in range(2):
+        session.train_epoch()
+    script = tmp_path / "network.py"
+    script.write_text(session.code(), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert float(done.stdout.split()[-1]) == pytest.approx(session.test_loss, abs=5e-4)
 
 
 def test_a_large_network_graph_is_collapsed():

@@ -29,7 +29,7 @@ train_points, train_labels, test_points, test_labels = dataset(
 y_train, y_test = train_labels[:, None], test_labels[:, None]
 
 # The network: {n_features} inputs, hidden layers {hidden}, one output ({output}).
-model = nn.MLP({n_features}, {sizes}, activation={activation!r},
+model = nn.MLP({n_features}, {sizes}, activation={activation},
                output_activation={output_name}, seed={seed})
 optimizer = nn.optim.SGD(model, lr={learning_rate})
 weights = [layer.weight for layer in model if isinstance(layer, nn.Linear)]
@@ -38,9 +38,11 @@ shuffle = np.random.default_rng({shuffle_seed})
 
 def losses():
     """Mean squared error on the training points and on the test points."""
+    model.eval()  # evaluation mode: no random slopes, nothing drawn
     with no_grad():
         train = nn.losses.mse(model(Tensor(X_train)), y_train).item()
         test = nn.losses.mse(model(Tensor(X_test)), y_test).item()
+    model.train()
     return train, test
 
 
@@ -71,6 +73,9 @@ def script(setup, extra_points: list[tuple[float, float, float]], epochs: int) -
         extra = ("added = np.array([" + rows + "])  # the points you added by clicking\n"
                  "train_points = np.vstack([train_points, added[:, :2]])\n"
                  "train_labels = np.concatenate([train_labels, added[:, 2]])\n")
+    activation = repr(setup.activation)
+    if setup.activation == "rrelu":  # seeded, as the playground seeds it
+        activation = f"nn.activations.RReLU(seed={setup.seed})"
     summary = (f"{setup.dataset} {setup.problem}, features {', '.join(setup.features)}, "
                f"hidden layers {setup.hidden}, {setup.activation}")
     return TEMPLATE.format(
@@ -80,6 +85,6 @@ def script(setup, extra_points: list[tuple[float, float, float]], epochs: int) -
         train_share=setup.train_share, data_seed=setup.data_seed, extra=extra,
         n_features=len(setup.features), hidden=list(setup.hidden),
         output="tanh, labels -1 and +1" if classification else "linear",
-        sizes=[*setup.hidden, 1], activation=setup.activation,
+        sizes=[*setup.hidden, 1], activation=activation,
         output_name="'tanh'" if classification else None, seed=setup.seed,
         learning_rate=setup.learning_rate, shuffle_seed=setup.seed + 1000, penalty=penalty)

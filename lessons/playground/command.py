@@ -33,6 +33,9 @@ def run(arguments: argparse.Namespace) -> int:
               f"({error.strerror or error}).", file=sys.stderr)
         return 2
     print(f"The playground is at {playground.url}  (Ctrl-C stops it)", flush=True)
+    if arguments.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"Note: listening on {arguments.host}, so other computers can reach it too.",
+              flush=True)
     if not arguments.no_browser:
         webbrowser.open(playground.url)
     try:

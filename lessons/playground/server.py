@@ -15,8 +15,10 @@ drive it. Each tab gets a session with an unguessable id, and its own network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import socket
 import threading
 import time
 import webbrowser
@@ -64,6 +66,8 @@ class Playground:
         shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
         self.url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{self.port}/"
         names = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
+        if host in ("0.0.0.0", "::", ""):  # every interface: the names others reach us by
+            names |= this_machine_names()
         self.allowed_hosts = {f"{name}:{self.port}" for name in names}
         self.allowed_origins = {f"http://{name}" for name in self.allowed_hosts}
         self.thread: threading.Thread | None = None
@@ -118,6 +122,16 @@ class Playground:
     def session(self, key: str | None) -> Session | None:
         with self.sessions_lock:
             return self.sessions.get(key or "")
+
+
+def this_machine_names() -> set[str]:
+    """This computer's host name and addresses, as a browser elsewhere would write them."""
+    name = socket.gethostname()
+    names = {name, socket.getfqdn()}
+    with contextlib.suppress(OSError):
+        for address in socket.gethostbyname_ex(name)[2]:
+            names.add(address)
+    return names
 
 
 def serve(port: int = 0, open_browser: bool = False, host: str = "127.0.0.1") -> Playground:

@@ -9,6 +9,7 @@ the browser. Everything is guarded by one lock, held for one epoch or one snapsh
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import tempfile
@@ -125,8 +126,27 @@ def _whole(x: Any) -> bool:
 def build_model(setup: Setup) -> nn.MLP:
     """The network of a set-up: tanh output for ±1 labels, a linear one for regression."""
     output = "tanh" if setup.problem == "classification" else None
-    return nn.MLP(len(setup.features), [*setup.hidden, 1], activation=setup.activation,
+    return nn.MLP(len(setup.features), [*setup.hidden, 1], activation=activation(setup),
                   output_activation=output, seed=setup.seed)
+
+
+def activation(setup: Setup) -> str | nn.Module:
+    """The hidden layers' activation; rrelu gets its own seeded generator, so that its
+    random slopes repeat (in the page and in the script of "Show code")."""
+    if setup.activation == "rrelu":
+        return nn.activations.RReLU(seed=setup.seed)
+    return setup.activation
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Evaluation mode (rrelu's slopes fixed, nothing random drawn) for pictures and losses."""
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train()
 
 
 def linear_layers(model: nn.MLP) -> list[nn.Linear]:
@@ -250,7 +270,7 @@ class Session:
             self._touch()
 
     def _record_losses(self) -> None:
-        with no_grad():
+        with evaluating(self.model):
             train = nn.losses.mse(self.model(Tensor(self.X_train)), self.y_train).item()
             test = nn.losses.mse(self.model(Tensor(self.X_test)), self.y_test).item()
         self.train_loss, self.test_loss = train, test
@@ -363,7 +383,7 @@ class Session:
         """Each hidden layer's outputs and the network's output for the rows of ``inputs``."""
         hidden = []
         x = Tensor(inputs)
-        with no_grad():
+        with evaluating(self.model):
             layers = list(self.model)
             for index, layer in enumerate(layers):
                 x = layer(x)
@@ -414,8 +434,8 @@ class Session:
             for name in self.setup.features:
                 made[name].name = name
                 inputs.append(made[name])
-            activation = nn.activations.get(self.setup.activation)
             linears = linear_layers(self.model)
+            modules = [m for m in self.model if not isinstance(m, nn.Linear)]
             for k, layer in enumerate(linears, start=1):
                 last = k == len(linears)
                 outputs = []
@@ -428,7 +448,7 @@ class Session:
                     if last and self.setup.problem == "regression":
                         a = z
                     else:
-                        a = z.tanh() if last else activation(z)
+                        a = z.tanh() if last else self._activate(z, modules[k - 1], k)
                         a.name = f"L{k}.N{j}.out"
                     outputs.append(a)
                 inputs = outputs
@@ -441,6 +461,14 @@ class Session:
                     "label": float(label), "prediction": prediction.data, "loss": loss.data,
                     "epoch": self.epoch, "version": self.version}
             return loss, info
+
+    @staticmethod
+    def _activate(z: Value, module: nn.Module, k: int) -> Value:
+        """The layer's activation on a Value, as the module computes it when evaluating."""
+        if isinstance(module, nn.PReLU):  # its slope is a weight too: a leaf of the graph
+            alpha = Value(float(np.asarray(module.alpha.data).ravel()[0]), name=f"L{k}.alpha")
+            return nn.activations.prelu(z, alpha)
+        return nn.activations.get(module.function_name)(z, **module.params)
 
     def graph_picture(self, steps: bool = False) -> dict:
         """The selected point's graph as SVG (chaingrad.viz's builtin engine), and, with
