@@ -240,3 +240,20 @@ def test_save_and_load_a_network(page, tmp_path):
     page.locator("#load").set_input_files(str(path))
     loaded = wait_for_state(page, "s.setup.dataset === 'gauss' && s.epoch === 1")
     assert loaded["weights"] == saved["weights"]
+
+
+def test_the_address_carries_the_set_up(browser, playground):
+    context = browser.new_context(bypass_csp=True)
+    tab = context.new_page()
+    tab.goto(playground.url + "#dataset=spiral&hidden=3,3&activation=relu&features=x1,x2,sin%20x1")
+    shared = wait_for_state(tab, "s.setup.dataset === 'spiral'")
+    assert shared["setup"]["hidden"] == [3, 3] and shared["setup"]["activation"] == "relu"
+    assert shared["setup"]["features"] == ["x1", "x2", "sin x1"]
+    tab.get_by_label("moons").check()
+    wait_for_state(tab, "s.setup.dataset === 'moons'")
+    tab.wait_for_function("window.location.hash.indexOf('dataset=moons') >= 0")
+    assert "hidden=3%2C3" in tab.url or "hidden=3,3" in tab.url
+    tab.goto(playground.url + "#hidden=99")
+    tab.wait_for_function("document.getElementById('message').textContent.length > 0")
+    assert "hidden layers" in tab.locator("#message").text_content()
+    context.close()

@@ -179,6 +179,7 @@ class Session:
 
     def __init__(self, setup: Setup | None = None) -> None:
         self.lock = threading.RLock()
+        self.epoch_lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.version = 0  # grows whenever anything a snapshot shows changes
         self.run = 0  # grows at every rebuild: the page then starts its curve again
@@ -252,22 +253,36 @@ class Session:
     # ------------------------------------------------------------ training
 
     def train_epoch(self) -> None:
-        """One pass over the training points in shuffled mini-batches of SGD."""
-        with self.lock:
-            setup, weights = self.setup, [layer.weight for layer in linear_layers(self.model)]
-            order = self.shuffle.permutation(len(self.X_train))
-            for start in range(0, len(order), setup.batch_size):
-                batch = order[start:start + setup.batch_size]
-                self.optimizer.zero_grad()
-                loss = nn.losses.mse(self.model(Tensor(self.X_train[batch])), self.y_train[batch])
-                extra = penalty(setup, weights)
-                if extra is not None:
-                    loss = loss + extra
-                loss.backward()
-                self.optimizer.step()
-            self.epoch += 1
-            self._record_losses()
-            self._touch()
+        """One pass over the training points in shuffled mini-batches of SGD.
+
+        The lock is taken batch by batch, so that the page is drawn and answered even in
+        the middle of a long epoch; a rebuild (new set-up, Reset) ends the epoch early.
+        ``epoch_lock`` keeps two epochs (Play's thread and Step) from interleaving.
+        """
+        with self.epoch_lock:
+            with self.lock:
+                run, batch_size = self.run, self.setup.batch_size
+                order = self.shuffle.permutation(len(self.X_train))
+            for start in range(0, len(order), batch_size):
+                with self.lock:
+                    if self.run != run:
+                        return
+                    self._train_batch(order[start:start + batch_size])
+            with self.lock:
+                if self.run == run:
+                    self.epoch += 1
+                    self._record_losses()
+                    self._touch()
+
+    def _train_batch(self, batch: np.ndarray) -> None:
+        """One step of SGD on the mean squared error of a batch, plus the penalty."""
+        self.optimizer.zero_grad()
+        loss = nn.losses.mse(self.model(Tensor(self.X_train[batch])), self.y_train[batch])
+        extra = penalty(self.setup, [layer.weight for layer in linear_layers(self.model)])
+        if extra is not None:
+            loss = loss + extra
+        loss.backward()
+        self.optimizer.step()
 
     def _record_losses(self) -> None:
         with evaluating(self.model):
@@ -313,7 +328,7 @@ class Session:
                     self.playing = False
                     self._touch()
                     return
-                self.train_epoch()
+            self.train_epoch()
             time.sleep(max(0.001, interval - (time.monotonic() - started)))
 
     def stop(self) -> None:

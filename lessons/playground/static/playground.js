@@ -333,6 +333,7 @@
     drawSurface();
     drawCurve();
     refreshGraph();
+    rememberSetup();
     draws += 1;
   }
 
@@ -610,6 +611,40 @@
       .catch(function (error) { say(error.message); });
   }
 
+  // ------------------------------------------------------------------ the set-up in the URL
+
+  // As in TensorFlow Playground, the address carries the set-up, so a link shares it:
+  // #dataset=xor&hidden=4,2&activation=tanh&learning_rate=0.03...
+  var LISTS = {features: true, hidden: true};
+
+  function setupToHash(s) {
+    return '#' + Object.keys(s).map(function (key) {
+      var value = LISTS[key] ? s[key].join(',') : String(s[key]);
+      return key + '=' + encodeURIComponent(value);
+    }).join('&');
+  }
+
+  function hashToSetup(hash) {
+    var changes = {};
+    hash.replace(/^#/, '').split('&').forEach(function (pair) {
+      var cut = pair.indexOf('=');
+      if (cut <= 0) { return; }
+      var key = pair.slice(0, cut), value = decodeURIComponent(pair.slice(cut + 1));
+      if (LISTS[key]) {
+        var items = value === '' ? [] : value.split(',');
+        changes[key] = key === 'hidden' ? items.map(Number) : items;
+      } else {
+        changes[key] = value !== '' && !isNaN(Number(value)) ? Number(value) : value;
+      }
+    });
+    return changes;
+  }
+
+  function rememberSetup() {
+    var hash = setupToHash(state.setup);
+    if (window.location.hash !== hash) { window.history.replaceState(null, '', hash); }
+  }
+
   // ------------------------------------------------------------------ start
 
   // read-only, for tests and the curious: the newest snapshot the page drew
@@ -622,7 +657,13 @@
     session = start.session;
     options = start.options;
     wireControls();
+    var asked = window.location.hash.length > 1 ? hashToSetup(window.location.hash) : null;
     show(start.state);
+    if (asked) { setup(asked); }
+    // a set-up pasted into the address bar of this tab (our own replaceState fires none)
+    window.addEventListener('hashchange', function () {
+      if (window.location.hash.length > 1) { setup(hashToSetup(window.location.hash)); }
+    });
     poll();
   }).catch(function (error) { say('cannot reach the playground server: ' + error.message); });
 })();
