@@ -575,9 +575,13 @@
     });
     $('step-text').textContent = 'step ' + (stepAt + 1) + ' of ' + stepping.length + ': ' +
       current.text;
+    // centre the current node in the graph's own scroll box (the page itself stays put)
     var active = document.querySelector('#graph .node.active');
-    if (active && active.scrollIntoView) {
-      active.scrollIntoView({block: 'nearest', inline: 'center'});
+    if (active) {
+      var view = $('graph'), box = view.getBoundingClientRect();
+      var node = active.getBoundingClientRect();
+      view.scrollLeft += node.left + node.width / 2 - (box.left + view.clientWidth / 2);
+      view.scrollTop += node.top + node.height / 2 - (box.top + view.clientHeight / 2);
     }
   }
 
