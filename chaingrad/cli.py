@@ -2,6 +2,9 @@
 
     chaingrad draw "(x + y) * z" x=-2 y=5 z=-4 -o f.svg [--explain] [--animate f.html]
     chaingrad lessons [N] [--auto] [--out DIR]
+    chaingrad exercises [start N [DIR]]
+    chaingrad check FILE... [--pictures DIR] [--report grades.csv] [--json] [--timeout S]
+    chaingrad playground [--port N] [--host 127.0.0.1] [--no-browser]
     chaingrad --version
 
 Each subcommand lives in a module with ``HELP``, ``add_arguments(parser)`` and
@@ -23,6 +26,7 @@ SUBCOMMANDS = {
     "lessons": "chaingrad.lessons.__main__",
     "exercises": "chaingrad.exercises_command",
     "check": "chaingrad.check_command",
+    "playground": "chaingrad.lessons.playground.command",
 }
 
 

@@ -1,0 +1,151 @@
+"""How live the playground is: pictures per second for a 2-4-4-1 tanh network on 500 points.
+
+    python bench/bench_playground.py            # about 30 seconds
+    python bench/bench_playground.py --seconds 20
+
+An update is one new picture: the 50x50 output surface, every neuron's heat map, the
+weights and the new points of the loss curve. Two clients, one after the other:
+
+- python: a loop that asks for each new state as the page does (long polling) and decodes
+  the JSON, so it counts what the server delivers;
+- chromium: the real page in headless Chromium (if Debian's chromium and playwright are
+  installed), counting the pictures it has drawn on its canvases.
+
+Training runs in its own thread and never waits for a client; it is capped at
+MAX_EPOCHS_PER_SECOND epochs a second, as TensorFlow Playground trains about one epoch per
+frame. Also printed: what one epoch and one snapshot cost on the server, measured alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from chaingrad.lessons.playground import Session, Setup, serve  # noqa: E402
+from chaingrad.lessons.playground.session import MAX_EPOCHS_PER_SECOND  # noqa: E402
+
+SETUP = {"dataset": "circle", "hidden": [4, 4], "activation": "tanh", "n_points": 500}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def server_costs(repeats: int = 200) -> tuple[float, float]:
+    """Milliseconds for one epoch and for one snapshot, on a session alone."""
+    session = Session(Setup(**SETUP))
+    started = time.perf_counter()
+    for _ in range(repeats):
+        session.train_epoch()
+    epoch = (time.perf_counter() - started) / repeats * 1000
+    started = time.perf_counter()
+    for _ in range(repeats):
+        session.snapshot()
+    snapshot = (time.perf_counter() - started) / repeats * 1000
+    return epoch, snapshot
+
+
+def python_client(seconds: float) -> tuple[float, float, float]:
+    """(updates per second, epochs per second, kilobytes per update) seen by a polling loop."""
+    playground = serve(port=0)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", playground.port, timeout=30)
+        host = {"Host": f"127.0.0.1:{playground.port}"}
+
+        def call(method: str, path: str, body: dict | None = None, key: str = "") -> dict:
+            data = json.dumps(body).encode() if body is not None else None
+            connection.request(method, path, body=data, headers={**host, "X-Session": key})
+            return json.loads(connection.getresponse().read())
+
+        key = call("POST", "/api/session", {})["session"]
+        call("POST", "/api/setup", SETUP, key)
+        call("POST", "/api/control", {"action": "play"}, key)
+        version, run, curve, updates, size = -1, -1, 0, 0, 0
+        first_epoch = None
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            connection.request("GET", f"/api/state?since={version}&run={run}&curve_from={curve}",
+                               headers={**host, "X-Session": key})
+            body = connection.getresponse().read()
+            state = json.loads(body)
+            if first_epoch is None:
+                first_epoch = state["epoch"]
+            version, run = state["version"], state["run"]
+            curve = state["curve_from"] + len(state["curve"])
+            updates += 1
+            size += len(body)
+        elapsed = time.perf_counter() - started
+        epochs = state["epoch"] - first_epoch
+        call("POST", "/api/control", {"action": "pause"}, key)
+        connection.close()
+        return updates / elapsed, epochs / elapsed, size / updates / 1000
+    finally:
+        playground.stop()
+
+
+def chromium_client(seconds: float) -> tuple[float, float] | str:
+    """(pictures drawn per second, epochs per second) in the real page, or why not."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return "skipped: Debian's chromium is not installed"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "skipped: playwright is not installed"
+    playground = serve(port=0)
+    try:
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(executable_path=chromium, args=ARGS)
+            page = browser.new_context(bypass_csp=True).new_page()
+            page.goto(playground.url)
+            page.wait_for_function("window.chaingradPlayground && "
+                                   "window.chaingradPlayground.state()")
+            page.get_by_role("button", name="Remove a hidden layer").click()
+            page.wait_for_function("window.chaingradPlayground.state().setup.hidden.length"
+                                   " === 1")
+            page.get_by_role("button", name="Add a hidden layer").click()
+            page.wait_for_function("JSON.stringify(window.chaingradPlayground.state()"
+                                   ".setup.hidden) === '[4,4]'")
+            page.get_by_role("button", name="Play", exact=True).click()
+            page.wait_for_function("window.chaingradPlayground.state().playing")
+            read = "[window.chaingradPlayground.draws(), window.chaingradPlayground.state().epoch]"
+            draws, epoch = page.evaluate(read)
+            started = time.perf_counter()
+            page.wait_for_timeout(seconds * 1000)
+            draws_after, epoch_after = page.evaluate(read)
+            elapsed = time.perf_counter() - started
+            browser.close()
+        return (draws_after - draws) / elapsed, (epoch_after - epoch) / elapsed
+    finally:
+        playground.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="per client (default 10)")
+    arguments = parser.parse_args()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# Playground: 2-4-4-1 tanh, 500 points (250 for training, batch 10), "
+          f"50x50 surface, 25x25 neuron maps; load average {load:.2f}, "
+          f"{os.cpu_count()} cores; training capped at {MAX_EPOCHS_PER_SECOND} epochs/s\n")
+    epoch, snapshot = server_costs()
+    print(f"server, alone: one epoch {epoch:.2f} ms, one snapshot {snapshot:.2f} ms\n")
+    print("| client | updates/s | epochs/s | note |")
+    print("|---|---:|---:|---|")
+    updates, epochs, kilobytes = python_client(arguments.seconds)
+    print(f"| python long-poll | {updates:.1f} | {epochs:.1f} | {kilobytes:.1f} kB a state |")
+    result = chromium_client(arguments.seconds)
+    if isinstance(result, str):
+        print(f"| chromium page | – | – | {result} |")
+    else:
+        print(f"| chromium page | {result[0]:.1f} | {result[1]:.1f} | pictures drawn on canvases |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Lesson 13: the playground, and three experiments from the course to try in it."""
+
+TITLE = "The playground: XOR, the spiral and L2, in the browser"
+MINUTES = 25
+
+
+def run(lesson):
+    lesson.step("Open the playground")
+    lesson.say("""
+        The course sends you to *TensorFlow Playground*. chaingrad has its own, and it
+        trains on the engine you have been reading: every network in it is an `nn.MLP`
+        stepped by `nn.optim.SGD` on the mean squared error (labels are −1 and +1, the
+        output neuron is a tanh). Start it from a terminal with
+
+            chaingrad playground
+
+        or from Python, as below. Each browser tab gets its own network. Besides what
+        TensorFlow Playground shows (the data, the features, each neuron's heat map,
+        the weights as coloured lines, the loss curve and the output surface), a click
+        on any point shows **its computational graph** through the current network:
+        every value, every gradient of its squared error, and the chain rule on every
+        edge, updated while it trains. *Step backward* walks the backward pass node by
+        node, *Show code* gives the script that reproduces your set-up.
+    """)
+    lesson.namespace["open_browser"] = not lesson.auto  # --auto: no browser, no waiting
+    v = lesson.code("""
+        import urllib.request
+        from chaingrad.lessons.playground import serve
+
+        playground = serve(port=0, open_browser=open_browser)
+        print("The playground is at", playground.url)
+        print("(this lesson stops it when the lesson ends)")
+        page = urllib.request.urlopen(playground.url, timeout=30).read().decode()
+    """)
+    lesson.check("the page has its Play button",
+                 '<button id="play" type="button">Play' in v.page, True)
+    lesson.say("""
+        The experiments below run the playground's training without the page, so this
+        lesson can check their results; then try each of them in the browser, where you
+        see *why* from the heat maps.
+    """)
+
+    try:
+        experiments(lesson)
+    finally:
+        v.playground.stop()
+
+
+def experiments(lesson):
+    lesson.step("Experiment 1: XOR needs a hidden layer, or the feature x1·x2")
+    lesson.say("""
+        Choose the **XOR** data set. With no hidden layer the output is
+        `tanh(w₁x₁ + w₂x₂ + b)`: its boundary is a straight line, and no line separates
+        the four quadrants (lesson 6 proved it). Two ways out:
+
+        * keep no hidden layer but give the network the product **x1·x2** as an input:
+          its sign *is* the label, so one neuron suffices;
+        * or keep x1 and x2 and add **one hidden layer** of 4 neurons, which learns
+          such features itself.
+
+        In the page: XOR, remove every hidden layer (− layer), press Play and watch the
+        test loss stay near 1; tick x1·x2; then untick it, add a layer of 4 ReLU
+        neurons.
+    """)
+    v = lesson.code("""
+        from chaingrad.lessons.playground import Session, Setup
+
+        def test_loss(epochs, **settings):
+            session = Session(Setup(**settings))
+            for _ in range(epochs):
+                session.train_epoch()
+            return session.test_loss
+
+        no_hidden = test_loss(100, dataset="xor", hidden=[])
+        product = test_loss(100, dataset="xor", hidden=[],
+                            features=["x1", "x2", "x1·x2"])
+        hidden = test_loss(100, dataset="xor", hidden=[4], activation="relu")
+        print(f"XOR, test loss after 100 epochs: no hidden layer {no_hidden:.3f}")
+        print(f"with x1·x2 {product:.3f}, with 4 hidden ReLU {hidden:.3f}")
+    """)
+    lesson.check("a straight line cannot do better than guessing (loss above 0.5)",
+                 v.no_hidden > 0.5, True)
+    lesson.check("the feature x1·x2 solves it without a hidden layer (loss below 0.1)",
+                 v.product < 0.1, True)
+    lesson.check("so does a hidden layer of 4 neurons (loss below 0.1)", v.hidden < 0.1, True)
+
+    lesson.step("Experiment 2: the spiral needs depth")
+    lesson.say("""
+        Choose the **spiral**. One hidden layer of 8 tanh neurons, fed with x1 and x2
+        only, bends its boundary too little to follow two interleaved arms; three such
+        layers compose bends on bends. In the page, compare 1 and 3 hidden layers of 8
+        neurons for a few hundred epochs each, and look at the neuron maps of the third
+        layer: curved shapes no single layer draws. (The sin features make it easier:
+        try them afterwards.)
+    """)
+    v = lesson.code("""
+        shallow = test_loss(200, dataset="spiral", hidden=[8])
+        deep = test_loss(200, dataset="spiral", hidden=[8, 8, 8])
+        print(f"spiral, test loss after 200 epochs: 1 layer {shallow:.3f}, "
+              f"3 layers {deep:.3f}")
+    """)
+    lesson.check("three layers of 8 do better than one", v.deep < v.shallow, True)
+
+    lesson.step("Experiment 3: L2 against overfitting on noisy data")
+    lesson.say("""
+        Choose **circle**, noise 50, training share 10% (50 points, many on the wrong
+        side), every feature ticked, two hidden layers of 8, batch size 1, learning rate
+        0.01. The network has far more weights than there are points, and it bends
+        around the noise: the training loss falls far below the test loss. L2 adds
+        `λ Σ w²` to the loss, so every step also shrinks each weight by `2λη·w`:
+        smaller weights, a smoother surface, a smaller gap. Compare regularization
+        None with L2 at rate 0.03.
+    """)
+    v = lesson.code("""
+        noisy = dict(dataset="circle", noise=0.5, train_share=0.1,
+                     batch_size=1, learning_rate=0.01, hidden=[8, 8],
+                     features=["x1", "x2", "x1²", "x2²", "x1·x2",
+                               "sin x1", "sin x2"])
+        plain = test_loss(150, **noisy)
+        with_l2 = test_loss(150, **noisy, regularization="L2",
+                            regularization_rate=0.03)
+        print(f"noisy circle, test loss after 150 epochs: "
+              f"none {plain:.3f}, L2 {with_l2:.3f}")
+    """)
+    lesson.check("L2 lowers the test loss on the noisy data", v.with_l2 < v.plain, True)

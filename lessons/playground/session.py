@@ -1,0 +1,558 @@
+"""One playground network: its set-up, data, model, training loop and pictures.
+
+A ``Session`` belongs to one browser tab. Training runs on chaingrad (``nn.MLP``,
+``nn.optim.SGD``, ``nn.losses``) in a thread of its own while the tab says "Play"; the
+tab asks for a ``snapshot()`` whenever it is ready to draw, so training never waits for
+the browser. Everything is guarded by one lock, held for one epoch or one snapshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import json
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chaingrad import nn
+from chaingrad.autograd import Tensor, Value, no_grad
+
+from .data import CLASSIFICATION, FEATURES, RADIUS, REGRESSION, dataset, features
+
+ACTIVATIONS = tuple(nn.activations.FUNCTIONS)
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REGULARIZATIONS = ("none", "L1", "L2")
+REGULARIZATION_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+PROBLEMS = ("classification", "regression")
+MAX_LAYERS, MAX_NEURONS = 6, 8
+SURFACE = 50  # the output surface is SURFACE x SURFACE
+NEURON_MAP = 25  # each neuron's small heat map is NEURON_MAP x NEURON_MAP
+MAX_EXTRA_POINTS = 200
+GRAPH_NODE_LIMIT = 400  # above this, the point's graph is collapsed into one box per neuron
+MAX_EPOCHS_PER_SECOND = 60  # like TensorFlow Playground: about one epoch per frame
+IDLE_SECONDS = 30  # a tab not heard from for this long is paused
+
+
+class SetupError(ValueError):
+    """A set-up the playground cannot build; the message is meant for the page."""
+
+
+@dataclass
+class Setup:
+    """Every control of the page that changes what is trained, and how."""
+
+    dataset: str = "circle"
+    problem: str = "classification"
+    noise: float = 0.0
+    train_share: float = 0.5
+    batch_size: int = 10
+    features: list[str] = field(default_factory=lambda: ["x1", "x2"])
+    hidden: list[int] = field(default_factory=lambda: [4, 2])
+    activation: str = "tanh"
+    learning_rate: float = 0.03
+    regularization: str = "none"
+    regularization_rate: float = 0.0
+    seed: int = 0  # the weights' initialisation and the order of the batches
+    data_seed: int = 0  # the points
+    n_points: int = 500
+
+    def changed(self, changes: dict[str, Any]) -> Setup:
+        """A checked copy with ``changes`` applied (a SetupError says what is wrong)."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise SetupError(f"unknown setting {unknown[0]!r}")
+        new = dataclasses.replace(self, **changes)
+        new.check()
+        return new
+
+    def check(self) -> None:
+        """Raise SetupError naming the first setting out of range."""
+        problems = CLASSIFICATION if self.problem == "classification" else REGRESSION
+        _require(self.problem in PROBLEMS, f"problem must be one of {', '.join(PROBLEMS)}")
+        _require(self.dataset in problems,
+                 f"data set for {self.problem} must be one of {', '.join(problems)}")
+        _require(_number(self.noise) and 0 <= self.noise <= 0.5, "noise must be 0 to 0.5")
+        _require(_number(self.train_share) and 0.1 <= self.train_share <= 0.9,
+                 "training share must be 0.1 to 0.9")
+        _require(_whole(self.batch_size) and 1 <= self.batch_size <= 30,
+                 "batch size must be 1 to 30")
+        _require(isinstance(self.features, list) and len(self.features) >= 1
+                 and all(f in FEATURES for f in self.features)
+                 and len(set(self.features)) == len(self.features),
+                 f"features must be one or more of {', '.join(FEATURES)}")
+        _require(isinstance(self.hidden, list) and len(self.hidden) <= MAX_LAYERS
+                 and all(_whole(n) and 1 <= n <= MAX_NEURONS for n in self.hidden),
+                 f"hidden layers: at most {MAX_LAYERS}, each of 1 to {MAX_NEURONS} neurons")
+        _require(self.activation in ACTIVATIONS,
+                 f"activation must be one of {', '.join(ACTIVATIONS)}")
+        _require(self.learning_rate in LEARNING_RATES,
+                 f"learning rate must be one of {', '.join(map(str, LEARNING_RATES))}")
+        _require(self.regularization in REGULARIZATIONS, "regularization must be none, L1 or L2")
+        _require(self.regularization_rate in REGULARIZATION_RATES,
+                 "regularization rate must be one of "
+                 f"{', '.join(map(str, REGULARIZATION_RATES))}")
+        _require(_whole(self.seed) and 0 <= self.seed < 2**31, "seed must be a whole number")
+        _require(_whole(self.data_seed) and 0 <= self.data_seed < 2**31,
+                 "data seed must be a whole number")
+        _require(_whole(self.n_points) and 20 <= self.n_points <= 1000,
+                 "number of points must be 20 to 1000")
+        # keep the features in the page's order, so the picture never reshuffles
+        self.features = [f for f in FEATURES if f in self.features]
+
+    # settings that change how training goes on, without starting again
+    LIVE = ("learning_rate", "regularization", "regularization_rate", "batch_size")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise SetupError(message)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def build_model(setup: Setup) -> nn.MLP:
+    """The network of a set-up: tanh output for ±1 labels, a linear one for regression."""
+    output = "tanh" if setup.problem == "classification" else None
+    return nn.MLP(len(setup.features), [*setup.hidden, 1], activation=activation(setup),
+                  output_activation=output, seed=setup.seed)
+
+
+def activation(setup: Setup) -> str | nn.Module:
+    """The hidden layers' activation; rrelu gets its own seeded generator, so that its
+    random slopes repeat (in the page and in the script of "Show code")."""
+    if setup.activation == "rrelu":
+        return nn.activations.RReLU(seed=setup.seed)
+    return setup.activation
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module):
+    """Evaluation mode (rrelu's slopes fixed, nothing random drawn) for pictures and losses."""
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train()
+
+
+def linear_layers(model: nn.MLP) -> list[nn.Linear]:
+    return [layer for layer in model if isinstance(layer, nn.Linear)]
+
+
+def penalty(setup: Setup, weights: list[Tensor]):
+    """The regularisation term added to the loss (None for "none" or a rate of 0)."""
+    if setup.regularization == "none" or setup.regularization_rate == 0:
+        return None
+    term = nn.losses.l1_penalty if setup.regularization == "L1" else nn.losses.l2_penalty
+    return term(weights, lam=setup.regularization_rate)
+
+
+def encode(values: np.ndarray) -> str:
+    """Values in [-1, 1] as base64 of signed bytes (-127..127): small and quick to send."""
+    quantised = np.round(np.clip(values, -1, 1) * 127).astype(np.int8)
+    return base64.b64encode(quantised.tobytes()).decode("ascii")
+
+
+def grid(size: int) -> np.ndarray:
+    """(size², 2) points covering the square, row by row from the top (x2 = +RADIUS) down."""
+    ticks = np.linspace(-RADIUS, RADIUS, size)
+    x1, x2 = np.meshgrid(ticks, ticks[::-1])
+    return np.column_stack([x1.ravel(), x2.ravel()])
+
+
+class Session:
+    """One tab's network and its training."""
+
+    def __init__(self, setup: Setup | None = None) -> None:
+        self.lock = threading.RLock()
+        self.epoch_lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.version = 0  # grows whenever anything a snapshot shows changes
+        self.run = 0  # grows at every rebuild: the page then starts its curve again
+        self.playing = False
+        self.thread: threading.Thread | None = None
+        self.last_seen = time.monotonic()
+        self.extra_points: list[tuple[float, float, float]] = []
+        self.selected: tuple[str, int] | None = None
+        self.build(setup or Setup())
+
+    # ------------------------------------------------------------ building
+
+    def build(self, setup: Setup) -> None:
+        """Start again with ``setup``: new points, new weights, epoch 0."""
+        setup.check()
+        with self.lock:
+            self.setup = setup
+            train, train_y, test, test_y = dataset(setup.dataset, setup.n_points, setup.noise,
+                                                   setup.train_share, setup.data_seed)
+            self.base_train = (train, train_y)
+            self.test_points, self.test_labels = test, test_y
+            self.model = build_model(setup)
+            self.optimizer = nn.optim.SGD(self.model, lr=setup.learning_rate)
+            self.shuffle = np.random.default_rng(setup.seed + 1000)
+            self.epoch = 0
+            self.curve: list[tuple[int, float, float]] = []
+            self.run += 1
+            self.selected = None
+            self._refresh_inputs()
+            self._record_losses()
+
+    def _refresh_inputs(self) -> None:
+        """The feature matrices, after the points or the chosen features changed."""
+        train, train_y = self.base_train
+        if self.extra_points:
+            extra = np.array(self.extra_points)
+            train, train_y = np.vstack([train, extra[:, :2]]), np.concatenate([train_y, extra[:, 2]])
+        self.train_points, self.train_labels = train, train_y
+        names = self.setup.features
+        self.X_train, self.X_test = features(train, names), features(self.test_points, names)
+        self.y_train, self.y_test = train_y[:, None], self.test_labels[:, None]
+        self.surface_inputs = features(grid(SURFACE), names)
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        """Apply the page's changes: live ones go on training, the others start again."""
+        with self.lock:
+            new = self.setup.changed(changes)
+            live = all(key in Setup.LIVE for key in changes)
+            if live:
+                self.setup = new
+                self.optimizer.lr = new.learning_rate
+            else:
+                if new.dataset != self.setup.dataset or new.problem != self.setup.problem:
+                    self.extra_points = []
+                self.build(new)
+            self._touch()
+
+    def reset(self) -> None:
+        """Fresh random weights (a new seed), epoch 0, the same points."""
+        with self.lock:
+            self.build(dataclasses.replace(self.setup, seed=self.setup.seed + 1))
+            self._touch()
+
+    def regenerate(self) -> None:
+        """New points from the same data set; the weights start again too."""
+        with self.lock:
+            self.extra_points = []
+            self.build(dataclasses.replace(self.setup, data_seed=self.setup.data_seed + 1))
+            self._touch()
+
+    # ------------------------------------------------------------ training
+
+    def train_epoch(self) -> None:
+        """One pass over the training points in shuffled mini-batches of SGD.
+
+        The lock is taken batch by batch, so that the page is drawn and answered even in
+        the middle of a long epoch; a rebuild (new set-up, Reset) ends the epoch early.
+        ``epoch_lock`` keeps two epochs (Play's thread and Step) from interleaving.
+        """
+        with self.epoch_lock:
+            with self.lock:
+                run, batch_size = self.run, self.setup.batch_size
+                order = self.shuffle.permutation(len(self.X_train))
+            for start in range(0, len(order), batch_size):
+                with self.lock:
+                    if self.run != run:
+                        return
+                    self._train_batch(order[start:start + batch_size])
+            with self.lock:
+                if self.run == run:
+                    self.epoch += 1
+                    self._record_losses()
+                    self._touch()
+
+    def _train_batch(self, batch: np.ndarray) -> None:
+        """One step of SGD on the mean squared error of a batch, plus the penalty."""
+        self.optimizer.zero_grad()
+        loss = nn.losses.mse(self.model(Tensor(self.X_train[batch])), self.y_train[batch])
+        extra = penalty(self.setup, [layer.weight for layer in linear_layers(self.model)])
+        if extra is not None:
+            loss = loss + extra
+        loss.backward()
+        self.optimizer.step()
+
+    def _record_losses(self) -> None:
+        with evaluating(self.model):
+            train = nn.losses.mse(self.model(Tensor(self.X_train)), self.y_train).item()
+            test = nn.losses.mse(self.model(Tensor(self.X_test)), self.y_test).item()
+        self.train_loss, self.test_loss = train, test
+        self.curve.append((self.epoch, train, test))
+
+    def _touch(self) -> None:
+        self.version += 1
+        self.changed.notify_all()
+
+    def play(self) -> None:
+        """Train in a thread of its own until pause(), or until the tab goes quiet."""
+        with self.lock:
+            self.last_seen = time.monotonic()
+            if self.playing:
+                return
+            self.playing = True
+            self._touch()
+            self.thread = threading.Thread(target=self._loop, name="playground-training",
+                                           daemon=True)
+            self.thread.start()
+
+    def pause(self) -> None:
+        with self.lock:
+            self.playing = False
+            self._touch()
+
+    def step(self) -> None:
+        """Pause, then train exactly one epoch."""
+        self.pause()
+        self.train_epoch()
+
+    def _loop(self) -> None:
+        interval = 1.0 / MAX_EPOCHS_PER_SECOND
+        while True:
+            started = time.monotonic()
+            with self.lock:
+                if not self.playing:
+                    return
+                if started - self.last_seen > IDLE_SECONDS:
+                    self.playing = False
+                    self._touch()
+                    return
+            self.train_epoch()
+            time.sleep(max(0.001, interval - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        """Pause and wait for the training thread to end."""
+        self.pause()
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    # ------------------------------------------------------------ what the page shows
+
+    def wait(self, since: int, timeout: float) -> None:
+        """Block until the version passes ``since`` (or ``timeout`` seconds go by)."""
+        with self.changed:
+            self.last_seen = time.monotonic()
+            self.changed.wait_for(lambda: self.version > since, timeout=timeout)
+
+    def snapshot(self, curve_from: int = 0, run: int = -1, with_points: bool = True) -> dict:
+        """Everything the page draws: numbers, curve, surface, neuron maps, weights."""
+        with self.lock:
+            self.last_seen = time.monotonic()
+            layers, output = self._activations(self.surface_inputs)
+            every_other = self._map_indices()
+            neurons = [[encode(values[every_other, j]) for j in range(values.shape[1])]
+                       for values in layers]
+            square = grid(SURFACE)[every_other]
+            feature_maps = {name: encode(features(square, [name])[:, 0] / self._scale(name))
+                            for name in FEATURES}
+            start = curve_from if run == self.run else 0
+            state = {
+                "version": self.version, "run": self.run, "epoch": self.epoch,
+                "playing": self.playing, "train_loss": self.train_loss,
+                "test_loss": self.test_loss, "curve_from": start,
+                "curve": [[e, round(a, 5), round(b, 5)] for e, a, b in self.curve[start:]],
+                "surface": encode(output[:, 0]), "surface_size": SURFACE,
+                "neurons": neurons, "features": feature_maps, "map_size": NEURON_MAP,
+                "weights": [np.round(layer.weight.data, 4).tolist()
+                            for layer in linear_layers(self.model)],
+                "biases": [np.round(layer.bias.data, 4).tolist()
+                           for layer in linear_layers(self.model)],
+                "setup": dataclasses.asdict(self.setup),
+                "selected": list(self.selected) if self.selected else None,
+            }
+            if with_points:
+                state["train"] = self._points(self.train_points, self.train_labels)
+                state["test"] = self._points(self.test_points, self.test_labels)
+            return state
+
+    @staticmethod
+    def _points(points: np.ndarray, labels: np.ndarray) -> list[list[float]]:
+        return np.round(np.column_stack([points, labels]), 3).tolist()
+
+    @staticmethod
+    def _scale(name: str) -> float:
+        """How far a feature reaches over the square, to colour its map from -1 to 1."""
+        # half the largest square or product: the maps show more than a pale middle
+        return {"x1²": RADIUS**2 / 2, "x2²": RADIUS**2 / 2, "x1·x2": RADIUS**2 / 2}.get(
+            name, 1.0 if name.startswith("sin") else RADIUS)
+
+    @staticmethod
+    def _map_indices() -> np.ndarray:
+        """Which surface points make up a neuron's smaller map (every other row and column)."""
+        rows = np.linspace(0, SURFACE - 1, NEURON_MAP).round().astype(int)
+        return (rows[:, None] * SURFACE + rows[None, :]).ravel()
+
+    def _activations(self, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each hidden layer's outputs and the network's output for the rows of ``inputs``."""
+        hidden = []
+        x = Tensor(inputs)
+        with evaluating(self.model):
+            layers = list(self.model)
+            for index, layer in enumerate(layers):
+                x = layer(x)
+                after_activation = not isinstance(layer, nn.Linear)
+                is_last = index == len(layers) - 1
+                if after_activation and not is_last:
+                    hidden.append(x.data)
+        return hidden, x.data
+
+    # ------------------------------------------------------------ one point's graph
+
+    def add_point(self, x1: float, x2: float, label: float) -> None:
+        """Add a training point where the page was clicked, and select it."""
+        with self.lock:
+            if len(self.extra_points) >= MAX_EXTRA_POINTS:
+                raise SetupError(f"at most {MAX_EXTRA_POINTS} added points")
+            if self.setup.problem == "classification":
+                label = 1.0 if label >= 0 else -1.0
+            self.extra_points.append((float(np.clip(x1, -RADIUS, RADIUS)),
+                                      float(np.clip(x2, -RADIUS, RADIUS)),
+                                      float(np.clip(label, -1, 1))))
+            self._refresh_inputs()
+            self.selected = ("train", len(self.train_points) - 1)
+            self._touch()
+
+    def select(self, which: str, index: int) -> None:
+        with self.lock:
+            points = self.train_points if which == "train" else self.test_points
+            if which not in ("train", "test") or not 0 <= index < len(points):
+                raise SetupError(f"there is no {which} point {index}")
+            self.selected = (which, index)
+            self._touch()
+
+    def point_graph(self) -> tuple[Value, dict]:
+        """The selected point's computational graph through the current weights, with
+        every weight and activation a Value, after backward() of its squared error."""
+        with self.lock:
+            if self.selected is None:
+                raise SetupError("no point is selected; click a point first")
+            which, index = self.selected
+            points, labels = ((self.train_points, self.train_labels) if which == "train"
+                              else (self.test_points, self.test_labels))
+            (p1, p2), label = points[index], labels[index]
+            x1, x2 = Value(float(p1), name="x1"), Value(float(p2), name="x2")
+            made = {"x1": x1, "x2": x2, "x1²": x1 * x1, "x2²": x2 * x2, "x1·x2": x1 * x2,
+                    "sin x1": x1.sin(), "sin x2": x2.sin()}
+            inputs = []
+            for name in self.setup.features:
+                made[name].name = name
+                inputs.append(made[name])
+            linears = linear_layers(self.model)
+            modules = [m for m in self.model if not isinstance(m, nn.Linear)]
+            for k, layer in enumerate(linears, start=1):
+                last = k == len(linears)
+                outputs = []
+                for j in range(layer.n_out):
+                    weights = [Value(float(layer.weight.data[i, j]), name=f"L{k}.N{j}.w{i}")
+                               for i in range(layer.n_in)]
+                    bias = Value(float(layer.bias.data[j]), name=f"L{k}.N{j}.b")
+                    z = Value.dot(weights, inputs) + bias
+                    z.name = f"L{k}.N{j}.z"
+                    if last and self.setup.problem == "regression":
+                        a = z
+                    else:
+                        a = z.tanh() if last else self._activate(z, modules[k - 1], k)
+                        a.name = f"L{k}.N{j}.out"
+                    outputs.append(a)
+                inputs = outputs
+            prediction = inputs[0]
+            prediction.name = "ŷ"
+            loss = (prediction - Value(float(label), name="y")) ** 2
+            loss.name = "loss"
+            loss.backward()
+            info = {"which": which, "index": int(index), "x1": float(p1), "x2": float(p2),
+                    "label": float(label), "prediction": prediction.data, "loss": loss.data,
+                    "epoch": self.epoch, "version": self.version}
+            return loss, info
+
+    @staticmethod
+    def _activate(z: Value, module: nn.Module, k: int) -> Value:
+        """The layer's activation on a Value, as the module computes it when evaluating."""
+        if isinstance(module, nn.PReLU):  # its slope is a weight too: a leaf of the graph
+            alpha = Value(float(np.asarray(module.alpha.data).ravel()[0]), name=f"L{k}.alpha")
+            return nn.activations.prelu(z, alpha)
+        return nn.activations.get(module.function_name)(z, **module.params)
+
+    def graph_picture(self, steps: bool = False) -> dict:
+        """The selected point's graph as SVG (chaingrad.viz's builtin engine), and, with
+        ``steps``, the backward pass node by node as viz.animate steps through it."""
+        from chaingrad.viz import builtin
+        from chaingrad.viz.animate import frames
+        from chaingrad.viz.draw import picture
+
+        loss, info = self.point_graph()
+        pic = picture(loss, edge_labels=True, collapse_threshold=GRAPH_NODE_LIMIT)
+        scene = builtin.build_scene(pic.node_ids, pic.labels, pic.edges, pic.edge_texts,
+                                    pic.edge_counts, pic.rank, pic.legend, pic.notes)
+        info["svg"] = builtin.scene_svg(scene).split("\n", 1)[1]
+        info["nodes"] = pic.graph.number_of_nodes()
+        info["collapsed"] = bool(pic.graph.graph.get("collapsed"))
+        if steps and not info["collapsed"]:
+            info["steps"] = [{"phase": phase, "node": node, "edges": edges, "text": text}
+                             for phase, node, edges, text in frames(loss, pic)
+                             if phase == "backward"]
+        return info
+
+    # ------------------------------------------------------------ code, saving, loading
+
+    def code(self) -> str:
+        """A Python script that rebuilds this set-up and trains it as the page does."""
+        from .code import script
+
+        with self.lock:
+            return script(self.setup, self.extra_points, max(self.epoch, 1))
+
+    def save_bytes(self) -> bytes:
+        """The weights and the set-up as .npz bytes (written by nn.save: no pickle)."""
+        with self.lock:
+            state = self.model.state_dict()
+            state["playground.setup"] = np.array(json.dumps(dataclasses.asdict(self.setup)))
+            state["playground.epoch"] = np.array(self.epoch)
+            state["playground.extra_points"] = np.array(self.extra_points,
+                                                        dtype=float).reshape(-1, 3)
+        with tempfile.TemporaryDirectory() as folder:
+            path = nn.save(state, Path(folder) / "network.npz")
+            return path.read_bytes()
+
+    def load_bytes(self, content: bytes) -> None:
+        """Load a network saved by save_bytes: its set-up, points and weights."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "network.npz"
+            path.write_bytes(content)
+            try:
+                state = nn.load(path)
+            except ValueError:
+                raise SetupError("that file is not a network saved by the playground") from None
+        try:
+            saved = json.loads(str(state.pop("playground.setup")))
+            epoch = int(state.pop("playground.epoch"))
+            extra = np.asarray(state.pop("playground.extra_points"), dtype=float).reshape(-1, 3)
+        except (KeyError, ValueError, TypeError):
+            raise SetupError("that file is not a network saved by the playground") from None
+        if not isinstance(saved, dict):
+            raise SetupError("that file is not a network saved by the playground")
+        setup = Setup().changed(saved)
+        with self.lock:
+            self.pause()
+            self.extra_points = [tuple(row) for row in extra[:MAX_EXTRA_POINTS].tolist()]
+            self.build(setup)
+            try:
+                self.model.load_state_dict(state)
+            except ValueError as error:
+                raise SetupError(str(error)) from None
+            self.epoch = epoch
+            self.curve = []
+            self._record_losses()
+            self._touch()

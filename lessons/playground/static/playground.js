@@ -1,0 +1,673 @@
+// The chaingrad playground's page: the view and the controls. The network lives in
+// Python (one per tab); this script asks for the newest picture whenever it has drawn the
+// last one (long polling), and sends the controls as small JSON requests.
+(function () {
+  'use strict';
+
+  var RADIUS = 6;  // the square [-6, 6]² of the data and the surface
+  var FEATURES = ['x1', 'x2', 'x1²', 'x2²', 'x1·x2', 'sin x1', 'sin x2'];
+  var DATASETS = {
+    classification: ['circle', 'xor', 'gauss', 'spiral', 'moons'],
+    regression: ['plane', 'gaussians']
+  };
+  var NODE = 40;  // pixels of a neuron's heat map on the page
+
+  var session = null;
+  var options = null;
+  var state = null;  // the newest snapshot from the server
+  var curve = [];    // [epoch, training loss, test loss] for the current run
+  var run = -1;
+  var structure = '';  // features and layers the network picture was built for
+  var graphBusy = false, graphShownFor = -1, graphAskedAt = 0;
+  var stepping = null;  // the backward steps while "Step backward" is on
+  var stepAt = 0;
+  var draws = 0;
+
+  function $(id) { return document.getElementById(id); }
+
+  // ------------------------------------------------------------------ talking to Python
+
+  function request(method, path, body, raw) {
+    var init = {method: method, headers: {'X-Session': session || ''}};
+    if (body !== undefined) {
+      init.body = raw ? body : JSON.stringify(body);
+      init.headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
+    }
+    return fetch(path, init).then(function (response) {
+      if (!response.ok) {
+        return response.text().then(function (text) { throw new Error(text); });
+      }
+      return response;
+    });
+  }
+
+  function post(path, body) {
+    return request('POST', path, body).then(function (r) { return r.json(); })
+      .then(function (answer) { say(''); return answer; })
+      .catch(function (error) { say(error.message); });
+  }
+
+  function say(text) { $('message').textContent = text; }
+
+  function control(action) { return post('/api/control', {action: action}); }
+
+  function setup(changes) { return post('/api/setup', changes); }
+
+  function poll() {
+    var since = state ? state.version : -1;
+    var path = '/api/state?since=' + since + '&run=' + run + '&curve_from=' + curve.length;
+    request('GET', path).then(function (r) { return r.json(); }).then(function (next) {
+      if (next.version !== since) { show(next); }
+      window.requestAnimationFrame(poll);
+    }).catch(function (error) {
+      say(error.message || 'lost the playground server');
+      window.setTimeout(poll, 1000);
+    });
+  }
+
+  // ------------------------------------------------------------------ drawing
+
+  function decode(text) {
+    var bytes = atob(text);
+    var values = new Float32Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) {
+      var b = bytes.charCodeAt(i);
+      values[i] = (b > 127 ? b - 256 : b) / 127;
+    }
+    return values;
+  }
+
+  // -1 orange, 0 light grey, +1 blue, as in TensorFlow Playground
+  var ORANGE = [245, 147, 34], MIDDLE = [232, 234, 235], BLUE = [8, 119, 189];
+  function colour(v) {
+    var end = v < 0 ? ORANGE : BLUE, t = Math.min(1, Math.abs(v));
+    return [0, 1, 2].map(function (k) { return Math.round(MIDDLE[k] + (end[k] - MIDDLE[k]) * t); });
+  }
+
+  function paintMap(canvas, values, size, discretize, faded) {
+    var small = document.createElement('canvas');
+    small.width = small.height = size;
+    var context = small.getContext('2d');
+    var image = context.createImageData(size, size);
+    for (var i = 0; i < values.length; i++) {
+      var v = discretize ? (values[i] >= 0 ? 1 : -1) : values[i];
+      var c = colour(v);
+      image.data[4 * i] = c[0]; image.data[4 * i + 1] = c[1]; image.data[4 * i + 2] = c[2];
+      image.data[4 * i + 3] = faded ? 170 : 255;
+    }
+    context.putImageData(image, 0, 0);
+    var target = canvas.getContext('2d');
+    target.imageSmoothingEnabled = !discretize;
+    target.clearRect(0, 0, canvas.width, canvas.height);
+    target.drawImage(small, 0, 0, canvas.width, canvas.height);
+  }
+
+  function toPixel(x, canvas) { return (x + RADIUS) / (2 * RADIUS) * canvas.width; }
+  function toPixelY(y, canvas) { return (RADIUS - y) / (2 * RADIUS) * canvas.height; }
+
+  function drawSurface() {
+    var canvas = $('surface');
+    // lighter than the points, so a blue point on blue ground still shows
+    paintMap(canvas, decode(state.surface), state.surface_size, $('discretize').checked, true);
+    var context = canvas.getContext('2d');
+    var regression = state.setup.problem === 'regression';
+    function dots(points, edge) {
+      points.forEach(function (p) {
+        var c = regression ? colour(p[2]) : (p[2] > 0 ? BLUE : ORANGE);
+        context.beginPath();
+        context.arc(toPixel(p[0], canvas), toPixelY(p[1], canvas), 3.2, 0, 2 * Math.PI);
+        context.fillStyle = 'rgb(' + c.join(',') + ')';
+        context.fill();
+        context.lineWidth = 1;
+        context.strokeStyle = edge;
+        context.stroke();
+      });
+    }
+    dots(state.train, 'white');
+    if ($('show_test').checked) { dots(state.test, 'black'); }
+    if (state.selected) {
+      var p = (state.selected[0] === 'train' ? state.train : state.test)[state.selected[1]];
+      if (p) {
+        context.beginPath();
+        context.arc(toPixel(p[0], canvas), toPixelY(p[1], canvas), 7, 0, 2 * Math.PI);
+        context.lineWidth = 2.5;
+        context.strokeStyle = '#e11d48';
+        context.stroke();
+      }
+    }
+    // axes ticks at -6, 0, 6
+    context.fillStyle = '#374151';
+    context.font = '10px sans-serif';
+    context.fillText('-6', 2, canvas.height - 3);
+    context.fillText('6', canvas.width - 9, canvas.height - 3);
+    context.fillText('6', 2, 10);
+  }
+
+  function drawCurve() {
+    var canvas = $('curve'), context = canvas.getContext('2d');
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    if (curve.length < 2) { return; }
+    var last = curve[curve.length - 1][0] || 1, top = 0;
+    curve.forEach(function (c) { top = Math.max(top, c[1], c[2]); });
+    top = top || 1;
+    [[1, '#9ca3af'], [2, '#111827']].forEach(function (line) {
+      context.beginPath();
+      curve.forEach(function (c, i) {
+        var x = c[0] / last * (canvas.width - 2) + 1;
+        var y = canvas.height - 2 - Math.min(c[line[0]], top) / top * (canvas.height - 4);
+        if (i === 0) { context.moveTo(x, y); } else { context.lineTo(x, y); }
+      });
+      context.strokeStyle = line[1];
+      context.lineWidth = 1.5;
+      context.stroke();
+    });
+  }
+
+  function setHidden(hidden) { return setup({hidden: hidden}); }
+
+  // The network: a column of features (checkboxes), one per hidden layer, the output.
+  function buildNetwork() {
+    var columns = $('columns');
+    columns.textContent = '';
+    var s = state.setup;
+    var featureColumn = column('Features');
+    FEATURES.forEach(function (name) {
+      var row = document.createElement('label');
+      row.className = 'feature' + (s.features.indexOf(name) >= 0 ? ' on' : '');
+      var box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = s.features.indexOf(name) >= 0;
+      box.setAttribute('aria-label', 'feature ' + name);
+      box.addEventListener('change', function () {
+        var chosen = FEATURES.filter(function (f) {
+          return f === name ? box.checked : s.features.indexOf(f) >= 0;
+        });
+        if (!chosen.length) { box.checked = true; say('keep at least one feature'); return; }
+        setup({features: chosen});
+      });
+      row.appendChild(box);
+      var text = document.createElement('span');
+      text.textContent = name;
+      row.appendChild(text);
+      var map = nodeCanvas('feature:' + name, name);
+      if (!box.checked) { map.classList.add('off'); }
+      row.appendChild(map);
+      featureColumn.appendChild(row);
+    });
+    columns.appendChild(featureColumn);
+    s.hidden.forEach(function (width, k) {
+      var layer = column('Layer ' + (k + 1));
+      var buttons = document.createElement('div');
+      buttons.className = 'neuron-buttons';
+      buttons.appendChild(button('+', 'Add a neuron to layer ' + (k + 1), function () {
+        var hidden = s.hidden.slice(); hidden[k] = Math.min(options.max_neurons, width + 1);
+        setHidden(hidden);
+      }));
+      buttons.appendChild(button('−', 'Remove a neuron from layer ' + (k + 1), function () {
+        var hidden = s.hidden.slice(); hidden[k] = Math.max(1, width - 1);
+        setHidden(hidden);
+      }));
+      layer.insertBefore(buttons, layer.firstChild.nextSibling);
+      var count = document.createElement('div');
+      count.className = 'count';
+      count.textContent = width + (width === 1 ? ' neuron' : ' neurons');
+      layer.appendChild(count);
+      for (var j = 0; j < width; j++) {
+        layer.appendChild(nodeCanvas('L' + (k + 1) + '.N' + j, 'layer ' + (k + 1) + ', neuron ' + j));
+      }
+      columns.appendChild(layer);
+    });
+    var out = column('Output');
+    out.appendChild(nodeCanvas('output', 'the output ŷ'));
+    columns.appendChild(out);
+    $('layer-count').textContent = s.hidden.length +
+      (s.hidden.length === 1 ? ' hidden layer' : ' hidden layers');
+    buildLinks();
+  }
+
+  function column(title) {
+    var div = document.createElement('div');
+    div.className = 'column';
+    var h = document.createElement('h3');
+    h.textContent = title;
+    div.appendChild(h);
+    return div;
+  }
+
+  function button(text, label, onclick) {
+    var b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.setAttribute('aria-label', label);
+    b.addEventListener('click', onclick);
+    return b;
+  }
+
+  function nodeCanvas(key, label) {
+    var canvas = document.createElement('canvas');
+    canvas.width = canvas.height = NODE;
+    canvas.className = 'node';
+    canvas.dataset.key = key;
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', 'heat map of ' + label);
+    canvas.title = label;
+    return canvas;
+  }
+
+  // One SVG line per weight, from a node of one column to a node of the next.
+  function buildLinks() {
+    var svg = $('links');
+    svg.textContent = '';
+    var box = $('network').getBoundingClientRect();
+    svg.setAttribute('width', box.width);
+    svg.setAttribute('height', box.height);
+    var columns = Array.prototype.map.call(document.querySelectorAll('#columns .column'),
+      function (c) { return Array.prototype.slice.call(c.querySelectorAll('canvas.node:not(.off)')); });
+    for (var k = 0; k + 1 < columns.length; k++) {
+      columns[k].forEach(function (from, i) {
+        columns[k + 1].forEach(function (to, j) {
+          var a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
+          var x1 = a.right - box.left, y1 = a.top + a.height / 2 - box.top;
+          var x2 = b.left - box.left, y2 = b.top + b.height / 2 - box.top;
+          var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+          var middle = (x1 + x2) / 2;
+          path.setAttribute('d', 'M' + x1 + ',' + y1 + ' C' + middle + ',' + y1 + ' ' +
+                            middle + ',' + y2 + ' ' + x2 + ',' + y2);
+          path.setAttribute('fill', 'none');
+          path.dataset.layer = k; path.dataset.from = i; path.dataset.to = j;
+          var title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+          path.appendChild(title);
+          svg.appendChild(path);
+        });
+      });
+    }
+  }
+
+  function drawNetwork() {
+    var key = JSON.stringify([state.setup.features, state.setup.hidden]);
+    if (key !== structure) { structure = key; buildNetwork(); }
+    var maps = {};
+    FEATURES.forEach(function (name) { maps['feature:' + name] = state.features[name]; });
+    state.neurons.forEach(function (layer, k) {
+      layer.forEach(function (values, j) { maps['L' + (k + 1) + '.N' + j] = values; });
+    });
+    document.querySelectorAll('#columns canvas.node').forEach(function (canvas) {
+      var key = canvas.dataset.key;
+      if (key === 'output') {
+        paintMap(canvas, decode(state.surface), state.surface_size, false);
+        var last = state.biases.length - 1;
+        canvas.title = 'the output ŷ: bias ' + state.biases[last][0].toFixed(4);
+      } else if (maps[key]) {
+        paintMap(canvas, decode(maps[key]), state.map_size, false);
+        var where = /^L(\d+)\.N(\d+)$/.exec(key);
+        if (where) {
+          canvas.title = 'layer ' + where[1] + ', neuron ' + where[2] + ': bias ' +
+            state.biases[where[1] - 1][where[2]].toFixed(4);
+        }
+      }
+    });
+    document.querySelectorAll('#links path').forEach(function (path) {
+      var k = +path.dataset.layer, i = +path.dataset.from, j = +path.dataset.to;
+      var w = state.weights[k][i][j];
+      path.setAttribute('stroke', w >= 0 ? '#0877bd' : '#f59322');
+      path.setAttribute('stroke-width', Math.min(8, 0.5 + Math.abs(w) * 1.5).toFixed(2));
+      path.setAttribute('stroke-opacity', '0.8');
+      path.firstChild.textContent = 'weight L' + (k + 1) + '.N' + j + '.w' + i + ' = ' + w.toFixed(4);
+    });
+  }
+
+  function number(x) { return x === undefined || x === null ? '–' : x.toFixed(3); }
+
+  function show(next) {
+    if (next.run !== run) { curve = []; run = next.run; }
+    if (next.curve_from === 0) { curve = []; }
+    curve = curve.concat(next.curve);
+    state = next;
+    $('epoch').textContent = String(state.epoch).padStart(6, '0').replace(/(\d{3})$/, ',$1');
+    $('test-loss').textContent = number(state.test_loss);
+    $('train-loss').textContent = number(state.train_loss);
+    $('play').disabled = state.playing;
+    $('pause').disabled = !state.playing;
+    syncControls();
+    drawNetwork();
+    drawSurface();
+    drawCurve();
+    refreshGraph();
+    rememberSetup();
+    draws += 1;
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  function fillSelect(id, values, labelOf) {
+    var select = $(id);
+    values.forEach(function (value) {
+      var option = document.createElement('option');
+      option.value = JSON.stringify(value);
+      option.textContent = labelOf ? labelOf(value) : String(value);
+      select.appendChild(option);
+    });
+    select.addEventListener('change', function () {
+      var changes = {};
+      changes[id] = JSON.parse(select.value);
+      if (id === 'problem') { changes.dataset = DATASETS[changes.problem][0]; }
+      setup(changes);
+    });
+  }
+
+  function buildDatasets(problem) {
+    var box = $('datasets');
+    box.textContent = '';
+    DATASETS[problem].forEach(function (name) {
+      var label = document.createElement('label');
+      var radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'dataset';
+      radio.value = name;
+      radio.addEventListener('change', function () { setup({dataset: name}); });
+      label.appendChild(radio);
+      label.appendChild(document.createTextNode(' ' + name));
+      box.appendChild(label);
+    });
+    box.dataset.problem = problem;
+  }
+
+  function syncControls() {
+    var s = state.setup;
+    ['learning_rate', 'activation', 'regularization', 'regularization_rate', 'problem']
+      .forEach(function (id) {
+        if (document.activeElement !== $(id)) { $(id).value = JSON.stringify(s[id]); }
+      });
+    if ($('datasets').dataset.problem !== s.problem) { buildDatasets(s.problem); }
+    document.querySelectorAll('#datasets input').forEach(function (radio) {
+      radio.checked = radio.value === s.dataset;
+    });
+    var sliders = {train_share: [s.train_share * 100, Math.round(s.train_share * 100) + '%'],
+                   noise: [s.noise * 100, String(Math.round(s.noise * 100))],
+                   batch_size: [s.batch_size, String(s.batch_size)]};
+    Object.keys(sliders).forEach(function (id) {
+      if (document.activeElement !== $(id)) { $(id).value = sliders[id][0]; }
+      $(id + '_text').textContent = sliders[id][1];
+    });
+    $('add-layer').disabled = s.hidden.length >= options.max_layers;
+    $('remove-layer').disabled = s.hidden.length === 0;
+  }
+
+  function wireControls() {
+    $('play').addEventListener('click', function () { control('play'); });
+    $('pause').addEventListener('click', function () { control('pause'); });
+    $('step').addEventListener('click', function () { control('step'); });
+    $('reset').addEventListener('click', function () { control('reset'); });
+    $('regenerate').addEventListener('click', function () { control('regenerate'); });
+    fillSelect('learning_rate', options.learning_rates);
+    fillSelect('activation', options.activations);
+    fillSelect('regularization', options.regularizations,
+               function (v) { return v === 'none' ? 'None' : v; });
+    fillSelect('regularization_rate', options.regularization_rates);
+    fillSelect('problem', options.problems, function (v) {
+      return v.charAt(0).toUpperCase() + v.slice(1);
+    });
+    $('train_share').addEventListener('change', function () {
+      setup({train_share: +$('train_share').value / 100});
+    });
+    $('noise').addEventListener('change', function () { setup({noise: +$('noise').value / 100}); });
+    $('batch_size').addEventListener('change', function () {
+      setup({batch_size: +$('batch_size').value});
+    });
+    ['noise', 'train_share', 'batch_size'].forEach(function (id) {
+      $(id).addEventListener('input', function () {
+        var v = +$(id).value;
+        $(id + '_text').textContent = id === 'train_share' ? v + '%' : String(v);
+      });
+    });
+    $('add-layer').addEventListener('click', function () {
+      var hidden = state.setup.hidden.slice();
+      hidden.push(hidden.length ? hidden[hidden.length - 1] : 4);
+      setHidden(hidden);
+    });
+    $('remove-layer').addEventListener('click', function () {
+      setHidden(state.setup.hidden.slice(0, -1));
+    });
+    $('show_test').addEventListener('change', function () { if (state) { drawSurface(); } });
+    $('discretize').addEventListener('change', function () { if (state) { drawSurface(); } });
+    $('surface').addEventListener('click', clickSurface);
+    $('show-code').addEventListener('click', showCode);
+    $('hide-code').addEventListener('click', function () { $('code-panel').hidden = true; });
+    $('save').addEventListener('click', save);
+    $('load').addEventListener('change', load);
+    $('backward-mode').addEventListener('click', toggleStepping);
+    $('fit-graph').addEventListener('click', function () {
+      setFit($('fit-graph').getAttribute('aria-pressed') !== 'true');
+    });
+    $('graph').addEventListener('click', zoomAt);
+    $('previous-node').addEventListener('click', function () { showStep(stepAt - 1); });
+    $('next-node').addEventListener('click', function () { showStep(stepAt + 1); });
+    window.addEventListener('resize', function () { structure = ''; if (state) { drawNetwork(); } });
+  }
+
+  // A click near a point chooses it; anywhere else adds a training point there.
+  function clickSurface(event) {
+    var canvas = $('surface'), box = canvas.getBoundingClientRect();
+    var px = (event.clientX - box.left) * canvas.width / box.width;
+    var py = (event.clientY - box.top) * canvas.height / box.height;
+    var best = null, bestDistance = 8;
+    function look(points, which) {
+      points.forEach(function (p, index) {
+        var d = Math.hypot(toPixel(p[0], canvas) - px, toPixelY(p[1], canvas) - py);
+        if (d < bestDistance) { best = {which: which, index: index}; bestDistance = d; }
+      });
+    }
+    look(state.train, 'train');
+    if ($('show_test').checked) { look(state.test, 'test'); }
+    graphShownFor = -1;
+    if (best) {
+      post('/api/point', best);
+    } else {
+      var x1 = px / canvas.width * 2 * RADIUS - RADIUS;
+      var x2 = RADIUS - py / canvas.height * 2 * RADIUS;
+      post('/api/point', {x1: x1, x2: x2, label: +$('new_label').value});
+    }
+  }
+
+  // ------------------------------------------------------------------ the point's graph
+
+  function refreshGraph() {
+    if (!state.selected || stepping || graphBusy) { return; }
+    if (graphShownFor === state.version) { return; }
+    var now = Date.now();
+    if (graphShownFor >= 0 && now - graphAskedAt < 400) {
+      window.setTimeout(function () { if (state) { refreshGraph(); } }, 420);
+      return;
+    }
+    graphBusy = true;
+    graphAskedAt = now;
+    var version = state.version;
+    request('GET', '/api/graph').then(function (r) { return r.json(); }).then(function (g) {
+      graphBusy = false;
+      if (stepping) { return; }
+      graphShownFor = version;
+      showGraph(g);
+    }).catch(function (error) { graphBusy = false; say(error.message); });
+  }
+
+  function showGraph(g) {
+    var which = g.which === 'train' ? 'training' : 'test';
+    $('graph-info').textContent = 'The ' + which + ' point (' + g.x1.toFixed(2) + ', ' +
+      g.x2.toFixed(2) + '), label ' + g.label + ': ŷ = ' + g.prediction.toFixed(4) +
+      ', squared error ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
+      ' nodes' + (g.collapsed ? ', one box per neuron' : '') + ').';
+    $('graph').innerHTML = g.svg;  // SVG made by chaingrad.viz on our own server
+    fitGraph();
+  }
+
+  function setFit(fit) {
+    $('fit-graph').setAttribute('aria-pressed', String(fit));
+    fitGraph();
+  }
+
+  // A click on the whole (fitted) graph shows that spot at its actual size.
+  function zoomAt(event) {
+    var svg = $('graph').querySelector('svg');
+    if (!svg || $('fit-graph').getAttribute('aria-pressed') !== 'true') { return; }
+    var box = svg.getBoundingClientRect();
+    var fx = (event.clientX - box.left) / box.width, fy = (event.clientY - box.top) / box.height;
+    setFit(false);
+    var view = $('graph');
+    view.scrollLeft = fx * svg.dataset.width - view.clientWidth / 2;
+    view.scrollTop = fy * svg.dataset.height - view.clientHeight / 2;
+  }
+
+  // A large graph is first shown whole, scaled to the panel; "Fit to width" toggles it.
+  function fitGraph() {
+    var svg = $('graph').querySelector('svg');
+    if (!svg) { return; }
+    if (!svg.dataset.width) {
+      svg.dataset.width = svg.getAttribute('width');
+      svg.dataset.height = svg.getAttribute('height');
+    }
+    var fit = $('fit-graph').getAttribute('aria-pressed') === 'true';
+    var wider = +svg.dataset.width > $('graph').clientWidth;
+    svg.setAttribute('width', fit && wider ? '100%' : svg.dataset.width);
+    svg.setAttribute('height', fit && wider ? '' : svg.dataset.height);
+    if (fit && wider) { svg.removeAttribute('height'); }
+  }
+
+  function toggleStepping() {
+    if (stepping) {
+      stepping = null;
+      $('backward-mode').setAttribute('aria-pressed', 'false');
+      $('backward-mode').textContent = 'Step backward';
+      $('previous-node').disabled = $('next-node').disabled = true;
+      $('step-text').textContent = '';
+      graphShownFor = -1;
+      refreshGraph();
+      return;
+    }
+    if (!state || !state.selected) { say('click a point first'); return; }
+    control('pause');
+    request('GET', '/api/graph?steps=1').then(function (r) { return r.json(); }).then(function (g) {
+      if (!g.steps) { say('this graph is too large to step through; choose fewer neurons'); return; }
+      stepping = g.steps;
+      showGraph(g);
+      setFit(false);  // the steps are read at the actual size
+      $('backward-mode').setAttribute('aria-pressed', 'true');
+      $('backward-mode').textContent = 'Leave step backward';
+      $('previous-node').disabled = $('next-node').disabled = false;
+      showStep(0);
+    }).catch(function (error) { say(error.message); });
+  }
+
+  // Grads not yet reached are hidden, the current node and its edges are highlighted.
+  function showStep(k) {
+    stepAt = Math.max(0, Math.min(stepping.length - 1, k));
+    var done = {};
+    for (var i = 0; i <= stepAt; i++) { done[stepping[i].node] = true; }
+    var current = stepping[stepAt];
+    document.querySelectorAll('#graph .node').forEach(function (g) {
+      g.classList.toggle('no-grad', !done[g.id]);
+      g.classList.toggle('active', g.id === current.node);
+    });
+    document.querySelectorAll('#graph .edge').forEach(function (g) {
+      g.classList.toggle('active', current.edges.indexOf(g.id) >= 0);
+    });
+    document.querySelectorAll('#graph .edge-label').forEach(function (g) {
+      g.classList.toggle('no-grad', !done[g.id.split('-')[2]]);
+    });
+    $('step-text').textContent = 'step ' + (stepAt + 1) + ' of ' + stepping.length + ': ' +
+      current.text;
+    // centre the current node in the graph's own scroll box (the page itself stays put)
+    var active = document.querySelector('#graph .node.active');
+    if (active) {
+      var view = $('graph'), box = view.getBoundingClientRect();
+      var node = active.getBoundingClientRect();
+      view.scrollLeft += node.left + node.width / 2 - (box.left + view.clientWidth / 2);
+      view.scrollTop += node.top + node.height / 2 - (box.top + view.clientHeight / 2);
+    }
+  }
+
+  // ------------------------------------------------------------------ code and files
+
+  function showCode() {
+    request('GET', '/api/code').then(function (r) { return r.text(); }).then(function (text) {
+      $('code').textContent = text;
+      $('code-panel').hidden = false;
+      $('code-panel').scrollIntoView();
+    }).catch(function (error) { say(error.message); });
+  }
+
+  function save() {
+    request('GET', '/api/save').then(function (r) { return r.blob(); }).then(function (blob) {
+      var link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = 'playground_network.npz';
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+    }).catch(function (error) { say(error.message); });
+  }
+
+  function load() {
+    var file = $('load').files[0];
+    if (!file) { return; }
+    file.arrayBuffer().then(function (content) {
+      return request('POST', '/api/load', content, true);
+    }).then(function () { say('loaded ' + file.name); $('load').value = ''; })
+      .catch(function (error) { say(error.message); });
+  }
+
+  // ------------------------------------------------------------------ the set-up in the URL
+
+  // As in TensorFlow Playground, the address carries the set-up, so a link shares it:
+  // #dataset=xor&hidden=4,2&activation=tanh&learning_rate=0.03...
+  var LISTS = {features: true, hidden: true};
+
+  function setupToHash(s) {
+    return '#' + Object.keys(s).map(function (key) {
+      var value = LISTS[key] ? s[key].join(',') : String(s[key]);
+      return key + '=' + encodeURIComponent(value);
+    }).join('&');
+  }
+
+  function hashToSetup(hash) {
+    var changes = {};
+    hash.replace(/^#/, '').split('&').forEach(function (pair) {
+      var cut = pair.indexOf('=');
+      if (cut <= 0) { return; }
+      var key = pair.slice(0, cut), value = decodeURIComponent(pair.slice(cut + 1));
+      if (LISTS[key]) {
+        var items = value === '' ? [] : value.split(',');
+        changes[key] = key === 'hidden' ? items.map(Number) : items;
+      } else {
+        changes[key] = value !== '' && !isNaN(Number(value)) ? Number(value) : value;
+      }
+    });
+    return changes;
+  }
+
+  function rememberSetup() {
+    var hash = setupToHash(state.setup);
+    if (window.location.hash !== hash) { window.history.replaceState(null, '', hash); }
+  }
+
+  // ------------------------------------------------------------------ start
+
+  // read-only, for tests and the curious: the newest snapshot the page drew
+  window.chaingradPlayground = {
+    state: function () { return state; },
+    draws: function () { return draws; }  // pictures drawn so far (bench/bench_playground.py)
+  };
+
+  request('POST', '/api/session', {}).then(function (r) { return r.json(); }).then(function (start) {
+    session = start.session;
+    options = start.options;
+    wireControls();
+    var asked = window.location.hash.length > 1 ? hashToSetup(window.location.hash) : null;
+    show(start.state);
+    if (asked) { setup(asked); }
+    // a set-up pasted into the address bar of this tab (our own replaceState fires none)
+    window.addEventListener('hashchange', function () {
+      if (window.location.hash.length > 1) { setup(hashToSetup(window.location.hash)); }
+    });
+    poll();
+  }).catch(function (error) { say('cannot reach the playground server: ' + error.message); });
+})();

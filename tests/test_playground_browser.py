@@ -1,0 +1,259 @@
+"""The playground in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+CI installs the browser (``apt-get install chromium``); without it these tests skip and
+say why. Screenshots go to test-output/playground/ (gitignored): look at them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaingrad.lessons.playground import serve
+
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium); the browser "
+                "tests of the playground need it", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="playwright is not installed (pip install -e '.[dev]')")
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[1] / "test-output" / "playground"
+TIMEOUT_MS = 120_000  # bounded, generous for two shared cores; never asserted as speed
+
+
+@pytest.fixture(scope="module")
+def playground():
+    running = serve(port=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, playground):
+    # bypass_csp: the page forbids eval, and Playwright's wait_for_function uses it
+    context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(playground.url)
+    tab.wait_for_function("window.chaingradPlayground && window.chaingradPlayground.state()")
+    yield tab
+    context.close()
+    assert errors == [], f"the page raised JavaScript errors: {errors}"
+
+
+def shoot(page, name: str, selector: str | None = None) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    target = page.locator(selector) if selector else page
+    kwargs = {} if selector else {"full_page": True}
+    target.screenshot(path=str(SHOTS / f"{name}.png"), **kwargs)
+
+
+def state(page) -> dict:
+    return page.evaluate("window.chaingradPlayground.state()")
+
+
+def wait_for_state(page, condition: str) -> dict:
+    page.wait_for_function(f"(s => {condition})(window.chaingradPlayground.state())",
+                           timeout=TIMEOUT_MS)
+    return state(page)
+
+
+def set_up_xor_with_four_relu_neurons(page) -> None:
+    page.get_by_label("xor").check()
+    wait_for_state(page, "s.setup.dataset === 'xor'")
+    page.get_by_role("button", name="Remove a hidden layer").click()
+    wait_for_state(page, "s.setup.hidden.length === 1 && s.setup.hidden[0] === 4")
+    page.get_by_label("Activation").select_option(label="relu")
+    wait_for_state(page, "s.setup.activation === 'relu'")
+
+
+def pause(page) -> dict:
+    page.get_by_role("button", name="Pause", exact=True).click()
+    return wait_for_state(page, "!s.playing")
+
+
+def test_the_buttons_and_readouts_have_their_names(page):
+    for name in ("Play", "Pause", "Step", "Reset"):
+        assert page.get_by_role("button", name=name, exact=True).count() == 1
+    for label in ("epoch", "training loss", "test loss"):
+        assert page.get_by_label(label, exact=True).count() == 1
+    for control in ("Learning rate", "Activation", "Regularization", "Regularization rate",
+                    "Problem type", "Noise: 0", "Batch size: 10"):
+        assert page.get_by_label(control).count() >= 1, control
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.wait_for_function("document.querySelector('[aria-label=epoch]').textContent"
+                           ".endsWith('001')")
+    shoot(page, "01_start_after_one_step")
+
+
+def test_play_brings_xor_below_0_1_and_show_code_reproduces_it(page, tmp_path):
+    set_up_xor_with_four_relu_neurons(page)
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.wait_for_function(
+        "parseFloat(document.querySelector('[aria-label=\"test loss\"]').textContent) < 0.1",
+        timeout=TIMEOUT_MS)
+    final = pause(page)
+    shoot(page, "02_xor_trained")
+    assert final["test_loss"] < 0.1
+    assert float(page.get_by_label("test loss", exact=True).text_content()) < 0.1
+    epoch = int(page.get_by_label("epoch", exact=True).text_content().replace(",", ""))
+    assert epoch == final["epoch"] > 0
+
+    page.get_by_role("button", name="Show code").click()
+    code = page.locator("#code")
+    code.wait_for()
+    shoot(page, "03_show_code", "#code-panel")
+    script = tmp_path / "playground_network.py"
+    script.write_text(code.text_content(), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    match = re.search(r"epoch\s+(\d+)\s+training loss ([\d.]+)\s+test loss ([\d.]+)", last)
+    assert match, last
+    assert int(match.group(1)) == final["epoch"]
+    assert float(match.group(3)) < 0.1
+    assert abs(float(match.group(3)) - final["test_loss"]) < 0.01
+
+
+def test_adding_a_neuron_and_changing_the_activation_take_effect(page):
+    layer_one = page.locator("canvas[data-key^='L1.']")
+    assert layer_one.count() == 4
+    before = page.evaluate("document.querySelector(\"canvas[data-key='L1.N0']\").toDataURL()")
+    page.get_by_role("button", name="Add a neuron to layer 1").click()
+    after = wait_for_state(page, "s.setup.hidden[0] === 5")
+    assert layer_one.count() == 5
+    assert len(after["weights"][0][0]) == 5  # the network in Python has five neurons too
+    assert page.locator("#links path").count() == 2 * 5 + 5 * 2 + 2 * 1
+    page.get_by_label("Activation").select_option(label="sigmoid")
+    changed = wait_for_state(page, "s.setup.activation === 'sigmoid'")
+    assert changed["neurons"][0][0] != after["neurons"][0][0]  # sigmoid maps differ
+    page.wait_for_timeout(200)
+    drawn = page.evaluate("document.querySelector(\"canvas[data-key='L1.N0']\").toDataURL()")
+    assert drawn != before
+    shoot(page, "04_five_neurons_sigmoid", "#network-panel")
+
+
+def click_training_point(page, index: int) -> None:
+    s = state(page)
+    x1, x2, _ = s["train"][index]
+    box = page.locator("#surface").bounding_box()
+    page.mouse.click(box["x"] + (x1 + 6) / 12 * box["width"],
+                     box["y"] + (6 - x2) / 12 * box["height"])
+
+
+def test_clicking_a_point_shows_its_graph_and_steps_backward(page):
+    page.get_by_role("button", name="Remove a hidden layer").click()
+    wait_for_state(page, "s.setup.hidden.length === 1")
+    for _ in range(5):
+        page.get_by_role("button", name="Step", exact=True).click()
+    wait_for_state(page, "s.epoch === 5")
+    click_training_point(page, 7)
+    chosen = wait_for_state(page, "s.selected !== null")
+    assert chosen["selected"] == ["train", 7]
+    graph = page.locator("#graph svg")
+    graph.wait_for()
+    text = graph.text_content()
+    for expected in ("x1", "x2", "L1.N0.w0", "ŷ", "loss", "grad", "∂"):
+        assert expected in text, expected
+    assert "epoch 5" in page.locator("#graph-info").text_content()
+    shoot(page, "05_point_graph")
+    page.locator("#graph svg").click(position={"x": 30, "y": 60})  # zoom to the inputs
+    assert page.get_by_role("button", name="Fit to width").get_attribute("aria-pressed") \
+        == "false"
+    shoot(page, "05b_point_graph_zoomed", "#graph-panel")
+
+    page.get_by_role("button", name="Step backward").click()
+    page.wait_for_function("document.getElementById('step-text').textContent.length > 0")
+    assert "step 1 of" in page.locator("#step-text").text_content()
+    assert "(the seed)" in page.locator("#step-text").text_content()
+    for _ in range(2):
+        page.get_by_role("button", name="next node ▶").click()
+    assert "step 3 of" in page.locator("#step-text").text_content()
+    assert page.locator("#graph .node.active").count() == 1
+    assert page.locator("#graph .node.no-grad").count() > 0  # not reached yet: hidden
+    shoot(page, "06_step_backward", "#graph-panel")
+
+
+def test_a_click_on_empty_ground_adds_a_point(page):
+    before = len(state(page)["train"])
+    box = page.locator("#surface").bounding_box()
+    page.mouse.click(box["x"] + 3, box["y"] + 3)  # the corner (-6, 6): no point there
+    after = wait_for_state(page, f"s.train.length === {before + 1}")
+    x1, x2, label = after["train"][-1]
+    assert x1 < -5.5 and x2 > 5.5 and label == 1.0
+    assert after["selected"] == ["train", before]
+
+
+def test_several_tabs_train_their_own_networks(browser, playground, page):
+    other = browser.new_page(bypass_csp=True)
+    other.goto(playground.url)
+    other.wait_for_function("window.chaingradPlayground && window.chaingradPlayground.state()")
+    other.get_by_label("spiral").check()
+    other.wait_for_function("window.chaingradPlayground.state().setup.dataset === 'spiral'")
+    assert state(page)["setup"]["dataset"] == "circle"
+    other.close()
+
+
+def test_a_page_from_another_origin_cannot_drive_it(browser, playground):
+    stranger = browser.new_page()
+    stranger.set_content("<p>a page elsewhere</p>")
+    sessions = len(playground.sessions)
+    outcome = stranger.evaluate(
+        """url => fetch(url + 'api/session', {method: 'POST', body: '{}'})
+                  .then(r => 'status ' + r.status).catch(e => 'blocked')""",
+        playground.url)
+    stranger.close()
+    assert outcome in ("blocked", "status 403")
+    assert len(playground.sessions) == sessions  # the server refused it: no new network
+
+
+def test_save_and_load_a_network(page, tmp_path):
+    page.get_by_label("gauss").check()
+    wait_for_state(page, "s.setup.dataset === 'gauss'")
+    page.get_by_role("button", name="Step", exact=True).click()
+    saved = wait_for_state(page, "s.epoch === 1")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save network").click()
+    path = tmp_path / "network.npz"
+    download.value.save_as(path)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.get_by_label("circle").check()
+    wait_for_state(page, "s.setup.dataset === 'circle' && s.epoch === 0")
+    page.locator("#load").set_input_files(str(path))
+    loaded = wait_for_state(page, "s.setup.dataset === 'gauss' && s.epoch === 1")
+    assert loaded["weights"] == saved["weights"]
+
+
+def test_the_address_carries_the_set_up(browser, playground):
+    context = browser.new_context(bypass_csp=True)
+    tab = context.new_page()
+    tab.goto(playground.url + "#dataset=spiral&hidden=3,3&activation=relu&features=x1,x2,sin%20x1")
+    shared = wait_for_state(tab, "s.setup.dataset === 'spiral'")
+    assert shared["setup"]["hidden"] == [3, 3] and shared["setup"]["activation"] == "relu"
+    assert shared["setup"]["features"] == ["x1", "x2", "sin x1"]
+    tab.get_by_label("moons").check()
+    wait_for_state(tab, "s.setup.dataset === 'moons'")
+    tab.wait_for_function("window.location.hash.indexOf('dataset=moons') >= 0")
+    assert "hidden=3%2C3" in tab.url or "hidden=3,3" in tab.url
+    tab.goto(playground.url + "#hidden=99")
+    tab.wait_for_function("document.getElementById('message').textContent.length > 0")
+    assert "hidden layers" in tab.locator("#message").text_content()
+    context.close()
