@@ -44,6 +44,7 @@ def run(lesson):
         experiments(lesson)
     finally:
         v.playground.stop()
+    lesson.say("**Practise it:** homework exercises 2.6 `train` (XOR, then moons) and 3.1 `perceptron_step` (`chaingrad exercises start N` writes assignment N).")
 
 
 def experiments(lesson):

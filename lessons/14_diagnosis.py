@@ -394,3 +394,4 @@ def run(lesson):
         validation set, where bias and variance trade. And match the output layer to
         the task: linear + MSE, sigmoid + BCE, softmax + cross-entropy.
     """)
+    lesson.say("**Practise it:** homework exercises 2.7 `split_data` and 2.8 `EarlyStopping` (`chaingrad exercises start N` writes assignment N).")
