@@ -2,7 +2,8 @@
 
 Every function draws on its own matplotlib ``Figure`` (no pyplot, no window, no display
 needed, and no change to the backend a notebook uses for its own plots) and
-saves by suffix: ``.svg`` or ``.png`` (or ``.pdf``). Files are written to a temporary name
+saves by suffix: ``.svg`` or ``.png`` (or ``.pdf``). Without a path it returns the
+``Figure``, which Jupyter shows inline (as a PNG). Files are written to a temporary name
 and renamed, so a half-written plot never appears. SVG output is deterministic: the same
 call writes the same bytes (no date, fixed element ids), so plots can be diffed and graded.
 
@@ -11,6 +12,7 @@ call writes the same bytes (no date, fixed element ids), so plots can be diffed 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,8 +35,23 @@ _STYLE = {"svg.hashsalt": "chaingrad", "svg.fonttype": "path", "font.size": 10}
 # ------------------------------------------------------------------ saving
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path."""
+class InlineFigure(Figure):
+    """A matplotlib Figure that Jupyter shows inline, with or without pyplot imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        with rc_context(_STYLE):
+            self.savefig(buffer, format="png", bbox_inches="tight", dpi=100)
+        return buffer.getvalue()
+
+
+def _save(fig: Figure, path: str | os.PathLike | None) -> Path | Figure:
+    """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path.
+
+    Without a path, return the figure itself (Jupyter displays it inline).
+    """
+    if path is None:
+        return fig
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in {"svg", "png", "pdf"}:
@@ -53,7 +70,7 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
 
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
     with rc_context(_STYLE):
-        fig = Figure(figsize=(width * ncols, height), layout="constrained")
+        fig = InlineFigure(figsize=(width * ncols, height), layout="constrained")
         return fig, fig.subplots(1, ncols, squeeze=False)
 
 
@@ -70,8 +87,9 @@ def _as_array(result: Any) -> np.ndarray:
 
 
 def plot_history(
-    history: Any, path: str | os.PathLike, title: str | None = None, log: bool = False
-) -> Path:
+    history: Any, path: str | os.PathLike | None = None, title: str | None = None,
+    log: bool = False,
+) -> Path | Figure:
     """Learning curves: loss and val_loss in one panel, then one panel per metric.
 
     ``history`` is a Keras-like History (with a ``.history`` dict) or a dict of lists, such
@@ -142,12 +160,12 @@ def plot_decision_boundary(
     model: Any,
     X: np.ndarray,
     y: np.ndarray,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None = None,
     title: str | None = None,
     resolution: int = 120,
     threshold: float | None = None,
     axis_labels: tuple[str, str] = ("$x_1$", "$x_2$"),
-) -> Path:
+) -> Path | Figure:
     """Data points over the regions a 2-D classifier predicts (as in TensorFlow Playground).
 
     ``model`` is a scalar model (``nn.scalar.MLP``, called on one point at a time), a
@@ -236,13 +254,13 @@ def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
 def plot_function(
     fn: Callable,
     derivative: Callable | None,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None = None,
     xrange: tuple[float, float] = (-5.0, 5.0),
     title: str | None = None,
     extra: Mapping[str, Callable] | None = None,
     points: int = 401,
     derivative_label: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """An activation f and its derivative f' side by side on ``xrange``.
 
     ``fn`` and ``derivative`` may work on numpy arrays, Tensors or Values. With
@@ -288,13 +306,13 @@ def plot_function(
 def plot_optimizer_paths(
     loss_fn: Callable,
     paths: Mapping[str, Any],
-    path: str | os.PathLike,
+    path: str | os.PathLike | None = None,
     xrange: tuple[float, float] | None = None,
     yrange: tuple[float, float] | None = None,
     title: str | None = None,
     levels: int = 25,
     resolution: int = 200,
-) -> Path:
+) -> Path | Figure:
     """Contours of a 2-D loss surface with each optimizer's path of points drawn on it.
 
     ``loss_fn(w1, w2)`` takes two numpy arrays of the same shape (or two floats) and
