@@ -48,7 +48,8 @@ def test_explain_states_the_chain_rule_with_numbers():
     rows = [text for _, _, text in chain_rule_rows(f)]
     expected = (f"∂f/∂x = ∂f/∂q · ∂q/∂x = ({number(q.grad)})(1) = {number(x.grad)}")
     assert expected in rows
-    assert f"∂f/∂z = ∂f/∂f · ∂f/∂z = (1)({number(q.data)}) = {number(z.grad)}" in rows
+    # At the output: the seed 1 times the local derivative (not "∂f/∂z = ∂f/∂f · ∂f/∂z").
+    assert f"∂f/∂z = 1 · (local ∂f/∂z) = (1)({number(q.data)}) = {number(z.grad)}" in rows
     console = recording_console()
     explain(f, console=console)
     assert "∂f/∂x = ∂f/∂q · ∂q/∂x" in console.export_text()

@@ -145,11 +145,14 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
             many = uses[parent_id] > 1
             sign = "+=" if many else "="
             d_parent, d_node = f"∂{top}/∂{parent_name}", f"∂{top}/∂{node_name}"
+            local_name = f"∂{node_name}/∂{parent_name}"
+            if node_name == top:  # not "∂f/∂q = ∂f/∂f · ∂f/∂q": the seed 1 times the local
+                d_node, local_name = "1", f"(local {local_name})"
             if local is not None:
-                text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} = "
+                text = (f"{d_parent} {sign} {d_node} · {local_name} = "
                         f"({_value(step.grad, True)})({number(local)}) = {number(sent)}")
             else:
-                text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} "
+                text = (f"{d_parent} {sign} {d_node} · {local_name} "
                         f"(vector-Jacobian product) = {_value(sent, False)}")
             rows.append((parent_name, f"from {node_name}", text))
             if many and len(received[parent_id]) == uses[parent_id]:
