@@ -82,7 +82,7 @@ def build_digraph(
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph``, left to right, with the same colours as the builtin engine."""
     digraph = graphviz.Digraph("chaingrad")
-    digraph.attr(rankdir="LR", labelloc="t", labeljust="l", fontname=style.FONT,
+    digraph.attr(rankdir=_direction(node_ids, edges, bool(edge_texts)), labelloc="t", labeljust="l", fontname=style.FONT,
                  label=legend_html(legend, notes), ordering="in", nodesep="0.25",
                  ranksep="1.6" if edge_counts else "0.3",
                  bgcolor="white")
@@ -120,6 +120,15 @@ def build_digraph(
                 attributes["fontsize"] = "10"
         digraph.edge(u, v, **attributes)
     return digraph
+
+
+def _direction(node_ids: list[str], edges: list[tuple[str, str, int]], labelled: bool) -> str:
+    """Left to right; top to bottom for a long thin chain with labels (else far too wide)."""
+    depth = dict.fromkeys(node_ids, 0)
+    for u, v, _ in sorted(edges, key=lambda e: node_ids.index(e[1])):
+        depth[v] = max(depth[v], depth[u] + 1)
+    levels = max(depth.values(), default=0) + 1
+    return "TB" if labelled and levels >= 6 and len(node_ids) <= 2 * levels else "LR"
 
 
 def render(digraph: graphviz.Digraph, fmt: str) -> bytes:

@@ -104,6 +104,8 @@ def node_label(graph: Any, node_id: str, show_grad: bool, sums: dict | None = No
     if attrs["kind"] == "group":
         return _group_label(attrs, show_grad)
     label = NodeLabel(title=attrs["name"], formula=formula(graph, node_id), kind=attrs["kind"])
+    if attrs["kind"] == "constant":
+        show_grad = False  # a constant is never learned: its gradient would only confuse
     if attrs["op"] and not label.formula:
         label.info.append(f"op {attrs['op']}")
     if attrs["scalar"]:
@@ -196,8 +198,8 @@ def gradient_sums(graph: Any, derivatives: dict) -> dict[str, list[float]]:
 def edge_label(graph: Any, edge: tuple[str, str, int], derivatives: dict) -> list[str]:
     """``dq/dx = 1`` and ``-4 × 1 = -4``: the local derivative and what is sent back."""
     parent, child, _ = edge
-    if edge not in derivatives:
-        return []
+    if edge not in derivatives or graph.nodes[parent]["kind"] == "constant":
+        return []  # no ∂y/∂1.5: nothing changes a constant
     local, sent = derivatives[edge]
     child_name = graph.nodes[child]["name"]
     parent_name = graph.nodes[parent]["name"]

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib import colormaps, rc_context
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator
 
 from chaingrad.autograd.files import write_atomic
 
@@ -116,6 +116,8 @@ def plot_history(
         ax.set_title(name)
         if log and name == "loss":
             ax.set_yscale("log")
+            # a tick and a grid line at every power of ten, however many decades there are
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=100))
             ax.set_ylabel("loss (log scale)")
         ax.grid(alpha=0.3)
         if drawn > 1:
