@@ -71,6 +71,8 @@ def _save(fig: Figure, path: str | os.PathLike | None) -> Path | Figure:
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
     with rc_context(_STYLE):
         fig = InlineFigure(figsize=(width * ncols, height), layout="constrained")
+        if ncols > 1:  # room for the right panel's tick labels, clear of the left panel
+            fig.get_layout_engine().set(wspace=0.12)
         return fig, fig.subplots(1, ncols, squeeze=False)
 
 
