@@ -189,7 +189,7 @@ def plot_decision_boundary(
     gx, gy = np.meshgrid(np.linspace(x0 - pad_x, x1 + pad_x, resolution),
                          np.linspace(y0 - pad_y, y1 + pad_y, resolution))
     scores = _predict_grid(model, np.column_stack([gx.ravel(), gy.ravel()]))
-    fig, axes = _figure(width=5.0, height=4.6)
+    fig, axes = _figure(width=6.0, height=4.6)
     ax = axes[0, 0]
     classes = np.unique(y)
     if scores.shape[1] == 1:
@@ -220,7 +220,8 @@ def plot_decision_boundary(
                    linewidths=1.0, label=f"class {c:g}", zorder=3)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
-    ax.legend(loc="best", framealpha=0.8)
+    # Beside the plot, not on it: inside, "best" still hid points in a corner.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     if title:
         ax.set_title(title)
     return _save(fig, path)
