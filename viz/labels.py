@@ -145,13 +145,14 @@ def _group_label(attrs: dict, show_grad: bool) -> NodeLabel:
         parts.append(f"{sum(c for _, c in ops[5:])} other")
     label = NodeLabel(
         title=attrs["name"],
-        notes=[f"{attrs['count']} nodes hidden", ", ".join(parts)],
+        notes=[f"{attrs['count']} node{'s' if attrs['count'] != 1 else ''} hidden",
+               ", ".join(parts)],
         kind="group",
     )
     output = attrs.get("output")
     if output is not None and output["scalar"]:  # e.g. the neuron's activation
         label.data = [f"data {number(output['data'])}  (output {output['name']})"]
-        if show_grad:
+        if show_grad and output["kind"] != "constant":
             label.grad = [f"grad {number(output['grad'])}"]
     return label
 
