@@ -317,12 +317,15 @@ def plot_optimizer_paths(
     title: str | None = None,
     levels: int = 25,
     resolution: int = 200,
+    minimum: tuple[float, float] | None = None,
 ) -> Path | Figure:
     """Contours of a 2-D loss surface with each optimizer's path of points drawn on it.
 
     ``loss_fn(w1, w2)`` takes two numpy arrays of the same shape (or two floats) and
     returns the loss; ``paths`` maps a name to an array of points, shape (steps, 2).
-    The ranges default to the paths' extent plus a margin.
+    The ranges default to the paths' extent plus a margin. ``minimum`` marks the lowest
+    point. Each path ends in a star; earlier paths are drawn wider, so a path that
+    follows another closely still shows.
     """
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
@@ -340,7 +343,7 @@ def plot_optimizer_paths(
     except (TypeError, AttributeError, ValueError):
         surface = np.vectorize(lambda a, b: float(_as_array(loss_fn(a, b))))(gx, gy)
     surface = np.broadcast_to(surface, gx.shape)
-    fig, axes = _figure(width=5.6, height=4.8)
+    fig, axes = _figure(width=7.4, height=4.8)
     ax = axes[0, 0]
     if surface.min() > 0:  # log-spaced levels show both the valley floor and the walls
         contour_levels = np.geomspace(surface.min(), surface.max(), levels)
@@ -349,16 +352,28 @@ def plot_optimizer_paths(
     ax.contour(gx, gy, surface, levels=np.unique(contour_levels), cmap="viridis", linewidths=0.8,
                alpha=0.7)
     palette = colormaps["tab10"]
+    styles = ["-", "--", "-.", ":"]
     for index, (name, points) in enumerate(walks.items()):
         colour = palette(index % 10)
-        ax.plot(points[:, 0], points[:, 1], "-o", color=colour, markersize=2.5, linewidth=1.4,
-                label=f"{name} ({len(points) - 1} steps)")
+        width = 1.2 + 3.0 * (len(walks) - 1 - index) / max(1, len(walks) - 1)
+        # Solid paths show each step as a dot; dashed ones leave gaps to see through.
+        ax.plot(points[:, 0], points[:, 1], styles[index % len(styles)],
+                marker="o" if index % len(styles) == 0 else None,
+                color=colour, markersize=2.0, linewidth=width, alpha=0.9,
+                label=f"{name}: {len(points) - 1} steps")
         ax.plot(*points[-1], "*", color=colour, markersize=11, markeredgecolor="black",
                 markeredgewidth=0.5)
     if walks:
         start = next(iter(walks.values()))[0]
         ax.plot(*start, "s", color="black", markersize=6, label="start")
-        ax.legend(loc="best", fontsize=8, framealpha=0.85)
+        ax.plot([], [], "*", color="white", markersize=11, markeredgecolor="black",
+                markeredgewidth=0.8, label="end (in the path's colour)")
+    if minimum is not None:
+        ax.plot(*minimum, "X", color="black", markersize=9, markeredgecolor="white",
+                label="lowest point", zorder=5)
+    if walks or minimum is not None:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize=8)
     ax.set_xlim(*xrange)
     ax.set_ylim(*yrange)
     ax.set_xlabel("$w_1$")
