@@ -96,7 +96,8 @@ def plot_history(
 
     ``history`` is a Keras-like History (with a ``.history`` dict) or a dict of lists, such
     as ``{"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}``.
-    ``log=True`` draws the loss on a logarithmic axis.
+    ``log=True`` draws the loss on a logarithmic axis. With a validation loss, a dotted
+    line marks the epoch where it was lowest (the one early stopping would keep).
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     if not isinstance(curves, Mapping) or not curves:
@@ -113,6 +114,11 @@ def plot_history(
                 values = _as_array(list(curves[key]))
                 ax.plot(np.arange(1, len(values) + 1), values, style, label=label, linewidth=1.8)
                 drawn += 1
+        if name == "loss" and "val_loss" in curves and len(curves["val_loss"]) > 1:
+            best = int(np.argmin(_as_array(list(curves["val_loss"])))) + 1
+            ax.axvline(best, color="#555555", linestyle=":", linewidth=1.2,
+                       label=f"lowest validation loss (epoch {best})")
+            drawn += 1
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
