@@ -175,6 +175,7 @@ def plot_decision_boundary(
     resolution: int = 120,
     threshold: float | None = None,
     axis_labels: tuple[str, str] = ("$x_1$", "$x_2$"),
+    class_names: Mapping[Any, str] | None = None,
 ) -> Path | Figure:
     """Data points over the regions a 2-D classifier predicts (as in TensorFlow Playground).
 
@@ -183,7 +184,10 @@ def plot_decision_boundary(
     score: the boundary is drawn where it crosses ``threshold`` (default 0.5 when the
     labels are 0/1, 0 when they are -1/+1); give ``threshold`` for raw scores such as
     w·x + b, and the colours then span the scores' own range. Several outputs per point
-    are class scores; each region is coloured by its arg-max class.
+    are class scores; each region is coloured by its arg-max class, and the borders are
+    drawn where the top two scores tie (straight and smooth when the scores are smooth,
+    e.g. minus the distance to each prototype). ``class_names`` maps a label to its name
+    in the legend (default "class 0", "class 1", ...).
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).reshape(-1)
@@ -219,11 +223,17 @@ def plot_decision_boundary(
         palette = colormaps["tab10"]
         ax.contourf(gx, gy, regions, levels=np.arange(scores.shape[1] + 1) - 0.5,
                     colors=[palette(i) for i in range(scores.shape[1])], alpha=0.3)
+        for j in range(scores.shape[1]):  # class j's border: its score ties the best other
+            others = np.delete(scores, j, axis=1).max(axis=1)
+            margin = (scores[:, j] - others).reshape(gx.shape)
+            if margin.min() < 0 < margin.max():
+                ax.contour(gx, gy, margin, levels=[0.0], colors="#333333", linewidths=1.2)
         colours = {c: palette(int(c) % 10) for c in classes}
     for c in classes:
         mask = y == c
+        name = (class_names or {}).get(c, (class_names or {}).get(int(c), f"class {c:g}"))
         ax.scatter(X[mask, 0], X[mask, 1], s=30, color=colours[c], edgecolors="white",
-                   linewidths=1.0, label=f"class {c:g}", zorder=3)
+                   linewidths=1.0, label=name, zorder=3)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     # Beside the plot, not on it: inside, "best" still hid points in a corner.
