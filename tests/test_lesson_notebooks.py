@@ -92,3 +92,54 @@ def test_viz_displays_once_inline(tmp_path):
     assert len(history) == 1 and "image/png" in history[0]["data"]
     assert len(page) == 1 and "<iframe" in page[0]["data"]["text/html"]
     assert len(drawing) == 1 and "image/svg+xml" in drawing[0]["data"]
+
+
+FAKE_LESSON = '''
+TITLE = "a fake lesson"
+MINUTES = 1
+
+
+def run(lesson):
+    lesson.step("One")
+    lesson.say("""Some *prose*.""")
+    v = lesson.code("""
+        x = 2.0
+        y = x * 3
+    """)
+    lesson.check("y = 6", v.y, 6.0)
+    doubled = _double(v.y)
+    lesson.check("doubled", doubled, 12.0, tol=1e-6)
+    for k in range(2):
+        lesson.check(f"k is small ({k})", k < 2, True)
+
+
+def _double(value):
+    return 2 * value
+'''
+
+
+def test_conversion_of_each_kind_of_statement(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from chaingrad.lessons.notebook import notebook_cells
+    from chaingrad.lessons.runner import Entry
+
+    (tmp_path / "fake_lesson_99.py").write_text(FAKE_LESSON, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("fake_lesson_99")
+    try:
+        cells = notebook_cells(Entry(99, "fake_lesson_99", module))
+    finally:
+        sys.modules.pop("fake_lesson_99", None)
+    kinds, texts = zip(*cells)
+    assert kinds[:3] == ("markdown", "code", "markdown")
+    assert "## Step 1 · One" in texts and "Some *prose*." in texts
+    assert "x = 2.0\ny = x * 3" in texts  # the code, dedented
+    checks = next(t for t in texts if "assert agrees(y, 6.0)" in t)
+    assert "doubled = _double(v.y)" in checks  # bookkeeping copied as it is
+    assert "assert agrees(doubled, 12.0, tol=1e-06), 'doubled'" in checks
+    assert "for k in range(2):" in checks
+    setup = texts[1]
+    assert "_double = _lesson_file._double" in setup  # the lesson file's helper
+    assert "lesson = StandIn(globals(), out)" in setup  # the loop still calls lesson.check

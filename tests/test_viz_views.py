@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 
@@ -151,3 +152,49 @@ def test_a_constant_shows_no_gradient():
     source = to_dot(y).source
     assert "∂y/∂w = 1.5" in source and "∂y/∂1.5" not in source
     assert source.count(">grad <") == 2  # the boxes of w and y, not the constant's
+
+
+def test_animate_without_a_path_shows_inline_and_saves(tmp_path):
+    f, _ = course_example()
+    stepper = animate(f)
+    html = stepper._repr_html_()
+    assert html.startswith("<iframe srcdoc=") and "&lt;script&gt;" in html  # page escaped
+    path = stepper.save(tmp_path / "f.html")
+    assert path.read_text(encoding="utf-8") == str(stepper)
+    assert str(stepper) == animate(f, tmp_path / "g.html").read_text(encoding="utf-8")
+
+
+def test_the_loss_after_a_named_output_is_not_part_of_the_output_neuron():
+    """A network's output y (a plain name) passes no group on to the loss (y - 1) ** 2."""
+    from chaingrad import nn
+    from chaingrad.viz.draw import picture
+
+    model = nn.scalar.MLP(2, [4, 1], seed=0)
+    y = model([1.0, 0.0])
+    y.name = "y"
+    loss = (y - 1.0) ** 2
+    loss.name = "E"
+    loss.backward()
+    pic = picture(loss, collapse_threshold=10, parameters=model.parameters())
+    boxes = {pic.graph.nodes[n]["name"]: pic.graph.nodes[n] for n in pic.graph}
+    output = boxes["L2.N0"]["output"]
+    assert output["name"] == "y" and output["data"] == y.data
+
+
+def test_show_and_explain_do_not_display_twice_in_jupyter():
+    f, _ = course_example()
+    console = Console(file=io.StringIO(), force_jupyter=False)
+    tree = show(f, console=console)
+    assert tree.printed_in_jupyter is False  # in a terminal the returned tree displays
+    table = explain(f, console=console)
+    assert table.printed_in_jupyter is False
+
+
+def test_large_tensor_in_terminal_is_summarised():
+    t = Tensor(np.arange(30.0), requires_grad=True, name="t")
+    s = (t * 2.0).sum()
+    s.backward()
+    console = recording_console()
+    show(s, console=console)
+    text = console.export_text()
+    assert "(30,) mean 14.5" in text

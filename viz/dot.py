@@ -82,7 +82,8 @@ def build_digraph(
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph``, left to right, with the same colours as the builtin engine."""
     digraph = graphviz.Digraph("chaingrad")
-    digraph.attr(rankdir=_direction(node_ids, edges, bool(edge_texts)), labelloc="t", labeljust="l", fontname=style.FONT,
+    digraph.attr(rankdir=_direction(node_ids, edges, bool(edge_texts)), labelloc="t",
+                 labeljust="l", fontname=style.FONT,
                  label=legend_html(legend, notes), ordering="in", nodesep="0.25",
                  ranksep="1.6" if edge_counts else "0.3",
                  bgcolor="white")
