@@ -44,7 +44,7 @@ def run(lesson):
     lesson.check("the lowest point is near the true line's (2, 1): its w₁",
                  v.best[0], 2.0, tol=0.25)
 
-    lesson.step("Ten epochs each: 1, 4 or 32 examples per update")
+    lesson.step("Ten epochs each: 1, 8 or 32 examples per update")
     lesson.say("""
         `descend` runs plain gradient steps on batches of a given size, from the same
         start `(−2, 3)`, with `η = 0.2`, and keeps the path of `(w₁, w₂)`.
