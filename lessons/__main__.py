@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     # Prose reads best in lines of at most 100 characters, even in a wide terminal.
     console = Console(highlight=False, width=min(100, shutil.get_terminal_size().columns))
     entries = find_lessons()
+    if args.number is None and getattr(args, "notebook", None) is not None:
+        console.print("[red]--notebook needs a lesson number[/red], e.g. "
+                      "chaingrad lessons 1 --notebook notebooks")
+        return 2
     if args.number is None:
         console.print(lesson_table(entries))
         console.print("Run one with: [bold]chaingrad lessons 1[/bold]  "

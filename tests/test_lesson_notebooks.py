@@ -143,3 +143,8 @@ def test_conversion_of_each_kind_of_statement(tmp_path, monkeypatch):
     setup = texts[1]
     assert "_double = _lesson_file._double" in setup  # the lesson file's helper
     assert "lesson = StandIn(globals(), out)" in setup  # the loop still calls lesson.check
+
+
+def test_notebook_without_a_lesson_number_is_a_usage_error(capsys):
+    assert main(["--notebook", "somewhere"]) == 2
+    assert "needs a lesson number" in capsys.readouterr().out
