@@ -235,6 +235,9 @@ def run(lesson):
             derivative_label="true f′ = 1 / (1 + |x|)²")
     """)
     lesson.file(v.softsign_picture, "softsign′ (orange) against the table's formula (dashed)")
+    lesson.check("at x = 2 the printed f′ is 5 times the true one: (5/9) / (1/9)",
+                 v.printed["softsign"][1](2.0) / float(v.act.softsign.derivative(2.0)), 5.0,
+                 tol=1e-12)
 
     lesson.step("Two rows that are right, with fine print")
     lesson.say("""

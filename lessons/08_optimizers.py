@@ -298,6 +298,8 @@ def run(lesson):
             bowl, adaptive, out / "08_race_adaptive.svg", **view)
     """)
     lesson.file(v.adaptive_picture, "GD and the four adaptive methods over the same contours")
+    lesson.check("Adagrad's and RMSprop's paths never part by more than 0.07",
+                 float(np.abs(v.routes["Adagrad"] - v.routes["RMSprop"]).max()) < 0.07, True)
     lesson.say("""
         Here **Adagrad, RMSprop, Adam and Adamax** all start diagonally (equal steps in
         both coordinates, as computed by hand), so they never zigzag: they ignore how

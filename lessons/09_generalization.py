@@ -96,6 +96,9 @@ def run(lesson):
                               title="4,353 weights, 18 training points")
     """)
     lesson.file(v.curves, "training and validation loss, epoch by epoch (log scale)")
+    lesson.check("validation lies below training in over 150 of the first 180 epochs",
+                 sum(val < train for val, train in zip(v.val_curve[:180], v.train_curve))
+                 > 150, True)
     lesson.say("""
         These are the course's **learning curves**. At first both fall together: the
         network is learning the sine. For a long while (to epoch ~175) validation even

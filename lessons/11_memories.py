@@ -213,10 +213,9 @@ def run(lesson):
 
     lesson.step("Each unit's region")
     lesson.say("""
-        A point goes to the unit whose prototype is nearest, so give each unit the score
-        *minus its distance* to the point: the highest score wins. The plot colours the
-        plane by the winner and draws the borders where two scores tie; the prototypes
-        are added as black crosses on the returned figure.
+        A point goes to the nearest prototype, so score each unit by *minus its
+        distance*: the highest score wins, and the borders are where two scores tie.
+        The prototypes are added as crosses on the figure the plot returns.
     """)
     v = lesson.code("""
         from chaingrad.viz.plots import plot_decision_boundary
@@ -238,6 +237,8 @@ def run(lesson):
         figure.savefig(regions)
     """)
     lesson.file(v.regions, "the points coloured by their winning unit, and each unit's region")
+    lesson.check("points outside their winning unit's region",
+                 int((v.closeness(v.X).argmax(axis=1) != v.clusters).sum()), 0)
     lesson.say("""
         Each region is the set of points nearer to one prototype than to the others, so
         the borders are straight lines halfway between prototypes. The network invented
