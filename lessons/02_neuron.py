@@ -136,7 +136,8 @@ def run(lesson):
             b.data -= eta * b.grad
             losses.append(E.data)
             if epoch in (0, 10, 50, 100, 299):
-                print(f"epoch {epoch:3d}  E = {E.data:.2e}  w = {w.data:+.4f}  b = {b.data:+.4f}")
+                print(f"epoch {epoch:3d}  E = {E.data:.2e}"
+                      f"  w = {w.data:+.4f}  b = {b.data:+.4f}")
     """)
     lesson.say("""
         The error falls fast at first and then slowly: near the minimum the gradient,
@@ -154,8 +155,8 @@ def run(lesson):
     """)
     lesson.file(v.curve, "the error E after each step of gradient descent")
     lesson.say("""
-        The vertical axis is logarithmic: each grid line is ten times smaller than the one
-        above. A straight descending line means the error shrinks by the same factor at
+        The vertical axis is logarithmic: each grid line (10⁰, 10⁻¹, 10⁻², …) is ten times
+        smaller than the one above. A straight descending line means the error shrinks by the same factor at
         every step.
     """)
     lesson.say("""

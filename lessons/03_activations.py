@@ -27,7 +27,10 @@ def run(lesson):
         y.backward()
         print("σ(0) =", y.data, "  autograd σ′(0) =", x.grad,
               "  by hand σ′(0) =", act.sigmoid.derivative(0.0))
-        print("the table:", ", ".join(act.FUNCTIONS))
+        names = list(act.FUNCTIONS)
+        for first in range(0, len(names), 6):
+            print("the table:" if first == 0 else "          ",
+                  ", ".join(names[first:first + 6]))
     """)
     lesson.check("σ(0) = ½", v.y.data, 0.5)
     lesson.check("σ′(0) = ¼ (autograd)", v.x.grad, 0.25)
@@ -56,11 +59,12 @@ def run(lesson):
                 f(x).backward()                          # autograd's slope
                 gaps.append(abs(x.grad - float(f.derivative(p))))  # vs by hand
             worst[name] = max(gaps)
-        for name, gap in worst.items():
-            print(f"{name:>16}: largest difference {gap:.1e}")
+        rows = [f"{name:>16}: largest gap {gap:.1e}" for name, gap in worst.items()]
+        for left in range(0, len(rows), 2):
+            print("   ".join(rows[left:left + 2]))
     """)
-    lesson.check("all 17 hand-written derivatives agree with autograd (to 1e-12)",
-                 [name for name, gap in v.worst.items() if gap > 1e-12], [])
+    lesson.check("derivatives (of 17) off autograd's by more than 1e-12",
+                 sum(gap > 1e-12 for gap in v.worst.values()), 0)
 
     lesson.step("Pictures: each function and its slope")
     lesson.say("""
@@ -75,7 +79,8 @@ def run(lesson):
         pictures = {}
         for name in ("sigmoid", "tanh", "relu", "elu", "smelu"):
             f = act.get(name)
-            pictures[name] = plot_function(f, None, out / f"03_{name}.svg", title=name,
+            path = out / f"03_{name}.svg"
+            pictures[name] = plot_function(f, None, path, title=name,
                                            extra={"by hand": f.derivative})
     """)
     for name, path in v.pictures.items():
@@ -118,6 +123,20 @@ def run(lesson):
                                         lambda x: math.exp(0.5 * x)),
             "soft exponential α=−0.5": (lambda x: softexp_printed(x, -0.5),
                                         lambda x: 1 / (1 - (-0.5) * (x + (-0.5)))),
+        }
+        len(printed)
+    """)
+    lesson.check("five rows typed in so far", len(v.printed), 5)
+
+    lesson.step("The course's table, as printed (the other six rows)")
+    lesson.say("""
+        The rest of the table, again exactly as printed:
+    """)
+    v = lesson.code("""
+        def logistic(x):
+            return 1 / (1 + math.exp(-x))
+
+        printed.update({
             "sinusoid": (math.sin, math.cos),
             "sinc": (lambda x: math.sin(x) / x,
                      lambda x: math.cos(x) / x - math.sin(x) / x ** 2),
@@ -127,9 +146,9 @@ def run(lesson):
                      lambda x: 0.0 if x < 0 else 1.0),
             "prelu / rrelu": (lambda x: a * x if x < 0 else x,
                               lambda x: a if x < 0 else 1.0),
-            "logistic": (lambda x: 1 / (1 + math.exp(-x)),
-                         lambda x: (1 / (1 + math.exp(-x))) * (1 - 1 / (1 + math.exp(-x)))),
-        }
+            "logistic": (logistic,
+                         lambda x: logistic(x) * (1 - logistic(x))),
+        })
         len(printed)
     """)
     lesson.check("eleven rows typed in", len(v.printed), 11)
@@ -161,11 +180,13 @@ def run(lesson):
                     if not math.isclose(said, true, rel_tol=1e-4, abs_tol=1e-4):
                         first_miss.setdefault((row, part), (p, said, true))
         for (row, part), (p, said, true) in first_miss.items():
-            print(f"✗ {row} {part} at x = {p:+}: printed {said:+.4f}, true {true:+.4f}")
+            print(f"✗ {row} {part} at x = {p:+}:"
+                  f" printed {said:+.4f}, true {true:+.4f}")
         wrong = sorted(first_miss)
     """)
-    lesson.check("the engine finds exactly three wrong formulas",
-                 v.wrong, [("selu", "f′"), ("softsign", "f′"), ("tanh", "f")])
+    lesson.check("wrong formulas the engine finds in the table", len(v.wrong), 3)
+    lesson.check("they are SELU's f′, softsign's f′ and tanh's f",
+                 v.wrong == [("selu", "f′"), ("softsign", "f′"), ("tanh", "f")], True)
 
     lesson.step("What went wrong in each row")
     lesson.say("""
@@ -186,29 +207,37 @@ def run(lesson):
     """)
     v = lesson.code("""
         f_tanh, _ = printed["tanh"]
-        print("printed tanh at 1:", round(f_tanh(1.0), 4), "  −tanh(1):", round(-math.tanh(1), 4))
+        print(f"printed tanh at 1: {f_tanh(1.0):.4f}"
+              f"   −tanh(1): {-math.tanh(1):.4f}")
         two = Value(2.0);  act.softsign(two).backward()
-        print("softsign′(2): autograd", round(two.grad, 4),
-              "  printed", round(printed["softsign"][1](2.0), 4), "  1/9 =", round(1 / 9, 4))
+        print(f"softsign′(2): autograd {two.grad:.4f}"
+              f"   printed {printed['softsign'][1](2.0):.4f}   1/9 = {1 / 9:.4f}")
         minus_one = Value(-1.0);  act.selu(minus_one).backward()
-        print("selu′(−1):    autograd", round(minus_one.grad, 4),
-              "  printed", round(printed["selu"][1](-1.0), 4))
+        print(f"selu′(−1):    autograd {minus_one.grad:.4f}"
+              f"   printed {printed['selu'][1](-1.0):.4f}")
     """)
-    lesson.check("printed tanh(x) = −tanh(x)", [v.f_tanh(p) for p in v.points],
-                 [-v.math.tanh(p) for p in v.points], tol=1e-12)
+    lesson.check("printed tanh(x) + tanh(x), largest over the four points",
+                 max(abs(v.f_tanh(p) + v.math.tanh(p)) for p in v.points), 0.0, tol=1e-12)
     lesson.check("softsign′(2) = 1/(1 + 2)² = 1/9", v.two.grad, 1 / 9, tol=1e-12)
     lesson.check("selu′(−1) = λα/e ≈ 0.6468", v.minus_one.grad, 0.646768603, tol=1e-8)
+
+    lesson.step("The softsign mistake, drawn")
     lesson.say("""
-        See the softsign mistake: the dashed curve is the course's printed `f′`.
+        The orange band is softsign's true slope; the dashed curve is the course's
+        printed `f′`. They meet only at `x = 0`.
     """)
     v = lesson.code("""
         softsign_picture = plot_function(
-            act.softsign, act.softsign.derivative, out / "03_softsign_vs_course.svg",
+            act.softsign, act.softsign.derivative,
+            out / "03_softsign_vs_course.svg",
             title="softsign: the true f′ and the course's printed f′ = 1 − f²",
             extra={"course's printed f′ = 1 − f²": printed["softsign"][1]},
             derivative_label="true f′ = 1 / (1 + |x|)²")
     """)
     lesson.file(v.softsign_picture, "softsign′ (orange) against the table's formula (dashed)")
+    lesson.check("at x = 2 the printed f′ is 5 times the true one: (5/9) / (1/9)",
+                 v.printed["softsign"][1](2.0) / float(v.act.softsign.derivative(2.0)), 5.0,
+                 tol=1e-12)
 
     lesson.step("Two rows that are right, with fine print")
     lesson.say("""

@@ -72,12 +72,19 @@ def run(lesson):
     """)
     lesson.check("the rule by hand ends at w = (1, 1), b = −1", (*v.w.tolist(), v.b),
                  (1.0, 1.0, -1.0))
+
+    lesson.step("The same rule in nn.classic.Perceptron")
+    lesson.say("""
+        `nn.classic.Perceptron` runs the same rule, keeps the number of mistakes of each
+        epoch in `history`, and can say in words where it ended.
+    """)
     v = lesson.code("""
+        import textwrap
         from chaingrad.nn.classic import Perceptron
 
         perceptron = Perceptron(2)
         print("mistakes per epoch:", perceptron.fit(X, t))
-        print(perceptron.explain())
+        print(textwrap.fill(perceptron.explain(), 78))
     """)
     lesson.check("nn.classic.Perceptron makes the same mistakes: 2, 2, 1, 0",
                  v.perceptron.history, [2, 2, 1, 0])
@@ -99,20 +106,22 @@ def run(lesson):
         noisy = Perceptron(2, lr=0.1)
         noisy.fit(X_noisy, t_noisy, epochs=200)
         w, b = noisy.decision_boundary()
-        print(f"{len(noisy.history)} epochs: line {w[0]:.2f}·x₁ + {w[1]:.2f}·x₂ {b:+.2f} = 0")
+        print(f"{len(noisy.history)} epochs:"
+              f" line {w[0]:.2f}·x₁ + {w[1]:.2f}·x₂ {b:+.2f} = 0")
         line = plot_decision_boundary(noisy.net, X_noisy, t_noisy,  # w·x + b
                                       out / "04_perceptron_and.svg", threshold=0.0,
                                       title="perceptron on a noisy AND gate")
     """)
-    lesson.check("the perceptron separates every noisy AND point",
-                 bool((v.noisy.predict(v.X_noisy) == v.t_noisy).all()), True)
+    lesson.check("noisy AND points on the wrong side of the line",
+                 int((v.noisy.predict(v.X_noisy) != v.t_noisy).sum()), 0)
     lesson.file(v.line, "the straight line the perceptron learned")
 
     lesson.step("Where the perceptron fails: XOR")
     lesson.say("""
         On XOR the rule never settles: whatever line it holds, some example is on the
         wrong side, and correcting it breaks another. Minsky and Papert's book
-        *Perceptrons* (1969) made this limit famous.
+        *Perceptrons* (1969) made this limit famous. (The course's timeline dates it
+        "late 59's": a typo for 1969.)
     """)
     v = lesson.code("""
         from chaingrad.nn.classic import linearly_separable
@@ -120,11 +129,17 @@ def run(lesson):
         X_xor, t_xor = data.xor()
         stuck = Perceptron(2)
         print("mistakes per epoch:", stuck.fit(X_xor, t_xor, epochs=12))
-        print(stuck.explain())
+        for line in stuck.explain().splitlines():
+            print(textwrap.fill(line, 78))
     """)
-    lesson.check("after 12 epochs it still makes mistakes", v.stuck.history[-1] > 0, True)
-    lesson.check("linearly_separable(XOR) is False: no line exists",
-                 v.linearly_separable(v.X_xor, v.t_xor), False)
+    lesson.say("""
+        Two counts, two moments: *mistakes per epoch* counts the wrong answers made
+        *during* an epoch, while the weights change after each one; `explain()` tests
+        the *final* weights on the four points once, and finds 2 wrong.
+    """)
+    lesson.check("mistakes in the last epoch (it never stops)", v.stuck.history[-1], 4)
+    lesson.check("no line separates XOR (linearly_separable says so)",
+                 not v.linearly_separable(v.X_xor, v.t_xor), True)
 
     lesson.step("Hebbian learning (1949): fire together, wire together")
     lesson.say("""
@@ -147,7 +162,7 @@ def run(lesson):
         print("w =", hebb.weights, "  θ =", hebb.threshold)
         print("answers:", hebb.predict(A).ravel(), "  wanted:", B.ravel())
     """)
-    lesson.check("plain Hebb stores w = (2, 2)", v.hebb.weights.ravel(), v.np.array([2.0, 2.0]))
+    lesson.check("plain Hebb stores w = (2, 2)", v.hebb.weights.ravel().tolist(), [2.0, 2.0])
     lesson.check("and θ = 2", float(v.hebb.threshold[0]), 2.0)
     lesson.check("it answers AND", v.hebb.predict(v.A).ravel().tolist(), [-1, -1, -1, 1])
     lesson.say("""
@@ -158,7 +173,8 @@ def run(lesson):
     """)
     v = lesson.code("""
         course = Hebbian(2, 1, activation="sign", bias=True)
-        print("wrong outputs per epoch:", course.fit(A, B, epochs=10, rule="course"))
+        wrong = course.fit(A, B, epochs=10, rule="course")
+        print("wrong outputs per epoch:", wrong)
     """)
     lesson.check("the course's rule ends with no wrong outputs", v.course.history[-1], 0)
 
@@ -185,11 +201,14 @@ def run(lesson):
         o = w1 * x1 + w2 * x2 + bias
         E = 0.5 * (target - o) ** 2
         E.backward()
-        print("delta rule  η(t − o)x =", [eta * (target - o.data) * x for x in (x1, x2)])
+        delta = [eta * (target - o.data) * x for x in (x1, x2)]
+        print("delta rule  η(t − o)x =", delta)
         print("autograd    −η ∂E/∂w  =", [-eta * w.grad for w in (w1, w2)])
     """)
     lesson.check("the delta rule is −η ∂E/∂w (o = 0.2, t − o = −1.2)",
                  [-v.eta * w.grad for w in (v.w1, v.w2)], [-0.12, 0.12], tol=1e-12)
+
+    lesson.step("ADALINE on AND: the least-squares line")
     lesson.say("""
         Trained on AND with `±1` inputs and targets, ADALINE reaches the **least-squares**
         line. Because the four inputs are balanced, that line can be found by hand:
@@ -206,8 +225,8 @@ def run(lesson):
         curve = plot_history({"loss": errors}, out / "04_adaline.svg",
                              title="ADALINE on AND: mean squared error per epoch")
     """)
-    lesson.check("ADALINE's weights reach the least-squares (0.5, 0.5)", v.adaline.weights,
-                 v.np.array([0.5, 0.5]), tol=1e-4)
+    lesson.check("ADALINE's weights reach the least-squares (0.5, 0.5)",
+                 v.adaline.weights.tolist(), [0.5, 0.5], tol=1e-4)
     lesson.check("and b = −0.5", v.adaline.bias, -0.5, tol=1e-4)
     lesson.check("sgn(o) answers AND", v.adaline.classify(v.A).tolist(), [-1, -1, -1, 1])
     lesson.file(v.curve, "ADALINE's error falling smoothly, epoch by epoch")

@@ -9,7 +9,8 @@ def run(lesson):
     lesson.say("""
         *Exclusive or* answers 1 when exactly one of its two inputs is 1. In 1969 Minsky
         and Papert showed that the perceptron, a single layer of neurons, cannot compute
-        it, and interest in neural networks collapsed for more than a decade.
+        it, and interest in neural networks collapsed for more than a decade. (The
+        course's timeline says "late 59's" for their book *Perceptrons*: it is 1969.)
     """)
     v = lesson.code("""
         from chaingrad.nn import data
@@ -22,17 +23,18 @@ def run(lesson):
 
     lesson.step("Why no single neuron can do it")
     lesson.say("""
-        A neuron with a threshold answers 1 when `w₁x₁ + w₂x₂ + b > 0`. Its boundary
-        `w₁x₁ + w₂x₂ + b = 0` is a **straight line**. XOR wants `(0,1)` and `(1,0)` on
-        one side and `(0,0)` and `(1,1)` on the other: the two pairs sit on crossing
-        diagonals of the square. Write down what the four rows demand:
+        A neuron with the course's step function, `Θ(s) = 0` if `s < 0`, else `1`, answers
+        1 when `w₁x₁ + w₂x₂ + b ≥ 0`. Its boundary `w₁x₁ + w₂x₂ + b = 0` is a **straight
+        line**. XOR wants `(0,1)` and `(1,0)` on one side and `(0,0)` and `(1,1)` on the
+        other: the two pairs sit on crossing diagonals of the square. Write down what
+        the four rows demand:
 
-        * `(0,0) → 0`:  `b ≤ 0`
-        * `(1,0) → 1`:  `w₁ + b > 0`
-        * `(0,1) → 1`:  `w₂ + b > 0`
-        * `(1,1) → 0`:  `w₁ + w₂ + b ≤ 0`
+        * `(0,0) → 0`:  `b < 0`
+        * `(1,0) → 1`:  `w₁ + b ≥ 0`
+        * `(0,1) → 1`:  `w₂ + b ≥ 0`
+        * `(1,1) → 0`:  `w₁ + w₂ + b < 0`
 
-        Add the two middle lines: `w₁ + w₂ + 2b > 0`, so `w₁ + w₂ + b > −b ≥ 0`, which
+        Add the two middle lines: `w₁ + w₂ + 2b ≥ 0`, so `w₁ + w₂ + b ≥ −b > 0`, which
         contradicts the last line. **No weights exist.** The computer agrees: try every
         weight on a grid from −2 to 2 and count how many rows each neuron gets right.
     """)
@@ -43,7 +45,7 @@ def run(lesson):
         grid = np.linspace(-2, 2, 21)
         best = 0
         for w1, w2, b in itertools.product(grid, grid, grid):
-            answers = (w1 * X[:, 0] + w2 * X[:, 1] + b > 0).astype(int)
+            answers = (w1 * X[:, 0] + w2 * X[:, 1] + b >= 0).astype(int)
             best = max(best, int((answers == t).sum()))
         print(f"best single neuron: {best} of 4 rows right")
     """)
@@ -52,7 +54,8 @@ def run(lesson):
     lesson.step("A hidden layer makes new features")
     lesson.say("""
         Two neurons in a **hidden layer** can each draw one line, and an output neuron
-        can combine their answers. With a step function `Θ(s) = 1 if s > 0 else 0`:
+        can combine their answers. With the same step function (`Θ(s) = 0` if `s < 0`,
+        else `1`, as in lesson 4):
 
         * `h₁ = Θ(x₁ + x₂ − 0.5)` is **OR** (at least one input is 1),
         * `h₂ = Θ(x₁ + x₂ − 1.5)` is **AND** (both are 1),
@@ -62,7 +65,7 @@ def run(lesson):
     """)
     v = lesson.code("""
         def step(s):
-            return (s > 0).astype(int)
+            return (s >= 0).astype(int)   # Θ(s): 0 if s < 0, else 1
 
         h1 = step(X[:, 0] + X[:, 1] - 0.5)
         h2 = step(X[:, 0] + X[:, 1] - 1.5)
@@ -84,7 +87,8 @@ def run(lesson):
         model = MLP(2, [4, 1], seed=0)
         eta, losses = 0.1, []
         for epoch in range(400):
-            E = sum((model(list(x)) - float(target)) ** 2 for x, target in zip(X, t))
+            E = sum((model(list(x)) - float(target)) ** 2
+                    for x, target in zip(X, t))
             model.zero_grad()
             E.backward()
             for w in model.parameters():
@@ -121,23 +125,26 @@ def run(lesson):
         That picture is big even for five neurons. Grouping the nodes by the neuron
         they belong to (their names start with `L<layer>.N<neuron>`) gives the view a
         textbook draws: four hidden neurons feeding one output neuron. Each box says
-        how many nodes it hides, and of which kind.
+        how many nodes it hides, and of which kind, and the value that leaves it: the
+        output neuron's box shows the network's answer `y`, and the error's own steps
+        (`y − 1`, then squared) come after it.
     """)
     v = lesson.code("""
-        neurons = viz.draw(E1, out / "06_xor_neurons.svg", parameters=model.parameters(),
-                           collapse_threshold=10)
+        neurons = viz.draw(E1, out / "06_xor_neurons.svg",
+                           parameters=model.parameters(), collapse_threshold=10)
     """)
     lesson.file(v.neurons, "the same graph, one box per neuron")
-    lesson.check("the collapsed drawing has one box per hidden neuron",
-                 all(f"L1.N{j}" in v.neurons.read_text(encoding="utf-8") for j in range(4)),
-                 True)
+    lesson.check("boxes for hidden neurons in the collapsed drawing",
+                 sum(f"L1.N{j}" in v.neurons.read_text(encoding="utf-8") for j in range(4)),
+                 4)
 
     lesson.step("The decision boundary")
     lesson.say("""
         Where does the trained network answer 1? Colour the plane by its output: blue
-        where it says 1, orange where it says 0. The boundary is no longer a straight line:
-        the hidden layer bends it into a band that puts `(0,1)` and `(1,0)` on one side
-        and `(0,0)` and `(1,1)` on the other. Noisy copies of the four corners show how
+        where it says 1, orange where it says 0. The boundary is no longer *one* straight
+        line: the hidden layer draws two, nearly parallel, and the band between them holds
+        `(0,1)` and `(1,0)` while `(0,0)` and `(1,1)` lie outside it, one on each side
+        (the OR line and the AND line of the hand-built network, learned). Noisy copies of the four corners show how
         the network treats points it never saw.
     """)
     v = lesson.code("""
@@ -146,12 +153,13 @@ def run(lesson):
         X_noisy, t_noisy = data.xor(n=40, noise=0.12, seed=3)
         picture = plot_decision_boundary(model, X_noisy, t_noisy,
                                          out / "06_xor_boundary.svg",
-                                         title="2-4-1 network on XOR", resolution=60)
+                                         title="2-4-1 network on XOR",
+                                         resolution=60)
         correct = [int(model(list(x)).data > 0.5) == target
                    for x, target in zip(X_noisy, t_noisy)]
         print(f"{sum(correct)} of {len(correct)} noisy points on the right side")
     """)
-    lesson.file(v.picture, "the curved regions a hidden layer makes possible")
+    lesson.file(v.picture, "the band between two lines that a hidden layer makes possible")
     lesson.check("at least 36 of the 40 noisy points right", sum(v.correct) >= 36, True)
     lesson.say("""
         **What to remember:** one layer draws one straight line. A hidden layer computes

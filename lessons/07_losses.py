@@ -42,6 +42,11 @@ def run(lesson):
         the others'.
     """)
     lesson.check("dMSE/dŷ = 2(ŷ − y)/3", v.y_hat.grad, np.array([2 / 3, -2 / 3, 2.0]))
+
+    lesson.step("Regression: mean absolute error")
+    lesson.say("""
+        The same three predictions with MAE: the slope of `|r|` is `sign(r)`.
+    """)
     v = lesson.code("""
         y_hat.zero_grad()
         mae = losses.mae(y_hat, y)
@@ -84,17 +89,22 @@ def run(lesson):
     lesson.check("MSE's best constant is the mean, 22", v.c_mse, 22.0, tol=1e-6)
     lesson.check("MAE's best constant is the median, 3 (within a step of 0.1)", v.c_mae, 3.0,
                  tol=0.1)
+
+    lesson.step("Why: the slopes of r² and |r|")
     lesson.say("""
         One bad point dragged the MSE answer from about 2.5 to 22; MAE barely noticed.
-        Squaring makes large errors dominate. That is good when large errors are real
-        and bad when they are mistakes in the data.
+        Squaring makes large errors dominate: the slope of `r²` is `2r`, so the outlier
+        pulls 97 times harder than the point at distance 1. `|r|` pulls every point
+        with the same strength. That is good when large errors are real and bad when
+        they are mistakes in the data.
     """)
     v = lesson.code("""
         from chaingrad.viz.plots import plot_function
 
-        shapes = plot_function(lambda r: r * r, None, out / "07_squared_vs_absolute.svg",
-                               xrange=(-3, 3), extra={"slope of |r|: sign(r)": np.sign},
-                               title="squared error r² and its slope 2r, next to the slope of |r|")
+        shapes = plot_function(
+            lambda r: r * r, None, out / "07_squared_vs_absolute.svg",
+            xrange=(-3, 3), extra={"slope of |r|: sign(r)": np.sign},
+            title="squared error r² and its slope 2r, next to the slope of |r|")
     """)
     lesson.file(v.shapes, "left: r²; right: its slope 2r (grows with r) and sign(r) (does not)")
 
@@ -116,7 +126,8 @@ def run(lesson):
         bce = losses.bce(p, labels)
         bce.backward()
         print("BCE =", round(bce.item(), 4), "   dBCE/dp =", p.grad)
-        print("one confident mistake, p = 0.01 for y = 1:", losses.bce(Tensor([0.01]), [1.0]).item())
+        sure_and_wrong = losses.bce(Tensor([0.01]), [1.0]).item()
+        print("one confident mistake, p = 0.01 for y = 1:", sure_and_wrong)
     """)
     expected = -(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3
     lesson.check("BCE = −(log 0.9 + log 0.8 + log 0.4)/3", v.bce.item(), expected)
@@ -129,8 +140,9 @@ def run(lesson):
     lesson.check("dBCE/dp = (p − y)/(p(1 − p))/3", v.p.grad,
                  (v.p.data - v.labels) / (v.p.data * (1 - v.p.data)) / 3)
     v = lesson.code("""
-        log_loss = plot_function(lambda q: -q.log(), lambda q: -1 / q, out / "07_bce.svg",
-                                 xrange=(0.02, 1.0), title="BCE for y = 1: −log p and its slope −1/p")
+        log_loss = plot_function(
+            lambda q: -q.log(), lambda q: -1 / q, out / "07_bce.svg",
+            xrange=(0.02, 1.0), title="BCE for y = 1: −log p and its slope −1/p")
     """)
     lesson.file(v.log_loss, "the cost −log p of one example with label 1, and its slope")
 
@@ -155,7 +167,8 @@ def run(lesson):
         print("softmax − y  =", softmax - [1, 0, 0])
     """)
     lesson.check("CE = log(e² + e + 1) − 2", v.ce.item(), math.log(math.e**2 + math.e + 1) - 2)
-    lesson.check("∂CE/∂z = softmax(z) − one-hot(label)", v.z.grad, v.softmax - [1.0, 0.0, 0.0])
+    lesson.check("∂CE/∂z = softmax(z) − one-hot(label)", v.z.grad[0],
+                 (v.softmax - [1.0, 0.0, 0.0])[0])
     lesson.say("""
         `losses.cross_entropy` takes the logits, not the probabilities, so it can compute
         `log softmax` in a way that never overflows: `e^1000` is infinite in floating
@@ -181,6 +194,11 @@ def run(lesson):
 
         * L2: `2(w − 3) + 2λw = 0`, so **`w = 3/(1 + λ)`**: shrunk, but never zero;
         * L1: `2(w − 3) + λ = 0`, so **`w = 3 − λ/2`**, and for `λ ≥ 6` **exactly 0**.
+    """)
+
+    lesson.step("L2 and L1 on one weight, by gradient descent")
+    lesson.say("""
+        Minimise `(w − 3)² + penalty` from `w = 0` for four values of `λ`:
     """)
     v = lesson.code("""
         from chaingrad.autograd import Value
@@ -241,16 +259,18 @@ def run(lesson):
         dy_dw, = grad(y_hat, [w], create_graph=True)   # a Value with its own graph
         penalty = lam * dy_dw ** 2
         penalty.backward()
-        print(f"∂ŷ/∂w = {dy_dw.data}   penalty = {penalty.data:.4f}   d penalty/dw = {w.grad:.4f}")
+        print(f"∂ŷ/∂w = {dy_dw.data}   penalty = {penalty.data:.4f}"
+              f"   d penalty/dw = {w.grad:.4f}")
     """)
     lesson.check("∂ŷ/∂w = 2wx = 6", v.dy_dw.data, 6.0)
     lesson.check("penalty = λ(2wx)² = 3.6", v.penalty.data, 3.6, tol=1e-12)
     lesson.check("d penalty/dw = 8λx²w = 4.8", v.w.grad, 4.8, tol=1e-12)
+
+    lesson.step("The gradient penalty inside a loss, drawn")
     lesson.say("""
-        `nn.losses.gradient_penalty(ŷ, weights, lam)` does exactly these three lines for
-        any model. Below it is added to an MAE term, as in the course's formula, and the
-        graph of the whole loss is drawn: the nodes of the derivative `∂ŷ/∂w` (built by
-        the backward rule of `**` and `*`) sit inside it like any other operation.
+        `nn.losses.gradient_penalty(ŷ, weights, lam)` does these three lines for any
+        model. Add it to an MAE term, as in the course's formula, and draw the loss:
+        the nodes of the derivative `∂ŷ/∂w` sit inside it like any other operation.
     """)
     v = lesson.code("""
         from chaingrad import viz
@@ -263,7 +283,7 @@ def run(lesson):
         loss = losses.mae(y_hat, [5.0]) + penalty
         loss.name = "loss"
         loss.backward()
-        print(f"loss = |4.5 − 5| + 3.6 = {loss.data:.4f}    dloss/dw = {w.grad:.4f}")
+        print(f"loss = {loss.data:.4f}    dloss/dw = {w.grad:.4f}")
         graph = viz.draw(loss, out / "07_gradient_penalty.svg")
     """)
     lesson.say("""
@@ -281,10 +301,8 @@ def run(lesson):
         `−6` through the MAE and `+4.8` through the penalty.
     """)
     lesson.say("""
-        **What to remember:** MSE and MAE for numbers (MSE chases large errors, MAE is
-        robust), binary and categorical cross-entropy for classes (their gradients are
-        `p − y`), and penalties `λΣw²`, `λΣ|w|`, `λ‖∇ŷ‖²` added to the loss to keep the
-        model simple. The engine differentiates all of them, even the one that is itself
-        a derivative.
+        **What to remember:** MSE (chases large errors) and MAE (robust) for numbers,
+        cross-entropy for classes (gradient `p − y`), and penalties `λΣw²`, `λΣ|w|`,
+        `λ‖∇ŷ‖²` that keep the model simple. The engine differentiates them all.
     """)
     lesson.say("**Practise it:** homework exercises 2.3 `mse_and_gradient` and 2.4 `bce_and_gradient` (`chaingrad exercises start N` writes assignment N).")

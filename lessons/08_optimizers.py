@@ -37,12 +37,21 @@ def run(lesson):
         print("lowest point (w₁, w₂) =", best.round(4))
 
         def full_loss(w1, w2):
-            \"\"\"MSE over all 32 points, for arrays of (w1, w2) values (for contours).\"\"\"
+            \"\"\"MSE over all 32 points, for arrays of (w1, w2) (contours).\"\"\"
             w1, w2 = np.asarray(w1)[..., None], np.asarray(w2)[..., None]
             return ((w1 * x + w2 - t) ** 2).mean(axis=-1)
+    """)
+    lesson.check("the lowest point is near the true line's (2, 1): its w₁",
+                 v.best[0], 2.0, tol=0.25)
 
+    lesson.step("Ten epochs each: 1, 8 or 32 examples per update")
+    lesson.say("""
+        `descend` runs plain gradient steps on batches of a given size, from the same
+        start `(−2, 3)`, with `η = 0.2`, and keeps the path of `(w₁, w₂)`.
+    """)
+    v = lesson.code("""
         def descend(batch_size, epochs=10, lr=0.2, start=(-2.0, 3.0)):
-            \"\"\"Plain gradient steps on batches of the given size; returns the path.\"\"\"
+            \"\"\"Gradient steps on batches of batch_size; returns the path.\"\"\"
             w = Tensor(start, requires_grad=True, name="w")
             optimizer = optim.SGD([w], lr=lr)
             order = np.random.default_rng(0)
@@ -55,10 +64,13 @@ def run(lesson):
                     path.append(w.data.copy())
             return np.array(path)
 
-        paths = {"SGD (1)": descend(1), "mini-batch (8)": descend(8), "GD (all 32)": descend(32)}
+        paths = {"SGD, batches of 1": descend(1),
+                 "mini-batches of 8": descend(8),
+                 "GD, all 32 at once": descend(32)}
         for name, path in paths.items():
             distance = np.linalg.norm(path[-1] - best)
-            print(f"{name:15} {len(path) - 1:4} updates   ends {distance:.3f} from the lowest point")
+            print(f"{name:18} {len(path) - 1:4} updates,"
+                  f" ends {distance:.3f} from the lowest point")
     """)
     updates = [len(path) - 1 for path in v.paths.values()]
     lesson.check("10 epochs = 320, 40 and 10 updates", updates, [320, 40, 10])
@@ -68,21 +80,32 @@ def run(lesson):
         and got close. SGD made 320 and arrived early, but it never settles: each single
         example pulls the line its own way, so it keeps jittering around the minimum.
     """)
-    v = lesson.code("""
-        curve = {name: full_loss(path[:, 0], path[:, 1]) for name, path in paths.items()}
-        for name, values in curve.items():
-            ups = int((np.diff(values) > 0).sum())
-            print(f"{name:15} the full loss went UP in {ups} of {len(values) - 1} updates")
+
+    lesson.step("Does the loss ever go up? The three paths, drawn")
+    lesson.say("""
+        Measure the loss over *all* 32 points after every update. GD follows that very
+        loss downhill; SGD and mini-batches follow a sample of it, which can point a
+        little uphill.
     """)
-    lesson.check("GD's full loss never goes up", int((np.diff(v.curve["GD (all 32)"]) > 0).sum()),
-                 0)
+    v = lesson.code("""
+        curve = {name: full_loss(path[:, 0], path[:, 1])
+                 for name, path in paths.items()}
+        ups = {name: int((np.diff(values) > 0).sum())
+               for name, values in curve.items()}
+        for name, values in curve.items():
+            print(f"{name:18} the full loss went UP in {ups[name]}"
+                  f" of {len(values) - 1} updates")
+    """)
+    lesson.check("updates after which GD's full loss went up", v.ups["GD, all 32 at once"], 0)
     lesson.check("SGD's full loss sometimes goes up (it follows one example at a time)",
-                 bool((np.diff(v.curve["SGD (1)"]) > 0).any()), True)
+                 v.ups["SGD, batches of 1"] > 0, True)
     v = lesson.code("""
         from chaingrad.viz.plots import plot_optimizer_paths
 
-        picture = plot_optimizer_paths(full_loss, paths, out / "08_gd_sgd_minibatch.svg",
-                                       title="10 epochs on the same 32 points")
+        picture = plot_optimizer_paths(full_loss, paths,
+                                       out / "08_gd_sgd_minibatch.svg",
+                                       title="10 epochs on the same 32 points",
+                                       minimum=best)
     """)
     lesson.file(v.picture, "contours of the loss and the three paths (the course's GD/SGD figure)")
 
@@ -92,6 +115,9 @@ def run(lesson):
         previous step,
 
         `Δw(t+1) = −η·∂E/∂w + α·Δw(t)`.
+
+        (The course prints `α·Δw(t−1)`: a typo in the index, like those in lesson 3's
+        table. The new step `Δw(t+1)` keeps part of the step just taken, `Δw(t)`.)
 
         Steps that agree add up (speed builds along a long valley); steps that alternate
         cancel (less zigzag). `nn.optim.SGD(momentum=α)` keeps a *velocity* `v ← αv + g`
@@ -104,10 +130,12 @@ def run(lesson):
           (plain GD would give `0.81`).
 
         **Nesterov** momentum evaluates the push where the velocity is about to carry
-        the weight, `w ← w − η(g + αv)`: step 1 gives `w = 1 − 0.1(1 + 0.9) = 0.81`; step 2,
-        with `g = 0.81` and `v = 0.9 + 0.81 = 1.71`, gives
+        the weight, `w ← w − η(g + αv)`: step 1 gives `w = 1 − 0.1(1 + 0.9) = 0.81`;
+        step 2, with `g = 0.81` and `v = 0.9 + 0.81 = 1.71`, gives
         `w = 0.81 − 0.1(0.81 + 0.9 · 1.71) = 0.5751`.
     """)
+
+    lesson.step("Momentum and Nesterov, two steps checked")
     v = lesson.code("""
         from chaingrad.autograd import Value
 
@@ -149,6 +177,11 @@ def run(lesson):
         learning rate is `2 / (steepest curvature) = 2/20 = 0.1`: the steep direction
         limits the step, and the flat direction pays for it.
     """)
+
+    lesson.step("GD in the valley: η = 0.09 and η = 0.11")
+    lesson.say("""
+        `race` runs an optimizer over the bowl from `(−4, 1)` and keeps its path.
+    """)
     v = lesson.code("""
         def bowl(w1, w2):
             return 0.5 * (w1 ** 2 + 20 * w2 ** 2)
@@ -170,8 +203,8 @@ def run(lesson):
         print("η = 0.09, after 60 steps:", careful[-1])
         print("η = 0.11, after 20 steps:", reckless[-1])
     """)
-    lesson.check("η = 0.09: w after 60 steps = (−4·0.91⁶⁰, (−0.8)⁶⁰)", v.careful[-1],
-                 np.array([-4 * 0.91**60, (-0.8) ** 60]), tol=1e-12)
+    lesson.check("η = 0.09: w after 60 steps = (−4·0.91⁶⁰, (−0.8)⁶⁰)", v.careful[-1].tolist(),
+                 [-4 * 0.91**60, (-0.8) ** 60], tol=1e-12)
     lesson.check("η = 0.11: w₂ after 20 steps = (−1.2)²⁰ ≈ 38.3 (diverging)", v.reckless[-1][1],
                  (-1.2) ** 20, tol=1e-9)
 
@@ -200,12 +233,14 @@ def run(lesson):
             "Adam (η = 0.5)": lambda w: optim.Adam(w, lr=0.5),
             "Adamax (η = 0.5)": lambda w: optim.Adamax(w, lr=0.5),
         }
-        for name, make in first.items():
-            print(f"{name:20} first step to", race(make, steps=1)[-1])
+        moves = {name: race(make, steps=1)[-1] - (-4.0, 1.0)
+                 for name, make in first.items()}
+        for name, move in moves.items():
+            print(f"{name:20} first step moves (w₁, w₂) by", move.round(6))
     """)
-    lesson.check("each first moves both coordinates by 0.5: (−4, 1) → (−3.5, 0.5), one row each",
-                 np.array([v.race(make, steps=1)[-1] for make in v.first.values()]),
-                 np.array([[-3.5, 0.5]] * 4), tol=1e-7)
+    lesson.check("optimizers whose first step is (+0.5, −0.5), of 4",
+                 sum(bool(np.allclose(move, [0.5, -0.5], atol=1e-7))
+                     for move in v.moves.values()), 4)
 
     lesson.step("The race on the same surface")
     lesson.say("""
@@ -219,7 +254,8 @@ def run(lesson):
         contenders = {
             "GD": lambda w: optim.SGD(w, lr=0.09),
             "momentum": lambda w: optim.SGD(w, lr=0.02, momentum=0.8),
-            "Nesterov": lambda w: optim.SGD(w, lr=0.02, momentum=0.8, nesterov=True),
+            "Nesterov": lambda w: optim.SGD(w, lr=0.02, momentum=0.8,
+                                            nesterov=True),
             "Adagrad": lambda w: optim.Adagrad(w, lr=0.5),
             "RMSprop": lambda w: optim.RMSprop(w, lr=0.05),
             "Adam": lambda w: optim.Adam(w, lr=0.5),
@@ -229,18 +265,20 @@ def run(lesson):
         for name, route in routes.items():
             print(f"{name:9} E after 60 steps = {bowl(*route[-1]):.2e}")
         start_loss = bowl(-4.0, 1.0)
-        inertia = {name: routes[name] for name in ("GD", "momentum", "Nesterov")}
-        adaptive = {name: routes[name] for name in ("GD", "Adagrad", "RMSprop", "Adam", "Adamax")}
-        title = "E = ½(w₁² + 20 w₂²), 60 steps each"
-        inertia_picture = plot_optimizer_paths(bowl, inertia, out / "08_race_momentum.svg",
-                                               title=title, xrange=(-4.5, 1.5), yrange=(-1, 1.2))
-        adaptive_picture = plot_optimizer_paths(bowl, adaptive, out / "08_race_adaptive.svg",
-                                                title=title, xrange=(-4.5, 1.5), yrange=(-1, 1.2))
     """)
     lesson.check("E at the start = ½(16 + 20) = 18", v.start_loss, 18.0)
     finals = [float(v.bowl(*route[-1])) for route in v.routes.values()]
     lesson.check("every optimizer ends at least 100 times lower than it started",
                  all(final < v.start_loss / 100 for final in finals), True)
+
+    lesson.step("The race, drawn: inertia")
+    v = lesson.code("""
+        view = dict(xrange=(-4.5, 1.5), yrange=(-1, 1.2), minimum=(0, 0),
+                    title="E = ½(w₁² + 20 w₂²), 60 steps each")
+        inertia = {name: routes[name] for name in ("GD", "momentum", "Nesterov")}
+        inertia_picture = plot_optimizer_paths(
+            bowl, inertia, out / "08_race_momentum.svg", **view)
+    """)
     lesson.file(v.inertia_picture, "GD, momentum and Nesterov over the contours of the bowl")
     lesson.say("""
         In this picture **GD** zigzags across the valley (`w₂` flips sign every step) and
@@ -249,7 +287,19 @@ def run(lesson):
         cancel. **Nesterov**, looking one step ahead, brakes before it overshoots and
         swings least.
     """)
+    lesson.check("steps GD's w₂ flips sign, of 60 (a zigzag)",
+                 int((np.diff(np.sign(v.routes["GD"][:, 1])) != 0).sum()), 60)
+
+    lesson.step("The race, drawn: adaptive steps")
+    v = lesson.code("""
+        names = ("GD", "Adagrad", "RMSprop", "Adam", "Adamax")
+        adaptive = {name: routes[name] for name in names}
+        adaptive_picture = plot_optimizer_paths(
+            bowl, adaptive, out / "08_race_adaptive.svg", **view)
+    """)
     lesson.file(v.adaptive_picture, "GD and the four adaptive methods over the same contours")
+    lesson.check("Adagrad's and RMSprop's paths never part by more than 0.07",
+                 float(np.abs(v.routes["Adagrad"] - v.routes["RMSprop"]).max()) < 0.07, True)
     lesson.say("""
         Here **Adagrad, RMSprop, Adam and Adamax** all start diagonally (equal steps in
         both coordinates, as computed by hand), so they never zigzag: they ignore how
@@ -259,10 +309,13 @@ def run(lesson):
         networks, with thousands of weights and no time to tune a rate for each, the
         adaptive methods are the safer choice.
 
-        (Adagrad's path hides under RMSprop's. At first RMSprop's average `0.01·Σg²` is
-        just Adagrad's sum times 0.01, so RMSprop with `η = 0.05` takes Adagrad's steps
-        with `η = 0.5`; they part only as old gradients fade from RMSprop's average.)
-
+        (Adagrad's path shows through the gaps of RMSprop's dashed one: the two nearly
+        coincide. At first RMSprop's
+        average `0.01·Σg²` is just Adagrad's sum times 0.01, so RMSprop with `η = 0.05`
+        takes Adagrad's steps with `η = 0.5`; they part only as old gradients fade
+        from RMSprop's average.)
+    """)
+    lesson.say("""
         **What to remember:** the learning rate is limited by the steepest direction;
         momentum adds inertia; adaptive methods scale each weight's step by its own
         gradient history. Adam (momentum + RMSprop) is the usual first choice, and every

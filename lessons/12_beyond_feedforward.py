@@ -21,7 +21,10 @@ def run(lesson):
         ordinary graph, and `backward()` through it is **backpropagation through time**
         (BPTT): a weight's gradient is the sum of what every step sends back (the
         accumulation rule once more).
+    """)
 
+    lesson.step("One unit, three steps, by hand")
+    lesson.say("""
         By hand, with one unit, ReLU instead of tanh so everything stays linear, `b = 0`,
         `W_x = 0.5`, `W_h = 0.8` and the input sequence `x = (1, 0, 0)`:
 
@@ -37,8 +40,7 @@ def run(lesson):
         rnn.cell.weight_x.data[...] = 0.5
         rnn.cell.weight_h.data[...] = 0.8
         rnn.cell.bias.data[...] = 0.0
-        rnn.cell.weight_x.name, rnn.cell.weight_h.name, rnn.cell.bias.name = "W_x", "W_h", "b"
-        x = Tensor([[[1.0], [0.0], [0.0]]], name="x")       # (batch, time, features)
+        x = Tensor([[[1.0], [0.0], [0.0]]], name="x")   # (batch, time, features)
         states, h3 = rnn(x)
         h3.sum().backward()
         print("h_t for t = 1, 2, 3:", states.data.ravel())
@@ -49,16 +51,35 @@ def run(lesson):
                  tol=1e-12)
     lesson.check("∂h₃/∂W_h = 2·0.8·0.5 = 0.8", v.rnn.cell.weight_h.grad.item(), 0.8, tol=1e-12)
     lesson.check("∂h₃/∂W_x = 0.8² = 0.64", v.rnn.cell.weight_x.grad.item(), 0.64, tol=1e-12)
+
+    lesson.step("The unrolled graph, drawn")
+    lesson.say("""
+        To see BPTT, unroll the same three steps by hand with one `Value` per number,
+        so that every arrow shows its chain rule:
+    """)
     v = lesson.code("""
         from chaingrad import viz
-        unrolled = viz.draw(h3, out / "12_rnn_unrolled.svg", parameters=rnn.parameters())
+        from chaingrad.autograd import Value
+
+        W_x, W_h = Value(0.5, name="W_x"), Value(0.8, name="W_h")
+        h = Value(0.0, name="h0")                   # the initial state
+        for t, x_t in enumerate([1.0, 0.0, 0.0], start=1):
+            x = Value(x_t, name=f"x{t}")            # the input at time t
+            h = (x * W_x + h * W_h).relu()
+            h.name = f"h{t}"
+        h.backward()
+        print(f"h3 = {h.data:.2f}   ∂h3/∂W_h = {W_h.grad:.2f}"
+              f"   ∂h3/∂W_x = {W_x.grad:.2f}")
+        unrolled = viz.draw(h, out / "12_rnn_unrolled.svg",
+                            parameters=[W_x, W_h])
     """)
-    lesson.file(v.unrolled, "the unrolled network: three copies of the cell sharing W_x and W_h")
+    lesson.check("the same ∂h₃/∂W_h as the RNN layer's", v.W_h.grad, 0.8, tol=1e-12)
+    lesson.file(v.unrolled, "the unrolled network: three steps sharing W_x and W_h")
     lesson.say("""
         In the picture, `W_x` and `W_h` each have three arrows out, one per time step
-        (at step 1, `W_h` multiplies the initial state `0`). Their gradients are the sums
-        of what the three steps send back: for `W_h`, `0 + 0.4 + 0.4 = 0.8`. The `[](x)`
-        nodes pick the input of one time step.
+        (at step 1, `W_h` multiplies the initial state `h0 = 0`), and `x1`, `x2`, `x3`
+        are the inputs of the three steps. Each weight's gradient is the sum of what the
+        three steps send back, and its box shows the sum: for `W_h`, `0 + 0.4 + 0.4 = 0.8`.
     """)
 
     lesson.step("Vanishing gradients")
@@ -75,7 +96,8 @@ def run(lesson):
         long = Tensor(np.eye(20)[0].reshape(1, 20, 1), requires_grad=True, name="x")
         states, h20 = rnn(long)
         h20.sum().backward()
-        print("∂h₂₀/∂x_t for t = 1, 5, 10, 15, 20:", long.grad[0, [0, 4, 9, 14, 19], 0].round(5))
+        chosen = long.grad[0, [0, 4, 9, 14, 19], 0].round(5)
+        print("∂h₂₀/∂x_t for t = 1, 5, 10, 15, 20:", chosen)
     """)
     lesson.check("∂h₂₀/∂x₁ = 0.5 · 0.8¹⁹", v.long.grad[0, 0, 0], 0.5 * 0.8**19, tol=1e-12)
 
@@ -95,25 +117,26 @@ def run(lesson):
 
         rng = np.random.default_rng(0)
         waves = np.sin(rng.uniform(0, 2 * np.pi, (64, 1)) + 0.4 * np.arange(21))
-        inputs, targets = waves[:, :-1, None], waves[:, 1:, None]     # (64, 20, 1) each
+        inputs, targets = waves[:, :-1, None], waves[:, 1:, None]   # (64, 20, 1)
         baseline = float(np.mean((inputs - targets) ** 2))
 
         nn.manual_seed(0)
         model = SequenceModel(RNN(1, 8), 1)
         model.compile(loss="mse", optimizer="adam", lr=0.02)
-        history = model.fit(inputs, targets, epochs=150, batch_size=None, verbose=0)
-        print(f"MSE: 'same as now' {baseline:.4f}   Elman RNN {history.history['loss'][-1]:.4f}")
+        history = model.fit(inputs, targets, epochs=150, batch_size=None,
+                            verbose=0)
+        final = history.history["loss"][-1]
+        print(f"MSE: 'same as now' {baseline:.4f}   Elman RNN {final:.4f}")
     """)
     lesson.check("the RNN predicts at least 5 times better than 'same as now'",
                  v.history.history["loss"][-1] < v.baseline / 5, True)
 
     lesson.step("Convolution: one small kernel slid over the image")
     lesson.say("""
-        An MLP treats the 64 pixels of a digit as 64 unrelated numbers. A
-        **convolutional** layer uses the fact that they form a picture: a small kernel
-        (say 3×3 weights) is slid over the image, and at each position it computes the
-        weighted sum of the pixels under it. The same 9 weights are used everywhere
-        (**weight sharing**), so a pattern is detected wherever it appears.
+        An MLP treats the 64 pixels of a digit as unrelated numbers. A **convolutional**
+        layer slides a small kernel (say 3×3 weights) over the image and computes, at
+        each position, the weighted sum of the pixels under it. The same 9 weights are
+        used everywhere (**weight sharing**): a pattern is found wherever it appears.
 
         By hand: a 4×4 image, dark only in its last column, and the kernel
         `[−1, 0, 1]` in each row (it responds to "darker on the right"). Without padding
@@ -130,22 +153,22 @@ def run(lesson):
 
         image = np.zeros((1, 1, 4, 4))
         image[..., 3] = 1.0                      # a dark last column
-        kernel = Tensor(np.tile([-1.0, 0.0, 1.0], (1, 1, 3, 1)), requires_grad=True, name="W")
+        rows = np.tile([-1.0, 0.0, 1.0], (1, 1, 3, 1))    # (out, in, 3, 3)
+        kernel = Tensor(rows, requires_grad=True, name="W")
         edges = conv2d(Tensor(image), kernel)
         edges.sum().backward()
         print("output:\\n", edges.data[0, 0])
         print("∂L/∂W:\\n", kernel.grad[0, 0])
     """)
-    lesson.check("the output is [[0, 3], [0, 3]]", v.edges.data[0, 0],
-                 np.array([[0.0, 3.0], [0.0, 3.0]]))
+    lesson.check("the output is [[0, 3], [0, 3]]", v.edges.data[0, 0].ravel().tolist(),
+                 [0.0, 3.0, 0.0, 3.0])
     lesson.check("∂L/∂W[0, 2] = 2 (summed over the four positions)", v.kernel.grad[0, 0, 0, 2],
                  2.0)
 
     lesson.step("A CNN on the digits")
     lesson.say("""
         `nn.models.DigitsCNN` stacks two convolution + ReLU + **max-pooling** stages
-        (pooling keeps the largest value of each 2×2 block, halving the size), then a
-        dense layer:
+        (the largest value of each 2×2 block), then a dense layer:
 
         `8×8 → conv 32 maps → pool → 4×4 → conv 64 maps → pool → 2×2 → dense 128 → 10`
 
@@ -154,7 +177,6 @@ def run(lesson):
         `128·10 + 10 = 1,290`: **53,002** in all.
     """)
     v = lesson.code("""
-        import time
         from chaingrad.nn import data
         from chaingrad.nn.models import DigitsCNN
 
@@ -162,14 +184,25 @@ def run(lesson):
         X_test, y_test = data.digits("test")
         cnn = DigitsCNN(seed=0)
         cnn.summary()
-        cnn.compile(loss="cross_entropy", optimizer="adam", lr=0.003, metrics=["accuracy"])
+    """)
+    lesson.check("53,002 parameters", v.cnn.num_parameters(), 53002)
+
+    lesson.step("Training the CNN")
+    lesson.say("""
+        Four epochs of mini-batches of 32; `verbose=2` prints one line per epoch. This
+        takes a few seconds: each batch runs the convolutions forward and backward.
+    """)
+    v = lesson.code("""
+        import time
+
+        cnn.compile(loss="cross_entropy", optimizer="adam", lr=0.003,
+                    metrics=["accuracy"])
         start = time.perf_counter()
-        cnn.fit(X_train, y_train, epochs=4, batch_size=32, verbose=0, seed=0)
+        cnn.fit(X_train, y_train, epochs=4, batch_size=32, verbose=2, seed=0)
         cnn_seconds = time.perf_counter() - start
         cnn_loss, cnn_accuracy = cnn.evaluate(X_test, y_test)
         print(f"CNN test accuracy after 4 epochs: {cnn_accuracy:.1%}")
     """)
-    lesson.check("53,002 parameters", v.cnn.num_parameters(), 53002)
     lesson.check("more than 90% of the test digits right", v.cnn_accuracy > 0.9, True)
 
     lesson.step("An autoencoder: learning to compress")
@@ -188,33 +221,36 @@ def run(lesson):
         flat_train, flat_test = X_train.reshape(-1, 64), X_test.reshape(-1, 64)
         autoencoder = Autoencoder(64, code=8, hidden=32, seed=0)
         autoencoder.compile(loss="mse", optimizer="adam", lr=0.01)
-        autoencoder.fit(flat_train, flat_train, epochs=20, batch_size=32, verbose=0, seed=0)
+        autoencoder.fit(flat_train, flat_train, epochs=20, batch_size=32,
+                        verbose=0, seed=0)
         rebuilt = autoencoder.predict(flat_test)
         error = float(np.mean((rebuilt - flat_test) ** 2))
         average = float(np.mean((flat_train.mean(axis=0) - flat_test) ** 2))
         codes = autoencoder.encode(Tensor(flat_test)).data
         print(f"test MSE: average image {average:.4f}   autoencoder {error:.4f}")
-        print("the code of the first test digit:", codes[0].round(2))
+        print("the code of the first test digit:", codes[0].round(1))
     """)
     lesson.check("each code has 8 numbers (64 pixels compressed 8 times)", v.codes.shape,
                  (359, 8))
     lesson.check("the rebuild is at least 3 times better than the average image",
                  v.error < v.average / 3, True)
+
+    lesson.step("Eight digits and their rebuilds")
     v = lesson.code("""
         from matplotlib.figure import Figure
-        from chaingrad.autograd.files import write_atomic   # a temporary file, then a rename
 
         figure = Figure(figsize=(8, 2.2), layout="constrained")
         axes = figure.subplots(2, 8)
         for k in range(8):
-            for row, (images, label) in enumerate([(flat_test, "original"), (rebuilt, "rebuilt")]):
-                axes[row, k].imshow(images[k].reshape(8, 8), cmap="Greys", vmin=0, vmax=1)
+            for row, images in enumerate([flat_test, rebuilt]):
+                axes[row, k].imshow(images[k].reshape(8, 8), cmap="Greys",
+                                    vmin=0, vmax=1)
                 axes[row, k].set(xticks=[], yticks=[])
             axes[0, k].set_title(f"digit {y_test[k]}", fontsize=8)
         axes[0, 0].set_ylabel("original")
         axes[1, 0].set_ylabel("rebuilt")
-        pictures = write_atomic(out / "12_autoencoder.png",
-                                lambda file: figure.savefig(file, format="png", dpi=100))
+        pictures = out / "12_autoencoder.png"
+        figure.savefig(pictures, dpi=100)
     """)
     lesson.file(v.pictures, "eight test digits (top) and their rebuilds from 8-number codes")
 
@@ -225,7 +261,8 @@ def run(lesson):
         classifier, k nearest neighbours (no training: each test image takes the
         majority label of its 3 closest training images), lesson 10's MLP and the CNN
         from above. The training runs are kept short for the lesson;
-        `python -m chaingrad.nn.compare` trains each model for 20–30 epochs (about half a minute).
+        `python -m chaingrad.nn.compare` trains each model for 20–30 epochs (about half
+        a minute).
     """)
     v = lesson.code("""
         from rich.console import Console
@@ -242,15 +279,25 @@ def run(lesson):
             model.fit(images, y_train, epochs=epochs, verbose=0, seed=0)
             return time.perf_counter() - start
 
-        linear, mlp = LinearClassifier(64, 10, seed=0), nn.MLP(64, [32, 10], seed=0)
-        linear_seconds, mlp_seconds = train(linear, flat_train, 10), train(mlp, flat_train, 10)
+        linear = LinearClassifier(64, 10, seed=0)
+        mlp = nn.MLP(64, [32, 10], seed=0)
+        linear_seconds = train(linear, flat_train, 10)
+        mlp_seconds = train(mlp, flat_train, 10)
         start = time.perf_counter()
-        knn_error = float(np.mean(knn_predict(X_train, y_train, X_test, k=3) != y_test))
+        knn_guess = knn_predict(X_train, y_train, X_test, k=3)
+        knn_error = float(np.mean(knn_guess != y_test))
         knn_seconds = time.perf_counter() - start
+    """)
+    lesson.check("k-NN errs on fewer than 10% of the test digits", v.knn_error < 0.1, True)
+
+    lesson.step("The comparison table")
+    v = lesson.code("""
         results = [
-            Result("linear softmax", error_of(linear, flat_test), linear_seconds, "10 epochs"),
+            Result("linear softmax", error_of(linear, flat_test),
+                   linear_seconds, "10 epochs"),
             Result("k-NN", knn_error, knn_seconds, "k = 3"),
-            Result("MLP", error_of(mlp, flat_test), mlp_seconds, "64-32-10, 10 epochs"),
+            Result("MLP", error_of(mlp, flat_test), mlp_seconds,
+                   "64-32-10, 10 epochs"),
             Result("CNN", error_of(cnn, X_test), cnn_seconds, "4 epochs"),
         ]
         Console().print(table(results, len(y_test)))
@@ -263,14 +310,17 @@ def run(lesson):
     lesson.say("""
         ("seconds" is the training time; for k-NN, which has no training, the time to
         classify the test set.)
+    """)
 
+    lesson.step("What the table says")
+    lesson.say("""
         As in the course, the linear model is last: one weighted sum per class cannot
         bend its boundaries. Unlike MNIST, **k-NN is very hard to beat here**: with
         1,438 training images of only 64 pixels, the nearest training image is almost
         always the same digit. The networks are trained only briefly in this lesson;
-        `python -m chaingrad.nn.compare` trains them 20–30 epochs, which brings the MLP and CNN
-        closer. The CNN's real advantage, weight sharing, pays off on larger images such
-        as MNIST's 28×28, where a kernel can find a stroke wherever it is. And on 359
+        `python -m chaingrad.nn.compare` trains them 20–30 epochs, which brings the MLP
+        and CNN closer. The CNN's real advantage, weight sharing, pays off on larger
+        images such as MNIST's 28×28, where a kernel can find a stroke wherever it is. And on 359
         test images one mistake is 0.3%: differences of a few images are noise, and a
         replication with other seeds (lesson 9) may swap neighbours in the table.
 

@@ -1,5 +1,5 @@
-"""``python -m chaingrad.lessons [N] [--auto] [--out DIR]`` (or ``chaingrad lessons``): list
-the lessons, or step through lesson N."""
+"""``python -m chaingrad.lessons [N] [--auto] [--out DIR] [--notebook [DIR]]`` (or
+``chaingrad lessons``): list the lessons, step through lesson N, or write it as a notebook."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run straight through without waiting for Enter")
     parser.add_argument("--out", type=Path, default=Path("lesson-output"),
                         help="folder for the pictures and pages (default: lesson-output/)")
+    parser.add_argument("--notebook", nargs="?", const=Path("."), type=Path, metavar="DIR",
+                        help="write lesson N as a Jupyter notebook NN_topic.ipynb into DIR "
+                             "(default: the current folder) instead of running it")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,10 +38,15 @@ def run(args: argparse.Namespace) -> int:
     # Prose reads best in lines of at most 100 characters, even in a wide terminal.
     console = Console(highlight=False, width=min(100, shutil.get_terminal_size().columns))
     entries = find_lessons()
+    if args.number is None and getattr(args, "notebook", None) is not None:
+        console.print("[red]--notebook needs a lesson number[/red], e.g. "
+                      "chaingrad lessons 1 --notebook notebooks")
+        return 2
     if args.number is None:
         console.print(lesson_table(entries))
         console.print("Run one with: [bold]chaingrad lessons 1[/bold]  "
-                      "(--auto to run without pauses, --out DIR for the files)")
+                      "(--auto to run without pauses, --out DIR for the files, "
+                      "--notebook to write it as a Jupyter notebook)")
         return 0
     number = int(args.number) if args.number.lstrip("-").isdigit() else args.number
     entry = entries.get(number)
@@ -48,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]There is no lesson {args.number}{reason}.[/red] "
                       f"The lessons are: {valid}.")
         return 2
+    if getattr(args, "notebook", None) is not None:
+        return _write_notebook(entry, args.notebook, console)
     problem = _unusable_folder(args.out)
     if problem:
         console.print(f"[red]--out {str(args.out)!r}: {problem}.[/red] "
@@ -55,6 +65,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     auto = args.auto or not is_interactive()
     return run_lesson(entry, args.out, auto, console)
+
+
+def _write_notebook(entry, folder: Path, console: Console) -> int:
+    """Write the lesson as a notebook into ``folder``; 0, or 2 when the folder is unusable."""
+    from .notebook import write_notebook
+
+    problem = _unusable_folder(folder)
+    if problem:
+        console.print(f"[red]--notebook {str(folder)!r}: {problem}.[/red] "
+                      "Give a folder, e.g. --notebook notebooks")
+        return 2
+    path = write_notebook(entry, folder)
+    console.print(f"Wrote [bold]{path}[/bold]: open it in Jupyter (or upload it to Colab) "
+                  "and run the cells in order.")
+    return 0
 
 
 def _unusable_folder(out: Path) -> str:

@@ -28,6 +28,14 @@ files after the lesson number (``out / "07_losses.svg"``); end every step with a
 student could work out by hand; keep a whole lesson to a few seconds with ``--auto``
 (``tests/test_lessons.py`` runs every lesson and requires its checks to pass).
 
+The screen (``tests/test_lesson_screen.py`` enforces it for every lesson found here):
+every step, from its title to the Enter prompt, fits an 80×40 terminal (split a long step
+in two); every line of code given to ``code`` has at most 76 characters (it is framed in
+4 columns) and every line it prints at most 80; checks follow the rule below.
+``chaingrad lessons N --notebook`` turns the same file into a Jupyter notebook
+(``lessons/notebook.py``): keep the calls to ``lesson`` as statements of ``run`` with
+literal strings, as above, and they become Markdown and code cells.
+
 The ``lesson`` object (a ``Lesson``) has:
 
 - ``step(title)``: start a step. From the second step on it first waits for Enter
@@ -39,7 +47,10 @@ The ``lesson`` object (a ``Lesson``) has:
   as attributes (``v.f``).
 - ``check(label, got, expected, tol=1e-9)``: compare a result with the answer worked out
   by hand (numbers within ``tol``, arrays element by element, anything else with ``==``).
-  A failing check is printed loudly and makes the run exit with status 1.
+  A failing check is printed loudly and makes the run exit with status 1. A passing check
+  prints its label and ``got``: make ``label`` a sentence and ``got`` a number (or a few
+  numbers, at most four, or ``True`` when the label says the whole fact: then only the
+  label is printed). Never a dict, a long array or a tuple of booleans.
 - ``file(path, description)``: say which file to open; a missing file counts as a failed
   check.
 - ``out``: the output folder (a ``pathlib.Path``, created on demand).
@@ -144,8 +155,12 @@ class Lesson:
         ok = _agrees(got, expected, tol)
         if ok:
             self.passed.append(label)
-            self.console.print(f"[green]✓ check[/green] {escape(label)}: "
-                               f"[bold]{_format(got)}[/bold]")
+            shown = _plain(got)
+            if isinstance(shown, bool):  # the label is the sentence that came true
+                self.console.print(f"[green]✓ check[/green] {escape(label)}")
+            else:
+                self.console.print(f"[green]✓ check[/green] {escape(label)}: "
+                                   f"[bold]{_format(got)}[/bold]")
         else:
             self.failed.append(label)
             self.console.print(Panel(

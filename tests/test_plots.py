@@ -180,3 +180,89 @@ def test_plotting_leaves_pyplot_and_the_backend_alone(tmp_path):
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
     )
     subprocess.run([sys.executable, "-c", script, str(tmp_path / "t.png")], check=True)
+
+
+# ------------------------------------------------------------------ inline, and for the lessons
+
+
+def _bowl(w1, w2):
+    return 0.5 * (np.asarray(w1) ** 2 + 20 * np.asarray(w2) ** 2)
+
+
+def test_every_plot_without_a_path_returns_a_figure_that_jupyter_shows():
+    from matplotlib.figure import Figure
+
+    X, y = _points()
+    figures = [
+        plot_history(HISTORY),
+        plot_decision_boundary(lambda p: (p[:, 0] > 0).astype(float), X, y),
+        plot_function(np.tanh, None),
+        plot_optimizer_paths(_bowl, {"GD": [[1.0, 1.0], [0.5, 0.2]]}),
+    ]
+    for figure in figures:
+        assert isinstance(figure, Figure)
+        assert figure._repr_png_().startswith(PNG_SIGNATURE)
+
+
+def _legend(figure, panel=0):
+    return [text.get_text() for text in figure.axes[panel].get_legend().get_texts()]
+
+
+def test_history_marks_the_epoch_of_the_lowest_validation_loss():
+    labels = _legend(plot_history({"loss": [3.0, 2.0, 1.0, 0.5], "val_loss": [3, 1, 2, 4]}))
+    assert "lowest validation loss (epoch 2)" in labels
+
+
+def test_log_loss_axis_has_a_tick_at_every_power_of_ten():
+    figure = plot_history({"loss": list(np.geomspace(1.0, 1e-14, 50))}, log=True)
+    ticks = [t for t in figure.axes[0].get_yticks() if 1e-14 <= t <= 1.0]
+    assert np.allclose(np.log10(ticks), np.arange(-14, 1))
+
+
+def test_optimizer_paths_legend_names_steps_end_and_lowest_point():
+    figure = plot_optimizer_paths(_bowl, {"SGD, batches of 1": [[1.0, 1.0], [0.5, 0.2]]},
+                                  minimum=(0.0, 0.0))
+    labels = _legend(figure)
+    assert "SGD, batches of 1: 1 steps" in labels
+    assert "lowest point" in labels and any(label.startswith("end") for label in labels)
+
+
+def test_optimizer_paths_that_coincide_both_show():
+    """The earlier path is drawn wider, the later dashed: one cannot hide the other."""
+    same = [[1.0, 1.0], [0.5, 0.5], [0.1, 0.1]]
+    lines = plot_optimizer_paths(_bowl, {"first": same, "second": same}).axes[0].get_lines()
+    first, second = lines[0], lines[2]  # each path is a line plus its end star
+    assert first.get_linewidth() > second.get_linewidth()
+    assert second.get_linestyle() != "-"
+
+
+def test_decision_boundary_class_names_and_smooth_borders():
+    X = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    prototypes = X.copy()
+
+    def closeness(points):
+        return -np.linalg.norm(points[:, None, :] - prototypes[None], axis=2)
+
+    figure = plot_decision_boundary(closeness, X, np.array([0, 1, 2]),
+                                    class_names={0: "won by unit 0", 1: "u1", 2: "u2"})
+    assert _legend(figure) == ["won by unit 0", "u1", "u2"]
+    # the regions' colours, then one border line per class where its score ties the best
+    # other, then the three classes' points
+    collections = figure.axes[0].collections
+    assert len(collections) == 1 + 3 + 3
+    border = np.concatenate([path.vertices for path in collections[1].get_paths()])
+    assert len(border) > 10
+    scores = closeness(border)  # on unit 0's border its score ties the best other's
+    assert np.abs(scores[:, 0] - scores[:, 1:].max(axis=1)).max() < 5e-3  # a grid cell: 0.03
+
+
+def test_side_by_side_panels_leave_room_for_the_right_ticks():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = plot_function(lambda r: r * r, None, xrange=(-3, 3))
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    left, right = figure.axes
+    renderer = canvas.get_renderer()
+    ticks_right = right.yaxis.get_tightbbox(renderer)
+    assert ticks_right.x0 > left.get_window_extent().x1  # the labels clear the left panel

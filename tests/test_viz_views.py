@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 
@@ -48,7 +49,8 @@ def test_explain_states_the_chain_rule_with_numbers():
     rows = [text for _, _, text in chain_rule_rows(f)]
     expected = (f"∂f/∂x = ∂f/∂q · ∂q/∂x = ({number(q.grad)})(1) = {number(x.grad)}")
     assert expected in rows
-    assert f"∂f/∂z = ∂f/∂f · ∂f/∂z = (1)({number(q.data)}) = {number(z.grad)}" in rows
+    # At the output: the seed 1 times the local derivative (not "∂f/∂z = ∂f/∂f · ∂f/∂z").
+    assert f"∂f/∂z = 1 · (local ∂f/∂z) = (1)({number(q.data)}) = {number(z.grad)}" in rows
     console = recording_console()
     explain(f, console=console)
     assert "∂f/∂x = ∂f/∂q · ∂q/∂x" in console.export_text()
@@ -123,8 +125,69 @@ def test_to_dot_is_a_left_to_right_digraph():
     assert isinstance(digraph, graphviz.Digraph)
     source = digraph.source
     assert "rankdir=LR" in source
-    assert source.count("->") == to_networkx(f).number_of_edges()
+    # Each edge's label is a small node on it: two arrows per edge, one label node each.
+    assert source.count("->") == 2 * to_networkx(f).number_of_edges()
+    assert source.count("arrowhead=none") == to_networkx(f).number_of_edges()
     assert "∂q/∂x = 1" in source
+
+
+def test_graphviz_puts_each_edge_label_on_its_own_edge():
+    """dot placed a label beside the wrong edge: the label is now a node between the two."""
+    pytest.importorskip("graphviz")
+    f, (x, y, z, q) = course_example()
+    source = to_dot(f).source
+    # the label of x -> q sits on the way from x to q, and nowhere else
+    label_node = next(line.split()[2].strip('"') for line in source.splitlines()
+                      if "arrowhead=none" in line and line.split()[0] == "n0")
+    assert f'"{label_node}" -> n' in source
+    assert source.count(f'"{label_node}" ->') == 1 and source.count(f'-> "{label_node}"') == 1
+
+
+def test_a_constant_shows_no_gradient():
+    """A constant is never learned: no ∂y/∂1.5 on its edge, no grad in its box."""
+    w = Value(0.8, name="w")
+    y = w * 1.5
+    y.name = "y"
+    y.backward()
+    source = to_dot(y).source
+    assert "∂y/∂w = 1.5" in source and "∂y/∂1.5" not in source
+    assert source.count(">grad <") == 2  # the boxes of w and y, not the constant's
+
+
+def test_animate_without_a_path_shows_inline_and_saves(tmp_path):
+    f, _ = course_example()
+    stepper = animate(f)
+    html = stepper._repr_html_()
+    assert html.startswith("<iframe srcdoc=") and "&lt;script&gt;" in html  # page escaped
+    path = stepper.save(tmp_path / "f.html")
+    assert path.read_text(encoding="utf-8") == str(stepper)
+    assert str(stepper) == animate(f, tmp_path / "g.html").read_text(encoding="utf-8")
+
+
+def test_the_loss_after_a_named_output_is_not_part_of_the_output_neuron():
+    """A network's output y (a plain name) passes no group on to the loss (y - 1) ** 2."""
+    from chaingrad import nn
+    from chaingrad.viz.draw import picture
+
+    model = nn.scalar.MLP(2, [4, 1], seed=0)
+    y = model([1.0, 0.0])
+    y.name = "y"
+    loss = (y - 1.0) ** 2
+    loss.name = "E"
+    loss.backward()
+    pic = picture(loss, collapse_threshold=10, parameters=model.parameters())
+    boxes = {pic.graph.nodes[n]["name"]: pic.graph.nodes[n] for n in pic.graph}
+    output = boxes["L2.N0"]["output"]
+    assert output["name"] == "y" and output["data"] == y.data
+
+
+def test_show_and_explain_do_not_display_twice_in_jupyter():
+    f, _ = course_example()
+    console = Console(file=io.StringIO(), force_jupyter=False)
+    tree = show(f, console=console)
+    assert tree.printed_in_jupyter is False  # in a terminal the returned tree displays
+    table = explain(f, console=console)
+    assert table.printed_in_jupyter is False
 
 
 def test_large_tensor_in_terminal_is_summarised():

@@ -8,7 +8,9 @@
 
 ``draw`` writes SVG/PNG/PDF with Graphviz or with the builtin renderer (no Graphviz
 needed); ``to_networkx`` and ``to_dot`` give the graph as data; ``show`` and ``explain``
-print it in the terminal; ``animate`` writes a step-by-step HTML page.
+print it in the terminal; ``animate`` writes a step-by-step HTML page. In Jupyter,
+``draw`` and ``animate`` without a path and the plots without a path display inline,
+and ``show``/``explain`` display once.
 """
 
 from __future__ import annotations

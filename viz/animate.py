@@ -134,11 +134,30 @@ def frames(root: Any, pic: Any) -> list[tuple[str, str, list[str], str]]:
     return steps
 
 
-def animate(root: Any, path: str | os.PathLike, *, edge_labels: bool | None = None,
-            title: str | None = None) -> Path:
+class Stepper:
+    """The step-by-step page, shown inline by Jupyter; ``save(path)`` writes it."""
+
+    def __init__(self, page: str, height: int = 520) -> None:
+        self.page, self.height = page, height
+
+    def _repr_html_(self) -> str:
+        # An iframe keeps the page's element ids and script apart from the notebook's.
+        return (f'<iframe srcdoc="{escape(self.page, quote=True)}" style="width: 100%; '
+                f'height: {self.height}px; border: 1px solid #e5e7eb"></iframe>')
+
+    def save(self, path: str | os.PathLike) -> Path:
+        return write_atomic(Path(path), self.page.encode("utf-8"))
+
+    def __str__(self) -> str:
+        return self.page
+
+
+def animate(root: Any, path: str | os.PathLike | None = None, *,
+            edge_labels: bool | None = None, title: str | None = None) -> Path | Stepper:
     """Write an HTML page that steps through the forward and backward pass of ``root``.
 
-    Call ``root.backward()`` first. Use the buttons or the arrow keys to step.
+    Call ``root.backward()`` first. Use the buttons or the arrow keys to step. Without a
+    path, return a ``Stepper`` that Jupyter shows inline.
     """
     require_node(root, "animate")
     if not has_gradients(root):
@@ -172,4 +191,5 @@ def animate(root: Any, path: str | os.PathLike, *, edge_labels: bool | None = No
         f"<script>{SCRIPT}</script>",
         "</body></html>",
     ])
-    return write_atomic(Path(path), page.encode("utf-8"))
+    stepper = Stepper(page, height=min(900, 200 + int(scene.height)))
+    return stepper if path is None else stepper.save(path)

@@ -82,9 +82,10 @@ def build_digraph(
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph``, left to right, with the same colours as the builtin engine."""
     digraph = graphviz.Digraph("chaingrad")
-    digraph.attr(rankdir="LR", labelloc="t", labeljust="l", fontname=style.FONT,
+    digraph.attr(rankdir=_direction(node_ids, edges, bool(edge_texts)), labelloc="t",
+                 labeljust="l", fontname=style.FONT,
                  label=legend_html(legend, notes), ordering="in", nodesep="0.25",
-                 ranksep="1.6" if edge_counts else "0.45",
+                 ranksep="1.6" if edge_counts else "0.3",
                  bgcolor="white")
     digraph.attr("node", shape="box", style="rounded,filled", fontname=style.FONT,
                  fontsize="12", margin="0.12,0.06")
@@ -103,7 +104,14 @@ def build_digraph(
         attributes = {"id": f"e-{u}-{v}-{key}"}
         texts = edge_texts.get(edge)
         if texts:
-            attributes["label"] = edge_html(texts)
+            # The label is a small node on the edge itself: Graphviz places edge labels
+            # wherever there is room, sometimes next to another edge.
+            label_id = f"l-{u}-{v}-{key}"
+            digraph.node(label_id, label=edge_html(texts), shape="box", style="rounded,filled",
+                         fillcolor="white", color=style.FAINT, penwidth="0.6",
+                         margin="0.04,0.02", height="0", width="0")
+            digraph.edge(u, label_id, arrowhead="none", id=f"e-{u}-{v}-{key}-in")
+            u = label_id
         count = edge_counts.get(edge)
         if count is not None:  # between collapsed boxes
             attributes["color"] = style.FAINT
@@ -113,6 +121,15 @@ def build_digraph(
                 attributes["fontsize"] = "10"
         digraph.edge(u, v, **attributes)
     return digraph
+
+
+def _direction(node_ids: list[str], edges: list[tuple[str, str, int]], labelled: bool) -> str:
+    """Left to right; top to bottom for a long thin chain with labels (else far too wide)."""
+    depth = dict.fromkeys(node_ids, 0)
+    for u, v, _ in sorted(edges, key=lambda e: node_ids.index(e[1])):
+        depth[v] = max(depth[v], depth[u] + 1)
+    levels = max(depth.values(), default=0) + 1
+    return "TB" if labelled and levels >= 6 and len(node_ids) <= 2 * levels else "LR"
 
 
 def render(digraph: graphviz.Digraph, fmt: str) -> bytes:

@@ -86,6 +86,7 @@ def picture(
               if "count" in d}
     present = {graph.nodes[n]["kind"] for n in node_ids}
     legend = [k for k in (*KINDS, "group") if k in present]
+    edge_texts = {e: text for e, text in edge_texts.items() if text}
     return Picture(graph, node_ids, labels, edges, edge_texts, counts, legend,
                    _notes(full, graph, show_grad, bool(edge_texts), check))
 

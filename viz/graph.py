@@ -161,11 +161,20 @@ def assign_groups(
     groups = dict(named)
     for node_id in forward:
         if groups[node_id] is None:
-            groups[node_id] = _vote(groups, graph.pred[node_id], majority=False)
+            # A parent given a plain name ("y", a network's output) passes no group on: what
+            # is computed from it (a loss) belongs to no neuron.
+            voters = [p for p in graph.pred[node_id] if not _plain_name(graph, p)]
+            groups[node_id] = _vote(groups, voters, majority=False)
     for node_id in reversed(forward):
         if groups[node_id] is None:
             groups[node_id] = _vote(groups, graph.succ[node_id], majority=True)
     return groups
+
+
+def _plain_name(graph: nx.MultiDiGraph, node_id: str) -> bool:
+    """Named by the user without a dotted path, and computed (not a leaf)."""
+    name = graph.nodes[node_id]["given_name"]
+    return bool(name) and "." not in name and bool(graph.pred[node_id])
 
 
 def _vote(groups: dict[str, str | None], neighbours: Iterable[str], majority: bool):

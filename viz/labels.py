@@ -104,6 +104,8 @@ def node_label(graph: Any, node_id: str, show_grad: bool, sums: dict | None = No
     if attrs["kind"] == "group":
         return _group_label(attrs, show_grad)
     label = NodeLabel(title=attrs["name"], formula=formula(graph, node_id), kind=attrs["kind"])
+    if attrs["kind"] == "constant":
+        show_grad = False  # a constant is never learned: its gradient would only confuse
     if attrs["op"] and not label.formula:
         label.info.append(f"op {attrs['op']}")
     if attrs["scalar"]:
@@ -143,13 +145,14 @@ def _group_label(attrs: dict, show_grad: bool) -> NodeLabel:
         parts.append(f"{sum(c for _, c in ops[5:])} other")
     label = NodeLabel(
         title=attrs["name"],
-        notes=[f"{attrs['count']} nodes hidden", ", ".join(parts)],
+        notes=[f"{attrs['count']} node{'s' if attrs['count'] != 1 else ''} hidden",
+               ", ".join(parts)],
         kind="group",
     )
     output = attrs.get("output")
     if output is not None and output["scalar"]:  # e.g. the neuron's activation
         label.data = [f"data {number(output['data'])}  (output {output['name']})"]
-        if show_grad:
+        if show_grad and output["kind"] != "constant":
             label.grad = [f"grad {number(output['grad'])}"]
     return label
 
@@ -196,8 +199,8 @@ def gradient_sums(graph: Any, derivatives: dict) -> dict[str, list[float]]:
 def edge_label(graph: Any, edge: tuple[str, str, int], derivatives: dict) -> list[str]:
     """``dq/dx = 1`` and ``-4 × 1 = -4``: the local derivative and what is sent back."""
     parent, child, _ = edge
-    if edge not in derivatives:
-        return []
+    if edge not in derivatives or graph.nodes[parent]["kind"] == "constant":
+        return []  # no ∂y/∂1.5: nothing changes a constant
     local, sent = derivatives[edge]
     child_name = graph.nodes[child]["name"]
     parent_name = graph.nodes[parent]["name"]

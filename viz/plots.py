@@ -2,7 +2,8 @@
 
 Every function draws on its own matplotlib ``Figure`` (no pyplot, no window, no display
 needed, and no change to the backend a notebook uses for its own plots) and
-saves by suffix: ``.svg`` or ``.png`` (or ``.pdf``). Files are written to a temporary name
+saves by suffix: ``.svg`` or ``.png`` (or ``.pdf``). Without a path it returns the
+``Figure``, which Jupyter shows inline (as a PNG). Files are written to a temporary name
 and renamed, so a half-written plot never appears. SVG output is deterministic: the same
 call writes the same bytes (no date, fixed element ids), so plots can be diffed and graded.
 
@@ -11,6 +12,7 @@ call writes the same bytes (no date, fixed element ids), so plots can be diffed 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -20,7 +22,7 @@ import numpy as np
 from matplotlib import colormaps, rc_context
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator
 
 from chaingrad.autograd.files import write_atomic
 
@@ -33,8 +35,23 @@ _STYLE = {"svg.hashsalt": "chaingrad", "svg.fonttype": "path", "font.size": 10}
 # ------------------------------------------------------------------ saving
 
 
-def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path."""
+class InlineFigure(Figure):
+    """A matplotlib Figure that Jupyter shows inline, with or without pyplot imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        with rc_context(_STYLE):
+            self.savefig(buffer, format="png", bbox_inches="tight", dpi=100)
+        return buffer.getvalue()
+
+
+def _save(fig: Figure, path: str | os.PathLike | None) -> Path | Figure:
+    """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path.
+
+    Without a path, return the figure itself (Jupyter displays it inline).
+    """
+    if path is None:
+        return fig
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in {"svg", "png", "pdf"}:
@@ -53,7 +70,9 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
 
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
     with rc_context(_STYLE):
-        fig = Figure(figsize=(width * ncols, height), layout="constrained")
+        fig = InlineFigure(figsize=(width * ncols, height), layout="constrained")
+        if ncols > 1:  # room for the right panel's tick labels, clear of the left panel
+            fig.get_layout_engine().set(wspace=0.12)
         return fig, fig.subplots(1, ncols, squeeze=False)
 
 
@@ -70,13 +89,15 @@ def _as_array(result: Any) -> np.ndarray:
 
 
 def plot_history(
-    history: Any, path: str | os.PathLike, title: str | None = None, log: bool = False
-) -> Path:
+    history: Any, path: str | os.PathLike | None = None, title: str | None = None,
+    log: bool = False,
+) -> Path | Figure:
     """Learning curves: loss and val_loss in one panel, then one panel per metric.
 
     ``history`` is a Keras-like History (with a ``.history`` dict) or a dict of lists, such
     as ``{"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}``.
-    ``log=True`` draws the loss on a logarithmic axis.
+    ``log=True`` draws the loss on a logarithmic axis. With a validation loss, a dotted
+    line marks the epoch where it was lowest (the one early stopping would keep).
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     if not isinstance(curves, Mapping) or not curves:
@@ -93,11 +114,18 @@ def plot_history(
                 values = _as_array(list(curves[key]))
                 ax.plot(np.arange(1, len(values) + 1), values, style, label=label, linewidth=1.8)
                 drawn += 1
+        if name == "loss" and "val_loss" in curves and len(curves["val_loss"]) > 1:
+            best = int(np.argmin(_as_array(list(curves["val_loss"])))) + 1
+            ax.axvline(best, color="#555555", linestyle=":", linewidth=1.2,
+                       label=f"lowest validation loss (epoch {best})")
+            drawn += 1
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         if log and name == "loss":
             ax.set_yscale("log")
+            # a tick and a grid line at every power of ten, however many decades there are
+            ax.yaxis.set_major_locator(LogLocator(base=10, numticks=100))
             ax.set_ylabel("loss (log scale)")
         ax.grid(alpha=0.3)
         if drawn > 1:
@@ -142,12 +170,13 @@ def plot_decision_boundary(
     model: Any,
     X: np.ndarray,
     y: np.ndarray,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None = None,
     title: str | None = None,
     resolution: int = 120,
     threshold: float | None = None,
     axis_labels: tuple[str, str] = ("$x_1$", "$x_2$"),
-) -> Path:
+    class_names: Mapping[Any, str] | None = None,
+) -> Path | Figure:
     """Data points over the regions a 2-D classifier predicts (as in TensorFlow Playground).
 
     ``model`` is a scalar model (``nn.scalar.MLP``, called on one point at a time), a
@@ -155,7 +184,10 @@ def plot_decision_boundary(
     score: the boundary is drawn where it crosses ``threshold`` (default 0.5 when the
     labels are 0/1, 0 when they are -1/+1); give ``threshold`` for raw scores such as
     w·x + b, and the colours then span the scores' own range. Several outputs per point
-    are class scores; each region is coloured by its arg-max class.
+    are class scores; each region is coloured by its arg-max class, and the borders are
+    drawn where the top two scores tie (straight and smooth when the scores are smooth,
+    e.g. minus the distance to each prototype). ``class_names`` maps a label to its name
+    in the legend (default "class 0", "class 1", ...).
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).reshape(-1)
@@ -167,7 +199,7 @@ def plot_decision_boundary(
     gx, gy = np.meshgrid(np.linspace(x0 - pad_x, x1 + pad_x, resolution),
                          np.linspace(y0 - pad_y, y1 + pad_y, resolution))
     scores = _predict_grid(model, np.column_stack([gx.ravel(), gy.ravel()]))
-    fig, axes = _figure(width=5.0, height=4.6)
+    fig, axes = _figure(width=6.0, height=4.6)
     ax = axes[0, 0]
     classes = np.unique(y)
     if scores.shape[1] == 1:
@@ -191,14 +223,21 @@ def plot_decision_boundary(
         palette = colormaps["tab10"]
         ax.contourf(gx, gy, regions, levels=np.arange(scores.shape[1] + 1) - 0.5,
                     colors=[palette(i) for i in range(scores.shape[1])], alpha=0.3)
+        for j in range(scores.shape[1]):  # class j's border: its score ties the best other
+            others = np.delete(scores, j, axis=1).max(axis=1)
+            margin = (scores[:, j] - others).reshape(gx.shape)
+            if margin.min() < 0 < margin.max():
+                ax.contour(gx, gy, margin, levels=[0.0], colors="#333333", linewidths=1.2)
         colours = {c: palette(int(c) % 10) for c in classes}
     for c in classes:
         mask = y == c
+        name = (class_names or {}).get(c, (class_names or {}).get(int(c), f"class {c:g}"))
         ax.scatter(X[mask, 0], X[mask, 1], s=30, color=colours[c], edgecolors="white",
-                   linewidths=1.0, label=f"class {c:g}", zorder=3)
+                   linewidths=1.0, label=name, zorder=3)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
-    ax.legend(loc="best", framealpha=0.8)
+    # Beside the plot, not on it: inside, "best" still hid points in a corner.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     if title:
         ax.set_title(title)
     return _save(fig, path)
@@ -236,13 +275,13 @@ def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
 def plot_function(
     fn: Callable,
     derivative: Callable | None,
-    path: str | os.PathLike,
+    path: str | os.PathLike | None = None,
     xrange: tuple[float, float] = (-5.0, 5.0),
     title: str | None = None,
     extra: Mapping[str, Callable] | None = None,
     points: int = 401,
     derivative_label: str | None = None,
-) -> Path:
+) -> Path | Figure:
     """An activation f and its derivative f' side by side on ``xrange``.
 
     ``fn`` and ``derivative`` may work on numpy arrays, Tensors or Values. With
@@ -288,18 +327,21 @@ def plot_function(
 def plot_optimizer_paths(
     loss_fn: Callable,
     paths: Mapping[str, Any],
-    path: str | os.PathLike,
+    path: str | os.PathLike | None = None,
     xrange: tuple[float, float] | None = None,
     yrange: tuple[float, float] | None = None,
     title: str | None = None,
     levels: int = 25,
     resolution: int = 200,
-) -> Path:
+    minimum: tuple[float, float] | None = None,
+) -> Path | Figure:
     """Contours of a 2-D loss surface with each optimizer's path of points drawn on it.
 
     ``loss_fn(w1, w2)`` takes two numpy arrays of the same shape (or two floats) and
     returns the loss; ``paths`` maps a name to an array of points, shape (steps, 2).
-    The ranges default to the paths' extent plus a margin.
+    The ranges default to the paths' extent plus a margin. ``minimum`` marks the lowest
+    point. Each path ends in a star; earlier paths are drawn wider, so a path that
+    follows another closely still shows.
     """
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
@@ -317,7 +359,7 @@ def plot_optimizer_paths(
     except (TypeError, AttributeError, ValueError):
         surface = np.vectorize(lambda a, b: float(_as_array(loss_fn(a, b))))(gx, gy)
     surface = np.broadcast_to(surface, gx.shape)
-    fig, axes = _figure(width=5.6, height=4.8)
+    fig, axes = _figure(width=7.4, height=4.8)
     ax = axes[0, 0]
     if surface.min() > 0:  # log-spaced levels show both the valley floor and the walls
         contour_levels = np.geomspace(surface.min(), surface.max(), levels)
@@ -326,16 +368,28 @@ def plot_optimizer_paths(
     ax.contour(gx, gy, surface, levels=np.unique(contour_levels), cmap="viridis", linewidths=0.8,
                alpha=0.7)
     palette = colormaps["tab10"]
+    styles = ["-", "--", "-.", ":"]
     for index, (name, points) in enumerate(walks.items()):
         colour = palette(index % 10)
-        ax.plot(points[:, 0], points[:, 1], "-o", color=colour, markersize=2.5, linewidth=1.4,
-                label=f"{name} ({len(points) - 1} steps)")
+        width = 1.2 + 3.0 * (len(walks) - 1 - index) / max(1, len(walks) - 1)
+        # Solid paths show each step as a dot; dashed ones leave gaps to see through.
+        ax.plot(points[:, 0], points[:, 1], styles[index % len(styles)],
+                marker="o" if index % len(styles) == 0 else None,
+                color=colour, markersize=2.0, linewidth=width, alpha=0.9,
+                label=f"{name}: {len(points) - 1} steps")
         ax.plot(*points[-1], "*", color=colour, markersize=11, markeredgecolor="black",
                 markeredgewidth=0.5)
     if walks:
         start = next(iter(walks.values()))[0]
         ax.plot(*start, "s", color="black", markersize=6, label="start")
-        ax.legend(loc="best", fontsize=8, framealpha=0.85)
+        ax.plot([], [], "*", color="white", markersize=11, markeredgecolor="black",
+                markeredgewidth=0.8, label="end (in the path's colour)")
+    if minimum is not None:
+        ax.plot(*minimum, "X", color="black", markersize=9, markeredgecolor="white",
+                label="lowest point", zorder=5)
+    if walks or minimum is not None:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize=8)
     ax.set_xlim(*xrange)
     ax.set_ylim(*yrange)
     ax.set_xlabel("$w_1$")

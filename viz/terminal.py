@@ -16,6 +16,25 @@ MAX_LINES = 200
 MAX_DEPTH = 8
 
 
+class _ShownOnce:
+    """In Jupyter, printing already displayed it: the returned object must not again."""
+
+    printed_in_jupyter = False
+
+    def _ipython_display_(self) -> None:
+        if not self.printed_in_jupyter:
+            Console().print(self)
+        self.printed_in_jupyter = False  # displayed on a later request
+
+
+class GraphTree(_ShownOnce, Tree):
+    """What ``show`` returns: a rich Tree."""
+
+
+class ChainRuleTable(_ShownOnce, Table):
+    """What ``explain`` returns: a rich Table."""
+
+
 def _value(data: Any, scalar: bool) -> str:
     """A number, or a tensor in one short line: its values when few, else a summary."""
     if scalar:
@@ -55,7 +74,7 @@ def show_tree(root: Any, max_lines: int = MAX_LINES, max_depth: int = MAX_DEPTH)
     graph = to_networkx(root)
     show_grad = graph.graph["has_grad"]
     start = graph.graph["root"]
-    tree = Tree(_line(graph, start, show_grad))
+    tree = GraphTree(_line(graph, start, show_grad))
     seen = {start}
     lines = 1
     stack = [(p, tree, 1) for p in _parents(graph, start)[::-1]]
@@ -83,10 +102,15 @@ def _parents(graph, node_id: str) -> list[str]:
 
 
 def show(root: Any, console: Console | None = None) -> Tree:
-    """Print the graph of ``root`` as a tree, values in cyan and gradients in red."""
+    """Print the graph of ``root`` as a tree, values in cyan and gradients in red.
+
+    In Jupyter it is displayed once: the returned tree does not display a second time.
+    """
     require_node(root, "show")
     tree = show_tree(root)
-    (console or Console()).print(tree)
+    console = console or Console()
+    console.print(tree)
+    tree.printed_in_jupyter = console.is_jupyter
     return tree
 
 
@@ -121,11 +145,14 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
             many = uses[parent_id] > 1
             sign = "+=" if many else "="
             d_parent, d_node = f"∂{top}/∂{parent_name}", f"∂{top}/∂{node_name}"
+            local_name = f"∂{node_name}/∂{parent_name}"
+            if node_name == top:  # not "∂f/∂q = ∂f/∂f · ∂f/∂q": the seed 1 times the local
+                d_node, local_name = "1", f"(local {local_name})"
             if local is not None:
-                text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} = "
+                text = (f"{d_parent} {sign} {d_node} · {local_name} = "
                         f"({_value(step.grad, True)})({number(local)}) = {number(sent)}")
             else:
-                text = (f"{d_parent} {sign} {d_node} · ∂{node_name}/∂{parent_name} "
+                text = (f"{d_parent} {sign} {d_node} · {local_name} "
                         f"(vector-Jacobian product) = {_value(sent, False)}")
             rows.append((parent_name, f"from {node_name}", text))
             if many and len(received[parent_id]) == uses[parent_id]:
@@ -138,18 +165,21 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
 
 
 def explain(root: Any, console: Console | None = None) -> Table:
-    """Print the chain rule node by node, with numbers, as a rich table."""
+    """Print the chain rule node by node, with numbers, as a rich table (once in Jupyter)."""
     require_node(root, "explain")
     if not has_gradients(root):
         note = "(gradients not computed yet: the numbers below come from backward_steps)"
     else:
         note = ""
-    table = Table(title="The chain rule, node by node (backward order)", caption=note or None)
+    table = ChainRuleTable(title="The chain rule, node by node (backward order)",
+                           caption=note or None)
     table.add_column("node", style="bold")
     table.add_column("gets", style="dim")
     table.add_column("chain rule")
     for name, source, text in chain_rule_rows(root):
         table.add_row(_escape(name), _escape(source),
                       f"[red]{_escape(text)}[/red]" if source == "total" else _escape(text))
-    (console or Console()).print(table)
+    console = console or Console()
+    console.print(table)
+    table.printed_in_jupyter = console.is_jupyter
     return table

@@ -1,0 +1,140 @@
+"""Every lesson fits the screen a student has: an 80×40 terminal.
+
+For every lesson the runner finds (lessons added later included), run at 80 columns:
+- each step, from the blank line and title before it to the Enter prompt after it, takes
+  at most 40 rows (a line wider than 80 columns takes two);
+- every line of code shown has at most 76 characters (the frame takes 4 columns, and a
+  longer line would be printed without it and wrapped mid-expression), and nothing the
+  code prints is wider than 80 columns;
+- every check prints a sentence and a number: ``got`` is a number, at most four numbers,
+  or True when the label is the whole sentence, never a dict, a long array or a tuple of
+  booleans.
+"""
+
+import io
+import math
+import textwrap
+import types
+
+import numpy as np
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+
+from chaingrad.lessons.runner import Entry, Lesson, _plain, find_lessons, play
+
+LESSONS = find_lessons()
+WIDTH, HEIGHT, CODE_WIDTH, MOST_NUMBERS = 80, 40, 76, 4
+PAUSE_ROWS = 2  # the blank line and "⏎ Enter: next step" after a step
+
+
+class ScreenLesson(Lesson):
+    """A Lesson that notes where each step starts, the code it showed and what it checked."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.starts, self.sources, self.checked = [], [], []
+
+    def step(self, title):
+        self.starts.append((self.console.file.tell(), title))
+        super().step(title)
+
+    def code(self, source):
+        self.sources.append((self.steps, textwrap.dedent(source).strip("\n")))
+        return super().code(source)
+
+    def check(self, label, got, expected, tol=1e-9):
+        self.checked.append((self.steps, label, _plain(got)))
+        return super().check(label, got, expected, tol)
+
+
+def _rows(text):
+    lines = text.rstrip().splitlines()
+    return sum(max(1, math.ceil(cell_len(line) / WIDTH)) for line in lines)
+
+
+def _is_number(x):
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def _says_a_number(got):
+    """True for a number, a few numbers, or True (the label says it all)."""
+    if isinstance(got, bool) or _is_number(got):
+        return got is not False
+    if isinstance(got, np.ndarray):
+        return got.ndim <= 1 and got.size <= MOST_NUMBERS and got.dtype.kind in "iuf"
+    if isinstance(got, (list, tuple)):
+        return 0 < len(got) <= MOST_NUMBERS and all(_is_number(x) for x in got)
+    return False
+
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory):
+    """Each lesson run once at 80 columns: number -> (lesson, its output, where it ended)."""
+    runs = {}
+
+    def run(number):
+        if number not in runs:
+            entry = LESSONS[number]
+            ends = []
+
+            def run_then_mark(lesson):
+                entry.module.run(lesson)
+                ends.append(lesson.console.file.tell())
+
+            module = types.SimpleNamespace(TITLE=entry.title, MINUTES=entry.minutes,
+                                           run=run_then_mark)
+            console = Console(file=io.StringIO(), width=WIDTH, highlight=False)
+            lesson = ScreenLesson(number, entry.title, tmp_path_factory.mktemp(f"screen{number}"),
+                                  True, console)
+            status = play(Entry(number, entry.module_name, module), lesson)
+            output = console.file.getvalue()
+            assert status == 0 and ends, output[-2000:]
+            runs[number] = lesson, output, ends[0]
+        return runs[number]
+
+    return run
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_every_step_fits_an_80_by_40_terminal(number, screens):
+    lesson, output, end = screens(number)
+    bounds = [start for start, _ in lesson.starts] + [end]
+    too_long = []
+    for k, (start, title) in enumerate(lesson.starts):
+        rows = _rows(output[start:bounds[k + 1]]) + PAUSE_ROWS
+        if rows > HEIGHT:
+            too_long.append(f"step {k + 1} {title!r}: {rows} rows")
+    assert not too_long, (f"lesson {number}: steps longer than {HEIGHT} rows at {WIDTH} "
+                          f"columns (split them): {'; '.join(too_long)}")
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_code_never_wraps_at_80_columns(number, screens):
+    lesson, output, _ = screens(number)
+    long_code = [f"step {step}: {line.strip()[:50]}… ({len(line)} characters)"
+                 for step, source in lesson.sources for line in source.splitlines()
+                 if len(line) > CODE_WIDTH]
+    assert not long_code, (f"lesson {number}: code lines longer than {CODE_WIDTH} "
+                           f"characters: {'; '.join(long_code)}")
+    wide = [line for line in output.splitlines() if cell_len(line) > WIDTH]
+    assert not wide, f"lesson {number}: lines wider than {WIDTH} columns: {wide[:3]}"
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_checks_print_a_sentence_and_a_number(number, screens):
+    lesson, _, _ = screens(number)
+    raw = [f"step {step} {label!r} got {type(got).__name__} {str(got)[:40]}"
+           for step, label, got in lesson.checked if not _says_a_number(got)]
+    assert not raw, (f"lesson {number}: checks must show a number (at most "
+                     f"{MOST_NUMBERS}) or True, not: {'; '.join(raw)}")
+
+
+def test_the_rules_catch_what_they_should(tmp_path):
+    """The helpers above fail on the problems the issue found."""
+    assert not _says_a_number({"a": 1.0})
+    assert not _says_a_number((True, True))
+    assert not _says_a_number(np.zeros(100))
+    assert not _says_a_number(False)
+    assert _says_a_number(3) and _says_a_number((0.5, 0.4, 0.32)) and _says_a_number(True)
+    assert _rows("x" * 81) == 2 and _rows("a\nb\n\n") == 2
