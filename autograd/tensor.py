@@ -21,6 +21,7 @@ import numpy as np
 from .engine import record_creation, state
 from .node import Node
 from .op import Op, OpError, domain_reason
+from .operators import Operators
 from .ops import (
     BroadcastTo,
     Clip,
@@ -41,7 +42,7 @@ from .ops import (
 ArrayLike = Any
 
 
-class Tensor(Node):
+class Tensor(Operators):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
 
     __slots__ = ("requires_grad",)
