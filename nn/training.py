@@ -16,14 +16,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chaingrad.autograd import Node, Tensor, Value, no_grad
 
 from . import data, losses, optim
-from .module import Module, manual_seed, rng
+from .seeding import manual_seed, rng
+
+if TYPE_CHECKING:  # for annotations only: module.py imports this file (Module.fit is fit)
+    from .module import Module
 
 # ---------------------------------------------------------------- metrics
 
@@ -582,7 +585,7 @@ def replicate(
     for i in range(n):
         manual_seed(seed + i)
         model = build_model()
-        if not isinstance(model, Module):
+        if not callable(getattr(model, "fit", None)):  # a Module (module.py imports this file)
             raise TypeError(f"replicate: build_model() must return a Module, got {model!r}")
         histories.append(fit(model, X, y, seed=seed + i, **fit_options))
         seeds.append(seed + i)
