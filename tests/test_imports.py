@@ -153,6 +153,18 @@ def test_autograd_reads_in_one_order():
         assert not later, f"{module} imports {sorted(later)}, which come after it"
 
 
+def test_autograd_imports_everything_at_the_top():
+    """No late imports in the engine: what a file needs is listed where a reader starts."""
+    for module, path in FILES.items():
+        if not module.startswith("chaingrad.autograd"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top = {id(node) for node in tree.body}
+        late = [node.lineno for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top]
+        assert not late, f"{path.relative_to(ROOT)} imports inside code at lines {late}"
+
+
 def declared_dependencies() -> set[str]:
     """The import names of pyproject's [project] dependencies (numpy, rich, ...)."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
