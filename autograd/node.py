@@ -1,4 +1,4 @@
-"""The graph node both front-ends share: the bookkeeping, read first (it imports nothing).
+"""The graph node both front-ends share: the bookkeeping; read it first.
 
 A node records the forward value (``data``), the gradient (``grad``), the nodes it was
 computed from (``parents``, in argument order), the op that made it (``operation``, a
