@@ -4,7 +4,10 @@
 graph, built by the ops in one registry (``Op.registry``). Call ``.backward()`` on a result
 and every node it depends on gets its ``.grad``.
 
-Imports only numpy and the standard library.
+Imports only numpy and the standard library. Each file imports only the files before it,
+so they read top to bottom in this order: node (what a node records), op (what an op is),
+dispatch (helpers for backward rules), ops (every op), engine (reverse mode), operators
+(``x + y`` and ``backward()``), value and tensor (the two front-ends), gradcheck.
 """
 
 from .engine import (

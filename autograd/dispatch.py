@@ -12,6 +12,9 @@ import math
 
 import numpy as np
 
+from .node import Node
+from .op import Op
+
 
 def _unary(scalar_fn, array_fn, method):
     def apply(x):
@@ -72,10 +75,8 @@ def log_of_base(x):
 
 def where(condition, x, y):
     """Pick x where condition holds, else y; differentiable when x or y is a node."""
-    if isinstance(x, Node) or isinstance(y, Node):
-        from .tensor import where as tensor_where
-
-        return tensor_where(condition, x, y)
+    if isinstance(x, Node) or isinstance(y, Node):  # the Where op, from ops.py (it comes later)
+        return Op.registry["where"].apply(x, y, condition=condition)
     return np.where(condition, x, y)
 
 
@@ -136,7 +137,3 @@ def sum_to_shape(grad, shape):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
-
-
-# Imported last: node.py imports the ops, which import this module (Node is used at call time).
-from .node import Node  # noqa: E402

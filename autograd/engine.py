@@ -349,11 +349,13 @@ def grad(
 ) -> Any:
     """The gradients of ``outputs`` with respect to ``inputs``, leaving ``.grad`` untouched.
 
-    With ``create_graph=True`` the gradients are nodes of a new graph, so they can be
-    differentiated again (second and higher derivatives). Several outputs add up, each
-    seeded with its entry of ``grad_outputs`` (default 1, as for backward). Returns one
-    gradient per input (a single one when ``inputs`` is a single node); an input the
-    outputs do not depend on gets zero.
+    Each gradient is a node of its input's front-end: a Value for a Value, a Tensor (of the
+    input's dtype) for a Tensor, as in PyTorch. Without ``create_graph`` it is a constant
+    (a leaf with no history); with ``create_graph=True`` it is a node of a new graph, so
+    it can be differentiated again (second and higher derivatives). Several outputs add
+    up, each seeded with its entry of ``grad_outputs`` (default 1, as for backward).
+    Returns one gradient per input (a single one when ``inputs`` is a single node); an
+    input the outputs do not depend on gets zero.
     """
     single = isinstance(inputs, Node)
     inputs = [inputs] if single else list(inputs)
@@ -381,7 +383,7 @@ def grad(
                 grads[node] = g if node not in grads else grads[node] + g
     finally:
         state.grad_enabled = previous_mode
-    results = [grads.get(x, _zero_like(x, create_graph)) for x in inputs]
+    results = [_gradient_node(x, grads.get(x)) for x in inputs]
     return results[0] if single else results
 
 
@@ -392,9 +394,11 @@ def _as_node(like: Node, value: Any) -> Node:
     return like.__class__(value, dtype=like.data.dtype)
 
 
-def _zero_like(node: Node, create_graph: bool) -> Any:
-    zero = 0.0 if node.scalar else np.zeros_like(node.data)
-    return _as_node(node, zero) if create_graph else zero
+def _gradient_node(like: Node, gradient: Any) -> Node:
+    """The gradient for ``like`` as a node of its front-end (zero when there is none)."""
+    if gradient is None:
+        gradient = 0.0 if like.scalar else np.zeros_like(like.data)
+    return gradient if isinstance(gradient, Node) else _as_node(like, gradient)
 
 
 class Step(NamedTuple):

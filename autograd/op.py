@@ -76,19 +76,13 @@ class Op:
         for x in inputs:
             if isinstance(x, Node) and not x.scalar:  # any Tensor makes it a tensor op
                 return type(x)._apply(cls, inputs, params or None)
-        return _value_class()._apply(cls, inputs, params or None)
+        return Node.front_ends[True]._apply(cls, inputs, params or None)  # Values and numbers
 
     @classmethod
     def doc(cls) -> str:
         """The op's one-line formula: f and its partial derivatives."""
         lines = (cls.__doc__ or "").strip().splitlines()
         return lines[0] if lines else ""
-
-
-def _value_class() -> type:
-    from .value import Value  # imported late: value.py imports this module
-
-    return Value
 
 
 def domain_reason(op: type[Op], datas: list, params: dict | None) -> str | None:

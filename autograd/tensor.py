@@ -21,6 +21,7 @@ import numpy as np
 from .engine import record_creation, state
 from .node import Node
 from .op import Op, OpError, domain_reason
+from .operators import Operators
 from .ops import (
     BroadcastTo,
     Clip,
@@ -41,7 +42,7 @@ from .ops import (
 ArrayLike = Any
 
 
-class Tensor(Node):
+class Tensor(Operators):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
 
     __slots__ = ("requires_grad",)
@@ -92,6 +93,8 @@ class Tensor(Node):
             raise OpError(_shape_message(op, list(datas), params, error)) from None
         out = Tensor.__new__(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
+        if out.data.dtype != datas[0].dtype:  # rare: mixed dtypes, or numpy < 2 promoting
+            out.data = _keep_precision(out.data, datas)
         out.grad = None
         out.name = None
         if needs_grad and state.grad_enabled:
@@ -318,6 +321,19 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     if array.dtype.kind == "b" and dtype.kind == "b":
         return Tensor(array)  # mask with mask stays boolean
     return Tensor(array.astype(float_dtype, copy=False))
+
+
+def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray:
+    """The result in the float dtype its inputs' dtypes give (float32 for float32 inputs).
+
+    numpy before 2.0 looks at the *values* of 0-d arrays: ``0.5 * x`` or ``x / n`` of a
+    float32 0-d array comes back float64. Deciding from the dtypes alone, as numpy 2 does,
+    keeps float32 float32 on every numpy the package supports, in this one place.
+    """
+    expected = np.result_type(*(d.dtype for d in datas))
+    if data.dtype.kind == "f" and expected.kind == "f" and data.dtype != expected:
+        return data.astype(expected)
+    return data
 
 
 def _raw(x: Any) -> Any:

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from .engine import record_creation, state
 from .node import Node
 from .op import Op, OpError, describe_failure
+from .operators import Operators
 from .ops import Dot
 
 
-class Value(Node):
+class Value(Operators):
     """A scalar in the graph: ``data`` (float), ``grad`` (float, 0.0 before backward)."""
 
     __slots__ = ()

@@ -13,7 +13,6 @@ collector state never touch another's. The garbage collector stays on, as users 
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import json
 import os
@@ -91,7 +90,7 @@ def apply_thread_limits(threads: int) -> None:
 def thread_report() -> dict:
     """The thread counts actually in force in this process (numpy's BLAS and torch)."""
     info = {"env": os.environ.get("OMP_NUM_THREADS", "unset")}
-    blas = _openblas_threads()
+    blas = _blas_threads()
     if blas is not None:
         info["numpy_blas"] = blas
     if "torch" in sys.modules:
@@ -99,24 +98,12 @@ def thread_report() -> dict:
     return info
 
 
-def _openblas_threads() -> int | None:
-    """Ask the OpenBLAS that numpy loaded how many threads it uses (threadpoolctl's trick)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                     "openblas_get_num_threads64_", "openblas_get_num_threads"):
-            getter = getattr(library, name, None)
-            if getter is not None:
-                return int(getter())
-    return None
+def _blas_threads() -> int | None:
+    """How many threads the BLAS that numpy loaded uses (threadpoolctl finds it)."""
+    from threadpoolctl import threadpool_info  # after numpy: it reports loaded libraries
+
+    counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return counts[0] if counts else None
 
 
 def load_torch():

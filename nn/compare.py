@@ -8,21 +8,22 @@ training at all), an MLP and a small CNN, all but k-NN trained on our engine.
     python -m chaingrad.nn.compare            # the table: test error and training seconds
     python -m chaingrad.nn.compare --seed 1
 
-The run asks numpy's BLAS for one thread (``--threads`` changes it): these matrices are
-small, and on a busy machine BLAS threads spend more time waiting for each other than
-working (on 2 busy shared cores, training ran up to five times slower with the
-default threads than with one).
+The run asks numpy's BLAS for one thread while it trains (``--threads`` changes it; the
+count is put back afterwards): these matrices are small, and on a busy machine BLAS
+threads spend more time waiting for each other than working (on 2 busy shared cores,
+training ran up to five times slower with the default threads than with one).
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import data
 from .layers import MLP, Flatten, Sequential
@@ -45,36 +46,16 @@ class Result:
 # ---------------------------------------------------------------- BLAS threads
 
 
-# numpy's wheels rename OpenBLAS's symbols (scipy-openblas); plain builds keep the original.
-SET_THREADS_SYMBOLS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads",
-)
+def blas_threads(threads: int) -> AbstractContextManager:
+    """Inside ``with blas_threads(n):`` numpy's BLAS uses n threads; 0 leaves them as they are.
 
-
-def set_blas_threads(threads: int) -> bool:
-    """Ask the OpenBLAS that numpy loaded to use ``threads`` threads; False if not found.
-
-    The environment variable OPENBLAS_NUM_THREADS only works before numpy is imported;
-    this asks the loaded library directly (found in /proc/self/maps, so Linux only).
+    threadpoolctl finds the BLAS that numpy loaded (OpenBLAS, MKL, BLIS, Accelerate) and
+    puts the previous thread count back at the end of the block, so a notebook that runs
+    the comparison keeps all its threads afterwards.
     """
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return False
-    for path in sorted(paths):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in SET_THREADS_SYMBOLS:
-            setter = getattr(library, symbol, None)
-            if setter is not None:
-                setter(int(threads))
-                return True
-    return False
+    if threads <= 0:
+        return nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 # ---------------------------------------------------------------- k nearest neighbours
@@ -199,9 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from rich.console import Console
 
-    if args.threads > 0:
-        set_blas_threads(args.threads)
-    results = compare(args.seed, args.k, 0.2 if args.quick else 1.0)
+    with blas_threads(args.threads):
+        results = compare(args.seed, args.k, 0.2 if args.quick else 1.0)
     console = Console()
     console.print(table(results, len(data.digits("test")[1])))
     console.print("seconds: training time (k-NN: classifying the test set, it has no training)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,9 @@ from chaingrad.autograd import Node, Op, Tensor, Value, grad
 from chaingrad.autograd.dispatch import tanh as tanh_
 
 from . import functional
-from .module import Module
+
+if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
+    from .module import Module
 
 # ---------------------------------------------------------------- shared plumbing
 
@@ -179,7 +181,7 @@ def _cross_entropy_values(logits: list[Value], label: Any) -> Value:
 
 
 def _parameters(parameters: Module | Iterable[Node]) -> list[Node]:
-    return parameters.parameters() if isinstance(parameters, Module) else list(parameters)
+    return parameters.parameters() if _is_model(parameters) else list(parameters)
 
 
 def _total(terms: Iterable[Node]) -> Node:
@@ -187,6 +189,11 @@ def _total(terms: Iterable[Node]) -> Node:
     for term in terms:
         total = term if isinstance(total, float) else total + term
     return total if isinstance(total, Node) else Value(0.0)
+
+
+def _is_model(x: object) -> bool:
+    """A Module, or anything else with .parameters() (this file comes before module.py)."""
+    return callable(getattr(x, "parameters", None))
 
 
 def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
@@ -206,7 +213,7 @@ def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.
     ``grad(..., create_graph=True)``, so it is itself a graph that backward can go
     through (double backpropagation). For a batch, ŷ is summed first.
     """
-    inputs = _parameters(wrt) if isinstance(wrt, Module) else list(wrt)
+    inputs = _parameters(wrt) if _is_model(wrt) else list(wrt)
     total = output if output.scalar or output.size == 1 else output.sum()
     gradients = grad(total, inputs, create_graph=True)
     return lam * _total(g * g if g.scalar else (g * g).sum() for g in gradients)

@@ -1,4 +1,4 @@
-"""nn.Module: the base class of every model, and the random generator models draw from.
+"""nn.Module: the base class of every model.
 
 A module is any object with a ``forward`` method. Its parameters are found by walking its
 attributes (sub-modules, parameters, and lists, tuples or dicts of them), so a student
@@ -26,25 +26,8 @@ import numpy as np
 from chaingrad.autograd import Node
 from chaingrad.autograd.files import write_atomic
 
-# ---------------------------------------------------------------- seeding
-
-_generator = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> None:
-    """Seed the generator that every model, dropout mask and shuffle uses by default."""
-    global _generator
-    _generator = np.random.default_rng(seed)
-
-
-def rng(seed: int | np.random.Generator | None = None) -> np.random.Generator:
-    """A generator: a fresh one for an integer seed, the shared one (see manual_seed) for None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return _generator
-    return np.random.default_rng(seed)
-
+from . import training as workflow  # Module.fit and co. are nn.training's functions
+from .seeding import manual_seed, rng  # noqa: F401  (models import rng from here)
 
 # ---------------------------------------------------------------- the module
 
@@ -143,27 +126,19 @@ class Module:
         **optimizer_options: Any,
     ) -> None:
         """Choose the loss, the optimizer and the metrics for ``fit`` (by name or object)."""
-        from .training import compile
-
-        compile(self, loss, optimizer, metrics, **optimizer_options)
+        workflow.compile(self, loss, optimizer, metrics, **optimizer_options)
 
     def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = 32, **options: Any):
         """Train on (X, y); returns a History (see ``nn.training.fit`` for the options)."""
-        from .training import fit
-
-        return fit(self, X, y, epochs=epochs, batch_size=batch_size, **options)
+        return workflow.fit(self, X, y, epochs=epochs, batch_size=batch_size, **options)
 
     def evaluate(self, X: Any, y: Any, return_dict: bool = False) -> Any:
         """The loss on (X, y), or [loss, metric...] when metrics were compiled."""
-        from .training import evaluate
-
-        return evaluate(self, X, y, return_dict=return_dict)
+        return workflow.evaluate(self, X, y, return_dict=return_dict)
 
     def predict(self, X: Any) -> np.ndarray:
         """The model's outputs for X as a numpy array (evaluation mode)."""
-        from .training import predict
-
-        return predict(self, X)
+        return workflow.predict(self, X)
 
     # -- a table of the layers
 

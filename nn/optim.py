@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chaingrad.autograd import Node
 
-from .module import Module
+if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
+    from .module import Module
 
 
 def _sqrt(x: Any) -> Any:
@@ -38,7 +39,7 @@ class Optimizer:
     """Base class: holds the parameters, one state dict per parameter, ``step``/``zero_grad``."""
 
     def __init__(self, parameters: Module | Iterable[Node], lr: float) -> None:
-        if isinstance(parameters, Module):
+        if callable(getattr(parameters, "parameters", None)):  # a Module: its parameters
             parameters = parameters.parameters()
         self.parameters = list(parameters)
         if not self.parameters:

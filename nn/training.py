@@ -16,14 +16,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chaingrad.autograd import Node, Tensor, Value, no_grad
 
 from . import data, losses, optim
-from .module import Module, manual_seed, rng
+from .seeding import manual_seed, rng
+
+if TYPE_CHECKING:  # for annotations only: module.py imports this file (Module.fit is fit)
+    from .module import Module
 
 # ---------------------------------------------------------------- metrics
 
@@ -218,7 +221,15 @@ def compile(
     **optimizer_options: Any,
 ) -> None:
     """Choose the loss, the optimizer (``lr=`` and other options go to it when it is given
-    by name) and the metrics that ``fit`` and ``evaluate`` report."""
+    by name; ``learning_rate=``, Keras's name, is the same as ``lr=``) and the metrics
+    that ``fit`` and ``evaluate`` report."""
+    if "learning_rate" in optimizer_options:
+        if "lr" in optimizer_options:
+            raise TypeError(
+                "compile: give the learning rate once, as lr= or as learning_rate= (the same "
+                "setting), not both"
+            )
+        optimizer_options["lr"] = optimizer_options.pop("learning_rate")
     loss_function = losses.get(loss)
     if isinstance(optimizer, optim.Optimizer):
         if optimizer_options:
@@ -232,6 +243,18 @@ def compile(
         metrics = [metrics]
     model._compiled = Compiled(
         loss_function, optimizer, [_metric(m, loss_function) for m in metrics]
+    )
+
+
+def _verbosity(verbose: Any) -> int:
+    """fit's verbose as 0, 1 or 2; Keras's "auto" is 1 (a progress bar)."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1
+    if isinstance(verbose, (int, np.integer)) and 0 <= verbose <= 2:
+        return int(verbose)
+    raise ValueError(
+        "fit: verbose must be 0 (silent), 1 (a progress bar), 2 (one line per epoch) or "
+        f'"auto" (1, as in Keras), got {verbose!r}'
     )
 
 
@@ -318,7 +341,7 @@ def fit(
     validation_data: tuple[Any, Any] | None = None,
     shuffle: bool = True,
     callbacks: Iterable[Callback] = (),
-    verbose: int = 1,
+    verbose: int | str = 1,
     seed: int | None = None,
 ) -> History:
     """Train for ``epochs`` passes over (X, y) in mini-batches; returns a History.
@@ -326,9 +349,11 @@ def fit(
     ``validation_split`` keeps that fraction of the rows (the last ones, as Keras does)
     out of training to measure ``val_loss`` and ``val_<metric>`` after every epoch.
     ``seed`` fixes the shuffling. ``verbose``: 0 silent, 1 a progress bar per epoch,
-    2 one line per epoch. With a ``GD`` optimizer every step uses all rows.
+    2 one line per epoch, ``"auto"`` 1 (as in Keras). With a ``GD`` optimizer every step
+    uses all rows.
     """
     settings = _compiled(model, "fit")
+    verbose = _verbosity(verbose)
     if not _is_count(epochs):
         raise ValueError(f"fit: epochs must be a whole number of at least 1, got {epochs!r}")
     if batch_size is not None and not _is_count(batch_size):
@@ -582,7 +607,7 @@ def replicate(
     for i in range(n):
         manual_seed(seed + i)
         model = build_model()
-        if not isinstance(model, Module):
+        if not callable(getattr(model, "fit", None)):  # a Module (module.py imports this file)
             raise TypeError(f"replicate: build_model() must return a Module, got {model!r}")
         histories.append(fit(model, X, y, seed=seed + i, **fit_options))
         seeds.append(seed + i)

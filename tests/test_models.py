@@ -140,3 +140,25 @@ def test_compare_runs_every_model_and_prints_a_table(monkeypatch, capsys):
         assert r.model in printed and f"{100 * r.test_error:.1f}%" in printed
     assert "10%" in printed and "3%" in printed  # the course's MNIST figures beside ours
 
+
+
+def _blas_thread_counts() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_the_comparison_puts_the_blas_threads_back(monkeypatch):
+    """main() runs the models on fewer BLAS threads, then restores the caller's count."""
+    before = _blas_thread_counts()
+    if not before:
+        pytest.skip("threadpoolctl finds no BLAS in this numpy")
+    wanted = 2 if before[0] == 1 else 1  # a count different from the current one
+    seen = []
+    monkeypatch.setattr(compare, "compare", lambda seed, k, scale: seen.append(
+        _blas_thread_counts()) or [])
+    assert compare.main(["--threads", str(wanted)]) == 0
+    assert seen == [[wanted] * len(before)]  # in force while the models train
+    assert _blas_thread_counts() == before  # and put back afterwards
+    with compare.blas_threads(0):  # 0 leaves them alone
+        assert _blas_thread_counts() == before

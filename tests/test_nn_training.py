@@ -181,3 +181,38 @@ def test_clear_errors():
         model.fit(np.ones((10, 3)), np.ones(10), verbose=0)
     with pytest.raises(ValueError, match="validation_split must be in"):
         model.fit(X, Y, validation_split=1.5)
+
+
+def test_compile_takes_keras_learning_rate_as_well_as_lr():
+    """compile(learning_rate=...) is Keras's spelling of lr=; it reaches the optimizer."""
+    by_keras, by_torch = _classifier(), _classifier()
+    by_keras.compile(loss="bce", optimizer="sgd", learning_rate=0.25)
+    by_torch.compile(loss="bce", optimizer="sgd", lr=0.25)
+    assert by_keras._compiled.optimizer.lr == by_torch._compiled.optimizer.lr == 0.25
+    first = by_keras.fit(X, Y, epochs=2, verbose=0, seed=3).history["loss"]
+    second = by_torch.fit(X, Y, epochs=2, verbose=0, seed=3).history["loss"]
+    assert first == second
+
+
+def test_compile_with_both_lr_and_learning_rate_says_to_give_one():
+    model = _classifier()
+    with pytest.raises(TypeError, match=r"^compile: give the learning rate once, as lr= or as "
+                                        r"learning_rate="):
+        model.compile(loss="bce", optimizer="sgd", lr=0.1, learning_rate=0.1)
+    with pytest.raises(ValueError, match="apply only to an optimizer given by name"):
+        model.compile(loss="bce", optimizer=optim.SGD(model, lr=0.1), learning_rate=0.1)
+
+
+def test_fit_verbose_auto_is_a_progress_bar_as_in_keras(capsys):
+    model = _classifier()
+    model.compile(loss="bce", optimizer="adam")
+    model.fit(X, Y, epochs=1, verbose="auto")
+    assert re.search(r"Epoch 1/1  loss \d\.\d{4}", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("verbose", [3, -1, "silent", None, 1.5])
+def test_fit_with_a_bad_verbose_says_which_values_work(verbose):
+    model = _classifier()
+    model.compile(loss="bce", optimizer="adam")
+    with pytest.raises(ValueError, match=r'^fit: verbose must be 0 \(silent\), 1 .* or "auto"'):
+        model.fit(X, Y, epochs=1, verbose=verbose)

@@ -77,7 +77,7 @@ def test_atomic_write_leaves_only_the_final_file(tmp_path):
 
 def test_svg_bytes_are_identical_across_processes(tmp_path):
     script = (
-        "import sys, numpy as np; from viz.plots import plot_decision_boundary;"
+        "import sys, numpy as np; from chaingrad.viz.plots import plot_decision_boundary;"
         "rng = np.random.default_rng(1); X = rng.normal(size=(30, 2));"
         "y = (X[:, 0] > 0).astype(float);"
         "plot_decision_boundary(lambda g: 1 / (1 + np.exp(-4 * g[:, 0])), X, y, sys.argv[1])"
@@ -175,7 +175,7 @@ def test_optimizer_paths_falls_back_to_point_by_point_loss(tmp_path):
 def test_plotting_leaves_pyplot_and_the_backend_alone(tmp_path):
     """A notebook's own plots keep working: no pyplot import, no backend switch."""
     script = (  # (matplotlib.get_backend() itself would import pyplot, so it is not asked)
-        "import sys, numpy as np; from viz.plots import plot_function;"
+        "import sys, numpy as np; from chaingrad.viz.plots import plot_function;"
         "plot_function(np.tanh, None, sys.argv[1]);"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'"
     )

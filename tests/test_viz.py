@@ -269,8 +269,8 @@ def test_same_program_same_bytes_in_two_processes(engine):
 def test_builtin_and_auto_work_with_an_empty_path(tmp_path):
     code = (
         "import warnings, sys\n"
-        "from autograd import Value\n"
-        "from viz.draw import draw\n"
+        "from chaingrad.autograd import Value\n"
+        "from chaingrad.viz.draw import draw\n"
         "x = Value(2.0, name='x'); y = x * x; y.backward()\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"

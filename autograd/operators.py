@@ -1,0 +1,122 @@
+"""The methods Value and Tensor share: Python's operators, the maths methods, backward().
+
+Each operator builds one node through an op of the registry (``x + y`` is ``Add``), by
+the front-end's ``_apply``; ``backward()`` runs the engine from this node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .engine import backward
+from .node import Node
+from .ops import (
+    Abs,
+    Add,
+    Cos,
+    Div,
+    Exp,
+    Log,
+    Mul,
+    Neg,
+    Pow,
+    PowConstant,
+    Relu,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Sub,
+    Tanh,
+)
+
+
+class Operators(Node):
+    """A node with operators: the base class of Value and Tensor."""
+
+    __slots__ = ()
+
+    def backward(self, grad: Any = None) -> None:
+        """Fill ``.grad`` of every node this one depends on, seeding ``grad`` (default 1) here.
+
+        The chain rule is accumulation: a node's gradient is the *sum* of what each of its
+        uses sends back, which is why ``x * x`` gives 2x. Gradients add up across calls,
+        as in PyTorch: zero them between training steps.
+        """
+        backward(self, grad)
+
+    # Operators: each builds one node through the registry.
+    def __add__(self, other):
+        return self._binary(Add, self, other)
+
+    def __radd__(self, other):
+        return self._binary(Add, other, self)
+
+    def __sub__(self, other):
+        return self._binary(Sub, self, other)
+
+    def __rsub__(self, other):
+        return self._binary(Sub, other, self)
+
+    def __mul__(self, other):
+        return self._binary(Mul, self, other)
+
+    def __rmul__(self, other):
+        return self._binary(Mul, other, self)
+
+    def __truediv__(self, other):
+        return self._binary(Div, self, other)
+
+    def __rtruediv__(self, other):
+        return self._binary(Div, other, self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Node):
+            return self._binary(Pow, self, exponent)
+        return self._apply(PowConstant, (self,), {"exponent": exponent})
+
+    def __rpow__(self, base):
+        return self._binary(Pow, base, self)
+
+    def __neg__(self):
+        return self._unary(Neg, self)
+
+    def __pos__(self):
+        return self
+
+    def exp(self):
+        """e**x"""
+        return self._unary(Exp, self)
+
+    def log(self):
+        """Natural logarithm."""
+        return self._unary(Log, self)
+
+    def sqrt(self):
+        """Square root."""
+        return self._unary(Sqrt, self)
+
+    def tanh(self):
+        """Hyperbolic tangent."""
+        return self._unary(Tanh, self)
+
+    def sigmoid(self):
+        """Logistic sigmoid 1 / (1 + e**-x)."""
+        return self._unary(Sigmoid, self)
+
+    def relu(self):
+        """max(x, 0)."""
+        return self._unary(Relu, self)
+
+    def sin(self):
+        """Sine."""
+        return self._unary(Sin, self)
+
+    def cos(self):
+        """Cosine."""
+        return self._unary(Cos, self)
+
+    def abs(self):
+        """Absolute value."""
+        return self._unary(Abs, self)
+
+    __abs__ = abs
