@@ -41,7 +41,13 @@ from .activations import (
     Softsign,
     Tanh,
 )
-from .attention import Embedding, MultiheadAttention, TransformerBlock, TransformerLM
+from .attention import (
+    Embedding,
+    MultiheadAttention,
+    TransformerBlock,
+    TransformerLM,
+    name_parameters,
+)
 from .bridge import from_torch, to_torch
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, Reshape
 from .layers import MLP, Dropout, Flatten, Linear, Sequential
@@ -110,6 +116,7 @@ __all__ = [
     "losses",
     "manual_seed",
     "models",
+    "name_parameters",
     "norm",
     "optim",
     "recurrent",

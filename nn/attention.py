@@ -103,6 +103,8 @@ class MultiheadAttention(Module):
         v = self._split(self.value(value))
         heads, self.weights = functional.scaled_dot_product_attention(
             q, k, v, mask=mask, causal=causal, return_weights=True)
+        if getattr(self, "graph_name", ""):  # set by name_parameters: drawn inside its module
+            self.weights.name = f"{self.graph_name}.attention"
         n, _, t, _ = heads.shape
         joined = heads.transpose(0, 2, 1, 3).reshape(n, t, self.embed_dim)
         return self.out(joined)
@@ -194,4 +196,32 @@ class TransformerLM(Module):
                 f"dim={self.tokens.embedding_dim}, layers={len(self.blocks)})")
 
 
-__all__ = ["Embedding", "MultiheadAttention", "TransformerBlock", "TransformerLM"]
+def name_parameters(model: Module) -> Module:
+    """Name every parameter by its path in ``model`` (``blocks.0.attention.query.W``).
+
+    Drawn graphs then group by module: ``viz.draw(loss, path, group_by=viz.module_prefix(2))``
+    puts each block in one box. Attention layers also name their weights node
+    (``blocks.0.attention.attention``) so the box can show the attention matrix.
+    """
+    for path, parameter in model.named_parameters():
+        parameter.name = path
+    stack: list[tuple[str, object]] = [("", model)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, Module):
+            value.graph_name = path
+            items = list(vars(value).items())
+        elif isinstance(value, (list, tuple)):
+            items = [(str(i), item) for i, item in enumerate(value)]
+        elif isinstance(value, dict):
+            items = [(str(k), item) for k, item in value.items()]
+        else:
+            continue
+        for key, item in items:
+            if isinstance(item, (Module, list, tuple, dict)):
+                stack.append((f"{path}.{key}" if path else key, item))
+    return model
+
+
+__all__ = ["Embedding", "MultiheadAttention", "TransformerBlock", "TransformerLM",
+           "name_parameters"]

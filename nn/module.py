@@ -58,9 +58,13 @@ class Module:
     """Base class of models: ``model(x)`` calls ``model.forward(x)``."""
 
     training: bool = True  # a class default, so subclasses need not call super().__init__()
+    graph_name: str = ""  # the module's path in a model, once nn.name_parameters has run
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if self.graph_name and isinstance(out, Node) and out.name is None:
+            out.name = f"{self.graph_name}.out"  # set by nn.name_parameters: drawn in its box
+        return out
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

@@ -371,3 +371,34 @@ def test_the_bridge_names_what_it_cannot_convert():
         nn.to_torch(nn.LSTM(2, 3))
     with pytest.raises(TypeError, match="from_torch: no chaingrad equivalent for GRU"):
         nn.from_torch(torch.nn.GRU(2, 3))
+
+
+# ---------------------------------------------------------------- readable graphs
+
+
+def test_a_transformer_graph_collapses_by_module_and_shows_its_attention():
+    from chaingrad import viz
+
+    model = nn.name_parameters(nn.TransformerLM(5, 4, dim=8, num_heads=2, num_layers=2, seed=0))
+    assert model.blocks[1].attention.query.weight.name == "blocks.1.attention.query.weight"
+    logits = model(np.array([[1, 2, 3, 4]]))
+    loss = F.cross_entropy(logits.reshape(-1, 5), np.array([2, 3, 4, 0]))
+    loss.backward()
+    svg = str(viz.draw(loss, collapse_threshold=20, group_by=viz.module_prefix(2),
+                       engine="builtin"))
+    for box in ("tokens", "positions", "blocks.0", "blocks.1", "norm", "head"):
+        assert f">{box}<" in svg, box
+    weights = model.blocks[0].attention.weights.data[0, 0]
+    assert svg.count("attention weights, head 0:") == 2
+    first_row = " ".join(f"{v:.2f}" for v in weights[0])
+    assert first_row == "1.00 0.00 0.00 0.00" and first_row in svg  # causal: itself only
+    assert " ".join(f"{v:.2f}" for v in weights[3]) in svg
+
+
+def test_module_prefix_keeps_the_first_parts_of_a_module_path():
+    from chaingrad import viz
+
+    assert viz.module_prefix(2)("blocks.0.attention.query.weight") == "blocks.0"
+    assert viz.module_prefix(3)("blocks.0.attention.query.weight") == "blocks.0.attention"
+    assert viz.module_prefix(2)("head.weight") == "head"
+    assert viz.module_prefix(2)("x") is None
