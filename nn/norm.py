@@ -9,7 +9,8 @@ scale and shift them back (``weight`` and ``bias``, learned). They differ in the
 - layer norm: one example's own features, the same in training and evaluation (the
   transformer's choice: it works for a batch of one and for sequences of any length).
 
-The running statistics are plain arrays, not parameters: the optimizer never moves them.
+The running statistics are plain arrays, not parameters: the optimizer never moves them,
+but ``state_dict``, ``save`` and ``load`` keep them (they are the module's ``buffers``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .module import Module
 class _BatchNorm(Module):
     dimensions: tuple[int, ...] = (2,)
     shapes = "(N, C)"
+    buffers = ("running_mean", "running_var")  # saved and loaded with the weights
 
     def __init__(
         self,

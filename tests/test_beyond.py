@@ -402,3 +402,22 @@ def test_module_prefix_keeps_the_first_parts_of_a_module_path():
     assert viz.module_prefix(3)("blocks.0.attention.query.weight") == "blocks.0.attention"
     assert viz.module_prefix(2)("head.weight") == "head"
     assert viz.module_prefix(2)("x") is None
+
+
+def test_saving_a_model_keeps_the_running_statistics(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 4, seed=0), nn.BatchNorm1d(4))
+    for seed in range(3):
+        model(Tensor(_data((8, 3), seed) * 3 + 2))
+    assert set(model.state_dict()) == {"layers.0.weight", "layers.0.bias",
+                                       "layers.1.weight", "layers.1.bias",
+                                       "layers.1.running_mean", "layers.1.running_var"}
+    path = model.save(tmp_path / "model.npz")
+    copy = nn.Sequential(nn.Linear(3, 4, seed=5), nn.BatchNorm1d(4)).load(path)
+    _close(copy[1].running_var, model[1].running_var)
+    model.eval()
+    copy.eval()
+    x = Tensor(_data((2, 3), seed=9))
+    _close(copy(x).data, model(x).data)
+    old = {k: v for k, v in model.state_dict().items() if "running" not in k}
+    copy.load_state_dict(old)  # a file without buffers still loads (they stay as they are)
+    _close(copy[1].running_var, model[1].running_var)
