@@ -44,8 +44,8 @@ def run(lesson):
         small = F.conv_transpose2d(image, ones, stride=1)
         print(small.data[0, 0])
     """)
-    lesson.check("the centre adds all four stamps: 10", v.small.data[0, 0, 1, 1], 10.0)
-    lesson.check("the top middle adds two: 1 + 2 = 3", v.small.data[0, 0, 0, 1], 3.0)
+    lesson.check("the centre adds all four stamps, 1 + 2 + 3 + 4", v.small.data[0, 0, 1, 1], 10.0)
+    lesson.check("the top middle adds two stamps, 1 + 2", v.small.data[0, 0, 0, 1], 3.0)
 
     lesson.step("It is the convolution's backward pass")
     lesson.say("""

@@ -107,8 +107,10 @@ def _to_torch(module: Module, torch: Any) -> Any:
                                    output_padding=module.output_padding,
                                    bias=module.bias is not None, dilation=module.dilation)
         return _copy_weight_and_bias(twin, module)
-    if kind in (conv.MaxPool2d, conv.AvgPool2d):
-        return getattr(tnn, kind.__name__)(module.kernel_size, module.stride, module.padding)
+    if kind is conv.MaxPool2d:
+        return tnn.MaxPool2d(module.kernel_size, module.stride, module.padding, module.dilation)
+    if kind is conv.AvgPool2d:
+        return tnn.AvgPool2d(module.kernel_size, module.stride, module.padding)
     if kind in (norm.BatchNorm1d, norm.BatchNorm2d):
         twin = getattr(tnn, kind.__name__)(
             module.num_features, eps=module.eps, momentum=module.momentum,
@@ -234,9 +236,12 @@ def _from_torch(twin: Any, torch: Any) -> Module:
             output_padding=_setting(twin.output_padding), bias=twin.bias is not None,
             dilation=_setting(twin.dilation))
         return _set(ours, weight=twin.weight, bias=twin.bias)
-    if isinstance(twin, (tnn.MaxPool2d, tnn.AvgPool2d)) and _plain_pool(twin):
-        cls = conv.MaxPool2d if isinstance(twin, tnn.MaxPool2d) else conv.AvgPool2d
-        return cls(_setting(twin.kernel_size), _setting(twin.stride), _setting(twin.padding))
+    if isinstance(twin, tnn.MaxPool2d) and _plain_pool(twin):
+        return conv.MaxPool2d(_setting(twin.kernel_size), _setting(twin.stride),
+                              _setting(twin.padding), _setting(twin.dilation))
+    if isinstance(twin, tnn.AvgPool2d) and _plain_pool(twin):
+        return conv.AvgPool2d(_setting(twin.kernel_size), _setting(twin.stride),
+                              _setting(twin.padding))
     if isinstance(twin, (tnn.BatchNorm1d, tnn.BatchNorm2d)) and twin.momentum is not None:
         cls = norm.BatchNorm1d if isinstance(twin, tnn.BatchNorm1d) else norm.BatchNorm2d
         ours = cls(twin.num_features, eps=twin.eps, momentum=twin.momentum, affine=twin.affine,
@@ -279,8 +284,8 @@ def _plain_conv(twin: Any) -> bool:
 
 
 def _plain_pool(twin: Any) -> bool:
-    extra = getattr(twin, "dilation", 1) in (1, (1, 1)) and not twin.ceil_mode
-    return extra and getattr(twin, "count_include_pad", True) and getattr(
+    """No ceil_mode, indices, divisor or excluded padding: the options chaingrad has."""
+    return not twin.ceil_mode and getattr(twin, "count_include_pad", True) and getattr(
         twin, "divisor_override", None) is None and not getattr(twin, "return_indices", False)
 
 

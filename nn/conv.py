@@ -185,10 +185,27 @@ class _Pool(Module):
 class MaxPool2d(_Pool):
     """y = the largest value in each kernel x kernel window (stride defaults to the kernel).
 
-    The gradient goes only to the element that was the maximum of its window.
+    The gradient goes only to the element that was the maximum of its window. Every
+    setting is an int or a (rows, columns) pair; ``dilation`` spreads the window's taps.
     """
 
     function = staticmethod(functional.max_pool2d)
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = _setting(dilation, "MaxPool2d", "dilation")
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        _check_images("MaxPool2d", x)
+        return functional.max_pool2d(x, self.kernel_size, self.stride, self.padding,
+                                     self.dilation)
 
 
 class AvgPool2d(_Pool):

@@ -194,6 +194,17 @@ def test_pooling_with_pairs_equals_torch(layer):
     _close(grad_o, grad_t)
 
 
+def test_dilated_max_pooling_equals_torch_both_ways():
+    ours = nn.MaxPool2d((2, 3), stride=(2, 1), padding=(1, 0), dilation=(2, 1))
+    theirs = nn.to_torch(ours)
+    assert theirs.dilation == (2, 1)
+    out_o, out_t, grad_o, grad_t = _run_both(ours, theirs, _data((2, 2, 7, 8)))
+    _close(out_o.data, out_t)
+    _close(grad_o, grad_t)
+    back = nn.from_torch(theirs)
+    assert back.dilation == (2, 1) and back.kernel_size == (2, 3)
+
+
 def test_im2col_makes_convolution_one_matrix_product():
     x = Tensor(_data((2, 3, 6, 5)))
     w = Tensor(_data((4, 3, 3, 2), seed=1))
