@@ -292,7 +292,7 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
     return small
 
 
-ATTENTION_FITS = 8  # attention weights up to 8 x 8 are drawn as a matrix inside their box
+ATTENTION_FITS = 10  # attention weights up to 10 x 10 are drawn as a matrix inside their box
 
 
 def _attention_matrix(graph: nx.MultiDiGraph, ids: list[str]) -> np.ndarray | None:
