@@ -90,37 +90,13 @@ def _ours(workload: str):
     return step
 
 
-def _torch_transformer(ours, torch):
-    from chaingrad import nn
-
-    class TinyGPT(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.tokens = nn.to_torch(ours.tokens)
-            self.positions = nn.to_torch(ours.positions)
-            self.blocks = torch.nn.Sequential(*(nn.to_torch(b) for b in ours.blocks))
-            self.norm = nn.to_torch(ours.norm)
-            self.head = nn.to_torch(ours.head)
-
-        def forward(self, index):
-            x = self.tokens(index) + self.positions(torch.arange(index.shape[1]))
-            return self.head(self.norm(self.blocks(x)))
-
-    return TinyGPT()
-
-
 def _torch(workload: str):
     torch = load_torch()
     from chaingrad import nn
 
-    if workload == "transformer":
-        ours, inputs, targets = _transformer()
-        model = _torch_transformer(ours, torch)
-        inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
-    else:
-        ours, inputs, targets = _autoencoder()
-        model = nn.to_torch(ours)
-        inputs, targets = torch.from_numpy(inputs), torch.from_numpy(targets)
+    ours, inputs, targets = (_transformer if workload == "transformer" else _autoencoder)()
+    model = nn.to_torch(ours)
+    inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.003)
     loss_fn = torch.nn.functional
 

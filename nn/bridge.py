@@ -69,10 +69,12 @@ def to_torch(module: Module) -> Any:
     """An equivalent ``torch.nn`` module with a copy of this module's weights (and mode).
 
     Supported: Linear, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, BatchNorm1d/2d,
-    LayerNorm, Embedding, MultiheadAttention, TransformerBlock, Dropout, Flatten, Reshape,
-    the activations ReLU, Tanh, Sigmoid, Identity, SELU, Softplus, LeakyReLU and ELU, and
-    Sequential (MLP) of these. MultiheadAttention becomes ``torch.nn.MultiheadAttention``
-    (batch_first=True), which is called as ``mha(x, x, x)`` and returns (out, weights).
+    LayerNorm, Embedding, MultiheadAttention, TransformerBlock, TransformerLM, Dropout,
+    Flatten, Reshape, the activations ReLU, Tanh, Sigmoid, Identity, SELU, Softplus,
+    LeakyReLU and ELU, and Sequential (MLP) of these. MultiheadAttention becomes
+    ``torch.nn.MultiheadAttention`` (batch_first=True), called as ``mha(x, x, x)`` and
+    returning (out, weights); a TransformerBlock becomes a pre-norm
+    ``torch.nn.TransformerEncoderLayer`` (wrapped to pass the causal mask when causal).
     """
     torch = _torch()
     previous = torch.get_default_dtype()
@@ -132,6 +134,11 @@ def _to_torch(module: Module, torch: Any) -> Any:
         return _attention_to_torch(module, torch)
     if kind is attention.TransformerBlock:
         return _block_to_torch(module, torch)
+    if kind is attention.TransformerLM:
+        return _Made.language_model(torch)(
+            _to_torch(module.tokens, torch), _to_torch(module.positions, torch),
+            [_to_torch(block, torch) for block in module.blocks],
+            _to_torch(module.norm, torch), _to_torch(module.head, torch))
     if kind is layers.Dropout:
         return tnn.Dropout(module.p)
     if kind is layers.Flatten:
@@ -177,17 +184,19 @@ def _block_to_torch(block: attention.TransformerBlock, torch: Any) -> Any:
     for ours, theirs in ((block.linear1, layer.linear1), (block.linear2, layer.linear2)):
         _copy(theirs.weight, ours.weight.data.T)
         _copy(theirs.bias, ours.bias.data)
-    return _Causal.make(torch)(layer) if block.causal else layer
+    return _Made.causal_layer(torch)(layer) if block.causal else layer
 
 
-class _Causal:
-    """A torch module that calls an encoder layer with the causal mask (made on demand)."""
+class _Made:
+    """torch.nn.Module classes for the models torch has no class for, made on first use
+    (defining them at import time would import torch)."""
 
-    cls: Any = None
+    classes: dict[str, Any] = {}
 
     @staticmethod
-    def make(torch: Any) -> Any:
-        if _Causal.cls is None:
+    def causal_layer(torch: Any) -> Any:
+        """An encoder layer called with the causal mask."""
+        if "causal" not in _Made.classes:
             class CausalEncoderLayer(torch.nn.Module):
                 def __init__(self, layer: Any) -> None:
                     super().__init__()
@@ -198,8 +207,28 @@ class _Causal:
                         x.shape[1], dtype=x.dtype)
                     return self.layer(x, src_mask=mask, is_causal=True)
 
-            _Causal.cls = CausalEncoderLayer
-        return _Causal.cls
+            _Made.classes["causal"] = CausalEncoderLayer
+        return _Made.classes["causal"]
+
+    @staticmethod
+    def language_model(torch: Any) -> Any:
+        """TransformerLM: embeddings, blocks, norm, head; (batch, T) ints to scores."""
+        if "lm" not in _Made.classes:
+            class TransformerLM(torch.nn.Module):
+                def __init__(self, tokens: Any, positions: Any, blocks: list, norm: Any,
+                             head: Any) -> None:
+                    super().__init__()
+                    self.tokens, self.positions = tokens, positions
+                    self.blocks = torch.nn.Sequential(*blocks)
+                    self.norm, self.head = norm, head
+
+                def forward(self, index: Any) -> Any:
+                    places = torch.arange(index.shape[1], device=index.device)
+                    x = self.tokens(index) + self.positions(places)
+                    return self.head(self.norm(self.blocks(x)))
+
+            _Made.classes["lm"] = TransformerLM
+        return _Made.classes["lm"]
 
 
 # ---------------------------------------------------------------- PyTorch -> chaingrad
@@ -209,7 +238,9 @@ def from_torch(torch_module: Any) -> Module:
     """A chaingrad module equal to ``torch_module``, with a copy of its weights (and mode).
 
     The reverse of :func:`to_torch`, for the same layers (torch.nn.Unflatten(1, shape)
-    becomes Reshape). The arrays keep PyTorch's dtype (float32 unless it was converted).
+    becomes Reshape; the transformer classes are one way only). The arrays keep PyTorch's
+    dtype (float32 unless it was converted). A MultiheadAttention comes back as ours, which
+    takes (batch, tokens, features) whatever PyTorch's ``batch_first`` was.
     """
     torch = _torch()
     module = _from_torch(torch_module, torch)
@@ -314,10 +345,10 @@ def _attention_from_torch(twin: Any) -> attention.MultiheadAttention:
 SUPPORTED = [
     "Sequential", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "MultiheadAttention",
-    "TransformerBlock", "Dropout", "Flatten", "Reshape",
+    "TransformerBlock", "TransformerLM", "Dropout", "Flatten", "Reshape",
     *(cls.__name__ for cls in ACTIVATIONS),
 ]
 SUPPORTED_TORCH = [name.replace("Reshape", "Unflatten(1, ...)") for name in SUPPORTED
-                   if name != "TransformerBlock"]
+                   if not name.startswith("Transformer")]
 
 __all__ = ["from_torch", "to_torch"]

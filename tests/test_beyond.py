@@ -304,6 +304,29 @@ def test_transformer_block_equals_torchs_pre_norm_encoder_layer():
     _close(ours.norm1.weight.grad, theirs.layer.norm1.weight.grad)
 
 
+def test_a_tiny_transformer_trains_one_step_like_its_torch_twin():
+    ours = nn.TransformerLM(vocab_size=7, context=6, dim=8, num_heads=2, num_layers=2, seed=0)
+    theirs = nn.to_torch(ours)
+    text = np.random.default_rng(0).integers(0, 7, (3, 7))
+    optimizer = nn.optim.Adam(ours.parameters(), lr=0.01)
+    torch_optimizer = torch.optim.Adam(theirs.parameters(), lr=0.01)
+    for _ in range(2):
+        loss = F.cross_entropy(ours(text[:, :-1]).reshape(-1, 7), text[:, 1:].reshape(-1))
+        torch_loss = TF.cross_entropy(theirs(torch.as_tensor(text[:, :-1])).reshape(-1, 7),
+                                      torch.as_tensor(text[:, 1:]).reshape(-1))
+        optimizer.zero_grad()
+        torch_optimizer.zero_grad()
+        loss.backward()
+        torch_loss.backward()
+        _close(loss.item(), torch_loss.item())
+        _close(ours.tokens.weight.grad, theirs.tokens.weight.grad)
+        _close(ours.blocks[0].attention.query.weight.grad.T,
+               theirs.blocks[0].layer.self_attn.in_proj_weight.grad[:8])
+        optimizer.step()
+        torch_optimizer.step()
+    _close(ours.head.weight.data.T, theirs.head.weight)
+
+
 def test_a_causal_model_ignores_later_tokens():
     model = nn.TransformerLM(vocab_size=6, context=5, dim=8, num_heads=2, num_layers=1, seed=0)
     a = model(np.array([[1, 2, 3, 4, 5]])).data
