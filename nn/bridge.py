@@ -24,15 +24,15 @@ from chaingrad.autograd import Tensor
 from . import activations, attention, conv, layers, norm
 from .module import Module
 
-ACTIVATIONS = {  # chaingrad class -> (PyTorch class, {our parameter: theirs})
-    activations.ReLU: ("ReLU", {}),
-    activations.Tanh: ("Tanh", {}),
-    activations.Sigmoid: ("Sigmoid", {}),
-    activations.Identity: ("Identity", {}),
-    activations.SELU: ("SELU", {}),
-    activations.Softplus: ("Softplus", {}),
-    activations.LeakyReLU: ("LeakyReLU", {"slope": "negative_slope"}),
-    activations.ELU: ("ELU", {"alpha": "alpha"}),
+ACTIVATIONS = {  # our activation's name -> (PyTorch class, {our parameter: theirs}, ours)
+    "relu": ("ReLU", {}, activations.ReLU),
+    "tanh": ("Tanh", {}, activations.Tanh),
+    "sigmoid": ("Sigmoid", {}, activations.Sigmoid),
+    "linear": ("Identity", {}, activations.Identity),
+    "selu": ("SELU", {}, activations.SELU),
+    "softplus": ("Softplus", {}, activations.Softplus),
+    "leaky_relu": ("LeakyReLU", {"slope": "negative_slope"}, activations.LeakyReLU),
+    "elu": ("ELU", {"alpha": "alpha"}, activations.ELU),
 }
 
 
@@ -145,9 +145,10 @@ def _to_torch(module: Module, torch: Any) -> Any:
         return tnn.Flatten()
     if kind is conv.Reshape:
         return tnn.Unflatten(1, module.shape)
-    if kind in ACTIVATIONS:
-        name, renames = ACTIVATIONS[kind]
-        return getattr(tnn, name)(**{renames[k]: v for k, v in module.params.items()})
+    if isinstance(module, activations.Activation) and module.function_name in ACTIVATIONS:
+        name, renames, _ = ACTIVATIONS[module.function_name]
+        if set(module.params) <= set(renames):  # e.g. tanh with a slope c has no twin
+            return getattr(tnn, name)(**{renames[k]: v for k, v in module.params.items()})
     raise TypeError(f"to_torch: no PyTorch equivalent for {kind.__name__}; supported are "
                     f"{', '.join(sorted(SUPPORTED))}")
 
@@ -296,7 +297,7 @@ def _from_torch(twin: Any, torch: Any) -> Module:
         return layers.Flatten()
     if isinstance(twin, tnn.Unflatten) and twin.dim == 1:
         return conv.Reshape(*twin.unflattened_size)
-    for ours, (name, renames) in ACTIVATIONS.items():
+    for name, renames, ours in ACTIVATIONS.values():
         if type(twin) is getattr(tnn, name):
             return ours(**{k: getattr(twin, v) for k, v in renames.items()})
     raise TypeError(f"from_torch: no chaingrad equivalent for {type(twin).__name__}; "
@@ -346,7 +347,7 @@ SUPPORTED = [
     "Sequential", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Embedding", "MultiheadAttention",
     "TransformerBlock", "TransformerLM", "Dropout", "Flatten", "Reshape",
-    *(cls.__name__ for cls in ACTIVATIONS),
+    *(ours.__name__ for _, _, ours in ACTIVATIONS.values()),
 ]
 SUPPORTED_TORCH = [name.replace("Reshape", "Unflatten(1, ...)") for name in SUPPORTED
                    if not name.startswith("Transformer")]

@@ -399,6 +399,18 @@ def test_from_torch_keeps_float32():
     assert isinstance(attention, nn.MultiheadAttention)
 
 
+def test_an_mlp_and_activations_by_name_cross_over():
+    ours = nn.Sequential(nn.MLP(3, [4, 2], activation="relu", seed=0),
+                         nn.activations.Activation("tanh"), nn.Activation("leaky_relu", slope=0.2))
+    theirs = nn.to_torch(ours)
+    assert isinstance(theirs[0][1], torch.nn.ReLU) and theirs[2].negative_slope == 0.2
+    out_o, out_t, grad_o, grad_t = _run_both(ours, theirs, _data((5, 3)))
+    _close(out_o.data, out_t)
+    _close(grad_o, grad_t)
+    with pytest.raises(TypeError, match="to_torch: no PyTorch equivalent for Tanh"):
+        nn.to_torch(nn.Tanh(c=2.0))  # tanh(c x) has no PyTorch layer
+
+
 def test_the_bridge_names_what_it_cannot_convert():
     with pytest.raises(TypeError, match="to_torch: no PyTorch equivalent for LSTM; supported "
                                         "are .*Linear"):
