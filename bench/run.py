@@ -1,6 +1,6 @@
 """The chaingrad benchmark: one command, one table per section, all measured in this run.
 
-    python bench/run.py [--quick] [--threads N] [scalar tensor training digits render]
+    python bench/run.py [--quick] [--threads N] [scalar tensor training digits render beyond]
 
 Each system is timed in its own fresh Python process (so one system's allocator and
 garbage collector state cannot affect another's), with the garbage collector on, the same
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _harness import BENCH_DIR, REPO_DIR, machine_info, merge, run_job  # noqa: E402
 
-SECTIONS = ("scalar", "tensor", "training", "digits", "render")
+SECTIONS = ("scalar", "tensor", "training", "digits", "render", "beyond")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,12 +9,15 @@ data sets (``nn.data``), the classic networks (``nn.classic``) and ``nn.function
 
 from . import (
     activations,
+    attention,
+    bridge,
     classic,
     conv,
     data,
     functional,
     losses,
     models,
+    norm,
     optim,
     recurrent,
     scalar,
@@ -38,9 +41,18 @@ from .activations import (
     Softsign,
     Tanh,
 )
-from .conv import AvgPool2d, Conv2d, MaxPool2d, Reshape
+from .attention import (
+    Embedding,
+    MultiheadAttention,
+    TransformerBlock,
+    TransformerLM,
+    name_parameters,
+)
+from .bridge import from_torch, to_torch
+from .conv import AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, Reshape
 from .layers import MLP, Dropout, Flatten, Linear, Sequential
 from .module import Module, load, manual_seed, save
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, Elman, GRUCell, Jordan, JordanCell, LSTMCell, RNNCell
 from .training import Callback, EarlyStopping, History, Replications, replicate
 
@@ -53,11 +65,15 @@ __all__ = [
     "SELU",
     "Activation",
     "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Callback",
     "Conv2d",
+    "ConvTranspose2d",
     "Dropout",
     "EarlyStopping",
     "Elman",
+    "Embedding",
     "Flatten",
     "GRUCell",
     "History",
@@ -65,10 +81,12 @@ __all__ = [
     "Jordan",
     "JordanCell",
     "LSTMCell",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
     "Module",
+    "MultiheadAttention",
     "PReLU",
     "RNNCell",
     "RReLU",
@@ -84,19 +102,27 @@ __all__ = [
     "Softplus",
     "Softsign",
     "Tanh",
+    "TransformerBlock",
+    "TransformerLM",
     "activations",
+    "attention",
+    "bridge",
     "classic",
     "conv",
     "data",
+    "from_torch",
     "functional",
     "load",
     "losses",
     "manual_seed",
     "models",
+    "name_parameters",
+    "norm",
     "optim",
     "recurrent",
     "replicate",
     "save",
+    "to_torch",
     "scalar",
     "training",
 ]

@@ -1,4 +1,5 @@
-"""Convolution and pooling layers: ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Reshape``.
+"""Convolution and pooling layers: ``Conv2d``, ``ConvTranspose2d``, ``MaxPool2d``, ``AvgPool2d``,
+``Reshape``.
 
 Images are (batch, channels, height, width), as in PyTorch, and a kernel is
 (out_channels, in_channels, kh, kw), so PyTorch weights copy over unchanged. The work is
@@ -46,18 +47,16 @@ class Conv2d(Module):
         in_channels: int,
         out_channels: int,
         kernel_size: int | tuple[int, int],
-        stride: int = 1,
-        padding: int = 0,
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
         bias: bool = True,
         init: str = "he",
         seed: int | np.random.Generator | None = None,
+        dilation: int | tuple[int, int] = 1,
     ) -> None:
-        for what, n in (("in_channels", in_channels), ("out_channels", out_channels),
-                        ("stride", stride)):
+        for what, n in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(n, (int, np.integer)) or n < 1:
                 raise ValueError(f"Conv2d: {what} must be a positive integer, got {n!r}")
-        if not isinstance(padding, (int, np.integer)) or padding < 0:
-            raise ValueError(f"Conv2d: padding must be a non-negative integer, got {padding!r}")
         if init not in INITS:
             raise ValueError(f"Conv2d: unknown init {init!r}; choose one of {', '.join(INITS)}")
         kh, kw = _pair(kernel_size, "Conv2d", "kernel_size")
@@ -67,36 +66,111 @@ class Conv2d(Module):
         self.weight = Tensor(kernel, requires_grad=True, name="kernel")
         self.bias = Tensor(np.zeros(out_channels), requires_grad=True, name="b") if bias else None
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = (kh, kw), int(stride), int(padding)
+        self.kernel_size = (kh, kw)
+        self.stride = _setting(stride, "Conv2d", "stride")
+        self.padding = _setting(padding, "Conv2d", "padding", smallest=0)
+        self.dilation = _setting(dilation, "Conv2d", "dilation")
 
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
         _check_images("Conv2d", x, self.in_channels)
-        return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding,
+                                 self.dilation)
 
     def __repr__(self) -> str:
+        extra = f", dilation={self.dilation}" if self.dilation != 1 else ""
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding})")
+                f"stride={self.stride}, padding={self.padding}{extra})")
+
+
+class ConvTranspose2d(Module):
+    """The transpose of Conv2d: each input pixel stamps the kernel W[c] (out_channels, kh, kw),
+    scaled by its value, onto the output, stride pixels apart; overlaps add up.
+
+    With stride 2 it doubles the height and width (a decoder's upsampling step):
+    OH = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1. The weight is
+    (in_channels, out_channels, kh, kw), PyTorch's layout, so its weights copy over unchanged.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        init: str = "he",
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        for what, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"ConvTranspose2d: {what} must be a positive integer, "
+                                 f"got {n!r}")
+        if init not in INITS:
+            raise ValueError(f"ConvTranspose2d: unknown init {init!r}; choose one of "
+                             f"{', '.join(INITS)}")
+        kh, kw = _pair(kernel_size, "ConvTranspose2d", "kernel_size")
+        fan_in = in_channels * kh * kw
+        columns = initial_weights(fan_in, out_channels, init, rng(seed))
+        kernel = columns.reshape(in_channels, kh, kw, out_channels).transpose(0, 3, 1, 2)
+        self.weight = Tensor(np.ascontiguousarray(kernel), requires_grad=True, name="kernel")
+        self.bias = Tensor(np.zeros(out_channels), requires_grad=True, name="b") if bias else None
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = (kh, kw)
+        self.stride = _setting(stride, "ConvTranspose2d", "stride")
+        self.padding = _setting(padding, "ConvTranspose2d", "padding", smallest=0)
+        self.output_padding = _setting(output_padding, "ConvTranspose2d", "output_padding",
+                                       smallest=0)
+        self.dilation = _setting(dilation, "ConvTranspose2d", "dilation")
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        _check_images("ConvTranspose2d", x, self.in_channels)
+        return functional.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                           self.output_padding, self.dilation)
+
+    def __repr__(self) -> str:
+        return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, output_padding={self.output_padding})")
+
+
+def _both(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else value
+
+
+def _setting(value, layer: str, what: str, smallest: int = 1) -> int | tuple[int, int]:
+    """An int or a pair of ints (each at least ``smallest``), kept as given."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                       and n >= smallest for n in pair)):
+        kind = "a positive integer" if smallest else "a non-negative integer"
+        raise ValueError(f"{layer}: {what} must be {kind} or a pair of them, got {value!r}")
+    return int(value) if isinstance(value, (int, np.integer)) else (int(pair[0]), int(pair[1]))
 
 
 class _Pool(Module):
     function = staticmethod(functional.max_pool2d)
 
-    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0) -> None:
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
         name = type(self).__name__
-        checks = [("kernel_size", kernel_size)]
-        if stride is not None:
-            checks.append(("stride", stride))
-        for what, n in checks:
-            if not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"{name}: {what} must be a positive integer, got {n!r}")
-        if not isinstance(padding, (int, np.integer)) or not 0 <= padding <= kernel_size // 2:
+        self.kernel_size = _setting(kernel_size, name, "kernel_size")
+        self.stride = self.kernel_size if stride is None else _setting(stride, name, "stride")
+        self.padding = _setting(padding, name, "padding", smallest=0)
+        kernel, padding_pair = (_both(v) for v in (self.kernel_size, self.padding))
+        if not all(p <= k // 2 for p, k in zip(padding_pair, kernel)):
             raise ValueError(
                 f"{name}: padding must be an integer from 0 to kernel_size // 2, got {padding!r}"
             )
-        self.kernel_size = int(kernel_size)
-        self.stride = self.kernel_size if stride is None else int(stride)
-        self.padding = int(padding)
 
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
@@ -111,10 +185,27 @@ class _Pool(Module):
 class MaxPool2d(_Pool):
     """y = the largest value in each kernel x kernel window (stride defaults to the kernel).
 
-    The gradient goes only to the element that was the maximum of its window.
+    The gradient goes only to the element that was the maximum of its window. Every
+    setting is an int or a (rows, columns) pair; ``dilation`` spreads the window's taps.
     """
 
     function = staticmethod(functional.max_pool2d)
+
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+    ) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.dilation = _setting(dilation, "MaxPool2d", "dilation")
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = as_tensor(x)
+        _check_images("MaxPool2d", x)
+        return functional.max_pool2d(x, self.kernel_size, self.stride, self.padding,
+                                     self.dilation)
 
 
 class AvgPool2d(_Pool):
@@ -146,4 +237,4 @@ class Reshape(Module):
         return f"Reshape{self.shape}"
 
 
-__all__ = ["AvgPool2d", "Conv2d", "MaxPool2d", "Reshape"]
+__all__ = ["AvgPool2d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "Reshape"]

@@ -204,42 +204,70 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
 
 # ------------------------------------------------------------------ convolution
 
-
-def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
+# Every size below is a pair (rows, columns); an int n given by a student means (n, n).
 
 
-def _pad(x: np.ndarray, padding: int, value: float = 0.0) -> np.ndarray:
+def _two(value: Any) -> tuple[int, int]:
+    """(n, n) for an int n, the pair itself for a pair: every option is per axis."""
+    if isinstance(value, (int, np.integer)):
+        return int(value), int(value)
+    return int(value[0]), int(value[1])
+
+
+def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1) -> int:
+    """Window positions that fit: (size + 2 padding - dilation (kernel - 1) - 1) // stride + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad(x: np.ndarray, padding: Any, value: float = 0.0) -> np.ndarray:
     """x with ``padding`` rows and columns of ``value`` around its last two axes."""
-    if padding == 0:
+    ph, pw = _two(padding)
+    if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
-    padded = np.full((n, c, h + 2 * padding, w + 2 * padding), value, dtype=x.dtype)
-    padded[:, :, padding:padding + h, padding:padding + w] = x
+    padded = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
     return padded
 
 
-def _windows(xp: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def _windows(xp: np.ndarray, kh: int, kw: int, stride: Any, dilation: Any = 1) -> np.ndarray:
     """A read-only view (N, C, OH, OW, kh, kw) of every kernel-sized window: no copy."""
     n, c, h, w = xp.shape
-    sn, sc, sh, sw = xp.strides
-    shape = (n, c, (h - kh) // stride + 1, (w - kw) // stride + 1, kh, kw)
-    strides = (sn, sc, sh * stride, sw * stride, sh, sw)
+    (sh, sw), (dh, dw) = _two(stride), _two(dilation)
+    sn, sc, row, col = xp.strides
+    shape = (n, c, _out_size(h, kh, sh, 0, dh), _out_size(w, kw, sw, 0, dw), kh, kw)
+    strides = (sn, sc, row * sh, col * sw, row * dh, col * dw)
     return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
 
 
-def _im2col(xp: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
+def _im2col(xp: np.ndarray, kh: int, kw: int, stride: Any, dilation: Any = 1,
+            scratch: bool = True) -> np.ndarray:
     """(N, C*kh*kw, OH*OW): every window as a column, copied once from the strided view.
 
     Rows run over (c, i, j) and columns over output pixels, so one matrix product per
-    image gives the output already in (N, F, OH, OW) order. The columns live only until
-    that product, so they are written into a reused scratch buffer (see _scratch).
+    image gives the output already in (N, F, OH, OW) order. Inside a convolution the
+    columns live only until that product, so they go into a reused scratch buffer.
     """
-    windows = _windows(xp, kh, kw, stride)
+    windows = _windows(xp, kh, kw, stride, dilation)
     n, c, out_h, out_w = windows.shape[:4]
-    cols = _scratch((n, c, kh, kw, out_h, out_w), xp.dtype)
+    shape = (n, c, kh, kw, out_h, out_w)
+    cols = _scratch(shape, xp.dtype) if scratch else np.empty(shape, xp.dtype)
     np.copyto(cols, windows.transpose(0, 1, 4, 5, 2, 3))
     return cols.reshape(n, c * kh * kw, out_h * out_w)
+
+
+def _col2im(cols, input_shape, kernel_size, stride, padding, dilation=1):
+    """The transpose of _im2col: each column goes back to its window; overlaps add up."""
+    n, c, h, w = input_shape
+    kh, kw = kernel_size
+    (sh, sw), (ph, pw), (dh, dw) = _two(stride), _two(padding), _two(dilation)
+    out_h, out_w = _out_size(h, kh, sh, ph, dh), _out_size(w, kw, sw, pw, dw)
+    cols = cols.reshape(n, c, kh, kw, out_h, out_w)
+    padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            padded[_window_slice(i, j, out_h, out_w, (sh, sw), (dh, dw))] += cols[:, :, i, j]
+    return _crop(padded, (ph, pw))
 
 
 _buffers = threading.local()
@@ -266,53 +294,51 @@ def _scratch(shape: tuple, dtype: np.dtype) -> np.ndarray:
     return buffer
 
 
-def _window_slice(i: int, j: int, out_h: int, out_w: int, stride: int) -> tuple:
+def _window_slice(i: int, j: int, out_h: int, out_w: int, stride: Any,
+                  dilation: Any = 1) -> tuple:
     """The pixels that kernel position (i, j) touches, one per output pixel."""
+    (sh, sw), (dh, dw) = _two(stride), _two(dilation)
     return (
         slice(None),
         slice(None),
-        slice(i, i + stride * (out_h - 1) + 1, stride),
-        slice(j, j + stride * (out_w - 1) + 1, stride),
+        slice(i * dh, i * dh + sh * (out_h - 1) + 1, sh),
+        slice(j * dw, j * dw + sw * (out_w - 1) + 1, sw),
     )
 
 
-def _crop(xp: np.ndarray, padding: int) -> np.ndarray:
-    if padding == 0:
+def _crop(xp: np.ndarray, padding: Any) -> np.ndarray:
+    ph, pw = _two(padding)
+    if ph == 0 and pw == 0:
         return xp
-    return xp[:, :, padding:-padding, padding:-padding]
+    return xp[:, :, ph:xp.shape[2] - ph, pw:xp.shape[3] - pw]
 
 
-def _conv(x, weight, stride, padding, bias=None):
+def _conv(x, weight, stride, padding, bias=None, dilation=1):
     """y[n] = W (F, C*kh*kw) @ im2col(x)[n]: one matrix product per image, no pixel loop."""
     filters, _, kh, kw = weight.shape
-    n, _, h, w = x.shape
-    cols = _im2col(_pad(x, padding), kh, kw, stride)
+    cols = _im2col(_pad(x, padding), kh, kw, stride, dilation)
     out = np.matmul(weight.reshape(filters, -1), cols)  # (N, F, OH*OW)
     if bias is not None:
         out += bias[:, None]
-    out_h, out_w = _out_size(h, kh, stride, padding), _out_size(w, kw, stride, padding)
-    return out.reshape(n, filters, out_h, out_w)
+    (sh, sw), (ph, pw), (dh, dw) = _two(stride), _two(padding), _two(dilation)
+    out_h = _out_size(x.shape[2], kh, sh, ph, dh)
+    out_w = _out_size(x.shape[3], kw, sw, pw, dw)
+    return out.reshape(x.shape[0], filters, out_h, out_w)
 
 
-def _conv_input_grad(grad, weight, input_shape, stride, padding):
-    """d loss / d x of a convolution (col2im): each kernel position adds its strided window."""
-    n, c, h, w = input_shape
+def _conv_input_grad(grad, weight, input_shape, stride, padding, dilation=1):
+    """d loss / d x of a convolution: col2im(Wᵀ G), each window's share sent back."""
+    n = input_shape[0]
     filters, _, kh, kw = weight.shape
-    _, _, out_h, out_w = grad.shape
     cols = np.matmul(weight.reshape(filters, -1).T, grad.reshape(n, filters, -1))
-    cols = cols.reshape(n, c, kh, kw, out_h, out_w)
-    padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[_window_slice(i, j, out_h, out_w, stride)] += cols[:, :, i, j]
-    return _crop(padded, padding)
+    return _col2im(cols, input_shape, (kh, kw), stride, padding, dilation)
 
 
-def _conv_weight_grad(x, grad, kernel_size, stride, padding):
+def _conv_weight_grad(x, grad, kernel_size, stride, padding, dilation=1):
     """d loss / d weight of a convolution: the output gradient times the windows of x."""
     n, c = x.shape[:2]
     filters = grad.shape[1]
-    cols = _im2col(_pad(x, padding), *kernel_size, stride)
+    cols = _im2col(_pad(x, padding), *kernel_size, stride, dilation)
     per_image = np.matmul(grad.reshape(n, filters, -1), cols.transpose(0, 2, 1))
     return per_image.sum(axis=0).reshape(filters, c, *kernel_size)
 
@@ -330,17 +356,19 @@ class Conv2d(Op):
     on_values = False
     selective_backward = True  # the engine says which inputs need a gradient (not the images)
 
-    def forward(x, weight, *bias, stride=1, padding=0):
-        return _conv(x, weight, stride, padding, bias[0] if bias else None)
+    def forward(x, weight, *bias, stride=1, padding=0, dilation=1):
+        return _conv(x, weight, stride, padding, bias[0] if bias else None, dilation)
 
-    def backward(grad_out, out, x, weight, *bias, stride=1, padding=0, needs_grad=(True,) * 3):
+    def backward(grad_out, out, x, weight, *bias, stride=1, padding=0, dilation=1,
+                 needs_grad=(True,) * 3):
         grad_x = grad_w = grad_b = None
+        options = {"stride": stride, "padding": padding, "dilation": dilation}
         if needs_grad[0]:
             grad_x = _run(Conv2dInputGrad, grad_out, weight, input_shape=constant(x).shape,
-                          stride=stride, padding=padding)
+                          **options)
         if needs_grad[1]:
             grad_w = _run(Conv2dWeightGrad, x, grad_out, kernel_size=constant(weight).shape[2:],
-                          stride=stride, padding=padding)
+                          **options)
         if not bias:
             return grad_x, grad_w
         if needs_grad[2]:
@@ -355,15 +383,15 @@ class Conv2dInputGrad(Op):
     symbol = "conv2dᵀ"
     on_values = False
 
-    def forward(grad, weight, input_shape, stride, padding):
-        return _conv_input_grad(grad, weight, input_shape, stride, padding)
+    def forward(grad, weight, input_shape, stride, padding, dilation=1):
+        return _conv_input_grad(grad, weight, input_shape, stride, padding, dilation)
 
-    def backward(grad_out, out, grad, weight, input_shape, stride, padding):
+    def backward(grad_out, out, grad, weight, input_shape, stride, padding, dilation=1):
         kernel = constant(weight).shape[2:]
+        options = {"stride": stride, "padding": padding, "dilation": dilation}
         return (
-            _run(Conv2d, grad_out, weight, stride=stride, padding=padding),
-            _run(Conv2dWeightGrad, grad_out, grad, kernel_size=kernel, stride=stride,
-                 padding=padding),
+            _run(Conv2d, grad_out, weight, **options),
+            _run(Conv2dWeightGrad, grad_out, grad, kernel_size=kernel, **options),
         )
 
 
@@ -374,102 +402,278 @@ class Conv2dWeightGrad(Op):
     symbol = "conv2d_w"
     on_values = False
 
-    def forward(x, grad, kernel_size, stride, padding):
-        return _conv_weight_grad(x, grad, kernel_size, stride, padding)
+    def forward(x, grad, kernel_size, stride, padding, dilation=1):
+        return _conv_weight_grad(x, grad, kernel_size, stride, padding, dilation)
 
-    def backward(grad_out, out, x, grad, kernel_size, stride, padding):
+    def backward(grad_out, out, x, grad, kernel_size, stride, padding, dilation=1):
+        options = {"stride": stride, "padding": padding, "dilation": dilation}
         return (
-            _run(Conv2dInputGrad, grad, grad_out, input_shape=constant(x).shape,
-                 stride=stride, padding=padding),
-            _run(Conv2d, x, grad_out, stride=stride, padding=padding),
+            _run(Conv2dInputGrad, grad, grad_out, input_shape=constant(x).shape, **options),
+            _run(Conv2d, x, grad_out, **options),
         )
+
+
+def _options(function: str, stride: Any, padding: Any, dilation: Any) -> dict:
+    """stride, padding and dilation as checked pairs, with sentences for bad ones."""
+    return {
+        "stride": _pair_of(stride, function, "stride", 1),
+        "padding": _pair_of(padding, function, "padding", 0),
+        "dilation": _pair_of(dilation, function, "dilation", 1),
+    }
+
+
+def _pair_of(value: Any, function: str, what: str, smallest: int) -> tuple[int, int]:
+    """An int or a pair of ints, each at least ``smallest``, as a pair."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                       and n >= smallest for n in pair)):
+        kind = "a positive integer" if smallest else "a non-negative integer"
+        raise OpError(f"{function}: {what} must be {kind}, got {value!r} (an int or a "
+                      f"(rows, columns) pair)")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_conv_shapes(function: str, x: Tensor, weight: Tensor, channel_axis: int) -> None:
+    if x.ndim != 4 or weight.ndim != 4:
+        layout = "(F, C, kh, kw)" if channel_axis == 1 else "(C, F, kh, kw)"
+        raise OpError(
+            f"{function}: input must be (N, C, H, W) and weight {layout}, got shapes "
+            f"{x.shape} and {weight.shape}"
+        )
+    if x.shape[1] != weight.shape[channel_axis]:
+        raise OpError(
+            f"{function}: input has {x.shape[1]} channels but weight expects "
+            f"{weight.shape[channel_axis]} (shapes {x.shape} and {weight.shape})"
+        )
+
+
+def _bias_inputs(function: str, x: Tensor, weight: Tensor, bias: Any, filters: int) -> tuple:
+    if bias is None:
+        return (x, weight)
+    bias = _tensor(bias, function)
+    if bias.shape != (filters,):
+        raise OpError(
+            f"{function}: bias must have shape ({filters},) for weight of shape "
+            f"{weight.shape}, got {bias.shape}"
+        )
+    return (x, weight, bias)
 
 
 def conv2d(
-    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
 ) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch does) of x (N, C, H, W) by w (F, C, kh, kw).
 
-    Returns (N, F, OH, OW) with OH = (H + 2 padding - kh) // stride + 1. ``bias`` has shape (F,).
+    Returns (N, F, OH, OW) with OH = (H + 2 padding - dilation (kh - 1) - 1) // stride + 1.
+    ``stride``, ``padding`` and ``dilation`` are ints or (rows, columns) pairs; dilation d
+    spreads the kernel's taps d pixels apart. ``bias`` has shape (F,).
     """
     x, weight = _tensor(x, "conv2d"), _tensor(weight, "conv2d")
-    stride, padding = _positive(stride, "conv2d", "stride"), _natural(padding, "conv2d")
-    if x.ndim != 4 or weight.ndim != 4:
+    options = _options("conv2d", stride, padding, dilation)
+    _check_conv_shapes("conv2d", x, weight, 1)
+    sizes = [_out_size(s, k, st, p, d) for s, k, st, p, d in zip(
+        x.shape[2:], weight.shape[2:], options["stride"], options["padding"],
+        options["dilation"])]
+    if min(sizes) < 1:
+        dilated = f" dilated by {options['dilation']}" if options["dilation"] != (1, 1) else ""
         raise OpError(
-            f"conv2d: input must be (N, C, H, W) and weight (F, C, kh, kw), got shapes "
-            f"{x.shape} and {weight.shape}"
+            f"conv2d: kernel {weight.shape[2:]} does not fit input {x.shape}{dilated} with "
+            f"padding {options['padding']}"
         )
-    if x.shape[1] != weight.shape[1]:
+    inputs = _bias_inputs("conv2d", x, weight, bias, weight.shape[0])
+    return Conv2d.apply(*inputs, **options)
+
+
+class ConvTranspose2d(Op):
+    """f(x, w, b) = col2im(wᵀ x) + b (conv2d's input gradient); df/dx = conv2d(G, w), df/dw = wgrad(G, x), df/db = ΣG"""  # noqa: E501
+
+    name = "conv_transpose2d"
+    symbol = "conv2dᵀ"
+    on_values = False
+
+    def forward(x, weight, *bias, output_shape, stride=1, padding=0, dilation=1):
+        out = _conv_input_grad(x, weight, output_shape, stride, padding, dilation)
+        if bias:
+            out += bias[0][:, None, None]
+        return out
+
+    def backward(grad_out, out, x, weight, *bias, output_shape, stride=1, padding=0,
+                 dilation=1):
+        options = {"stride": stride, "padding": padding, "dilation": dilation}
+        grads = (
+            _run(Conv2d, grad_out, weight, **options),
+            _run(Conv2dWeightGrad, grad_out, x, kernel_size=constant(weight).shape[2:],
+                 **options),
+        )
+        return grads + (_sum_channels(grad_out),) if bias else grads
+
+
+def conv_transpose2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    output_padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Transposed convolution ("deconvolution") of x (N, C, H, W) by w (C, F, kh, kw).
+
+    Every input pixel stamps its kernel, scaled by its value, onto the output, stride
+    pixels apart; overlapping stamps add up. That is exactly conv2d's input gradient, so a
+    stride-2 transposed convolution doubles the size a stride-2 convolution halves:
+    OH = (H - 1) stride - 2 padding + dilation (kh - 1) + output_padding + 1.
+    The weight layout (in_channels, out_channels, kh, kw) is PyTorch's.
+    """
+    x, weight = _tensor(x, "conv_transpose2d"), _tensor(weight, "conv_transpose2d")
+    options = _options("conv_transpose2d", stride, padding, dilation)
+    extra = _pair_of(output_padding, "conv_transpose2d", "output_padding", 0)
+    _check_conv_shapes("conv_transpose2d", x, weight, 0)
+    for e, s, d in zip(extra, options["stride"], options["dilation"]):
+        if e >= max(s, d):
+            raise OpError(f"conv_transpose2d: output_padding {output_padding!r} must be smaller "
+                          f"than the stride or the dilation")
+    sizes = tuple(
+        (size - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for size, k, s, p, d, e in zip(x.shape[2:], weight.shape[2:], options["stride"],
+                                       options["padding"], options["dilation"], extra))
+    if min(sizes) < 1:
+        raise OpError(f"conv_transpose2d: padding {options['padding']} leaves no output for "
+                      f"input {x.shape} and kernel {weight.shape[2:]}")
+    output_shape = (x.shape[0], weight.shape[1], *sizes)
+    inputs = _bias_inputs("conv_transpose2d", x, weight, bias, weight.shape[1])
+    return ConvTranspose2d.apply(*inputs, output_shape=output_shape, **options)
+
+
+class Im2col(Op):
+    """f(x) = every kernel window of x as a column (unfold); df/dx = col2im(G), windows summed back"""  # noqa: E501
+
+    on_values = False
+
+    def forward(x, kernel_size, stride=1, padding=0, dilation=1):
+        return _im2col(_pad(x, padding), *kernel_size, stride, dilation, scratch=False)
+
+    def backward(grad_out, out, x, kernel_size, stride=1, padding=0, dilation=1):
+        return (_run(Col2im, grad_out, input_shape=constant(x).shape, kernel_size=kernel_size,
+                     stride=stride, padding=padding, dilation=dilation),)
+
+
+class Col2im(Op):
+    """f(c) = each column added back at its window (fold); df/dc = im2col(G)"""
+
+    on_values = False
+
+    def forward(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
+        return _col2im(cols, input_shape, kernel_size, stride, padding, dilation)
+
+    def backward(grad_out, out, cols, input_shape, kernel_size, stride=1, padding=0,
+                 dilation=1):
+        return (_run(Im2col, grad_out, kernel_size=kernel_size, stride=stride,
+                     padding=padding, dilation=dilation),)
+
+
+def im2col(
+    x: Tensor,
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Cut images x (N, C, H, W) into windows, one window per column: (N, C*kh*kw, L).
+
+    Column p holds the C*kh*kw pixels under the kernel when it sits at output position p
+    (L = OH*OW positions, row by row). With the windows as columns, a convolution is one
+    matrix product: ``weight.reshape(F, -1) @ im2col(x, (kh, kw))`` is conv2d(x, weight)
+    with its pixels in a row. Windows overlap, so a pixel can appear in many columns.
+    PyTorch calls this ``unfold``.
+    """
+    x = _tensor(x, "im2col")
+    kernel = _pair_of(kernel_size, "im2col", "kernel_size", 1)
+    options = _options("im2col", stride, padding, dilation)
+    if x.ndim != 4:
+        raise OpError(f"im2col: input must be (N, C, H, W), got shape {x.shape}")
+    if min(_out_size(s, k, *o) for s, k, *o in zip(x.shape[2:], kernel, *options.values())) < 1:
+        raise OpError(f"im2col: kernel {kernel} does not fit input of shape {x.shape}")
+    return Im2col.apply(x, kernel_size=kernel, **options)
+
+
+def col2im(
+    cols: Tensor,
+    output_size: tuple[int, int],
+    kernel_size: int | tuple[int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Put columns (N, C*kh*kw, L) back into images (N, C, H, W): im2col in reverse.
+
+    Each column is laid back on the window it came from, and where windows overlap the
+    values add up (they are not averaged), so col2im(im2col(x)) counts every pixel once per
+    window that holds it. That sum is what a convolution's input gradient needs: each
+    output pixel sends its share back to every input pixel under its window. PyTorch calls
+    this ``fold``. ``output_size`` is (H, W).
+    """
+    cols = _tensor(cols, "col2im")
+    kernel = _pair_of(kernel_size, "col2im", "kernel_size", 1)
+    size = _pair_of(output_size, "col2im", "output_size", 1)
+    options = _options("col2im", stride, padding, dilation)
+    per_axis = [_out_size(s, k, *o) for s, k, *o in zip(size, kernel, *options.values())]
+    window = kernel[0] * kernel[1]
+    if cols.ndim != 3 or cols.shape[1] % window or cols.shape[2] != per_axis[0] * per_axis[1]:
         raise OpError(
-            f"conv2d: input has {x.shape[1]} channels but weight expects {weight.shape[1]} "
-            f"(shapes {x.shape} and {weight.shape})"
+            f"col2im: columns of shape {cols.shape} do not fit output_size {size} with kernel "
+            f"{kernel}: need (N, C*{window}, {max(per_axis[0], 0) * max(per_axis[1], 0)})"
         )
-    if any(_out_size(s, k, stride, padding) < 1 for s, k in zip(x.shape[2:], weight.shape[2:])):
-        raise OpError(
-            f"conv2d: kernel {weight.shape[2:]} does not fit input {x.shape} with "
-            f"padding {padding}"
-        )
-    inputs = (x, weight)
-    if bias is not None:
-        bias = _tensor(bias, "conv2d")
-        if bias.shape != (weight.shape[0],):
-            raise OpError(
-                f"conv2d: bias must have shape ({weight.shape[0]},) for weight of shape "
-                f"{weight.shape}, got {bias.shape}"
-            )
-        inputs = (x, weight, bias)
-    return Conv2d.apply(*inputs, stride=stride, padding=padding)
+    input_shape = (cols.shape[0], cols.shape[1] // window, *size)
+    return Col2im.apply(cols, input_shape=input_shape, kernel_size=kernel, **options)
 
 
 # ------------------------------------------------------------------ pooling
 
 
-def _pool_windows(xp: np.ndarray, kernel: int, stride: int) -> list[np.ndarray]:
+def _pool_windows(xp: np.ndarray, kernel: Any, stride: Any, dilation: Any = 1) -> list:
     """One strided view (N, C, OH, OW) per kernel position: what that position sees."""
-    out_h = (xp.shape[2] - kernel) // stride + 1
-    out_w = (xp.shape[3] - kernel) // stride + 1
-    return [xp[_window_slice(i, j, out_h, out_w, stride)]
-            for i in range(kernel) for j in range(kernel)]
+    (kh, kw), (sh, sw), (dh, dw) = _two(kernel), _two(stride), _two(dilation)
+    out_h = _out_size(xp.shape[2], kh, sh, 0, dh)
+    out_w = _out_size(xp.shape[3], kw, sw, 0, dw)
+    return [xp[_window_slice(i, j, out_h, out_w, (sh, sw), (dh, dw))]
+            for i in range(kh) for j in range(kw)]
 
 
-def _pool_argmax(x, kernel, stride, padding):
-    """Index (i * kernel + j) of each window's first maximum, as PyTorch picks it on ties."""
-    xp = _pad(x, padding, -np.inf)
-    out_h = _out_size(x.shape[2], kernel, stride, padding)
-    out_w = _out_size(x.shape[3], kernel, stride, padding)
-    best = xp[_window_slice(0, 0, out_h, out_w, stride)].copy()
+def _pool_argmax(x, kernel, stride, padding, dilation=1):
+    """Index (i * kw + j) of each window's first maximum, as PyTorch picks it on ties."""
+    windows = _pool_windows(_pad(x, padding, -np.inf), kernel, stride, dilation)
+    best = windows[0].copy()
     index = np.zeros(best.shape, dtype=np.intp)
-    for i in range(kernel):
-        for j in range(kernel):
-            if i or j:
-                candidate = xp[_window_slice(i, j, out_h, out_w, stride)]
-                larger = candidate > best
-                np.copyto(best, candidate, where=larger)
-                index[larger] = i * kernel + j
+    for position, candidate in enumerate(windows[1:], start=1):
+        larger = candidate > best
+        np.copyto(best, candidate, where=larger)
+        index[larger] = position
     return index
 
 
-def _pool_scatter(grad, index, input_shape, kernel, stride, padding):
+def _pool_scatter(grad, index, input_shape, kernel, stride, padding, dilation=1):
     """Send each window's gradient to the element ``index`` chose (overlaps add up)."""
     n, c, h, w = input_shape
-    _, _, out_h, out_w = grad.shape
-    padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=grad.dtype)
-    for i in range(kernel):
-        for j in range(kernel):
-            chosen = index == i * kernel + j
-            padded[_window_slice(i, j, out_h, out_w, stride)] += grad * chosen
+    ph, pw = _two(padding)
+    padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+    for position, window in enumerate(_pool_windows(padded, kernel, stride, dilation)):
+        window += grad * (index == position)  # a basic-slice view: writes land in padded
     return _crop(padded, padding)
 
 
-def _pool_gather(values, index, kernel, stride, padding):
+def _pool_gather(values, index, kernel, stride, padding, dilation=1):
     """Read, for every window, the element ``index`` chose: the transpose of _pool_scatter."""
-    padded = _pad(values, padding)
-    out_h, out_w = index.shape[2:]
     out = np.zeros(index.shape, dtype=values.dtype)
-    for i in range(kernel):
-        for j in range(kernel):
-            chosen = index == i * kernel + j
-            np.copyto(out, padded[_window_slice(i, j, out_h, out_w, stride)], where=chosen)
+    for position, window in enumerate(_pool_windows(_pad(values, padding), kernel, stride,
+                                                    dilation)):
+        np.copyto(out, window, where=index == position)
     return out
 
 
@@ -479,8 +683,8 @@ class MaxPool2d(Op):
     name = "max_pool2d"
     on_values = False
 
-    def forward(x, kernel, stride, padding=0):
-        windows = _pool_windows(_pad(x, padding, -np.inf), kernel, stride)
+    def forward(x, kernel, stride, padding=0, dilation=1):
+        windows = _pool_windows(_pad(x, padding, -np.inf), kernel, stride, dilation)
         if len(windows) == 1:
             return windows[0].copy()
         out = np.maximum(windows[0], windows[1])
@@ -488,33 +692,35 @@ class MaxPool2d(Op):
             np.maximum(out, window, out=out)
         return out
 
-    def backward(grad_out, out, x, kernel, stride, padding=0):
+    def backward(grad_out, out, x, kernel, stride, padding=0, dilation=1):
         if isinstance(grad_out, np.ndarray):
-            return (_max_pool_grad(grad_out, out, x, kernel, stride, padding),)
-        index = _pool_argmax(constant(x), kernel, stride, padding)
+            return (_max_pool_grad(grad_out, out, x, kernel, stride, padding, dilation),)
+        index = _pool_argmax(constant(x), kernel, stride, padding, dilation)
         return (MaxPoolScatter.apply(grad_out, index=index, input_shape=constant(x).shape,
-                                     kernel=kernel, stride=stride, padding=padding),)
+                                     kernel=kernel, stride=stride, padding=padding,
+                                     dilation=dilation),)
 
 
-def _max_pool_grad(grad, out, x, kernel, stride, padding):
+def _max_pool_grad(grad, out, x, kernel, stride, padding, dilation=1):
     """max_pool2d's backward on arrays: each window's gradient goes to its first maximum."""
     xp = _pad(x, padding, -np.inf)
     padded = np.zeros(xp.shape, dtype=grad.dtype)
-    out_h, out_w = out.shape[2:]
+    (kh, kw), (sh, sw), (dh, dw) = _two(kernel), _two(stride), _two(dilation)
+    disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1  # windows never overlap
+    sources = _pool_windows(xp, kernel, stride, dilation)
+    targets = _pool_windows(padded, kernel, stride, dilation)
     taken = None  # windows whose maximum was already found (ties go to the first one)
-    for i in range(kernel):
-        for j in range(kernel):
-            window = _window_slice(i, j, out_h, out_w, stride)
-            hit = xp[window] == out
-            if taken is None:
-                taken = hit
-            else:
-                hit = hit > taken  # a hit in a window not yet taken
-                taken |= hit
-            if stride >= kernel:  # windows do not overlap: write, no need to add
-                np.multiply(grad, hit, out=padded[window])
-            else:
-                padded[window] += grad * hit
+    for source, target in zip(sources, targets):
+        hit = source == out
+        if taken is None:
+            taken = hit
+        else:
+            hit = hit > taken  # a hit in a window not yet taken
+            taken |= hit
+        if disjoint:  # no need to add
+            np.multiply(grad, hit, out=target)
+        else:
+            target += grad * hit
     return _crop(padded, padding)
 
 
@@ -524,12 +730,12 @@ class MaxPoolScatter(Op):
     name = "max_pool2d_scatter"
     on_values = False
 
-    def forward(grad, index, input_shape, kernel, stride, padding):
-        return _pool_scatter(grad, index, input_shape, kernel, stride, padding)
+    def forward(grad, index, input_shape, kernel, stride, padding, dilation=1):
+        return _pool_scatter(grad, index, input_shape, kernel, stride, padding, dilation)
 
-    def backward(grad_out, out, grad, index, input_shape, kernel, stride, padding):
+    def backward(grad_out, out, grad, index, input_shape, kernel, stride, padding, dilation=1):
         return (_run(MaxPoolGather, grad_out, index=index, kernel=kernel, stride=stride,
-                     padding=padding),)
+                     padding=padding, dilation=dilation),)
 
 
 class MaxPoolGather(Op):
@@ -538,16 +744,16 @@ class MaxPoolGather(Op):
     name = "max_pool2d_gather"
     on_values = False
 
-    def forward(values, index, kernel, stride, padding):
-        return _pool_gather(values, index, kernel, stride, padding)
+    def forward(values, index, kernel, stride, padding, dilation=1):
+        return _pool_gather(values, index, kernel, stride, padding, dilation)
 
-    def backward(grad_out, out, values, index, kernel, stride, padding):
+    def backward(grad_out, out, values, index, kernel, stride, padding, dilation=1):
         return (_run(MaxPoolScatter, grad_out, index=index, input_shape=constant(values).shape,
-                     kernel=kernel, stride=stride, padding=padding),)
+                     kernel=kernel, stride=stride, padding=padding, dilation=dilation),)
 
 
 class AvgPool2d(Op):
-    """f(x) = mean of each kernel window (padding counts as 0); df/dx = 1/kernel**2 per window"""
+    """f(x) = mean of each kernel window (padding counts as 0); df/dx = 1/(kh kw) per window"""
 
     name = "avg_pool2d"
     on_values = False
@@ -557,7 +763,7 @@ class AvgPool2d(Op):
         out = windows[0] + windows[1] if len(windows) > 1 else windows[0].copy()
         for window in windows[2:]:
             out += window
-        out /= kernel * kernel
+        out /= len(windows)
         return out
 
     def backward(grad_out, out, x, kernel, stride, padding=0):
@@ -566,60 +772,77 @@ class AvgPool2d(Op):
 
 
 class AvgPoolSpread(Op):
-    """f(g) = g / kernel**2 added over its window (avg_pool2d's backward); df/dg = avg_pool2d(H)"""
+    """f(g) = g / (kh kw) added over its window (avg_pool2d's backward); df/dg = avg_pool2d(H)"""
 
     name = "avg_pool2d_spread"
     on_values = False
 
     def forward(grad, input_shape, kernel, stride, padding):
         n, c, h, w = input_shape
-        _, _, out_h, out_w = grad.shape
-        share = grad / (kernel * kernel)
-        padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=grad.dtype)
-        for i in range(kernel):
-            for j in range(kernel):
-                padded[_window_slice(i, j, out_h, out_w, stride)] += share
+        ph, pw = _two(padding)
+        kh, kw = _two(kernel)
+        share = grad / (kh * kw)
+        padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=grad.dtype)
+        for window in _pool_windows(padded, kernel, stride):
+            window += share
         return _crop(padded, padding)
 
     def backward(grad_out, out, grad, input_shape, kernel, stride, padding):
         return (_run(AvgPool2d, grad_out, kernel=kernel, stride=stride, padding=padding),)
 
 
-def _pool(op: type[Op], x: Any, kernel: int, stride: int | None, padding: int) -> Tensor:
+def _pool(op: type[Op], x: Any, kernel: Any, stride: Any, padding: Any,
+          dilation: Any = 1) -> Tensor:
     function = op.name
     x = _tensor(x, function)
-    kernel = _positive(kernel, function, "kernel")
-    stride = kernel if stride is None else _positive(stride, function, "stride")
-    padding = _natural(padding, function)
+    kernel = _pair_of(kernel, function, "kernel", 1)
+    stride = kernel if stride is None else _pair_of(stride, function, "stride", 1)
+    padding = _pair_of(padding, function, "padding", 0)
+    dilation = _pair_of(dilation, function, "dilation", 1)
     if x.ndim != 4:
         raise OpError(f"{function}: input must be (N, C, H, W), got shape {x.shape}")
-    if padding > kernel // 2:
-        raise OpError(f"{function}: padding {padding} is more than half the kernel {kernel}")
-    if min(_out_size(s, kernel, stride, padding) for s in x.shape[2:]) < 1:
-        raise OpError(f"{function}: kernel {kernel} does not fit input of shape {x.shape}")
-    return op.apply(x, kernel=kernel, stride=stride, padding=padding)
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise OpError(f"{function}: padding {_plain(padding)} is more than half the kernel "
+                      f"{_plain(kernel)}")
+    if min(_out_size(*a) for a in zip(x.shape[2:], kernel, stride, padding, dilation)) < 1:
+        raise OpError(f"{function}: kernel {_plain(kernel)} does not fit input of shape "
+                      f"{x.shape}")
+    options = {"kernel": _plain(kernel), "stride": _plain(stride), "padding": _plain(padding)}
+    if dilation != (1, 1):
+        options["dilation"] = dilation
+    return op.apply(x, **options)
 
 
-def max_pool2d(x: Tensor, kernel: int, stride: int | None = None, padding: int = 0) -> Tensor:
-    """Largest value in each kernel x kernel window of x (N, C, H, W); stride defaults to kernel."""
-    return _pool(MaxPool2d, x, kernel, stride, padding)
+def _plain(pair: tuple[int, int]) -> int | tuple[int, int]:
+    """n for (n, n): square settings stay ints, as graphs and older code show them."""
+    return pair[0] if pair[0] == pair[1] else pair
 
 
-def avg_pool2d(x: Tensor, kernel: int, stride: int | None = None, padding: int = 0) -> Tensor:
-    """Mean of each kernel x kernel window of x (N, C, H, W); stride defaults to kernel."""
+def max_pool2d(
+    x: Tensor,
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> Tensor:
+    """Largest value in each kernel window of x (N, C, H, W); stride defaults to the kernel.
+
+    Every option is an int or a (rows, columns) pair; dilation spreads the window's taps.
+    """
+    return _pool(MaxPool2d, x, kernel, stride, padding, dilation)
+
+
+def avg_pool2d(
+    x: Tensor,
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+) -> Tensor:
+    """Mean of each kernel window of x (N, C, H, W); stride defaults to the kernel.
+
+    Every option is an int or a (rows, columns) pair; padded zeros count in the mean.
+    """
     return _pool(AvgPool2d, x, kernel, stride, padding)
-
-
-def _positive(n: Any, function: str, what: str) -> int:
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise OpError(f"{function}: {what} must be a positive integer, got {n!r}")
-    return int(n)
-
-
-def _natural(n: Any, function: str) -> int:
-    if not isinstance(n, (int, np.integer)) or n < 0:
-        raise OpError(f"{function}: padding must be a non-negative integer, got {n!r}")
-    return int(n)
 
 
 # ------------------------------------------------------------------ dropout
@@ -646,3 +869,183 @@ def dropout(
     mask = keep.astype(dtype)
     mask *= 1.0 / (1.0 - p)
     return x * mask
+
+
+# ------------------------------------------------------------------ normalisation
+
+
+class Normalize(Op):
+    """f(x) = (x - mean) / sqrt(var + eps) over axis; df/dx G = (G - mean(G) - f mean(G f)) / sqrt(var + eps)"""  # noqa: E501
+
+    on_values = False
+
+    def forward(x, axis, eps):
+        centred = x - x.mean(axis=axis, keepdims=True)
+        variance = np.mean(centred * centred, axis=axis, keepdims=True)
+        centred /= np.sqrt(variance + eps)
+        return centred
+
+    def backward(grad_out, out, x, axis, eps):
+        # Every output depends on every input of its group through the mean and the
+        # variance: the two means below are those two paths.
+        centred = x - x.mean(axis=axis, keepdims=True)
+        inverse_std = ((centred * centred).mean(axis=axis, keepdims=True) + eps) ** -0.5
+        mean_grad = grad_out.mean(axis=axis, keepdims=True)
+        mean_grad_out = (grad_out * out).mean(axis=axis, keepdims=True)
+        return ((grad_out - mean_grad - out * mean_grad_out) * inverse_std,)
+
+
+def normalize(x: Tensor, axis: int | tuple[int, ...], eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(variance + eps) over ``axis``: every group gets mean 0, variance 1.
+
+    Batch norm and layer norm are this one op over different axes: the batch (and the
+    pixels) for batch norm, each example's features for layer norm. The variance is the
+    biased one (divided by n), as both use it.
+    """
+    x = _tensor(x, "normalize")
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        _check_axis(x, a, "normalize")
+    axes = tuple(sorted(int(a) % x.ndim for a in axes))
+    return Normalize.apply(x, axis=axes, eps=float(eps))
+
+
+def _channel_shape(x: Tensor) -> tuple[int, ...]:
+    """(1, C, 1, ...): the shape that lines a per-channel vector up with axis 1 of x."""
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation of x (N, C), (N, C, L) or (N, C, H, W), channel by channel.
+
+    Training: each channel is normalised with the mean and variance of this batch (over
+    N and every position), and the running statistics move towards them:
+    running = (1 - momentum) running + momentum batch (the variance unbiased, as PyTorch
+    keeps it). Evaluation: the running statistics are used instead, so one example's
+    output no longer depends on the rest of its batch. Then y = weight * x̂ + bias.
+    """
+    x = _tensor(x, "batch_norm")
+    if x.ndim < 2:
+        raise OpError(f"batch_norm: input must be (N, C, ...), got shape {x.shape}")
+    axes = (0, *range(2, x.ndim))
+    shape = _channel_shape(x)
+    if training:
+        count = x.size // x.shape[1]
+        if count < 2:
+            raise OpError(f"batch_norm: training needs more than one value per channel, got "
+                          f"shape {x.shape} (use model.eval() for a single example)")
+        out = Normalize.apply(x, axis=axes, eps=float(eps))
+        if running_mean is not None and running_var is not None:
+            mean = x.data.mean(axis=axes)
+            variance = x.data.var(axis=axes) * count / (count - 1)
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += momentum * variance
+    else:
+        if running_mean is None or running_var is None:
+            raise OpError("batch_norm: evaluation needs running_mean and running_var")
+        scale = 1.0 / np.sqrt(np.asarray(running_var, dtype=x.dtype) + eps)
+        out = (x - np.asarray(running_mean, dtype=x.dtype).reshape(shape)) * scale.reshape(shape)
+    if weight is not None:
+        out = out * _tensor(weight, "batch_norm").reshape(shape)
+    if bias is not None:
+        out = out + _tensor(bias, "batch_norm").reshape(shape)
+    return out
+
+
+def layer_norm(
+    x: Tensor,
+    normalized_shape: int | tuple[int, ...],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Layer normalisation: each example normalised over its last axes, then weight, bias.
+
+    ``normalized_shape`` is the shape of those last axes (an int for one axis). Unlike
+    batch norm there are no running statistics: training and evaluation agree.
+    """
+    x = _tensor(x, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(
+        normalized_shape)
+    if not shape or x.shape[x.ndim - len(shape):] != shape:
+        raise OpError(f"layer_norm: normalized_shape {shape} must be the last axes of the "
+                      f"input, got shape {x.shape}")
+    out = Normalize.apply(x, axis=tuple(range(x.ndim - len(shape), x.ndim)), eps=float(eps))
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+# ------------------------------------------------------------------ attention
+
+
+def causal_mask(length: int, dtype: Any = np.float64) -> np.ndarray:
+    """(length, length): 0 where token t may look (at itself and earlier), -inf later."""
+    mask = np.zeros((length, length), dtype=dtype)
+    mask[np.triu_indices(length, k=1)] = -np.inf
+    return mask
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    mask: Any = None,
+    causal: bool = False,
+    return_weights: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """softmax(Q Kᵀ / sqrt(d) + mask) V: each query's weighted average of the values.
+
+    query (..., T, d), key (..., S, d), value (..., S, dv) give (..., T, dv). Row t of the
+    weights says how much query t takes from each value; dividing by sqrt(d) keeps the
+    scores near 1 whatever the width, so the softmax does not saturate. ``mask`` is added
+    to the scores (-inf forbids a pair); ``causal=True`` forbids looking at later tokens.
+    With ``return_weights=True`` the (..., T, S) weights come back too.
+    """
+    query = _tensor(query, "scaled_dot_product_attention")
+    key = _tensor(key, "scaled_dot_product_attention")
+    value = _tensor(value, "scaled_dot_product_attention")
+    if min(query.ndim, key.ndim, value.ndim) < 2 or query.shape[-1] != key.shape[-1] or (
+            key.shape[-2] != value.shape[-2]):
+        raise OpError(
+            f"scaled_dot_product_attention: query (..., T, d), key (..., S, d) and value "
+            f"(..., S, dv) do not fit: got shapes {query.shape}, {key.shape}, {value.shape}"
+        )
+    scores = (query @ key.transpose(*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)) * (
+        1.0 / math.sqrt(query.shape[-1]))
+    if causal:
+        if query.shape[-2] != key.shape[-2]:
+            raise OpError(f"scaled_dot_product_attention: causal=True needs as many queries "
+                          f"as keys, got {query.shape[-2]} and {key.shape[-2]}")
+        scores = scores + causal_mask(query.shape[-2], scores.dtype)
+    if mask is not None:
+        scores = scores + (mask if isinstance(mask, Node) else np.asarray(mask, scores.dtype))
+    weights = Softmax.apply(scores, axis=-1)
+    weights.name = "attention"
+    out = weights @ value
+    return (out, weights) if return_weights else out
+
+
+__all__ += [
+    "batch_norm",
+    "causal_mask",
+    "col2im",
+    "conv_transpose2d",
+    "im2col",
+    "layer_norm",
+    "normalize",
+    "scaled_dot_product_attention",
+]

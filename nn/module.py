@@ -41,9 +41,14 @@ class Module:
     """Base class of models: ``model(x)`` calls ``model.forward(x)``."""
 
     training: bool = True  # a class default, so subclasses need not call super().__init__()
+    graph_name: str = ""  # the module's path in a model, once nn.name_parameters has run
+    buffers: tuple[str, ...] = ()  # array attributes saved with the weights (running stats)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if self.graph_name and isinstance(out, Node) and out.name is None:
+            out.name = f"{self.graph_name}.out"  # set by nn.name_parameters: drawn in its box
+        return out
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
@@ -80,11 +85,13 @@ class Module:
     # -- saving and loading weights
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter as a numpy array, keyed by its dotted path."""
-        return {path: np.array(p.data) for path, p in self.named_parameters()}
+        """A copy of every parameter (and buffer) as a numpy array, keyed by its dotted path."""
+        state = {path: np.array(p.data) for path, p in self.named_parameters()}
+        return {**state, **_buffer_state(self)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy the arrays of ``state`` into the parameters, in place (optimizers keep working)."""
+        state = _load_buffers(self, state)  # running statistics; the rest are parameters
         own = dict(self.named_parameters())
         missing = [key for key in own if key not in state]
         unexpected = [key for key in state if key not in own]
@@ -188,6 +195,50 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Node]]:
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from _walk(item, f"{path}.{key}" if path else str(key))
+
+
+def _named_modules(value: Any, path: str) -> Iterator[tuple[str, Module]]:
+    """Every module reachable from value, with its dotted path."""
+    if isinstance(value, Module):
+        yield path, value
+        items = vars(value).items()
+    elif isinstance(value, (list, tuple)):
+        items = ((str(i), item) for i, item in enumerate(value))
+    elif isinstance(value, dict):
+        items = ((str(k), item) for k, item in value.items())
+    else:
+        return
+    for key, item in items:
+        yield from _named_modules(item, f"{path}.{key}" if path else key)
+
+
+def _buffer_state(module: Module) -> dict[str, np.ndarray]:
+    """The buffers (e.g. batch norm's running statistics) of every sub-module, by path."""
+    state = {}
+    for path, sub in _named_modules(module, ""):
+        for name in sub.buffers:
+            value = getattr(sub, name, None)
+            if value is not None:
+                state[f"{path}.{name}" if path else name] = np.array(value)
+    return state
+
+
+def _load_buffers(module: Module, state: dict[str, Any]) -> dict[str, Any]:
+    """Copy the buffers found in ``state`` into place; return the other entries.
+
+    Weight files written before a model had buffers simply leave them as they are.
+    """
+    own = _buffer_state(module)
+    for path, sub in _named_modules(module, ""):
+        for name in sub.buffers:
+            key = f"{path}.{name}" if path else name
+            if key in state and key in own:
+                value = np.asarray(state[key])
+                if value.shape != own[key].shape:
+                    raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the "
+                                     f"weights but {own[key].shape} in the model")
+                getattr(sub, name)[...] = value
+    return {key: value for key, value in state.items() if key not in own}
 
 
 def _children(module: Module) -> Iterator[Module]:

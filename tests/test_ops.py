@@ -334,6 +334,132 @@ CASES: dict[str, list[Case]] = {
     ],
 }
 
+# Convolution options (pairs, dilation), transposed convolution, im2col/col2im, normalisation.
+
+
+def _torch_conv_options(x, w, *b, stride=1, padding=0, dilation=1):
+    return TF.conv2d(x, w, b[0] if b else None, stride=stride, padding=padding,
+                     dilation=dilation)
+
+
+def _torch_conv_input_grad_options(g, w, input_shape, stride, padding, dilation=1):
+    return torch.nn.grad.conv2d_input(input_shape, w, g, stride=stride, padding=padding,
+                                      dilation=dilation)
+
+
+def _torch_conv_weight_grad_options(x, g, kernel_size, stride, padding, dilation=1):
+    shape = (g.shape[1], x.shape[1], *kernel_size)
+    return torch.nn.grad.conv2d_weight(x, shape, g, stride=stride, padding=padding,
+                                       dilation=dilation)
+
+
+def _torch_conv_transpose(x, w, *b, output_shape, stride=1, padding=0, dilation=1):
+    pairs = [(s, s) if isinstance(s, int) else s for s in (stride, padding, dilation)]
+    extra = [
+        size - ((n - 1) * s - 2 * p + d * (k - 1) + 1)
+        for size, n, k, s, p, d in zip(output_shape[2:], x.shape[2:], w.shape[2:], *pairs)
+    ]
+    return TF.conv_transpose2d(x, w, b[0] if b else None, stride=stride, padding=padding,
+                               output_padding=tuple(extra), dilation=dilation)
+
+
+def _torch_im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+    return TF.unfold(x, kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+
+def _torch_col2im(c, input_shape, kernel_size, stride=1, padding=0, dilation=1):
+    return TF.fold(c, input_shape[2:], kernel_size, dilation=dilation, padding=padding,
+                   stride=stride)
+
+
+def _torch_normalize(x, axis, eps):
+    centred = x - x.mean(dim=axis, keepdim=True)
+    return centred / (centred.pow(2).mean(dim=axis, keepdim=True) + eps).sqrt()
+
+
+def _torch_max_pool(x, kernel, stride, padding=0, dilation=1):
+    return TF.max_pool2d(x, kernel, stride, padding, dilation)
+
+
+DILATED_SOURCE = RNG.standard_normal((1, 2, 7, 8))
+DILATED_INDEX = F._pool_argmax(DILATED_SOURCE, (2, 3), (2, 1), (1, 0), (2, 1))
+
+
+def _torch_dilated_pool_vjp(g, index, input_shape, kernel, stride, padding, dilation):
+    x = torch.tensor(DILATED_SOURCE, requires_grad=True)
+    out = TF.max_pool2d(x, kernel, stride, padding, dilation)
+    return torch.autograd.grad(out, x, g, create_graph=True)[0]
+
+
+def _torch_dilated_pool_gather(v, index, kernel, stride, padding, dilation):
+    out, chosen = TF.max_pool2d(torch.tensor(DILATED_SOURCE), kernel, stride, padding,
+                                dilation, return_indices=True)
+    return v.flatten(2).gather(2, chosen.flatten(2)).view_as(out)
+
+
+CASES["conv2d"] += [
+    Case(((2, 2, 7, 6), (3, 2, 3, 2), (3,)),
+         {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2)}, _torch_conv_options),
+    Case(((1, 2, 6, 6), (2, 2, 2, 2)), {"stride": 1, "padding": 2, "dilation": 2},
+         _torch_conv_options),
+]
+CASES["conv2d_input_grad"] += [
+    Case(((2, 3, 4, 4), (3, 2, 3, 2)),
+         {"input_shape": (2, 2, 7, 6), "stride": (2, 1), "padding": (1, 0),
+          "dilation": (1, 2)}, _torch_conv_input_grad_options),
+]
+CASES["conv2d_weight_grad"] += [
+    Case(((2, 2, 7, 6), (2, 3, 4, 4)),
+         {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 0), "dilation": (1, 2)},
+         _torch_conv_weight_grad_options),
+]
+CASES["conv_transpose2d"] = [
+    Case(((2, 3, 3, 3), (3, 2, 3, 3), (2,)), {"output_shape": (2, 2, 6, 6), "stride": 2,
+                                              "padding": 1}, _torch_conv_transpose),
+    Case(((1, 2, 4, 3), (2, 3, 2, 3)), {"output_shape": (1, 3, 5, 5), "stride": 1,
+                                        "padding": 0}, _torch_conv_transpose),
+    Case(((1, 2, 3, 4), (2, 2, 3, 2)),  # output_padding (1, 0): one more row
+         {"output_shape": (1, 2, 10, 3), "stride": (2, 1), "padding": (0, 1),
+          "dilation": (2, 1)}, _torch_conv_transpose),
+]
+CASES["im2col"] = [
+    Case(((2, 2, 5, 5),), {"kernel_size": (3, 3), "stride": 1, "padding": 0}, _torch_im2col),
+    Case(((1, 2, 6, 5),), {"kernel_size": (2, 3), "stride": (2, 1), "padding": (1, 0),
+                           "dilation": (2, 1)}, _torch_im2col),
+]
+CASES["col2im"] = [
+    Case(((2, 18, 9),), {"input_shape": (2, 2, 5, 5), "kernel_size": (3, 3), "stride": 1,
+                         "padding": 0}, _torch_col2im),
+    Case(((1, 12, 9),), {"input_shape": (1, 2, 6, 5), "kernel_size": (2, 3),
+                          "stride": (2, 1), "padding": (1, 0), "dilation": (2, 1)},
+         _torch_col2im),
+]
+CASES["max_pool2d"] += [
+    Case(((1, 2, 5, 7),), {"kernel": (2, 3), "stride": (1, 2), "padding": (1, 0)},
+         _torch_max_pool, unique=True),
+    Case(((1, 2, 7, 8),), {"kernel": (2, 3), "stride": (2, 1), "padding": (1, 0),
+                           "dilation": (2, 1)}, _torch_max_pool, unique=True),
+]
+CASES["avg_pool2d"] += [
+    Case(((1, 2, 5, 7),), {"kernel": (2, 3), "stride": (1, 2), "padding": (1, 0)},
+         _torch_pool("avg_pool2d")),
+]
+CASES["max_pool2d_scatter"] += [
+    Case((DILATED_INDEX.shape,), {"index": DILATED_INDEX, "input_shape": (1, 2, 7, 8),
+                                  "kernel": (2, 3), "stride": (2, 1), "padding": (1, 0),
+                                  "dilation": (2, 1)}, _torch_dilated_pool_vjp),
+]
+CASES["max_pool2d_gather"] += [
+    Case(((1, 2, 7, 8),), {"index": DILATED_INDEX, "kernel": (2, 3), "stride": (2, 1),
+                           "padding": (1, 0), "dilation": (2, 1)}, _torch_dilated_pool_gather),
+]
+CASES["normalize"] = [
+    Case(((4, 3),), {"axis": (0,), "eps": 1e-5}, _torch_normalize),  # batch norm, features
+    Case(((3, 2, 2, 3),), {"axis": (0, 2, 3), "eps": 1e-5}, _torch_normalize),  # images
+    Case(((2, 3, 5),), {"axis": (2,), "eps": 1e-5}, _torch_normalize),  # layer norm
+    Case(((2, 3, 4),), {"axis": (1, 2), "eps": 0.1}, _torch_normalize),
+]
+
 # PyTorch's name for each elementwise op that has no case of its own.
 TORCH_ELEMENTWISE = {
     name: name

@@ -19,7 +19,7 @@ from typing import Any
 
 from .animate import animate
 from .draw import Drawing, EngineNotice, draw
-from .graph import to_networkx
+from .graph import module_prefix, to_networkx
 from .terminal import explain, show
 
 
@@ -47,5 +47,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'viz' has no attribute {name!r}")
 
 
-__all__ = ["Drawing", "EngineNotice", "animate", "draw", "explain", "show", "to_dot",
-           "to_networkx", *_PLOTS]
+__all__ = ["Drawing", "EngineNotice", "animate", "draw", "explain", "module_prefix", "show",
+           "to_dot", "to_networkx", *_PLOTS]

@@ -213,7 +213,9 @@ def draw(
     every edge (default: on up to 100 nodes). ``check=True`` compares every leaf's
     gradient with central differences and paints mismatches red. Graphs with more than
     ``collapse_threshold`` nodes are collapsed into boxes named by ``group_by`` (default:
-    the name without its last dotted part, so "L1.N3.w0" joins the box "L1.N3").
+    the name without its last dotted part, so "L1.N3.w0" joins the box "L1.N3"; for a
+    model named with ``nn.name_parameters``, ``viz.module_prefix(2)`` gives one box per
+    module, and a box holding attention weights shows them as a small matrix).
     ``parameters`` (e.g. ``model.parameters()``) says which leaves are weights.
     """
     require_node(root, "draw")

@@ -144,6 +144,21 @@ def prefix_group(name: str | None) -> str | None:
     return name.rsplit(".", 1)[0]
 
 
+def module_prefix(depth: int) -> Callable[[str | None], str | None]:
+    """A ``group_by`` that keeps a dotted name's first ``depth`` module parts.
+
+    With parameters named by their path in a model (``blocks.0.attention.query.W``),
+    ``module_prefix(2)`` puts everything of ``blocks.0`` in one box, ``module_prefix(3)``
+    gives its attention, norms and MLP layers a box each.
+    """
+
+    def group(name: str | None) -> str | None:
+        parent = prefix_group(name)
+        return None if parent is None else ".".join(parent.split(".")[:depth])
+
+    return group
+
+
 def assign_groups(
     graph: nx.MultiDiGraph, named: dict[str, str | None] | None = None,
     group_of: Callable[[str | None], str | None] = prefix_group,
@@ -273,7 +288,7 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
         output = graph.nodes[exits[0]] if len(exits) == 1 else None
         small.add_node(
             box, name=title, kind="group", count=len(ids), ops=dict(ops),
-            order=box_rank[key], output=output,
+            order=box_rank[key], output=output, attention=_attention_matrix(graph, ids),
         )
     weights: Counter = Counter()
     for parent, child in graph.edges():
@@ -284,6 +299,26 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
             small.nodes[item[0][0]]["order"], small.nodes[item[0][1]]["order"])):
         small.add_edge(a, b, key=0, index=0, count=count)
     return small
+
+
+ATTENTION_FITS = 10  # attention weights up to 10 x 10 are drawn as a matrix inside their box
+
+
+def _attention_matrix(graph: nx.MultiDiGraph, ids: list[str]) -> np.ndarray | None:
+    """The first head's attention weights among a box's nodes, when small enough to show.
+
+    Attention weights are the softmax node named "attention" (or "<module>.attention"):
+    shape (..., T, S), each row summing to 1. The first example's first head is shown.
+    """
+    for node_id in ids:
+        attrs = graph.nodes[node_id]
+        name = str(attrs.get("given_name") or "")
+        if attrs["op_name"] != "softmax" or name.rsplit(".", 1)[-1] != "attention":
+            continue
+        data = np.asarray(attrs["data"])
+        if data.ndim >= 2 and max(data.shape[-2:]) <= ATTENTION_FITS:
+            return data.reshape(-1, *data.shape[-2:])[0]
+    return None
 
 
 def _first(graph: nx.MultiDiGraph, item: tuple[str, list[str]]) -> int:

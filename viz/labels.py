@@ -149,6 +149,11 @@ def _group_label(attrs: dict, show_grad: bool) -> NodeLabel:
                ", ".join(parts)],
         kind="group",
     )
+    matrix = attrs.get("attention")
+    if matrix is not None:  # the attention weights: row t = how much token t takes from each
+        rows = [" ".join(f"{v:.2f}" for v in row) for row in matrix]
+        label.data = _prefixed("data", ["attention weights, head 0:", *rows])
+        return label
     output = attrs.get("output")
     if output is not None and output["scalar"]:  # e.g. the neuron's activation
         label.data = [f"data {number(output['data'])}  (output {output['name']})"]
