@@ -30,7 +30,9 @@ PACKAGES = {
     "chaingrad": "chaingrad",
 }
 OLD_NAMES = {"autograd", "nn", "viz", "lessons"}
-OPTIONAL = {"cairosvg"}  # imported inside a try by viz.draw, for PNG/PDF without Graphviz
+# Optional libraries, imported inside the functions that need them: cairosvg by viz.draw (PNG
+# and PDF without Graphviz), torch by nn.bridge (to_torch / from_torch).
+OPTIONAL = {"cairosvg", "torch"}
 
 
 def module_name(path: Path) -> str:
