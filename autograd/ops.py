@@ -344,6 +344,38 @@ class MatMul(Op):
         return f"{shapes}: the batch axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
 
 
+class Linear(Op):
+    """f(x, W, b) = x @ W + b; df/dx = G @ W.T, df/dW = x.T @ G, df/db = G summed over rows"""
+
+    symbol = "x@W+b"
+    on_values = False
+    # A layer of neurons as one node instead of two (matmul, then add): the graph of an
+    # MLP is smaller, and the product for the data batch (no gradient) is skipped.
+    selective_backward = True
+
+    def forward(x, weight, bias):
+        return x @ weight + bias
+
+    def backward(grad_out, out, x, weight, bias, needs_grad=(True, True, True)):
+        if x.ndim != 2:  # one example, or extra batch axes: the same rule on rows
+            n_in, n_out = weight.shape
+            rows = Linear.backward(grad_out.reshape(-1, n_out), None, x.reshape(-1, n_in),
+                                   weight, bias, needs_grad)
+            grad_x = None if rows[0] is None else rows[0].reshape(x.shape)
+            return grad_x, rows[1], rows[2]
+        grad_x = grad_out @ weight.T if needs_grad[0] else None
+        grad_weight = x.T @ grad_out if needs_grad[1] else None
+        grad_bias = grad_out.sum(axis=0) if needs_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+    def domain_error(x, weight, bias):
+        shapes = (f"x of shape {tuple(np.shape(x))}, W of shape {tuple(np.shape(weight))} "
+                  f"and b of shape {tuple(np.shape(bias))}")
+        if np.ndim(weight) != 2 or np.ndim(bias) != 1 or np.ndim(x) == 0:
+            return f"{shapes}: W must be a matrix (n_in, n_out), b a vector (n_out,)"
+        return f"{shapes} do not fit x @ W + b"
+
+
 # ------------------------------------------------------------- tensor-only: reductions
 
 

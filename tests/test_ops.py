@@ -173,6 +173,12 @@ CASES: dict[str, list[Case]] = {
         Case(((4,), (2, 4, 3)), torch=_t("matmul")),
         Case(((2, 3, 4), (4,)), torch=_t("matmul")),
     ],
+    "linear": [
+        Case(((3, 4), (4, 2), (2,)), torch=lambda x, w, b: x @ w + b),
+        Case(((4,), (4, 3), (3,)), torch=lambda x, w, b: x @ w + b),
+        Case(((2, 3, 4), (4, 2), (2,)), torch=lambda x, w, b: x @ w + b),
+        Case(((1, 4), (4, 1), (1,)), torch=lambda x, w, b: x @ w + b),
+    ],
     **{
         name: [
             Case(((2, 3, 4),), {"axis": axis, "keepdims": keepdims}, _reduce(torch_name),
