@@ -40,9 +40,7 @@ class Node:
         uses sends back, which is why ``x * x`` gives 2x. Gradients add up across calls,
         as in PyTorch: zero them between training steps.
         """
-        from .engine import backward
-
-        backward(self, grad)
+        engine.backward(self, grad)
 
     # Operators: each builds one node through the registry.
     def __add__(self, other):
@@ -135,6 +133,7 @@ class Node:
         return cls._apply(op, (x, y))
 
 
+from . import engine  # noqa: E402  (engine, like the ops, needs Node defined first)
 from .ops import (  # noqa: E402  (the ops module needs Node defined first)
     Abs,
     Add,

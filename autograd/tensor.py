@@ -304,6 +304,8 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
             f"{op.name}: cannot mix a Tensor and a Value; use value.data to get the number"
         )
     float_dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
+        return Tensor(x)
     if isinstance(x, numbers.Number):
         return Tensor(np.asarray(x, dtype=float_dtype))
     try:
