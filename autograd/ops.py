@@ -223,8 +223,9 @@ class Relu(Op):
         return relu(x)
 
     def backward(grad_out, out, x):
-        # A boolean mask multiplies like 0/1 and needs no float copy of x (less memory).
-        return (grad_out * (constant(x) > 0),)
+        # x > 0 is a boolean (an array of them, or a constant Tensor for a node): it
+        # multiplies like 0/1 and needs no float copy of x (less memory).
+        return (grad_out * (x > 0),)
 
 
 class Sin(Op):
