@@ -348,7 +348,6 @@ class MatMul(Op):
 class Linear(Op):
     """f(x, W, b) = x @ W + b; df/dx = G @ W.T, df/dW = x.T @ G, df/db = G summed over rows"""
 
-    symbol = "x@W+b"
     on_values = False
     # A layer of neurons as one node instead of two (matmul, then add): the graph of an
     # MLP is smaller, and the product for the data batch (no gradient) is skipped.
