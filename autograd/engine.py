@@ -164,6 +164,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
     ``grads`` maps node -> gradient and is filled in place. With ``record`` this yields,
     per node, what each parent received (for ``backward_steps``).
     """
+    anomaly = state.anomaly
     for node in order:
         grad_out = grads.get(node)
         operation = node.operation
@@ -176,12 +177,11 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             inputs, out = parents, node
         else:
             inputs, out = [parent.data for parent in parents], node.data
-        params = node.params
+        params = node.params or {}
         if operation.selective_backward:  # it can skip gradients no input needs
-            needs_grad = tuple(parent.requires_grad for parent in parents)
-            params = {**(params or {}), "needs_grad": needs_grad}
+            params = {**params, "needs_grad": tuple([p.requires_grad for p in parents])}
         try:
-            sent = operation.backward(grad_out, out, *inputs, **(params or {}))
+            sent = operation.backward(grad_out, out, *inputs, **params)
         except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats
             if not node.scalar or create_graph:
                 raise
@@ -198,7 +198,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                     grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
                     grad = _fit_to_tensor(grad, parent, operation, index)
-            if state.anomaly:
+            if anomaly:
                 _check_finite(node, index, grad)
             previous = grads.get(parent)
             grads[parent] = grad if previous is None else previous + grad

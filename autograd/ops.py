@@ -223,8 +223,9 @@ class Relu(Op):
         return relu(x)
 
     def backward(grad_out, out, x):
-        # A boolean mask multiplies like 0/1 and needs no float copy of x (less memory).
-        return (grad_out * (constant(x) > 0),)
+        # x > 0 is a boolean (an array of them, or a constant Tensor for a node): it
+        # multiplies like 0/1 and needs no float copy of x (less memory).
+        return (grad_out * (x > 0),)
 
 
 class Sin(Op):
@@ -342,6 +343,37 @@ class MatMul(Op):
         if inner_a != inner_b:
             return f"{shapes} do not align ({inner_a} != {inner_b})"
         return f"{shapes}: the batch axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast"
+
+
+class Linear(Op):
+    """f(x, W, b) = x @ W + b; df/dx = G @ W.T, df/dW = x.T @ G, df/db = G summed over rows"""
+
+    on_values = False
+    # A layer of neurons as one node instead of two (matmul, then add): the graph of an
+    # MLP is smaller, and the product for the data batch (no gradient) is skipped.
+    selective_backward = True
+
+    def forward(x, weight, bias):
+        return x @ weight + bias
+
+    def backward(grad_out, out, x, weight, bias, needs_grad=(True, True, True)):
+        if x.ndim != 2:  # one example, or extra batch axes: the same rule on rows
+            n_in, n_out = weight.shape
+            rows = Linear.backward(grad_out.reshape(-1, n_out), None, x.reshape(-1, n_in),
+                                   weight, bias, needs_grad)
+            grad_x = None if rows[0] is None else rows[0].reshape(x.shape)
+            return grad_x, rows[1], rows[2]
+        grad_x = grad_out @ weight.T if needs_grad[0] else None
+        grad_weight = x.T @ grad_out if needs_grad[1] else None
+        grad_bias = grad_out.sum(axis=0) if needs_grad[2] else None
+        return grad_x, grad_weight, grad_bias
+
+    def domain_error(x, weight, bias):
+        shapes = (f"x of shape {tuple(np.shape(x))}, W of shape {tuple(np.shape(weight))} "
+                  f"and b of shape {tuple(np.shape(bias))}")
+        if np.ndim(weight) != 2 or np.ndim(bias) != 1 or np.ndim(x) == 0:
+            return f"{shapes}: W must be a matrix (n_in, n_out), b a vector (n_out,)"
+        return f"{shapes} do not fit x @ W + b"
 
 
 # ------------------------------------------------------------- tensor-only: reductions

@@ -72,21 +72,18 @@ class Tensor(Operators):
 
     @staticmethod
     def _apply(op: type[Op], inputs: Sequence, params: dict | None = None) -> Tensor:
-        # The common cases, one or two Tensors, skip the generic loops (this is the hot path).
-        if len(inputs) == 1 and type(inputs[0]) is Tensor:
-            parents = tuple(inputs)
-            datas = (inputs[0].data,)
-            needs_grad = inputs[0].requires_grad
-        elif len(inputs) == 2 and type(inputs[0]) is Tensor and type(inputs[1]) is Tensor:
-            parents = tuple(inputs)
-            datas = (inputs[0].data, inputs[1].data)
-            needs_grad = inputs[0].requires_grad or inputs[1].requires_grad
-        else:
-            tensors = (x.data.dtype for x in inputs if isinstance(x, Tensor))
-            dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
-            parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
-            datas = [p.data for p in parents]
-            needs_grad = any(p.requires_grad for p in parents)
+        # The common case, every input already a Tensor, in one plain loop (the hot path).
+        parents, datas, needs_grad = tuple(inputs), [], False
+        for x in parents:
+            if type(x) is not Tensor:  # numbers or arrays: lift them to constant leaves
+                tensors = (x.data.dtype for x in inputs if isinstance(x, Tensor))
+                dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
+                parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
+                datas = [p.data for p in parents]
+                needs_grad = any(p.requires_grad for p in parents)
+                break
+            datas.append(x.data)
+            needs_grad = needs_grad or x.requires_grad
         try:
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError, IndexError) as error:
@@ -310,6 +307,8 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
             f"{op.name}: cannot mix a Tensor and a Value; use value.data to get the number"
         )
     float_dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
+        return Tensor(x)
     if isinstance(x, numbers.Number):
         return Tensor(np.asarray(x, dtype=float_dtype))
     try:

@@ -1,7 +1,7 @@
 """Where our time goes: cProfile of our side of a benchmark workload.
 
     python bench/hotspots.py chain | train | mlp-32-float32 | mlp-512-float32 | conv | moons
-        [--top 15] [--steps N]
+        | fit | fit-adam  [--top 15] [--steps N]
 
 Prints the functions with the most time spent in their own body (tottime), then by
 cumulative time. cProfile adds a roughly constant cost per Python call, so many small
@@ -46,11 +46,13 @@ def _tensor(workload: str, steps: int):
     return run
 
 
-def _training(steps: int):
+def _training(workload: str):
+    """moons: the manual loop; fit, fit-adam: model.fit (100 epochs, 3,200 steps each)."""
     import bench_training
 
-    train, _ = bench_training._ours_loop()
-    return train
+    if workload == "moons":
+        return bench_training._ours_loop()[0]
+    return bench_training._ours_fit("adam" if workload == "fit-adam" else "sgd")[0]
 
 
 def main() -> None:
@@ -62,8 +64,8 @@ def main() -> None:
     apply_thread_limits(1)
     if args.workload in ("chain", "train"):
         run = _scalar(args.workload, args.steps or 5)
-    elif args.workload == "moons":
-        run = _training(args.steps or 1)
+    elif args.workload in ("moons", "fit", "fit-adam"):
+        run = _training(args.workload)
     else:
         run = _tensor(args.workload, args.steps or 200)
     run()  # warm-up

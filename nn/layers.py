@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from chaingrad.autograd import Tensor
+from chaingrad.autograd import OpError, Tensor
+from chaingrad.autograd.ops import Linear as LinearOp
 
 from . import functional
 from .activations import Activation, activation_module
@@ -70,13 +71,17 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
-        if x.shape[-1:] != (self.n_in,):
-            raise ValueError(
-                f"Linear: expected inputs with {self.n_in} features (last axis), "
-                f"got shape {x.shape}"
-            )
-        out = x @ self.weight
-        return out + self.bias if self.bias is not None else out
+        try:  # one node, x @ W + b; the shapes are checked only when they do not fit
+            if self.bias is None:
+                return x @ self.weight
+            return LinearOp.apply(x, self.weight, self.bias)
+        except OpError:
+            if x.shape[-1:] != (self.n_in,):
+                raise ValueError(
+                    f"Linear: expected inputs with {self.n_in} features (last axis), "
+                    f"got shape {x.shape}"
+                ) from None
+            raise
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (*input_shape[:-1], self.n_out)

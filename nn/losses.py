@@ -129,13 +129,34 @@ class BinaryCrossEntropyWithLogits(Op):
         return grad_out * (sigmoid - y), (-grad_out * z if needs_grad[1] else None)
 
 
+class MeanBinaryCrossEntropyWithLogits(Op):
+    """f(z, y) = mean(ln(1 + e**z) - y z) over N terms; df/dz = (sigmoid(z) - y) / N,
+    df/dy = -z / N"""
+
+    name = "bce_with_logits_mean"
+    symbol = "bce"
+    on_values = False
+    selective_backward = True
+
+    def forward(z, y):
+        return np.add.reduce(BinaryCrossEntropyWithLogits.forward(z, y), axis=None) / z.size
+
+    def backward(grad_out, out, z, y, needs_grad=(True, True)):
+        each = grad_out / z.size  # every term's share of the mean
+        return BinaryCrossEntropyWithLogits.backward(each, out, z, y, needs_grad)
+
+
 def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
     """bce(sigmoid(z), y) computed from the logit z without overflow: softplus(z) - y z;
     d/dz = (sigmoid(z) - y) / N.
 
     Each example's term is one op (``BinaryCrossEntropyWithLogits``): the same numbers as
     ``softplus(z) - z * y``, in fewer graph nodes, because training spends its time here.
+    The mean over a batch of Tensors is one node too (``MeanBinaryCrossEntropyWithLogits``).
     """
+    if reduction == "mean" and isinstance(logits, Tensor):
+        logits, target, _ = _as_pairs(logits, target, "bce_with_logits")
+        return MeanBinaryCrossEntropyWithLogits.apply(logits, target)
     return _elementwise(
         BinaryCrossEntropyWithLogits.apply, logits, target, reduction, "bce_with_logits"
     )

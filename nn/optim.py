@@ -7,9 +7,12 @@
     ...     loss.backward()
     ...     optimizer.step()
 
-They work on Values (scalar networks) and Tensors alike: each rule computes the step
-``delta`` from the gradient, and ``p.data -= delta`` updates a Tensor's array in place or
-replaces a Value's float. Updates touch only ``.data``, so they are never recorded in a graph.
+Each rule is written once, for arrays, and updates the weights in place, into arrays it
+keeps from step to step (a step allocates no new arrays): ``np.multiply(a, b, into)``
+writes a * b into ``into``, numpy's ``out`` given by position, because on small arrays the
+keyword costs more than the arithmetic (np.maximum insists on the keyword). The Values of
+a scalar network are gathered into one array for the update and written back as floats.
+Updates touch only ``.data``, so they are never recorded in a graph.
 """
 
 from __future__ import annotations
@@ -27,12 +30,26 @@ if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters(
     from .module import Module
 
 
-def _sqrt(x: Any) -> Any:
-    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+def _kept(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """The array ``state[name]``, made at the first step shaped like ``like``, then reused.
+
+    Every step writes into the arrays it kept from the step before: a fresh weight-sized
+    temporary each step is handed back to the OS by glibc and page-faulted in again.
+    """
+    array = state.get(name)
+    if array is None:
+        array = state[name] = np.full_like(like, fill)
+    return array
 
 
-def _maximum(x: Any, y: Any) -> Any:
-    return np.maximum(x, y) if isinstance(x, np.ndarray) or isinstance(y, np.ndarray) else max(x, y)
+def _with_weight_decay(weight: np.ndarray, grad: np.ndarray, decay: float,
+                       state: dict[str, Any]) -> np.ndarray:
+    """g + λ w (L2 regularization) in a kept array, or g itself when λ is 0."""
+    if not decay:
+        return grad
+    decayed = np.multiply(weight, decay, _kept(state, "decayed", grad))
+    decayed += grad
+    return decayed
 
 
 class Optimizer:
@@ -55,6 +72,13 @@ class Optimizer:
         _check(lr >= 0, f"{type(self).__name__}: lr must be >= 0, got {lr}")
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
+        self._tensors = [(p, s) for p, s in zip(self.parameters, self.state) if not p.scalar]
+        # The Values of a scalar network are updated together, as one array, so they
+        # share one state (the first Value's).
+        self._values = [p for p in self.parameters if p.scalar]
+        self._values_state = next(
+            (s for p, s in zip(self.parameters, self.state) if p.scalar), {}
+        )
 
     def zero_grad(self) -> None:
         """Forget the gradients before the next backward (they would otherwise add up)."""
@@ -63,19 +87,28 @@ class Optimizer:
 
     def step(self) -> None:
         """Move every parameter that has a gradient by one update."""
-        for p, state in zip(self.parameters, self.state):
+        for p, state in self._tensors:
             if p.grad is None:  # a tensor the loss did not reach
                 continue
             state["step"] = state.get("step", 0) + 1
-            p.data -= self.delta(p.data, p.grad, state)
+            self.update(p.data, p.grad, state)
+        if self._values:  # gathered into one array, so one rule serves Values and Tensors
+            weights = np.array([p.data for p in self._values], dtype=np.float64)
+            grads = np.array([p.grad for p in self._values], dtype=np.float64)
+            state = self._values_state
+            state["step"] = state.get("step", 0) + 1
+            self.update(weights, grads, state)
+            for p, w in zip(self._values, weights.tolist()):
+                p.data = w
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        """The amount to subtract from ``weight`` (each optimizer's rule)."""
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        """Subtract one step of this optimizer's rule from ``weight``, in place."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
         settings = ", ".join(
-            f"{k}={v!r}" for k, v in vars(self).items() if k not in ("parameters", "state")
+            f"{k}={v!r}" for k, v in vars(self).items()
+            if k not in ("parameters", "state") and not k.startswith("_")
         )
         return f"{type(self).__name__}({settings})"
 
@@ -117,24 +150,23 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = momentum, nesterov
         self.weight_decay, self.dampening = weight_decay, dampening
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weight
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
+        scratch = _kept(state, "scratch", grad)
         if self.momentum:
-            if "velocity" not in state:
-                velocity = grad.copy() if isinstance(grad, np.ndarray) else grad
+            velocity = state.get("velocity")
+            if velocity is None:  # v = g at the first step
+                velocity = state["velocity"] = grad.copy()
+            else:  # v = μ v + (1 - dampening) g
+                velocity *= self.momentum
+                velocity += np.multiply(grad, 1 - self.dampening, scratch)
+            if self.nesterov:  # g + μ v
+                ahead = np.multiply(velocity, self.momentum, scratch)
+                ahead += grad
+                grad = ahead
             else:
-                velocity = self.momentum * state["velocity"] + (1 - self.dampening) * grad
-            state["velocity"] = velocity
-            grad = grad + self.momentum * velocity if self.nesterov else velocity
-        if isinstance(grad, np.ndarray):
-            # Into a buffer kept per parameter: a fresh weight-sized temporary every step
-            # is handed back to the OS by glibc and page-faulted in again (measured in bench/).
-            buffer = state.get("delta")
-            if buffer is None or buffer.shape != grad.shape or buffer.dtype != grad.dtype:
-                buffer = state["delta"] = np.empty_like(grad)
-            return np.multiply(grad, self.lr, out=buffer)
-        return self.lr * grad
+                grad = velocity
+        weight -= np.multiply(grad, self.lr, scratch)
 
 
 class GD(SGD):
@@ -166,13 +198,17 @@ class Adagrad(Optimizer):
         self.lr_decay, self.weight_decay = lr_decay, weight_decay
         self.initial_accumulator_value, self.eps = initial_accumulator_value, eps
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weight
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
         lr = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
-        total = state.get("sum", self.initial_accumulator_value) + grad * grad
-        state["sum"] = total
-        return lr * grad / (_sqrt(total) + self.eps)
+        scratch = _kept(state, "scratch", grad)
+        total = _kept(state, "sum", grad, self.initial_accumulator_value)
+        total += np.multiply(grad, grad, scratch)
+        denominator = np.sqrt(total, _kept(state, "denominator", grad))
+        denominator += self.eps
+        delta = np.multiply(grad, lr, scratch)
+        delta /= denominator
+        weight -= delta
 
 
 class RMSprop(Optimizer):
@@ -194,22 +230,35 @@ class RMSprop(Optimizer):
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
         self.momentum, self.centered = momentum, centered
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weight
-        square = self.alpha * state.get("square", 0.0) + (1 - self.alpha) * grad * grad
-        state["square"] = square
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
+        alpha = self.alpha
+        scratch = _kept(state, "scratch", grad)
+        square = _kept(state, "square", grad)
+        square *= alpha
+        part = np.multiply(grad, 1 - alpha, scratch)
+        part *= grad
+        square += part
+        denominator = _kept(state, "denominator", grad)
         if self.centered:  # subtract the squared mean: a running variance
-            mean = self.alpha * state.get("mean", 0.0) + (1 - self.alpha) * grad
-            state["mean"] = mean
-            denominator = _sqrt(square - mean * mean) + self.eps
+            mean = _kept(state, "mean", grad)
+            mean *= alpha
+            mean += np.multiply(grad, 1 - alpha, scratch)
+            np.multiply(mean, mean, denominator)
+            np.subtract(square, denominator, denominator)
+            np.sqrt(denominator, denominator)
         else:
-            denominator = _sqrt(square) + self.eps
-        if self.momentum:
-            buffer = self.momentum * state.get("buffer", 0.0) + grad / denominator
-            state["buffer"] = buffer
-            return self.lr * buffer
-        return self.lr * grad / denominator
+            np.sqrt(square, denominator)
+        denominator += self.eps
+        if self.momentum:  # b = μ b + g / denominator, w -= lr * b
+            buffer = _kept(state, "buffer", grad)
+            buffer *= self.momentum
+            buffer += np.divide(grad, denominator, scratch)
+            weight -= np.multiply(buffer, self.lr, scratch)
+            return
+        delta = np.multiply(grad, self.lr, scratch)
+        delta /= denominator
+        weight -= delta
 
 
 class Adam(Optimizer):
@@ -230,21 +279,32 @@ class Adam(Optimizer):
         _check_betas(type(self).__name__, betas)
         self.betas, self.eps, self.weight_decay, self.amsgrad = betas, eps, weight_decay, amsgrad
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weight
-        return self.adam_step(grad, state)
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
+        weight -= self.adam_step(grad, state)
 
-    def adam_step(self, grad: Any, state: dict[str, Any]) -> Any:
+    def adam_step(self, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        """The amount Adam subtracts from the weight, in a kept array."""
         beta1, beta2 = self.betas
         t = state["step"]
-        m = beta1 * state.get("m", 0.0) + (1 - beta1) * grad
-        v = beta2 * state.get("v", 0.0) + (1 - beta2) * grad * grad
-        state["m"], state["v"] = m, v
+        scratch = _kept(state, "scratch", grad)
+        m = _kept(state, "m", grad)
+        m *= beta1
+        m += np.multiply(grad, 1 - beta1, scratch)
+        v = _kept(state, "v", grad)
+        v *= beta2
+        part = np.multiply(grad, 1 - beta2, scratch)
+        part *= grad
+        v += part
         if self.amsgrad:  # never let the scaling shrink: the largest v seen so far
-            v = state["v_max"] = _maximum(state.get("v_max", 0.0), v)
-        denominator = _sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
-        return (self.lr / (1 - beta1**t)) * m / denominator
+            v_max = _kept(state, "v_max", grad)
+            v = np.maximum(v_max, v, out=v_max)
+        denominator = np.sqrt(v, _kept(state, "denominator", grad))
+        denominator /= math.sqrt(1 - beta2**t)
+        denominator += self.eps
+        delta = np.multiply(m, self.lr / (1 - beta1**t), scratch)
+        delta /= denominator
+        return delta
 
 
 class AdamW(Adam):
@@ -261,8 +321,10 @@ class AdamW(Adam):
     ) -> None:
         super().__init__(parameters, lr, betas, eps, weight_decay, amsgrad)
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        return self.lr * self.weight_decay * weight + self.adam_step(grad, state)
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        delta = self.adam_step(grad, state)
+        delta += np.multiply(weight, self.lr * self.weight_decay, _kept(state, "decay", grad))
+        weight -= delta
 
 
 class Adamax(Optimizer):
@@ -281,14 +343,21 @@ class Adamax(Optimizer):
         _check_betas("Adamax", betas)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
 
-    def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
-        if self.weight_decay:
-            grad = grad + self.weight_decay * weight
+    def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
         beta1, beta2 = self.betas
-        m = beta1 * state.get("m", 0.0) + (1 - beta1) * grad
-        u = _maximum(beta2 * state.get("u", 0.0), abs(grad) + self.eps)
-        state["m"], state["u"] = m, u
-        return (self.lr / (1 - beta1 ** state["step"])) * m / u
+        scratch = _kept(state, "scratch", grad)
+        m = _kept(state, "m", grad)
+        m *= beta1
+        m += np.multiply(grad, 1 - beta1, scratch)
+        u = _kept(state, "u", grad)
+        u *= beta2
+        bound = np.abs(grad, scratch)
+        bound += self.eps
+        np.maximum(u, bound, out=u)
+        delta = np.multiply(m, self.lr / (1 - beta1 ** state["step"]), scratch)
+        delta /= u
+        weight -= delta
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {

@@ -24,6 +24,24 @@ def test_linear_matches_pytorch_forward_and_gradients():
     assert np.allclose(x.grad, t.grad.numpy(), atol=1e-12)
 
 
+def test_linear_is_one_node_with_the_gradients_of_matmul_then_add():
+    layer = nn.Linear(3, 4, seed=0)
+    layer.bias.data[:] = [0.5, -1.0, 2.0, 0.0]
+    x = Tensor(np.random.default_rng(2).normal(size=(5, 3)))  # data: no gradient wanted
+    out = layer(x)
+    assert out.op == "linear" and out.parents == (x, layer.weight, layer.bias)
+    (out.tanh() ** 2).sum().backward()
+    W = Tensor(layer.weight.data, requires_grad=True)
+    b = Tensor(layer.bias.data, requires_grad=True)
+    twin = x @ W + b
+    (twin.tanh() ** 2).sum().backward()
+    assert np.array_equal(out.data, twin.data)
+    assert np.array_equal(layer.weight.grad, W.grad) and np.array_equal(layer.bias.grad, b.grad)
+    assert x.grad is None
+    without_bias = nn.Linear(3, 4, bias=False, seed=0)(x)
+    assert without_bias.op == "@"
+
+
 def test_initialisations_have_the_promised_spread():
     xavier = nn.Linear(200, 300, init="xavier", seed=0).weight.data
     assert np.abs(xavier).max() <= np.sqrt(6 / 500) and xavier.std() == pytest.approx(

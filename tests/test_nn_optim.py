@@ -129,3 +129,27 @@ def test_bad_settings_and_names():
     with pytest.raises(ValueError, match="unknown optimizer 'adadelta'; choose one of gd, sgd"):
         optim.get("adadelta", [W])
     assert isinstance(optim.get("Adam", [W], lr=0.1), optim.Adam)
+
+
+@pytest.mark.parametrize(("name", "options"), CONFIGS, ids=IDS)
+def test_a_step_allocates_no_weight_sized_array(name, options):
+    # Every rule updates in place, into arrays kept from the first step: after it, a step
+    # must not allocate even one array the size of the weights (tracemalloc sees numpy's
+    # allocations). The peak of traced memory during a step would show such a temporary.
+    import tracemalloc
+
+    W = Tensor(rng.normal(size=(300, 200)), requires_grad=True)
+    optimizer = getattr(optim, name)([W], **options)
+    W.grad = rng.normal(size=W.shape)
+    optimizer.step()  # the first step makes the kept arrays
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            optimizer.step()
+            current, peak = tracemalloc.get_traced_memory()
+            assert peak - before < W.data.nbytes // 4, (name, peak - before)
+            assert current - before < 1000  # and it keeps nothing new either
+    finally:
+        tracemalloc.stop()

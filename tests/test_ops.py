@@ -173,6 +173,17 @@ CASES: dict[str, list[Case]] = {
         Case(((4,), (2, 4, 3)), torch=_t("matmul")),
         Case(((2, 3, 4), (4,)), torch=_t("matmul")),
     ],
+    "bce_with_logits_mean": [
+        Case(((4, 1), (4, 1)), torch=lambda z, y: (TF.softplus(z) - y * z).mean()),
+        Case(((3, 4), (3, 4)), torch=lambda z, y: (TF.softplus(z) - y * z).mean()),
+        Case(((5,), (5,)), torch=lambda z, y: (TF.softplus(z) - y * z).mean()),
+    ],
+    "linear": [
+        Case(((3, 4), (4, 2), (2,)), torch=lambda x, w, b: x @ w + b),
+        Case(((4,), (4, 3), (3,)), torch=lambda x, w, b: x @ w + b),
+        Case(((2, 3, 4), (4, 2), (2,)), torch=lambda x, w, b: x @ w + b),
+        Case(((1, 4), (4, 1), (1,)), torch=lambda x, w, b: x @ w + b),
+    ],
     **{
         name: [
             Case(((2, 3, 4),), {"axis": axis, "keepdims": keepdims}, _reduce(torch_name),
