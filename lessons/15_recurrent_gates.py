@@ -61,12 +61,13 @@ def run(lesson):
 
     lesson.step("Backpropagation through the fed-back output")
     lesson.say("""
-        Time step 1 reaches time step 2 only through `y₁`. With `x₂ = 0`, the chain rule gives
+        Time step 1 reaches time step 2 only through `y₁`. With `x₂ = 0`, the chain
+        rule gives
 
         `∂y₂/∂W_y = W_o · (1 − h₂²) · y₁ = 2 · (1 − 0.6420²) · 1.5232 = 1.7907`
 
-        and nothing more: `W_y` also multiplies `y₀` at time step 1, but `y₀ = 0`, so that
-        use sends back `0` (the accumulation rule adds `1.7907 + 0`).
+        and nothing more: `W_y` also multiplies `y₀` at time step 1, but `y₀ = 0`, so
+        that use sends back `0` (the accumulation rule adds `1.7907 + 0`).
     """)
     v = lesson.code("""
         y2.backward()
