@@ -216,19 +216,27 @@ def run(lesson):
     """)
     v = lesson.code("""
         from chaingrad.nn.classic import Adaline
-        from chaingrad.viz.plots import plot_history
 
         adaline = Adaline(2, lr=0.2)
         errors = adaline.fit(A, B.ravel(), epochs=60, mode="batch")
         print("w =", adaline.weights.round(4), "  b =", round(adaline.bias, 4))
         print("classes sgn(o):", adaline.classify(A))
-        curve = plot_history({"loss": errors}, out / "04_adaline.svg",
-                             title="ADALINE on AND: mean squared error per epoch")
     """)
     lesson.check("ADALINE's weights reach the least-squares (0.5, 0.5)",
                  v.adaline.weights.tolist(), [0.5, 0.5], tol=1e-4)
     lesson.check("and b = −0.5", v.adaline.bias, -0.5, tol=1e-4)
     lesson.check("sgn(o) answers AND", v.adaline.classify(v.A).tolist(), [-1, -1, -1, 1])
+
+    lesson.step("ADALINE's error, epoch by epoch")
+    lesson.say("""
+        `fit` returned the mean squared error of every epoch. Draw it:
+    """)
+    v = lesson.code("""
+        from chaingrad.viz.plots import plot_history
+
+        curve = plot_history({"loss": errors}, out / "04_adaline.svg",
+                             title="ADALINE on AND: mean squared error per epoch")
+    """)
     lesson.file(v.curve, "ADALINE's error falling smoothly, epoch by epoch")
     lesson.say("""
         The error does not reach 0: no line gives exactly ±1 at all four corners. It

@@ -266,15 +266,12 @@ def run(lesson):
     lesson.check("penalty = λ(2wx)² = 3.6", v.penalty.data, 3.6, tol=1e-12)
     lesson.check("d penalty/dw = 8λx²w = 4.8", v.w.grad, 4.8, tol=1e-12)
 
-    lesson.step("The gradient penalty inside a loss, drawn")
+    lesson.step("The gradient penalty inside a loss")
     lesson.say("""
         `nn.losses.gradient_penalty(ŷ, weights, lam)` does these three lines for any
-        model. Add it to an MAE term, as in the course's formula, and draw the loss:
-        the nodes of the derivative `∂ŷ/∂w` sit inside it like any other operation.
+        model. Add it to an MAE term, as in the course's formula:
     """)
     v = lesson.code("""
-        from chaingrad import viz
-
         w = Value(1.5, name="w")
         y_hat = w ** 2 * x
         y_hat.name = "ŷ"
@@ -284,7 +281,6 @@ def run(lesson):
         loss.name = "loss"
         loss.backward()
         print(f"loss = {loss.data:.4f}    dloss/dw = {w.grad:.4f}")
-        graph = viz.draw(loss, out / "07_gradient_penalty.svg")
     """)
     lesson.say("""
         By hand: `ŷ = 1.5² · 2 = 4.5`, so the MAE term is `|4.5 − 5| = 0.5` with slope
@@ -293,6 +289,20 @@ def run(lesson):
     """)
     lesson.check("loss = 0.5 + 3.6", v.loss.data, 4.1, tol=1e-12)
     lesson.check("dloss/dw = −6 + 4.8", v.w.grad, -1.2, tol=1e-12)
+
+    lesson.step("The gradient penalty, drawn")
+    lesson.say("""
+        Draw the loss: the nodes of the derivative `∂ŷ/∂w` sit inside it like any
+        other operation.
+    """)
+    v = lesson.code("""
+        from chaingrad import viz
+        from chaingrad.autograd import topological_order
+
+        graph = viz.draw(loss, out / "07_gradient_penalty.svg")
+        sixes = [node for node in topological_order(loss) if node.data == 6.0]
+        print("nodes whose data is 6:", len(sixes))
+    """)
     lesson.file(v.graph, "the loss graph, with the derivative ∂ŷ/∂w built into it")
     lesson.say("""
         In the picture, find the node whose data is **6**: that is `∂ŷ/∂w = 2wx`, built
@@ -300,6 +310,7 @@ def run(lesson):
         scaled by `0.1` into the penalty, and `w` receives gradient along both routes:
         `−6` through the MAE and `+4.8` through the penalty.
     """)
+    lesson.check("one node holds ∂ŷ/∂w = 6", len(v.sixes), 1)
     lesson.say("""
         **What to remember:** MSE (chases large errors) and MAE (robust) for numbers,
         cross-entropy for classes (gradient `p − y`), and penalties `λΣw²`, `λΣ|w|`,

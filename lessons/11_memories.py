@@ -211,19 +211,31 @@ def run(lesson):
     lesson.check("the three units split the points 50/50/50",
                  sorted(np.bincount(v.clusters).tolist()), [50, 50, 50])
 
-    lesson.step("Each unit's region")
+    lesson.step("Each unit's score")
     lesson.say("""
         A point goes to the nearest prototype, so score each unit by *minus its
         distance*: the highest score wins, and the borders are where two scores tie.
-        The prototypes are added as crosses on the figure the plot returns.
     """)
     v = lesson.code("""
-        from chaingrad.viz.plots import plot_decision_boundary
-
         def closeness(points):
             \"\"\"Minus the distance from each point to each prototype.\"\"\"
             gaps = points[:, None, :] - layer.weights[None, :, :]
             return -np.linalg.norm(gaps, axis=2)
+
+        scores = closeness(X)
+        print("the first point's scores:", scores[0].round(2),
+              "  highest: unit", scores[0].argmax(), "  winner:", clusters[0])
+    """)
+    lesson.check("points whose highest score is not their winning unit",
+                 int((v.scores.argmax(axis=1) != v.clusters).sum()), 0)
+
+    lesson.step("Each unit's region")
+    lesson.say("""
+        `plot_decision_boundary` colours the plane by the unit with the highest score.
+        The prototypes are added as crosses on the figure the plot returns.
+    """)
+    v = lesson.code("""
+        from chaingrad.viz.plots import plot_decision_boundary
 
         names = {k: f"won by unit {k}" for k in range(3)}
         title = "winner-takes-all: each unit's region"
@@ -237,14 +249,16 @@ def run(lesson):
         figure.savefig(regions)
     """)
     lesson.file(v.regions, "the points coloured by their winning unit, and each unit's region")
-    lesson.check("points outside their winning unit's region",
-                 int((v.closeness(v.X).argmax(axis=1) != v.clusters).sum()), 0)
     lesson.say("""
         Each region is the set of points nearer to one prototype than to the others, so
         the borders are straight lines halfway between prototypes. The network invented
         these groups itself: which unit gets which cloud depends only on where the
         prototypes started.
-
+    """)
+    halfway = v.closeness(v.layer.weights[:2].mean(axis=0, keepdims=True))[0]
+    lesson.check("halfway between prototypes 0 and 1, their scores differ by",
+                 float(halfway[0] - halfway[1]), 0.0, tol=1e-12)
+    lesson.say("""
         **What to remember:** a Hopfield network stores patterns in its weights with
         one Hebbian formula and recalls them by sliding downhill in energy, robust to
         noise but with a small capacity (≈ 0.138 N). A competitive layer learns without

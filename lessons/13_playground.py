@@ -40,14 +40,6 @@ def run(lesson):
         see *why* from the heat maps.
     """)
 
-    try:
-        experiments(lesson)
-    finally:
-        v.playground.stop()
-    lesson.say("**Practise it:** homework exercises 2.6 `train` (XOR, then moons) and 3.1 `perceptron_step` (`chaingrad exercises start N` writes assignment N).")
-
-
-def experiments(lesson):
     lesson.step("Experiment 1: XOR needs a hidden layer, or the feature x1·x2")
     lesson.say("""
         Choose the **XOR** data set. With no hidden layer the output is
@@ -124,3 +116,36 @@ def experiments(lesson):
               f"none {plain:.3f}, L2 {with_l2:.3f}")
     """)
     lesson.check("L2 lowers the test loss on the noisy data", v.with_l2 < v.plain, True)
+
+    lesson.step("Experiment 3, drawn: the gap between training and test")
+    lesson.say("""
+        The page draws the training and the test loss epoch by epoch. Here are the
+        same curves for the run without regularization: `session.curve` holds
+        `(epoch, training loss, test loss)` after every epoch. `plot_history` calls
+        the second curve *validation*: here it is the playground's test points.
+    """)
+    v = lesson.code("""
+        from chaingrad.viz.plots import plot_history
+
+        session = Session(Setup(**noisy))
+        for _ in range(150):
+            session.train_epoch()
+        _, training, test = zip(*session.curve[1:])
+        curves = plot_history({"loss": training, "val_loss": test},
+                              out / "13_overfitting.svg",
+                              title="noisy circle, no regularization")
+        print(f"after 150 epochs: training {training[-1]:.3f}, "
+              f"test {test[-1]:.3f}")
+    """)
+    lesson.file(v.curves, "training (solid) and test (dashed) loss")
+    lesson.check("the same set-up and seed give the test loss above", v.test[-1], v.plain,
+                 tol=1e-12)
+    lesson.say("""
+        The training loss falls to about 0.1 while the test loss stays near 0.45: the
+        network has learned the noise of its 50 points. In the page, switch on L2 and
+        watch the two curves come together.
+    """)
+    lesson.check("the training loss ends below half the test loss",
+                 v.training[-1] < v.test[-1] / 2, True)
+    v.playground.stop()  # the lesson ends, and the playground with it
+    lesson.say("**Practise it:** homework exercises 2.6 `train` (XOR, then moons) and 3.1 `perceptron_step` (`chaingrad exercises start N` writes assignment N).")

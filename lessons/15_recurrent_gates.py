@@ -17,11 +17,8 @@ def run(lesson):
 
         **h_t = tanh(x_t·W_x + y_{t−1}·W_y + b),   y_t = h_t·W_o + b_o**
 
-        By hand, with one unit, `W_x = 1`, `W_y = 0.5`, `W_o = 2`, both biases 0, the
-        inputs `x = (1, 0)` and `y₀ = 0`:
-
-        * `h₁ = tanh(1) = 0.7616`, so `y₁ = 2·0.7616 = 1.5232`;
-        * `h₂ = tanh(0 + 0.5·1.5232) = tanh(0.7616) = 0.6420`, so `y₂ = 1.2840`.
+        One unit, with weights chosen so the numbers can be followed by hand:
+        `W_x = 1`, `W_y = 0.5`, `W_o = 2`, both biases 0.
     """)
     v = lesson.code("""
         import numpy as np
@@ -33,9 +30,22 @@ def run(lesson):
         cell.weight_x.data[...], cell.weight_y.data[...] = 1.0, 0.5
         cell.weight_out.data[...] = 2.0
         cell.bias.data[...], cell.bias_out.data[...] = 0.0, 0.0
-        x1, x2 = Tensor([[1.0]], name="x₁"), Tensor([[0.0]], name="x₂")
         y0 = cell.initial_state(1)         # no output before step 1: 0
         y0.name = "y₀"
+        print("W_x, W_y, W_o:", cell.weight_x.item(), cell.weight_y.item(),
+              cell.weight_out.item(), "  y₀:", y0.item())
+    """)
+    lesson.check("before step 1 there is no output yet: y₀", v.y0.item(), 0.0)
+
+    lesson.step("Two Jordan steps by hand")
+    lesson.say("""
+        With the inputs `x = (1, 0)` and `y₀ = 0`:
+
+        * `h₁ = tanh(1) = 0.7616`, so `y₁ = 2·0.7616 = 1.5232`;
+        * `h₂ = tanh(0 + 0.5·1.5232) = tanh(0.7616) = 0.6420`, so `y₂ = 1.2840`.
+    """)
+    v = lesson.code("""
+        x1, x2 = Tensor([[1.0]], name="x₁"), Tensor([[0.0]], name="x₂")
         y1 = cell(x1, y0)                  # one step at a time, by hand
         y2 = cell(x2, y1)
         y1.name, y2.name = "y₁", "y₂"
@@ -51,12 +61,13 @@ def run(lesson):
 
     lesson.step("Backpropagation through the fed-back output")
     lesson.say("""
-        Step 1 reaches step 2 only through `y₁`. With `x₂ = 0`, the chain rule gives
+        Time step 1 reaches time step 2 only through `y₁`. With `x₂ = 0`, the chain
+        rule gives
 
         `∂y₂/∂W_y = W_o · (1 − h₂²) · y₁ = 2 · (1 − 0.6420²) · 1.5232 = 1.7907`
 
-        and nothing more: `W_y` also multiplies `y₀` at step 1, but `y₀ = 0`, so that
-        use sends back `0` (the accumulation rule adds `1.7907 + 0`).
+        and nothing more: `W_y` also multiplies `y₀` at time step 1, but `y₀ = 0`, so
+        that use sends back `0` (the accumulation rule adds `1.7907 + 0`).
     """)
     v = lesson.code("""
         y2.backward()
@@ -101,13 +112,23 @@ def run(lesson):
         a = x @ W_x + h0 @ W_h + b                # the four sums side by side
         i, f = a[:, 0:1].sigmoid(), a[:, 1:2].sigmoid()
         g, o = a[:, 2:3].tanh(), a[:, 3:4].sigmoid()
+        print(f"i = {i.item():.4f}  f = {f.item():.4f}  g = {g.item():.4f}"
+              f"  o = {o.item():.4f}")
+    """)
+    lesson.check("the forget gate f = σ(a's second column)", v.f.item(),
+                 1 / (1 + math.exp(-v.a.data[0, 1])), tol=1e-12)
+
+    lesson.step("The LSTM's new memory and output")
+    lesson.say("""
+        The gates then keep part of the old memory, write part of the candidate, and
+        let part of the memory out:
+    """)
+    v = lesson.code("""
         c1 = f * c0 + i * g
         h1 = o * c1.tanh()
         for node, name in [(a, "a"), (i, "i"), (f, "f"), (g, "g"), (o, "o"),
                            (c1, "c₁"), (h1, "h₁")]:
             node.name = name
-        print(f"i = {i.item():.4f}  f = {f.item():.4f}  g = {g.item():.4f}"
-              f"  o = {o.item():.4f}")
         print(f"c₁ = {c1.item():.4f}   h₁ = {h1.item():.4f}")
         library_h, library_c = lstm(x, (h0, c0))
     """)

@@ -200,25 +200,25 @@ def run(lesson):
             `nn.to_torch(autoencoder)` would give the same network as `torch.nn`
             modules, but PyTorch is not installed here (`pip install torch`).
         """)
-        return
-    lesson.say("""
-        When you outgrow chaingrad, `nn.to_torch` gives the same network as a
-        `torch.nn.Sequential` with the same weights (Linear's `W` transposed to
-        PyTorch's (out, in) layout; kernels, norms and their running statistics
-        copied as they are). Its rebuilds match ours to the last digits.
-    """)
-    v = lesson.code("""
-        import torch
+    else:
+        lesson.say("""
+            When you outgrow chaingrad, `nn.to_torch` gives the same network as a
+            `torch.nn.Sequential` with the same weights (Linear's `W` transposed to
+            PyTorch's (out, in) layout; kernels, norms and their running statistics
+            copied as they are). Its rebuilds match ours to the last digits.
+        """)
+        v = lesson.code("""
+            import torch
 
-        twin = nn.to_torch(autoencoder)                # evaluation mode too
-        with torch.no_grad():
-            theirs = twin(torch.tensor(flat_test)).numpy()
-        difference = float(np.abs(theirs - rebuilt).max())
-        print(twin[1][:3])
-        print(f"largest difference from our rebuilds: {difference:.1e}")
-    """)
-    lesson.check("PyTorch's rebuilds equal ours (largest difference)", v.difference, 0.0,
-                 tol=1e-9)
+            twin = nn.to_torch(autoencoder)                # evaluation mode too
+            with torch.no_grad():
+                theirs = twin(torch.tensor(flat_test)).numpy()
+            difference = float(np.abs(theirs - rebuilt).max())
+            print(twin[1][:3])
+            print(f"largest difference from our rebuilds: {difference:.1e}")
+        """)
+        lesson.check("PyTorch's rebuilds equal ours (largest difference)", v.difference, 0.0,
+                     tol=1e-9)
     lesson.say("""
         **What to remember:** a transposed convolution stamps the kernel and adds the
         overlaps, which is a convolution's backward pass; im2col turns a convolution

@@ -82,10 +82,18 @@ def show_file(path: Any, description: str) -> None:
 
 
 class StandIn:
-    """``lesson`` for statements the converter copied as they are (a check inside a loop)."""
+    """``lesson`` for statements the converter copied as they are (a check inside a loop).
+
+    Like the runner's ``Lesson``, it has ``namespace`` (the variables the code cells
+    share: here the notebook's own) and ``auto``, which is True: a notebook never waits
+    for Enter, so a lesson must neither block nor open a browser in it.
+    """
+
+    auto = True
 
     def __init__(self, variables: dict, out: Path) -> None:
         self.variables, self.out = variables, Path(out)
+        self.namespace = variables
 
     def step(self, title: str) -> None:
         print(f"Step · {title}")

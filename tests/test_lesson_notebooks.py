@@ -148,3 +148,41 @@ def test_conversion_of_each_kind_of_statement(tmp_path, monkeypatch):
 def test_notebook_without_a_lesson_number_is_a_usage_error(capsys):
     assert main(["--notebook", "somewhere"]) == 2
     assert "needs a lesson number" in capsys.readouterr().out
+
+
+AUTO_LESSON = '''
+TITLE = "a lesson that asks whether it runs unattended"
+MINUTES = 1
+
+
+def run(lesson):
+    lesson.step("One")
+    lesson.namespace["open_browser"] = not lesson.auto
+    v = lesson.code("""
+        opened = open_browser
+    """)
+    lesson.check("nothing opens a browser", v.opened, False)
+'''
+
+
+def test_the_stand_in_runs_unattended_in_the_notebooks_variables(tmp_path, monkeypatch):
+    """A notebook never waits: lesson.auto is True, lesson.namespace is the notebook's."""
+    import importlib
+    import sys
+
+    from chaingrad.lessons.notebook import notebook_cells
+    from chaingrad.lessons.runner import Entry
+
+    (tmp_path / "auto_lesson_98.py").write_text(AUTO_LESSON, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module("auto_lesson_98")
+    try:
+        cells = notebook_cells(Entry(98, "auto_lesson_98", module))
+    finally:
+        sys.modules.pop("auto_lesson_98", None)
+    variables = {}
+    for kind, text in cells:
+        if kind == "code":
+            exec(text, variables)
+    assert variables["opened"] is False
