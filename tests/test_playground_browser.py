@@ -70,7 +70,9 @@ def state(page) -> dict:
 
 
 def wait_for_state(page, condition: str) -> dict:
-    page.wait_for_function(f"(s => {condition})(window.chaingradPlayground.state())",
+    # state() is null until the page has its first snapshot: wait through that too.
+    page.wait_for_function(f"(s => s !== null && ({condition}))"
+                           "(window.chaingradPlayground.state())",
                            timeout=TIMEOUT_MS)
     return state(page)
 
