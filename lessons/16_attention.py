@@ -243,7 +243,6 @@ def run(lesson):
     """)
     v = lesson.code("""
         from matplotlib.figure import Figure
-        from chaingrad.autograd.files import write_atomic
 
         text = np.array([[2, 0, 1, 7, 3, 8, 3, 7, 1, 0]])   # cabhd=dhba
         model(text)
@@ -255,8 +254,8 @@ def run(lesson):
             axis.set_title(f"layer {k // 2}, head {h}", fontsize=9)
             axis.set_xticks(range(2 * n), [letters[t] for t in text[0]])
             axis.set_yticks(range(n), [letters[t] for t in text[0, n:]])
-        heads = write_atomic(out / "16_heads.png",
-                             lambda file: figure.savefig(file, dpi=90))
+        heads = out / "16_heads.png"
+        figure.savefig(heads, dpi=90)
         rows, mirror = n + np.arange(n), np.arange(n - 1, -1, -1)
         best = max(block.attention.weights.data[0, h, rows, mirror].mean()
                    for block in model.blocks for h in range(2))

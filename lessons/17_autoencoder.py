@@ -171,7 +171,6 @@ def run(lesson):
     """)
     v = lesson.code("""
         from matplotlib.figure import Figure
-        from chaingrad.autograd.files import write_atomic
 
         autoencoder.eval()
         codes = encoder(Tensor(flat_test)).data          # (359, 8)
@@ -187,8 +186,8 @@ def run(lesson):
                                   vmin=0, vmax=1)
                 axes[r, k].set(xticks=[], yticks=[])
             axes[r, 0].set_ylabel(name)
-        pictures = write_atomic(out / "17_autoencoder.png",
-                                lambda file: figure.savefig(file, dpi=100))
+        pictures = out / "17_autoencoder.png"
+        figure.savefig(pictures, dpi=100)
     """)
     lesson.check("the walk starts at the 0's rebuild (largest difference)",
                  np.abs(v.walk[0] - v.rebuilt[v.zero]).max(), 0.0, tol=1e-9)

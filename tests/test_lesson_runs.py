@@ -1,8 +1,11 @@
-"""Lessons 7-12 from the command line: `chaingrad lessons N --auto --out DIR` exits 0, every
-check passes, and every file the lesson tells the student to open is written and readable."""
+"""Lessons 7-17 from the command line: `chaingrad lessons N --auto --out DIR` exits 0, every
+check passes, and every file the lesson tells the student to open is written, readable and
+announced in order. (Lessons 1-6: tests/test_lessons.py; the 80x40 screen rules for every
+lesson: tests/test_lesson_screen.py.)"""
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +20,17 @@ ANNOUNCED = {
     10: ["10_digits_history.svg"],
     11: ["11_hopfield.png", "11_winner_takes_all.svg"],
     12: ["12_rnn_unrolled.svg", "12_autoencoder.png"],
+    13: ["13_overfitting.svg"],
+    14: ["14_learning_curves_gallery.svg", "14_bias_variance.svg", "14_choose_k.svg"],
+    15: ["15_jordan_unrolled.svg", "15_lstm_step.svg", "15_gru_step.svg",
+         "15_gradient_through_time.svg"],
+    16: ["16_attention_head.svg", "16_heads.png", "16_transformer.svg"],
+    17: ["17_autoencoder.png"],
 }
+LESSON_FOLDER = Path(__file__).resolve().parent.parent / "lessons"
 
 
-def test_lessons_seven_to_twelve_are_listed_and_load():
+def test_every_lesson_is_listed_and_loads():
     lessons = find_lessons()
     for number in ANNOUNCED:
         assert number in lessons, f"lesson {number} is missing"
@@ -39,15 +49,24 @@ def test_lesson_runs_from_the_command_line(number, tmp_path, capsys, monkeypatch
     assert "Traceback" not in text and "CHECK FAILED" not in text
     passed = re.search(r"all (\d+) checks passed", text)
     assert passed and int(passed.group(1)) >= 6, "every step ends with checks"
-    steps = re.findall(r"Step (\d+) ·", text)
-    assert len(steps) >= 4
+    assert len(re.findall(r"Step (\d+) ·", text)) >= 4
+    places = [flat.find(str(out / name)) for name in ANNOUNCED[number]]
+    assert -1 not in places, "the student is told to open every file"
+    assert places == sorted(places), "the files are announced in this order"
     for name in ANNOUNCED[number]:
         path = out / name
         assert path.is_file() and path.stat().st_size > 0, f"{name} was not written"
-        assert str(path) in flat, f"the student is not told to open {name}"
         if path.suffix == ".svg":
             assert ET.parse(path).getroot().tag.endswith("svg")
         else:
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # nothing else is left in the folder (temporary files are renamed or removed)
     assert sorted(p.name for p in out.iterdir()) == sorted(ANNOUNCED[number])
+
+
+@pytest.mark.parametrize("path", sorted(LESSON_FOLDER.glob("[0-9][0-9]_*.py")),
+                         ids=lambda path: path.stem)
+def test_lessons_use_only_public_api(path):
+    source = path.read_text(encoding="utf-8")
+    assert "autograd.files" not in source and "write_atomic" not in source
+    assert not re.search(r"\._[a-z]", source), "no private names (._something)"
