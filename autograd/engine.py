@@ -8,10 +8,12 @@ complete before it is passed on: the order a student would follow by hand.
 
 from __future__ import annotations
 
+import threading
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,14 +21,14 @@ import numpy as np
 from .dispatch import sum_to_shape
 from .node import Node
 
-
-class _State:
-    grad_enabled = True
-    anomaly = False
-    created_at: dict[int, tuple[Node, str]] = {}
-
-
-state = _State()
+# Grad mode and anomaly mode belong to the running thread (and asyncio task), as in
+# PyTorch: a context variable gives each thread its own value, starting from the
+# default, and each asyncio task a copy of its creator's. An evaluator thread inside
+# no_grad() then leaves a training thread's graph alone.
+_grad_mode: ContextVar[bool] = ContextVar("chaingrad_grad_enabled", default=True)
+_anomaly_mode: ContextVar[bool] = ContextVar("chaingrad_detect_anomaly", default=False)
+grad_enabled = _grad_mode.get  # called on every op: a C function, as quick as an attribute
+anomaly_enabled = _anomaly_mode.get
 
 
 class GradientAccumulationWarning(UserWarning):
@@ -37,42 +39,49 @@ class GradientAccumulationWarning(UserWarning):
 
 
 class _Mode(ContextDecorator):
-    """Set one switch of ``state`` inside a block, then restore it.
+    """Set one mode inside a block, then restore it.
 
-    The previous settings are kept on a stack, so one instance can be nested in itself,
-    as happens when a function decorated with ``@no_grad()`` calls itself.
+    The previous settings are kept on a stack per thread, so one instance can be nested
+    in itself; used as a decorator, each call gets a fresh instance.
     """
 
-    switch = ""
+    mode: ContextVar[bool] = _grad_mode
     value = False
 
     def __init__(self) -> None:
-        self._previous: list[bool] = []
+        self._previous = threading.local()
+
+    def _recreate_cm(self) -> _Mode:
+        return type(self)()
 
     def __enter__(self) -> _Mode:
-        self._previous.append(getattr(state, self.switch))
-        setattr(state, self.switch, self.value)
+        stack = self._previous.__dict__.setdefault("stack", [])
+        stack.append(self.mode.get())
+        self.mode.set(self.value)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        setattr(state, self.switch, self._previous.pop())
+        self.mode.set(self._previous.stack.pop())
 
 
 class no_grad(_Mode):
-    """Inside ``with no_grad():`` ops record no graph (for evaluation and weight updates)."""
+    """Inside ``with no_grad():`` ops record no graph (for evaluation and weight updates).
 
-    switch, value = "grad_enabled", False
+    The setting belongs to the thread (and asyncio task) that enters the block.
+    """
+
+    mode, value = _grad_mode, False
 
 
 class enable_grad(_Mode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    switch, value = "grad_enabled", True
+    mode, value = _grad_mode, True
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops currently record the graph."""
-    return state.grad_enabled
+    """Whether ops currently record the graph (in this thread or asyncio task)."""
+    return _grad_mode.get()
 
 
 class detect_anomaly(_Mode):
@@ -80,22 +89,17 @@ class detect_anomaly(_Mode):
 
     Inside the block every new node remembers the line of your code that created it, and
     backward stops at the first gradient that is not finite, naming the op, the node and
-    that line.
+    that line. Like no_grad, it applies to the thread that enters it.
     """
 
-    switch, value = "anomaly", True
-
-    def __exit__(self, *exc: object) -> None:
-        super().__exit__(*exc)
-        if not state.anomaly:
-            state.created_at.clear()
+    mode, value = _anomaly_mode, True
 
 
 def record_creation(node: Node) -> None:
     """Remember where a node was made (anomaly mode only): the first frame outside autograd."""
     for frame in reversed(traceback.extract_stack()[:-1]):
         if "/autograd/" not in frame.filename.replace("\\", "/"):
-            state.created_at[id(node)] = (node, f"{frame.filename}:{frame.lineno}: {frame.line}")
+            node.created_at = f"{frame.filename}:{frame.lineno}: {frame.line}"
             return
 
 
@@ -164,6 +168,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
     ``grads`` maps node -> gradient and is filled in place. With ``record`` this yields,
     per node, what each parent received (for ``backward_steps``).
     """
+    anomaly = _anomaly_mode.get()
     for node in order:
         grad_out = grads.get(node)
         operation = node.operation
@@ -198,7 +203,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                     grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
                     grad = _fit_to_tensor(grad, parent, operation, index)
-            if state.anomaly:
+            if anomaly:
                 _check_finite(node, index, grad)
             previous = grads.get(parent)
             grads[parent] = grad if previous is None else previous + grad
@@ -294,8 +299,8 @@ def _check_finite(node: Node, index: int, grad: Any) -> None:
     values = np.asarray(getattr(grad, "data", grad))
     if np.all(np.isfinite(values)):
         return
-    where = state.created_at.get(id(node))
-    created = f"\n  the node was created at {where[1]}" if where else ""
+    where = getattr(node, "created_at", None)  # kept on the node: it goes when the node goes
+    created = f"\n  the node was created at {where}" if where else ""
     label = f" '{node.name}'" if node.name else ""
     raise FloatingPointError(
         f"anomaly: the backward of '{node.operation.name}'{label} produced a non-finite "
@@ -313,7 +318,7 @@ def backward(root: Node, grad: Any = None) -> None:
             GradientAccumulationWarning,
             stacklevel=3,
         )
-    if root.scalar and not state.anomaly:
+    if root.scalar and not _anomaly_mode.get():
         _backward_scalars(root, _seed(root, grad))
         return
     order = topological_order(root, leaves=False)
@@ -367,8 +372,7 @@ def grad(
             f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs (one per output)"
         )
     grads: dict = {}
-    previous_mode = state.grad_enabled
-    state.grad_enabled = create_graph  # record the gradients' own graph only when asked
+    previous_mode = _grad_mode.set(create_graph)  # record the gradients' graph only if asked
     try:
         for output, seed in zip(outputs, grad_outputs):
             seed_value = _seed(output, seed)
@@ -380,7 +384,7 @@ def grad(
             for node, g in partial.items():
                 grads[node] = g if node not in grads else grads[node] + g
     finally:
-        state.grad_enabled = previous_mode
+        _grad_mode.reset(previous_mode)
     results = [grads.get(x, _zero_like(x, create_graph)) for x in inputs]
     return results[0] if single else results
 

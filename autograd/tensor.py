@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import record_creation, state
+from .engine import anomaly_enabled, grad_enabled, record_creation
 from .node import Node
 from .op import Op, OpError, domain_reason
 from .ops import (
@@ -94,10 +94,10 @@ class Tensor(Node):
         out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out.name = None
-        if needs_grad and state.grad_enabled:
+        if needs_grad and grad_enabled():
             out.requires_grad = True
             out.parents, out.operation, out.params = parents, op, params
-            if state.anomaly:
+            if anomaly_enabled():
                 record_creation(out)
         else:
             out.requires_grad = False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-from .engine import record_creation, state
+from .engine import anomaly_enabled, grad_enabled, record_creation
 from .node import Node
 from .op import Op, OpError, describe_failure
 from .ops import Dot
@@ -115,11 +115,11 @@ def _new_node(
     out.data = data
     out.grad = 0.0
     out.name = None
-    if state.grad_enabled:
+    if grad_enabled():
         out.parents = parents
         out.operation = op
         out.params = params
-        if state.anomaly:
+        if anomaly_enabled():
             record_creation(out)
     else:
         out.parents, out.operation, out.params = (), None, None
