@@ -36,7 +36,7 @@ tanh = _unary(math.tanh, np.tanh, "tanh")
 
 def constant(x):
     """The raw value of x: a node's data, or x itself. Used for masks, which have no gradient."""
-    return x.data if isinstance(x, Node) else x
+    return _stored(x) if isinstance(x, Node) else x
 
 
 def sign(x):
@@ -140,3 +140,5 @@ def sum_to_shape(grad, shape):
 
 # Imported last: node.py imports the ops, which import this module (Node is used at call time).
 from .node import Node  # noqa: E402
+
+_stored = Node.__dict__["data"].__get__  # the value as stored (Tensor.data may copy it)

@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
+from operator import attrgetter, is_
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -24,11 +25,12 @@ from .node import Node
 # Grad mode and anomaly mode belong to the running thread (and asyncio task), as in
 # PyTorch: a context variable gives each thread its own value, starting from the
 # default, and each asyncio task a copy of its creator's. An evaluator thread inside
-# no_grad() then leaves a training thread's graph alone.
-_grad_mode: ContextVar[bool] = ContextVar("chaingrad_grad_enabled", default=True)
-_anomaly_mode: ContextVar[bool] = ContextVar("chaingrad_detect_anomaly", default=False)
-grad_enabled = _grad_mode.get  # called on every op: a C function, as quick as an attribute
-anomaly_enabled = _anomaly_mode.get
+# no_grad() then leaves a training thread's graph alone. Both switches share one
+# variable, read once per op: RECORD (ops record the graph) and ANOMALY (nodes also
+# remember the line that made them).
+RECORD, ANOMALY = 1, 2
+_modes: ContextVar[int] = ContextVar("chaingrad_modes", default=RECORD)
+modes = _modes.get  # a C function: as quick as reading an attribute
 
 
 class GradientAccumulationWarning(UserWarning):
@@ -45,7 +47,7 @@ class _Mode(ContextDecorator):
     in itself; used as a decorator, each call gets a fresh instance.
     """
 
-    mode: ContextVar[bool] = _grad_mode
+    switch = RECORD
     value = False
 
     def __init__(self) -> None:
@@ -56,12 +58,13 @@ class _Mode(ContextDecorator):
 
     def __enter__(self) -> _Mode:
         stack = self._previous.__dict__.setdefault("stack", [])
-        stack.append(self.mode.get())
-        self.mode.set(self.value)
+        previous = _modes.get()
+        stack.append(previous)
+        _modes.set(previous | self.switch if self.value else previous & ~self.switch)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.mode.set(self._previous.stack.pop())
+        _modes.set(self._previous.stack.pop())
 
 
 class no_grad(_Mode):
@@ -70,18 +73,25 @@ class no_grad(_Mode):
     The setting belongs to the thread (and asyncio task) that enters the block.
     """
 
-    mode, value = _grad_mode, False
+    switch, value = RECORD, False
 
 
 class enable_grad(_Mode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    mode, value = _grad_mode, True
+    switch, value = RECORD, True
 
 
 def is_grad_enabled() -> bool:
     """Whether ops currently record the graph (in this thread or asyncio task)."""
-    return _grad_mode.get()
+    return bool(_modes.get() & RECORD)
+
+
+# Where each node was made, by id(node), inside detect_anomaly: only a line of text per
+# node, so nodes are freed as usual. A node made later may take a freed id, and then
+# overwrites its entry, so the table stays as small as the graphs alive at once.
+_created_at: ContextVar[dict | None] = ContextVar("chaingrad_created_at", default=None)
+_lines: dict[tuple[str, int], str] = {}
 
 
 class detect_anomaly(_Mode):
@@ -92,14 +102,33 @@ class detect_anomaly(_Mode):
     that line. Like no_grad, it applies to the thread that enters it.
     """
 
-    mode, value = _anomaly_mode, True
+    switch, value = ANOMALY, True
+
+    def __enter__(self) -> detect_anomaly:
+        super().__enter__()
+        outermost = _created_at.get() is None
+        self._previous.stack.append(_created_at.set({}) if outermost else None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        token = self._previous.stack.pop()
+        if token is not None:
+            _created_at.reset(token)
+        super().__exit__(*exc)
 
 
 def record_creation(node: Node) -> None:
     """Remember where a node was made (anomaly mode only): the first frame outside autograd."""
+    table = _created_at.get()
+    if table is None:
+        return
     for frame in reversed(traceback.extract_stack()[:-1]):
         if "/autograd/" not in frame.filename.replace("\\", "/"):
-            node.created_at = f"{frame.filename}:{frame.lineno}: {frame.line}"
+            key = (frame.filename, frame.lineno)
+            line = _lines.get(key)
+            if line is None:
+                line = _lines[key] = f"{frame.filename}:{frame.lineno}: {frame.line}"
+            table[id(node)] = line
             return
 
 
@@ -145,18 +174,77 @@ def _seed(root: Node, grad: Any) -> Any:
     """The gradient of root with respect to itself: 1 for a scalar, or the given ``grad``."""
     if root.scalar:
         return 1.0 if grad is None else float(grad)
+    data = array_of(root)
     if grad is None:
-        if root.data.size != 1:
+        if data.size != 1:
             raise ValueError(
                 f"backward: this tensor has shape {root.shape}; backward() needs a scalar "
                 "(a single number, such as a loss). Reduce it first (e.g. .sum() or .mean()) "
                 f"or pass grad= an array of shape {root.shape}."
             )
-        return np.ones_like(root.data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+        return np.ones_like(data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has {root.shape}")
     return grad
+
+
+# ------------------------------------------------------------------ values changed after use
+
+# A node's value as stored, without the copy a Tensor's ``.data`` hands out once the
+# tensor was used (see Tensor.data): the engine only reads.
+array_of = Node.__dict__["data"].__get__
+
+
+class ValueChangedError(RuntimeError):
+    """backward found that a value the graph used was changed afterwards."""
+
+
+def check_unchanged(node: Node) -> None:
+    """Raise if one of node's parents holds a different value from the one node used.
+
+    Each op keeps the values it read (``node.saved``). A changed ``.data`` would make
+    the gradients silently wrong: those of the old values mixed with the new ones.
+    """
+    for index, (parent, used) in enumerate(zip(node.parents, saved_values(node))):
+        now = array_of(parent)
+        if now is used or _same_values(now, used):
+            continue
+        what = f"'{parent.name}'" if parent.name else (
+            f"the result of '{parent.op}'" if parent.operation else "an input"
+        )
+        raise ValueChangedError(
+            f"backward: {what} (input {index} of '{node.operation.name}'"
+            f"{_called(node)}) was changed after '{node.operation.name}' used it, so its "
+            "gradients would be wrong. Change .data only after backward (as optimizers do "
+            "between steps), or run the forward pass again; to keep a value that must not "
+            "be tracked, use .detach()."
+        )
+
+
+def saved_values(node: Node) -> tuple:
+    """The parents' values as node's op read them.
+
+    A Tensor keeps them in ``saved``; a Value in ``saved_x`` and ``saved_y`` (floats in
+    slots cost less than a tuple per node), or all of them in ``saved_x`` for more inputs.
+    """
+    if not node.scalar:
+        return node.saved
+    count = len(node.parents)
+    return (node.saved_x, node.saved_y)[:count] if count <= 2 else node.saved_x
+
+
+def _called(node: Node) -> str:
+    return f", named '{node.name}'" if node.name else ""
+
+
+def _same_values(now: Any, used: Any) -> bool:
+    if isinstance(used, np.ndarray):
+        return (
+            isinstance(now, np.ndarray) and now.shape == used.shape and now.dtype == used.dtype
+            and bool(np.array_equal(now, used, equal_nan=used.dtype.kind in "fc"))
+        )
+    return now == used or (now != now and used != used)  # nan stays nan
 
 
 # ------------------------------------------------------------------ the backward pass
@@ -168,7 +256,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
     ``grads`` maps node -> gradient and is filled in place. With ``record`` this yields,
     per node, what each parent received (for ``backward_steps``).
     """
-    anomaly = _anomaly_mode.get()
+    anomaly = _modes.get() & ANOMALY
     for node in order:
         grad_out = grads.get(node)
         operation = node.operation
@@ -177,10 +265,11 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 yield node, grad_out, ()
             continue
         parents = node.parents
+        check_unchanged(node)
         if create_graph:
             inputs, out = parents, node
         else:
-            inputs, out = [parent.data for parent in parents], node.data
+            inputs, out = saved_values(node), array_of(node)
         params = node.params
         if operation.selective_backward:  # it can skip gradients no input needs
             needs_grad = tuple(parent.requires_grad for parent in parents)
@@ -198,11 +287,11 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             if grad is None or not parent.requires_grad:
                 continue
             if not parent.scalar:
-                data = parent.data
+                data = inputs[index] if not create_graph else array_of(parent)
                 if type(grad) is not np.ndarray or grad.shape != data.shape or (
                     grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
-                    grad = _fit_to_tensor(grad, parent, operation, index)
+                    grad = _fit_to_tensor(grad, data, operation, index)
             if anomaly:
                 _check_finite(node, index, grad)
             previous = grads.get(parent)
@@ -211,6 +300,9 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 received.append((index, parent, grad))
         if record:
             yield node, grad_out, tuple(received)
+
+
+_value = attrgetter("data")
 
 
 def _backward_scalars(root: Node, seed: float) -> None:
@@ -234,20 +326,28 @@ def _backward_scalars(root: Node, seed: float) -> None:
         try:
             if node.params is None and len(parents) == 2:
                 a, b = parents
-                sent = operation.backward(node.grad, node.data, a.data, b.data)
+                x, y = node.saved_x, node.saved_y
+                if a.data is not x or b.data is not y:
+                    check_unchanged(node)
+                sent = operation.backward(node.grad, node.data, x, y)
                 if len(sent) == 2:
                     a.grad += sent[0]
                     b.grad += sent[1]
                     continue
             elif node.params is None and len(parents) == 1:
                 a = parents[0]
-                sent = operation.backward(node.grad, node.data, a.data)
+                x = node.saved_x
+                if a.data is not x:
+                    check_unchanged(node)
+                sent = operation.backward(node.grad, node.data, x)
                 if len(sent) == 1:
                     a.grad += sent[0]
                     continue
             else:
-                inputs = [parent.data for parent in parents]
-                sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
+                saved = saved_values(node)
+                if not all(map(is_, map(_value, parents), saved)):
+                    check_unchanged(node)
+                sent = operation.backward(node.grad, node.data, *saved, **(node.params or {}))
         except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0
             sent = _backward_in_numpy(node, node.grad)
         if len(sent) != len(parents):
@@ -264,7 +364,7 @@ def _backward_in_numpy(node: Node, grad_out: float) -> tuple:
     Python's floats raise where numpy gives inf (``1 / 0.0``) or nan (``0 * inf``), so a
     Value's gradient becomes what the same graph of Tensors (and PyTorch) gives.
     """
-    numbers = (grad_out, node.data, *(parent.data for parent in node.parents))
+    numbers = (grad_out, node.data, *saved_values(node))
     grad_out, out, *inputs = (np.asarray(x, dtype=np.float64) for x in numbers)
     with np.errstate(all="ignore"):
         sent = node.operation.backward(grad_out, out, *inputs, **(node.params or {}))
@@ -278,9 +378,9 @@ def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
     )
 
 
-def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
+def _fit_to_tensor(grad: Any, data: Any, operation: Any, index: int) -> Any:
     """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
-    shape = parent.data.shape
+    shape = data.shape
     if len(getattr(grad, "shape", ())) >= len(shape):  # arrays and nodes have a shape
         grad = sum_to_shape(grad, shape)
     if getattr(grad, "shape", ()) != shape:  # a bug in the rule, not broadcasting
@@ -290,8 +390,8 @@ def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
         )
     if isinstance(grad, Node):
         return grad
-    if not isinstance(grad, np.ndarray) or grad.dtype != parent.data.dtype:
-        grad = np.asarray(grad, dtype=parent.data.dtype)
+    if not isinstance(grad, np.ndarray) or grad.dtype != data.dtype:
+        grad = np.asarray(grad, dtype=data.dtype)
     return grad
 
 
@@ -299,7 +399,7 @@ def _check_finite(node: Node, index: int, grad: Any) -> None:
     values = np.asarray(getattr(grad, "data", grad))
     if np.all(np.isfinite(values)):
         return
-    where = getattr(node, "created_at", None)  # kept on the node: it goes when the node goes
+    where = (_created_at.get() or {}).get(id(node))
     created = f"\n  the node was created at {where}" if where else ""
     label = f" '{node.name}'" if node.name else ""
     raise FloatingPointError(
@@ -318,7 +418,7 @@ def backward(root: Node, grad: Any = None) -> None:
             GradientAccumulationWarning,
             stacklevel=3,
         )
-    if root.scalar and not _anomaly_mode.get():
+    if root.scalar and not _modes.get() & ANOMALY:
         _backward_scalars(root, _seed(root, grad))
         return
     order = topological_order(root, leaves=False)
@@ -372,7 +472,8 @@ def grad(
             f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs (one per output)"
         )
     grads: dict = {}
-    previous_mode = _grad_mode.set(create_graph)  # record the gradients' graph only if asked
+    mode = _modes.get()  # record the gradients' own graph only when asked
+    previous_mode = _modes.set(mode | RECORD if create_graph else mode & ~RECORD)
     try:
         for output, seed in zip(outputs, grad_outputs):
             seed_value = _seed(output, seed)
@@ -384,7 +485,7 @@ def grad(
             for node, g in partial.items():
                 grads[node] = g if node not in grads else grads[node] + g
     finally:
-        _grad_mode.reset(previous_mode)
+        _modes.reset(previous_mode)
     results = [grads.get(x, _zero_like(x, create_graph)) for x in inputs]
     return results[0] if single else results
 
@@ -436,7 +537,7 @@ def local_derivatives(node: Node) -> tuple | None:
     """
     if not node.scalar or node.operation is None:
         return None
-    datas = [p.data for p in node.parents]
+    datas = saved_values(node)
     try:
         return tuple(node.operation.backward(1.0, node.data, *datas, **(node.params or {})))
     except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats

@@ -95,14 +95,20 @@ def _numerical_gradient(scalar_fn: Callable[[], float], node: Node, eps: float) 
         minus = scalar_fn()
         node.data = original
         return np.asarray((plus - minus) / (2 * eps))
-    data = node.data
+    before = node.data
+    data = np.array(before)  # nudged here, and handed to the node before every call
     result = np.zeros(data.shape, dtype=np.float64)
-    for index in np.ndindex(data.shape):
-        original = data[index]
-        data[index] = original + eps
-        plus = scalar_fn()
-        data[index] = original - eps
-        minus = scalar_fn()
-        data[index] = original
-        result[index] = (plus - minus) / (2 * eps)
+    try:
+        for index in np.ndindex(data.shape):
+            original = data[index]
+            data[index] = original + eps
+            node.data = data
+            plus = scalar_fn()
+            data[index] = original - eps
+            node.data = data
+            minus = scalar_fn()
+            data[index] = original
+            result[index] = (plus - minus) / (2 * eps)
+    finally:
+        node.data = before
     return result

@@ -18,7 +18,7 @@ from typing import Any
 class Node:
     """One vertex of the computational graph: a value, its gradient and where it came from."""
 
-    __slots__ = ("data", "grad", "parents", "operation", "params", "name", "created_at")
+    __slots__ = ("data", "grad", "parents", "operation", "params", "name")
 
     scalar: bool  # True for Value (a float), False for Tensor (a numpy array)
     requires_grad: bool

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import anomaly_enabled, grad_enabled, record_creation
+from .engine import ANOMALY, RECORD, array_of, modes, record_creation
 from .node import Node
 from .op import Op, OpError, domain_reason
 from .ops import (
@@ -39,12 +39,15 @@ from .ops import (
 )
 
 ArrayLike = Any
+_set_array = Node.__dict__["data"].__set__  # the slot itself, under the data property
 
 
 class Tensor(Node):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
 
-    __slots__ = ("requires_grad",)
+    # saved: the arrays the op read (when it recorded a graph); _in_graph: an op saved
+    # this tensor's array, so .data hands out a copy first (see Tensor.data).
+    __slots__ = ("requires_grad", "saved", "_in_graph")
     scalar = False
     __array_ufunc__ = None  # numpy defers to Tensor's operators: np_array * tensor -> Tensor
     __hash__ = Node.__hash__  # == is elementwise below; hashing stays by identity
@@ -74,52 +77,81 @@ class Tensor(Node):
         # The common cases, one or two Tensors, skip the generic loops (this is the hot path).
         if len(inputs) == 1 and type(inputs[0]) is Tensor:
             parents = tuple(inputs)
-            datas = (inputs[0].data,)
+            datas = (array_of(inputs[0]),)
             needs_grad = inputs[0].requires_grad
         elif len(inputs) == 2 and type(inputs[0]) is Tensor and type(inputs[1]) is Tensor:
             parents = tuple(inputs)
-            datas = (inputs[0].data, inputs[1].data)
+            datas = (array_of(inputs[0]), array_of(inputs[1]))
             needs_grad = inputs[0].requires_grad or inputs[1].requires_grad
         else:
-            tensors = (x.data.dtype for x in inputs if isinstance(x, Tensor))
+            tensors = (array_of(x).dtype for x in inputs if isinstance(x, Tensor))
             dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
             parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
-            datas = [p.data for p in parents]
+            datas = tuple(array_of(p) for p in parents)
             needs_grad = any(p.requires_grad for p in parents)
         try:
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError, IndexError) as error:
             raise OpError(_shape_message(op, list(datas), params, error)) from None
         out = Tensor.__new__(Tensor)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        array = data if type(data) is np.ndarray else np.asarray(data)
+        _set_array(out, array)
         out.grad = None
         out.name = None
-        if needs_grad and grad_enabled():
+        mode = modes()
+        if needs_grad and mode & RECORD:
             out.requires_grad = True
             out.parents, out.operation, out.params = parents, op, params
-            if anomaly_enabled():
+            out.saved = datas
+            for parent in parents:  # their arrays are now part of this graph
+                parent._in_graph = True
+            out._in_graph = array.base is not None  # a view (reshape...) shares an input's
+            if mode & ANOMALY:
                 record_creation(out)
         else:
             out.requires_grad = False
             out.parents, out.operation, out.params = (), None, None
+            out._in_graph = False
         return out
+
+    # -- the values
+    @property
+    def data(self) -> np.ndarray:
+        """The values, a numpy array; change them freely between training steps.
+
+        Once the tensor was used by an op that recorded a graph, the graph keeps the array
+        it used, so the first ``.data`` after that hands out a copy (copy on write): an
+        in-place change then cannot reach the graph, and backward tells you the value was
+        changed after it was used instead of giving wrong gradients.
+        """
+        array = array_of(self)
+        if self._in_graph:
+            array = array.copy()
+            _set_array(self, array)
+            self._in_graph = False
+        return array
+
+    @data.setter
+    def data(self, array: np.ndarray) -> None:
+        _set_array(self, array)
+        self._in_graph = False
 
     # -- shape and type
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return array_of(self).shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return array_of(self).dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return array_of(self).ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return array_of(self).size
 
     @property
     def T(self) -> Tensor:
@@ -127,7 +159,7 @@ class Tensor(Node):
         return self.transpose()
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(array_of(self))
 
     # -- linear algebra, reductions, shape
     def __matmul__(self, other: ArrayLike) -> Tensor:
@@ -193,35 +225,35 @@ class Tensor(Node):
 
     # -- comparisons: not differentiable, they give boolean tensors
     def __lt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data < _raw(other)))
+        return Tensor(np.asarray(array_of(self) < _raw(other)))
 
     def __le__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data <= _raw(other)))
+        return Tensor(np.asarray(array_of(self) <= _raw(other)))
 
     def __gt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data > _raw(other)))
+        return Tensor(np.asarray(array_of(self) > _raw(other)))
 
     def __ge__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data >= _raw(other)))
+        return Tensor(np.asarray(array_of(self) >= _raw(other)))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(self.data == _raw(other)))
+        return Tensor(np.asarray(array_of(self) == _raw(other)))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(self.data != _raw(other)))
+        return Tensor(np.asarray(array_of(self) != _raw(other)))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
+        if self.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
             raise ValueError(
                 f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
                 "use t.data.any() or t.data.all()"
             )
-        return bool(self.data)
+        return bool(array_of(self))
 
     # -- leaving the graph
     def item(self) -> float:
         """The single element as a Python number."""
-        return self.data.item()
+        return array_of(self).item()
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (shared, not copied)."""
@@ -239,7 +271,7 @@ class Tensor(Node):
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        body = np.array2string(array_of(self), precision=4, separator=", ", threshold=20)
         extras = ""
         if self.dtype != np.float64:
             extras += f", dtype={self.dtype}"
@@ -321,7 +353,7 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
 
 
 def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x
+    return array_of(x) if isinstance(x, Node) else x
 
 
 def _axis(axis: Any) -> Any:

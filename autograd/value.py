@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-from .engine import anomaly_enabled, grad_enabled, record_creation
+from .engine import ANOMALY, RECORD, modes, record_creation
 from .node import Node
 from .op import Op, OpError, describe_failure
 from .ops import Dot
@@ -21,7 +21,10 @@ from .ops import Dot
 class Value(Node):
     """A scalar in the graph: ``data`` (float), ``grad`` (float, 0.0 before backward)."""
 
-    __slots__ = ()
+    # The values the op read from its inputs, kept so that backward can tell if one was
+    # changed afterwards: plain floats in two slots, because a tuple per node would make
+    # every scalar graph slower. An op of more inputs keeps all of them in saved_x.
+    __slots__ = ("saved_x", "saved_y")
     scalar = True
     requires_grad = True  # every Value is differentiable, as in micrograd
 
@@ -41,17 +44,20 @@ class Value(Node):
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, datas, params, error)) from None
-        return _new_node(data, op, parents, params, datas)
+        if len(datas) <= 2:
+            return _new_node(data, op, parents, params, *datas)
+        return _new_node(data, op, parents, params, tuple(datas))
 
     # The two shortcuts below do what _apply does for one and two inputs, minus the
     # packing: they are the hot path of every scalar graph.
     @staticmethod
     def _unary(op: type[Op], x: Value) -> Value:
+        a = x.data
         try:
-            data = op.forward(x.data)
+            data = op.forward(a)
         except (ArithmeticError, ValueError, TypeError) as error:
-            raise OpError(describe_failure(op, [x.data], None, error)) from None
-        return _new_node(data, op, (x,))
+            raise OpError(describe_failure(op, [a], None, error)) from None
+        return _new_node(data, op, (x,), None, a)
 
     @staticmethod
     def _binary(op: type[Op], x: object, y: object) -> Value:
@@ -59,11 +65,12 @@ class Value(Node):
             x = _lift(x, op)
         if type(y) is not Value:
             y = _lift(y, op)
+        a, b = x.data, y.data
         try:
-            data = op.forward(x.data, y.data)
+            data = op.forward(a, b)
         except (ArithmeticError, ValueError, TypeError) as error:
-            raise OpError(describe_failure(op, [x.data, y.data], None, error)) from None
-        return _new_node(data, op, (x, y))
+            raise OpError(describe_failure(op, [a, b], None, error)) from None
+        return _new_node(data, op, (x, y), None, a, b)
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float]) -> Value:
@@ -106,20 +113,27 @@ class Value(Node):
 
 
 def _new_node(
-    data: object, op: type[Op], parents: tuple, params: dict | None = None, datas: list = ()
+    data: object, op: type[Op], parents: tuple, params: dict | None, x: float, y: float = 0.0
 ) -> Value:
-    """A Value made by ``op`` from ``parents`` (a leaf when gradients are off)."""
+    """A Value made by ``op`` from ``parents`` (a leaf when gradients are off).
+
+    ``x`` and ``y`` are the values the op read from its first two inputs; the node keeps
+    them so that backward can tell if one was changed afterwards.
+    """
     if type(data) is not float:
-        data = _result_as_float(op, data, datas or [p.data for p in parents], params)
+        data = _result_as_float(op, data, [x, y][: len(parents)], params)
     out = _allocate(Value)
     out.data = data
     out.grad = 0.0
     out.name = None
-    if grad_enabled():
+    mode = modes()
+    if mode & RECORD:
         out.parents = parents
         out.operation = op
         out.params = params
-        if anomaly_enabled():
+        out.saved_x = x
+        out.saved_y = y
+        if mode & ANOMALY:
             record_creation(out)
     else:
         out.parents, out.operation, out.params = (), None, None

@@ -234,3 +234,146 @@ def test_detect_anomaly_still_names_the_line_that_made_the_node():
         y = x.sqrt().sum()
         with pytest.raises(FloatingPointError, match="(?s)sqrt.*created at .*test_hardening"):
             y.backward()
+
+
+# ---------------------------------------------------------------- 2. values changed after use
+
+from test_ops import SCALAR, TENSOR, _fixed_inputs, _ids, _run  # noqa: E402
+
+from chaingrad import nn  # noqa: E402
+from chaingrad.autograd import grad  # noqa: E402
+from chaingrad.autograd.engine import ValueChangedError  # noqa: E402
+
+
+def _loss(out):
+    return out if out.scalar else (out * 1.0).sum()
+
+
+@pytest.mark.parametrize(("name", "case"), SCALAR, ids=_ids(SCALAR))
+def test_every_value_op_refuses_backward_after_an_input_was_reassigned(name, case):
+    for position in range(len(case.shapes)):
+        inputs = [Value(float(t.data)) for t in _fixed_inputs(name, case, np.float64)]
+        loss = _loss(_run(name, case, *inputs))
+        inputs[position].data = inputs[position].data + 0.5
+        with pytest.raises(ValueChangedError, match="changed after .* used it"):
+            loss.backward()
+
+
+CHANGES = {
+    "in place, by index": lambda t: t.data.__setitem__(Ellipsis, t.data + 0.5),
+    "in place, augmented": lambda t: t.data.__iadd__(0.5),
+    "attribute augmented": lambda t: setattr(t, "data", t.data + 0.5),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+@pytest.mark.parametrize(("name", "case"), TENSOR, ids=_ids(TENSOR))
+def test_every_tensor_op_refuses_backward_after_an_input_changed(name, case, change):
+    for position in range(len(case.shapes)):
+        inputs = _fixed_inputs(name, case, np.float64)
+        loss = _loss(_run(name, case, *inputs))
+        CHANGES[change](inputs[position])
+        with pytest.raises(ValueChangedError, match="changed after .* used it"):
+            loss.backward()
+
+
+def test_the_issue_reproductions_are_refused_with_a_sentence_naming_the_node():
+    x = Tensor([1.0, 2, 3], requires_grad=True, name="x")
+    y = (x * x).sum()
+    x.data[...] = 10
+    with pytest.raises(ValueChangedError, match=r"'x' .*mul.*detach\(\)"):
+        y.backward()
+    v = Value(3.0, name="v")
+    w = v * v
+    v.data = 100
+    with pytest.raises(ValueChangedError, match="'v'"):
+        w.backward()
+    a = Tensor(np.ones((2, 3)))
+    W = Tensor(np.ones((3, 2)), requires_grad=True, name="W")
+    out = (a @ W).sum()
+    a.data *= 0
+    with pytest.raises(ValueChangedError, match="matmul"):
+        out.backward()
+    assert W.grad is None  # nothing was half-accumulated
+
+
+def test_an_interior_node_changed_after_use_is_named_by_its_op():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    loss = (h * h).sum()
+    h.data[0] = 0.0
+    with pytest.raises(ValueChangedError, match="result of 'exp'"):
+        loss.backward()
+
+
+def test_a_view_made_by_an_op_cannot_be_changed_behind_its_input():
+    x = Tensor(np.arange(6.0), requires_grad=True)
+    y = x.reshape(2, 3)  # y's array is a view of x's
+    loss = (y * y).sum()
+    y.data[...] = 0.0
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+    assert x.data.tolist() == list(range(6))  # the write went to y's own copy
+
+
+def test_reading_data_between_forward_and_backward_is_fine():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = Value(2.0)
+    loss = (x * x).sum()
+    scalar = v * v
+    print(x.data, x.numpy(), np.asarray(x), v.data)
+    _ = x.data.sum() + v.data
+    x.data = x.data.copy()  # the same values, a new array
+    loss.backward()
+    scalar.backward()
+    assert x.grad.tolist() == [2.0, 4.0, 6.0] and v.grad == 4.0
+
+
+def test_grad_and_create_graph_check_too():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x * x).sum()
+    x.data[1] = 5.0
+    with pytest.raises(ValueChangedError):
+        grad(y, x)
+    with pytest.raises(ValueChangedError):
+        grad(y, x, create_graph=True)
+
+
+def test_student_update_loops_keep_working_on_both_front_ends():
+    w = Tensor([0.0, 0.0], requires_grad=True)
+    b = Value(0.0)
+    for _ in range(50):
+        loss = ((w - Tensor([1.0, -2.0])) ** 2).sum()
+        scalar_loss = (b - 3.0) ** 2
+        w.grad, b.grad = None, 0.0
+        loss.backward()
+        scalar_loss.backward()
+        w.data -= 0.1 * w.grad
+        b.data -= 0.1 * b.grad
+    assert np.allclose(w.data, [1.0, -2.0], atol=1e-3) and abs(b.data - 3.0) < 1e-3
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_optimizers_update_weights_between_steps(optimizer):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 3)), rng.normal(size=(64, 1))
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = nn.optim.get(optimizer, model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(20):
+        loss = nn.losses.mse(model(Tensor(X)), Tensor(y))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def test_backward_on_a_graph_older_than_an_optimizer_step_is_refused():
+    model = nn.Linear(2, 1)
+    opt = nn.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(Tensor(np.ones((4, 2)))).sum()
+    loss.backward()
+    opt.step()
+    with pytest.raises(ValueChangedError):
+        loss.backward()
