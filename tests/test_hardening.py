@@ -377,3 +377,193 @@ def test_backward_on_a_graph_older_than_an_optimizer_step_is_refused():
     opt.step()
     with pytest.raises(ValueChangedError):
         loss.backward()
+
+
+# ---------------------------------------------------------------- 3. loads that validate
+
+import io  # noqa: E402
+import os  # noqa: E402
+import zipfile  # noqa: E402
+
+from chaingrad import viz  # noqa: E402
+
+
+def _model():
+    return nn.MLP(2, [3, 1], seed=0)
+
+
+def _snapshot(model):
+    return {key: np.array(value) for key, value in model.state_dict().items()}
+
+
+def _unchanged(model, before):
+    after = model.state_dict()
+    return all(np.array_equal(before[key], after[key]) for key in before)
+
+
+BAD_ENTRIES = {
+    "text": (np.array(["a", "b", "c"]), "text"),
+    "complex": (np.ones(1, dtype=complex), "complex"),
+    "nan": (np.array([np.nan]), "finite"),
+    "inf": (np.array([np.inf]), "finite"),
+    "wrong shape": (np.ones(7), "shape"),
+    "integers as booleans": (np.array([True]), "booleans"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_ENTRIES)
+def test_a_bad_last_entry_leaves_the_model_exactly_as_it_was(tmp_path, bad):
+    model = _model()
+    before = _snapshot(model)
+    state = _model().state_dict()
+    for key in state:
+        state[key] = state[key] + 1.0
+    last = list(state)[-1]
+    value, words = BAD_ENTRIES[bad]
+    state[last] = value
+    with pytest.raises(ValueError, match=f"'{last}'.*{words}"):
+        model.load_state_dict(state)
+    assert _unchanged(model, before)
+    path = tmp_path / "weights.npz"
+    np.savez(path, **state)
+    with pytest.raises(ValueError, match=f"'{last}'.*{words}"):
+        model.load(path)
+    assert _unchanged(model, before)
+
+
+def test_a_ragged_or_object_entry_is_refused_with_a_sentence():
+    model = _model()
+    before = _snapshot(model)
+    state = model.state_dict()
+    state["layers.2.bias"] = [[1.0, 2.0], [3.0]]
+    with pytest.raises(ValueError, match="'layers.2.bias' is not an array of numbers"):
+        model.load_state_dict(state)
+    state["layers.2.bias"] = np.array([{"evil": 1}], dtype=object)
+    with pytest.raises(ValueError, match="Python objects"):
+        model.load_state_dict(state)
+    assert _unchanged(model, before)
+
+
+def _npz_claiming(path, entries):
+    """A .npz whose entries' headers claim these shapes but hold (almost) no data."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, (shape, dtype) in entries.items():
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape})
+            archive.writestr(f"{key}.npy", header.getvalue() + b"\0" * 64)
+
+
+def test_a_header_claiming_a_huge_array_is_refused_before_memory_is_taken(tmp_path):
+    import tracemalloc
+
+    model = _model()
+    before = _snapshot(model)
+    shapes = {key: value.shape for key, value in model.state_dict().items()}
+    last = list(shapes)[-1]
+    path = tmp_path / "huge.npz"
+    _npz_claiming(path, {**{k: (s, "<f8") for k, s in shapes.items()}, last: ((10**12,), "<f8")})
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"shape \(1000000000000,\)"):
+            model.load(path)
+        with pytest.raises(ValueError, match="more than 1,073,741,824 bytes.*max_bytes"):
+            nn.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000
+    assert _unchanged(model, before)
+
+
+def test_a_bare_load_under_the_limit_works_and_the_limit_can_be_raised(tmp_path):
+    path = tmp_path / "w.npz"
+    nn.save({"w": np.ones(1000)}, path)
+    assert nn.load(path)["w"].shape == (1000,)
+    with pytest.raises(ValueError, match="more than 100 bytes"):
+        nn.load(path, max_bytes=100)
+    assert nn.load(path, max_bytes=8000)["w"].sum() == 1000
+
+
+@pytest.mark.parametrize("dtype", ["<c16", "|O", "<U3", "<i8", "|b1"])
+def test_a_bare_load_refuses_entries_that_are_not_real_floats(tmp_path, dtype):
+    path = tmp_path / "w.npz"
+    _npz_claiming(path, {"w": ((3,), dtype)})
+    with pytest.raises(ValueError, match="'w' .* weights must be real floating-point numbers"):
+        nn.load(path)
+
+
+def test_save_refuses_an_object_array_instead_of_pickling_it(tmp_path):
+    with pytest.raises(ValueError, match="'evil' holds Python objects"):
+        nn.save({"evil": np.array([{"a": 1}], dtype=object)}, tmp_path / "w.npz")
+    with pytest.raises(ValueError, match="'z' holds complex"):
+        nn.save({"z": np.ones(2, dtype=complex)}, tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _write_model(path):
+    return _model().save(path)
+
+
+def _write_state(path):
+    return nn.save(_model().state_dict(), path)
+
+
+def _write_drawing(path):
+    x = Value(2.0, name="x")
+    y = x * x
+    y.backward()
+    return viz.draw(y, path, engine="builtin")
+
+
+def _write_drawing_object(path):
+    x = Value(2.0, name="x")
+    return viz.draw(x * x, engine="builtin").save(path)
+
+
+def _write_page(path):
+    x = Value(2.0, name="x")
+    y = x * x
+    y.backward()
+    return viz.animate(y, path)
+
+
+def _write_plot(path):
+    from chaingrad.viz import plots
+
+    return plots.plot_function(np.tanh, None, path, points=11)
+
+
+WRITERS = {
+    "Module.save": (_write_model, "w.npz"),
+    "nn.save": (_write_state, "w.npz"),
+    "viz.draw": (_write_drawing, "g.svg"),
+    "Drawing.save": (_write_drawing_object, "g.svg"),
+    "viz.animate": (_write_page, "a.html"),
+    "plots": (_write_plot, "p.svg"),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_every_file_writer_follows_a_symbolic_link_to_its_target(tmp_path, writer):
+    write, name = WRITERS[writer]
+    target = tmp_path / "real" / name
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    link = tmp_path / name
+    link.symlink_to(target)
+    write(link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert target.read_bytes() != b"old"
+    assert sorted(os.listdir(target.parent)) == [name]  # no temporary file left
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_every_file_writer_names_the_users_path_when_it_cannot_write(tmp_path, writer):
+    write, name = WRITERS[writer]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    path = blocker / name
+    with pytest.raises(OSError) as caught:
+        write(path)
+    assert caught.value.filename == str(path)
