@@ -210,11 +210,8 @@ def check_unchanged(node: Node) -> None:
         now = array_of(parent)
         if now is used or _same_values(now, used):
             continue
-        what = f"'{parent.name}'" if parent.name else (
-            f"the result of '{parent.op}'" if parent.operation else "an input"
-        )
         raise ValueChangedError(
-            f"backward: {what} (input {index} of '{node.operation.name}'"
+            f"backward: {_describe(parent, used)} (input {index} of '{node.operation.name}'"
             f"{_called(node)}) was changed after '{node.operation.name}' used it, so its "
             "gradients would be wrong. Change .data only after backward (as optimizers do "
             "between steps), or run the forward pass again; to keep a value that must not "
@@ -231,7 +228,20 @@ def saved_values(node: Node) -> tuple:
     if not node.scalar:
         return node.saved
     count = len(node.parents)
-    return (node.saved_x, node.saved_y)[:count] if count <= 2 else node.saved_x
+    if count == 1:
+        return (node.saved_x,)
+    return (node.saved_x, node.saved_y) if count == 2 else node.saved_x
+
+
+def _describe(node: Node, used: Any) -> str:
+    """A changed node in words: its name, the op that made it, or what kind of leaf it is."""
+    if node.name:
+        return f"'{node.name}'"
+    if node.operation is not None:
+        return f"the result of '{node.operation.name}'"
+    if node.scalar:
+        return f"a Value (used as {used:.6g}, now {array_of(node):.6g})"
+    return f"a tensor of shape {used.shape}"
 
 
 def _called(node: Node) -> str:
@@ -344,7 +354,7 @@ def _backward_scalars(root: Node, seed: float) -> None:
                     a.grad += sent[0]
                     continue
             else:
-                saved = saved_values(node)
+                saved = node.saved_x if len(parents) > 2 else saved_values(node)
                 if not all(map(is_, map(_value, parents), saved)):
                     check_unchanged(node)
                 sent = operation.backward(node.grad, node.data, *saved, **(node.params or {}))

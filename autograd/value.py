@@ -44,9 +44,12 @@ class Value(Node):
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, datas, params, error)) from None
-        if len(datas) <= 2:
-            return _new_node(data, op, parents, params, *datas)
-        return _new_node(data, op, parents, params, tuple(datas))
+        out = _new_node(data, op, parents, params, datas)
+        if len(datas) > 2:
+            out.saved_x = datas  # an op of many inputs keeps all their values here
+        else:
+            out.saved_x, out.saved_y = (*datas, 0.0)[:2]
+        return out
 
     # The two shortcuts below do what _apply does for one and two inputs, minus the
     # packing: they are the hot path of every scalar graph.
@@ -57,7 +60,9 @@ class Value(Node):
             data = op.forward(a)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a], None, error)) from None
-        return _new_node(data, op, (x,), None, a)
+        out = _new_node(data, op, (x,))
+        out.saved_x = a
+        return out
 
     @staticmethod
     def _binary(op: type[Op], x: object, y: object) -> Value:
@@ -70,7 +75,10 @@ class Value(Node):
             data = op.forward(a, b)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a, b], None, error)) from None
-        return _new_node(data, op, (x, y), None, a, b)
+        out = _new_node(data, op, (x, y))
+        out.saved_x = a
+        out.saved_y = b
+        return out
 
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float]) -> Value:
@@ -113,15 +121,15 @@ class Value(Node):
 
 
 def _new_node(
-    data: object, op: type[Op], parents: tuple, params: dict | None, x: float, y: float = 0.0
+    data: object, op: type[Op], parents: tuple, params: dict | None = None, datas: list = ()
 ) -> Value:
     """A Value made by ``op`` from ``parents`` (a leaf when gradients are off).
 
-    ``x`` and ``y`` are the values the op read from its first two inputs; the node keeps
-    them so that backward can tell if one was changed afterwards.
+    The caller then keeps the values the op read in ``saved_x``/``saved_y``, so that
+    backward can tell if one was changed afterwards.
     """
     if type(data) is not float:
-        data = _result_as_float(op, data, [x, y][: len(parents)], params)
+        data = _result_as_float(op, data, datas or [p.data for p in parents], params)
     out = _allocate(Value)
     out.data = data
     out.grad = 0.0
@@ -131,8 +139,6 @@ def _new_node(
         out.parents = parents
         out.operation = op
         out.params = params
-        out.saved_x = x
-        out.saved_y = y
         if mode & ANOMALY:
             record_creation(out)
     else:
