@@ -252,6 +252,7 @@ def _same_values(now: Any, used: Any) -> bool:
     if isinstance(used, np.ndarray):
         return (
             isinstance(now, np.ndarray) and now.shape == used.shape and now.dtype == used.dtype
+            and not np.may_share_memory(now, used)  # another view of it: written by sub_
             and bool(np.array_equal(now, used, equal_nan=used.dtype.kind in "fc"))
         )
     return now == used or (now != now and used != used)  # nan stays nan

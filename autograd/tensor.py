@@ -136,6 +136,17 @@ class Tensor(Node):
         _set_array(self, array)
         self._in_graph = False
 
+    def sub_(self, delta: ArrayLike) -> None:
+        """``data -= delta`` in place, without copy on write (optimizers, between steps).
+
+        The array becomes a new view of the same memory, so a graph that used the old
+        values sees it was written, and refuses backward.
+        """
+        array = array_of(self)
+        array -= delta
+        _set_array(self, array.view())
+        self._in_graph = False
+
     # -- shape and type
     @property
     def shape(self) -> tuple[int, ...]:

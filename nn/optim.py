@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from chaingrad.autograd import Node
+from chaingrad.autograd.engine import array_of
 
 from .module import Module
 
@@ -66,7 +67,10 @@ class Optimizer:
             if p.grad is None:  # a tensor the loss did not reach
                 continue
             state["step"] = state.get("step", 0) + 1
-            p.data -= self.delta(p.data, p.grad, state)
+            if p.scalar:
+                p.data -= self.delta(p.data, p.grad, state)
+            else:  # in place, no copy (a graph older than this step then refuses backward)
+                p.sub_(self.delta(array_of(p), p.grad, state))
 
     def delta(self, weight: Any, grad: Any, state: dict[str, Any]) -> Any:
         """The amount to subtract from ``weight`` (each optimizer's rule)."""

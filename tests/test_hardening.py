@@ -567,3 +567,107 @@ def test_every_file_writer_names_the_users_path_when_it_cannot_write(tmp_path, w
     with pytest.raises(OSError) as caught:
         write(path)
     assert caught.value.filename == str(path)
+
+
+# ---------------------------------------------------------------- 4. views of big graphs
+
+from chaingrad.viz import dot as viz_dot  # noqa: E402
+from chaingrad.viz import graph as viz_graph  # noqa: E402
+
+
+def _chain(size):
+    y = Value(1.0, name="x")
+    w = Value(1.0001, name="w")
+    for _ in range(size - 2):
+        y = y * w
+    y.backward()
+    return y
+
+
+def test_a_graph_over_the_limit_is_read_near_the_output_and_summarised():
+    root = _chain(1000)
+    graph = viz_graph.to_networkx(root, max_nodes=50)
+    assert graph.number_of_nodes() == 51
+    assert graph.graph["total"] == 1000 and graph.graph["earlier"] == 950
+    box = graph.nodes[viz_graph.EARLIER]
+    assert box["kind"] == "group" and box["count"] == 950 and box["name"] == "950 earlier nodes"
+    assert sum(box["ops"].values()) == 950
+    small = viz_graph.to_networkx(_chain(40), max_nodes=50)
+    assert viz_graph.EARLIER not in small and "earlier" not in small.graph
+
+
+def test_drawing_a_big_graph_says_so_in_the_picture(monkeypatch):
+    monkeypatch.setattr(viz_graph, "MAX_NODES", 100)
+    drawing = viz.draw(_chain(3000), engine="builtin")
+    assert "3,000 nodes" in drawing.svg and "2,900 earlier nodes" in drawing.svg
+
+
+def test_explain_and_show_print_a_bounded_summary_with_how_to_see_more():
+    from rich.console import Console
+
+    root = _chain(2000)
+    console = Console(file=io.StringIO(), width=120)
+    viz.explain(root, console=console, max_rows=20)
+    text = console.file.getvalue()
+    assert "more steps not shown" in text and "max_rows" in text
+    assert len(text) < 20_000
+    console = Console(file=io.StringIO(), width=120)
+    viz.show(root, console=console)
+    assert len(console.file.getvalue()) < 20_000
+
+
+def test_animate_refuses_a_big_graph_at_once():
+    with pytest.raises(ValueError, match="more than 500 nodes"):
+        viz.animate(_chain(5000), "never-written.html")
+    assert not os.path.exists("never-written.html")
+
+
+def _fake_dot(tmp_path, body):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "dot"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return folder
+
+
+def test_a_slow_graphviz_is_killed_and_the_builtin_renderer_draws_instead(
+        tmp_path, monkeypatch, capsys):
+    import time
+
+    pid_file = tmp_path / "dot.pid"
+    folder = _fake_dot(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60\n")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(viz_dot, "SECONDS", 0.5)
+    x = Value(2.0, name="x")
+    y = x * x
+    y.backward()
+    started = time.monotonic()
+    drawing = viz.draw(y, engine="graphviz")
+    assert time.monotonic() - started < 30
+    assert "<svg" in drawing.svg
+    note = capsys.readouterr().err.strip().splitlines()
+    assert note == ["draw: Graphviz took longer than 0.5 s; drawn with the builtin renderer instead"]
+    pid = int(pid_file.read_text())
+    assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read()
+
+
+def test_a_failing_graphviz_falls_back_with_one_line(tmp_path, monkeypatch, capsys):
+    folder = _fake_dot(tmp_path, "echo 'Error: syntax error in line 1' >&2\nexit 1\n")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    x = Value(2.0, name="x")
+    drawing = viz.draw(x * x, engine="graphviz")
+    assert "<svg" in drawing.svg
+    assert capsys.readouterr().err.strip() == (
+        "draw: Graphviz failed (Error: syntax error in line 1); drawn with the builtin "
+        "renderer instead")
+
+
+def test_a_graph_too_big_for_graphviz_is_drawn_by_the_builtin_renderer(capsys):
+    x = Value(1.01, name="x")
+    y = x
+    for _ in range(80):
+        y = y * x
+    drawing = viz.draw(y, engine="graphviz")
+    assert "<svg" in drawing.svg
+    assert "more than Graphviz lays out quickly" in capsys.readouterr().err
