@@ -647,7 +647,8 @@ def test_a_slow_graphviz_is_killed_and_the_builtin_renderer_draws_instead(
     assert time.monotonic() - started < 30
     assert "<svg" in drawing.svg
     note = capsys.readouterr().err.strip().splitlines()
-    assert note == ["draw: Graphviz took longer than 0.5 s; drawn with the builtin renderer instead"]
+    assert note == [
+        "draw: Graphviz took longer than 0.5 s; drawn with the builtin renderer instead"]
     pid = int(pid_file.read_text())
     assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read()
 

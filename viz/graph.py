@@ -114,9 +114,9 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None,
     ``parameters`` (e.g. ``model.parameters()``) marks which leaves are weights.
 
     A graph of more than ``max_nodes`` (default ``MAX_NODES``) nodes is read only near the
-    output: the
-    ``max_nodes`` nodes nearest it, and one box (``kind="group"``, id ``"earlier"``) that
-    stands for all the others; graph attributes ``total`` and ``earlier`` count them.
+    output: the ``max_nodes`` nodes nearest it, and one box (``kind="group"``, id
+    ``"earlier"``) that stands for all the others; graph attributes ``total`` and
+    ``earlier`` count them.
     """
     require_node(root, "to_networkx")
     max_nodes = MAX_NODES if max_nodes is None else max_nodes
