@@ -173,7 +173,13 @@ def topological_order(root: Node, leaves: bool = True) -> list[Node]:
 def _seed(root: Node, grad: Any) -> Any:
     """The gradient of root with respect to itself: 1 for a scalar, or the given ``grad``."""
     if root.scalar:
-        return 1.0 if grad is None else float(grad)
+        if grad is None:
+            return 1.0
+        try:
+            return float(getattr(grad, "data", grad))
+        except (TypeError, ValueError):
+            raise TypeError(f"backward: grad must be a single number for a Value, got "
+                            f"{type(grad).__name__} {grad!r:.40}") from None
     data = array_of(root)
     if grad is None:
         if data.size != 1:
@@ -183,7 +189,11 @@ def _seed(root: Node, grad: Any) -> Any:
                 f"or pass grad= an array of shape {root.shape}."
             )
         return np.ones_like(data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+    try:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"backward: grad must be numbers shaped like the tensor {data.shape}, "
+                        f"got {type(grad).__name__} {grad!r:.40}") from None
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has {root.shape}")
     return grad
@@ -472,10 +482,10 @@ def grad(
     outputs do not depend on gets zero.
     """
     single = isinstance(inputs, Node)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if single else _nodes(inputs, "inputs")
     if isinstance(outputs, Node):  # one output: grad_outputs is its seed, even a list
         outputs, grad_outputs = [outputs], [grad_outputs]
-    outputs = list(outputs)
+    outputs = _nodes(outputs, "outputs")
     if grad_outputs is None or isinstance(grad_outputs, (Node, np.ndarray, float, int)):
         grad_outputs = [grad_outputs] * len(outputs)
     elif len(grad_outputs) != len(outputs):
@@ -499,6 +509,22 @@ def grad(
         _modes.reset(previous_mode)
     results = [grads.get(x, _zero_like(x, create_graph)) for x in inputs]
     return results[0] if single else results
+
+
+def _nodes(given: Any, what: str) -> list:
+    """grad's outputs or inputs as a list of nodes, or a sentence saying what is wrong."""
+    try:
+        nodes = list(given)
+    except TypeError:
+        nodes = [given]
+    for position, node in enumerate(nodes):
+        if not isinstance(node, Node):
+            raise TypeError(
+                f"grad: {what} must be Values or Tensors (nodes of a graph), got "
+                f"{type(node).__name__} {node!r:.40}"
+                + (f" at position {position}" if len(nodes) > 1 else "")
+            )
+    return nodes
 
 
 def _as_node(like: Node, value: Any) -> Node:

@@ -35,6 +35,13 @@ def gradcheck(
     float64: float32 differences are too coarse for a strict check.
     """
     inputs = list(inputs)
+    for position, x in enumerate(inputs):
+        if not isinstance(x, Node):
+            raise TypeError(
+                f"gradcheck: inputs must be Values or Tensors, got {type(x).__name__} {x!r:.40} "
+                f"at position {position}; wrap numbers, e.g. Value(1.0) or "
+                "Tensor([1.0, 2.0], dtype=np.float64)"
+            )
     untracked = [x for x in inputs if not x.requires_grad]
     for x in untracked:  # a tensor made without requires_grad=True: check it all the same
         x.requires_grad = True

@@ -93,6 +93,10 @@ class Tensor(Node):
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError, IndexError) as error:
             raise OpError(_shape_message(op, list(datas), params, error)) from None
+        except MemoryError as error:  # a broadcast too big, for instance
+            shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
+            raise OpError(f"{op.name}: the result for shapes {shapes} would not fit in "
+                          f"memory ({error})") from None
         out = Tensor.__new__(Tensor)
         array = data if type(data) is np.ndarray else np.asarray(data)
         _set_array(out, array)
@@ -170,6 +174,9 @@ class Tensor(Node):
         return self.transpose()
 
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a single number) is undefined; "
+                            "use .size for the number of elements or .item() for the number")
         return len(array_of(self))
 
     # -- linear algebra, reductions, shape
@@ -181,25 +188,25 @@ class Tensor(Node):
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
-        return self._apply(Sum, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Sum, (self,), {"axis": _axis(axis, self, "sum"), "keepdims": keepdims})
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis`` (all axes by default)."""
-        return self._apply(Mean, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Mean, (self,), {"axis": _axis(axis, self, "mean"), "keepdims": keepdims})
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the elements that attain it."""
-        return self._apply(Max, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Max, (self,), {"axis": _axis(axis, self, "max"), "keepdims": keepdims})
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Minimum over ``axis``; the gradient goes to the elements that attain it."""
-        return self._apply(Min, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Min, (self,), {"axis": _axis(axis, self, "min"), "keepdims": keepdims})
 
     def var(
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0
     ) -> Tensor:
         """Variance: mean squared distance from the mean (``ddof=1`` for the sample variance)."""
-        axis = _axis(axis)
+        axis = _axis(axis, self, "var")
         axes = range(self.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
         count = math.prod(self.shape[a] for a in axes)
         centred = self - self.mean(axis=axis, keepdims=True)
@@ -208,7 +215,11 @@ class Tensor(Node):
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same elements in a new shape (one dimension may be -1)."""
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-            shape = tuple(shape[0])
+            shape = shape[0]
+        if isinstance(shape, (str, bytes)) or not all(
+                isinstance(n, numbers.Integral) for n in _iterable(shape, "reshape", shape)):
+            raise TypeError(f"reshape: the new shape must be whole numbers, e.g. reshape(2, 3) "
+                            f"or reshape((2, 3)), got {shape!r}")
         return self._apply(Reshape, (self,), {"shape": tuple(int(n) for n in shape)})
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
@@ -324,10 +335,14 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
     if isinstance(data, Node):
         data = data.data
-    if dtype is not None:
-        array = np.asarray(data, dtype=dtype)
-    else:
-        array = np.asarray(data)
+    try:
+        array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+    except ValueError as error:
+        if "inhomogeneous" in str(error) or "sequence" in str(error):
+            raise ValueError("Tensor: the rows have different lengths (a ragged list); every "
+                             "row must have as many numbers as the others") from None
+        raise ValueError(f"Tensor: cannot make an array of numbers from this ({error})") from None
+    if dtype is None:
         kind = array.dtype.kind  # f float, b bool, i/u integer
         if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
             array = array.astype(np.float64)  # a boolean array (a mask) stays boolean
@@ -367,10 +382,29 @@ def _raw(x: Any) -> Any:
     return array_of(x) if isinstance(x, Node) else x
 
 
-def _axis(axis: Any) -> Any:
-    if axis is None or isinstance(axis, numbers.Integral):
-        return axis
-    return tuple(int(a) for a in axis)
+def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:
+    """``axis`` checked against the tensor's dimensions: None, an int or a tuple of ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, numbers.Integral) else axis
+    if isinstance(axes, (str, bytes)) or not all(
+            isinstance(a, numbers.Integral) and not isinstance(a, bool)
+            for a in _iterable(axes, caller, axis)):
+        raise TypeError(f"{caller}: axis must be a whole number or a tuple of them, got {axis!r}")
+    for a in axes:
+        if not -tensor.ndim <= a < tensor.ndim:
+            raise OpError(f"{caller}: axis {a} does not exist for a tensor of shape "
+                          f"{tensor.shape} (its axes are 0 to {tensor.ndim - 1}, or -1 to "
+                          f"-{tensor.ndim} from the end)")
+    return int(axis) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in axes)
+
+
+def _iterable(axes: Any, caller: str, axis: Any) -> Any:
+    try:
+        return list(axes)
+    except TypeError:
+        raise TypeError(
+            f"{caller}: axis must be a whole number or a tuple of them, got {axis!r}") from None
 
 
 def _index(index: Any) -> Any:

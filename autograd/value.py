@@ -150,12 +150,17 @@ _allocate = object.__new__
 
 
 def _as_float(data: object, where: str) -> float:
-    if type(data) is float or type(data) is int:  # the usual cases, before the slow checks
-        return float(data)
-    if isinstance(data, Value):
-        return data.data
-    if isinstance(data, numbers.Real):
-        return float(data)
+    try:
+        if type(data) is float or type(data) is int:  # the usual cases, before slow checks
+            return float(data)
+        if isinstance(data, Value):
+            return data.data
+        if isinstance(data, numbers.Real):
+            return float(data)
+    except OverflowError:
+        digits = len(str(abs(int(data))))
+        raise OverflowError(f"{where}: a number of {digits} digits is too large for a float "
+                            "(the largest is about 1.8e308)") from None
     if hasattr(data, "item") and getattr(data, "size", 2) == 1:  # a 1-element array
         return float(data.item())
     raise TypeError(f"{where}: expected a number, got {type(data).__name__} {data!r}")

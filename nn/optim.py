@@ -52,6 +52,8 @@ class Optimizer:
                 )
         _check(isinstance(lr, numbers.Real) and not isinstance(lr, bool),
                f"{type(self).__name__}: lr must be a number, got {lr!r}")
+        _check(math.isfinite(lr), f"{type(self).__name__}: lr must be a finite number, got {lr} "
+               "(training would turn every weight into nan)")
         _check(lr >= 0, f"{type(self).__name__}: lr must be >= 0, got {lr}")
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]

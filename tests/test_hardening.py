@@ -672,3 +672,102 @@ def test_a_graph_too_big_for_graphviz_is_drawn_by_the_builtin_renderer(capsys):
     drawing = viz.draw(y, engine="graphviz")
     assert "<svg" in drawing.svg
     assert "more than Graphviz lays out quickly" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- 5. inputs that are not right
+
+from chaingrad.autograd import OpError, gradcheck  # noqa: E402
+
+REDUCTIONS = ("sum", "mean", "max", "min", "var")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("axis", [5, -3, (0, 5), "a", ("a",), 1.5, [None]])
+def test_every_reduction_refuses_a_bad_axis_with_a_sentence(reduction, axis):
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises((OpError, TypeError), match=rf"^{reduction}: axis"):
+        getattr(t, reduction)(axis=axis)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1), np.int64(1)])
+def test_every_reduction_still_takes_good_axes(reduction, axis):
+    out = getattr(Tensor(np.arange(6.0).reshape(2, 3)), reduction)(axis=axis)
+    expected = getattr(np, reduction)(np.arange(6.0).reshape(2, 3), axis=axis)
+    assert np.allclose(out.data, expected)
+
+
+RAW_MESSAGES = {
+    "reshape('abc')": (lambda: Tensor(np.ones(3)).reshape("abc"), "reshape: the new shape"),
+    "Value backward([1, 2])": (lambda: (Value(1.0) * 2).backward([1, 2]),
+                               "backward: grad must be a single number"),
+    "Value backward('abc')": (lambda: (Value(1.0) * 2).backward("abc"),
+                              "backward: grad must be a single number"),
+    "Tensor backward('abc')": (lambda: (Tensor([1.0], requires_grad=True) * 2).backward("abc"),
+                               "backward: grad must be numbers shaped like"),
+    "grad(3.0, x)": (lambda: grad(3.0, Value(1.0)), "grad: outputs must be Values or Tensors"),
+    "grad(f, [x, 2.0])": (lambda: grad(Value(1.0) * 2, [Value(1.0), 2.0]),
+                          "grad: inputs must be .* at position 1"),
+    "gradcheck(f, [1.0])": (lambda: gradcheck(lambda x: x * 2, [1.0]),
+                            "gradcheck: inputs must be Values or Tensors"),
+    "ragged Tensor": (lambda: Tensor([[1, 2], [3]]), "Tensor: the rows have different lengths"),
+    "Value(2 ** 1100)": (lambda: Value(2**1100), "Value: a number of 332 digits is too large"),
+    "len(Tensor(3.0))": (lambda: len(Tensor(3.0)), r"len\(\) of a 0-d tensor"),
+    "a broadcast too big for memory": (
+        lambda: Tensor(np.ones((300_000, 1))) + Tensor(np.ones((1, 300_000))),
+        r"add: the result for shapes \(300000, 1\) and \(1, 300000\) would not fit in memory"),
+    "lr=inf": (lambda: nn.optim.SGD(nn.Linear(2, 1).parameters(), lr=float("inf")),
+               "SGD: lr must be a finite number"),
+    "lr=nan": (lambda: nn.optim.Adam(nn.Linear(2, 1).parameters(), lr=float("nan")),
+               "Adam: lr must be a finite number"),
+    "bce above 1": (lambda: nn.losses.bce(Tensor([1.5, 0.5]), Tensor([1.0, 0.0])),
+                    r"bce: the predictions must be probabilities in \[0, 1\], got 1.5"),
+    "bce below 0 on Values": (lambda: nn.losses.bce([Value(-0.2)], [0]),
+                              "bce: the predictions must be probabilities"),
+    "bce nan": (lambda: nn.losses.bce(Tensor([np.nan]), Tensor([1.0])),
+                "bce: the predictions must be probabilities"),
+    "split(X, y, 0.8, 0.8)": (
+        lambda: nn.data.train_val_test_split(np.ones((10, 2)), np.ones(10), 0.8, 0.8),
+        "train_val_test_split: fractions is one argument"),
+}
+
+
+@pytest.mark.parametrize("case", RAW_MESSAGES)
+def test_raw_messages_became_sentences(case):
+    action, sentence = RAW_MESSAGES[case]
+    with pytest.raises(Exception) as caught:
+        action()
+    assert caught.type.__module__ != "builtins" or caught.type in (
+        TypeError, ValueError, OverflowError)
+    assert __import__("re").search(sentence, str(caught.value)), str(caught.value)
+
+
+def _compiled(loss="mse"):
+    model = nn.Sequential(nn.Linear(2, 1))
+    model.compile(loss=loss)
+    return model
+
+
+FIT_MISTAKES = {
+    "string X": (dict(X=np.array([["a", "b"]]), y=np.array([[1.0]])), "fit: X must hold numbers"),
+    "seed='abc'": (dict(X=np.ones((4, 2)), y=np.ones((4, 1)), seed="abc"),
+                   "fit: seed must be a whole number"),
+}
+
+
+@pytest.mark.parametrize("case", FIT_MISTAKES)
+def test_fit_mistakes_are_sentences(case):
+    options, sentence = FIT_MISTAKES[case]
+    with pytest.raises(ValueError, match=sentence):
+        _compiled().fit(verbose=0, **options)
+
+
+def test_a_loss_that_returns_a_float_is_named():
+    model = _compiled(loss=lambda prediction, target: 1.0)
+    with pytest.raises(TypeError, match="fit: the loss <lambda> returned float 1.0"):
+        model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+
+
+def test_bce_still_takes_the_ends_of_the_interval():
+    loss = nn.losses.bce(Tensor([0.0, 1.0, 0.5]), Tensor([0.0, 1.0, 1.0]))
+    assert np.isfinite(loss.data)
