@@ -771,3 +771,35 @@ def test_a_loss_that_returns_a_float_is_named():
 def test_bce_still_takes_the_ends_of_the_interval():
     loss = nn.losses.bce(Tensor([0.0, 1.0, 0.5]), Tensor([0.0, 1.0, 1.0]))
     assert np.isfinite(loss.data)
+
+
+# ---------------------------------------------------------------- 5. the command line
+
+from chaingrad.cli import main as cli_main  # noqa: E402
+
+CLI_REFUSALS = {
+    "30,000 powers": (["x" + "**x" * 30_000, "x=1"], "has 90,001 characters; at most 1,000"),
+    "301 products": (["*".join(["x"] * 302), "x=1"], "has 301 operators; at most 300"),
+    "60 brackets": (["(" * 60 + "x" + ")" * 60, "x=1"], "nested 60 deep; at most 50"),
+    "a constant that overflows": (["1e400*x", "x=1"], "constant is too large for a float"),
+    "a value given twice": (["x*y", "x=1", "x=2", "y=3"], "x is given twice"),
+}
+
+
+@pytest.mark.parametrize("case", CLI_REFUSALS)
+def test_the_draw_command_bounds_its_input_in_one_short_sentence(case, tmp_path, capsys):
+    arguments, sentence = CLI_REFUSALS[case]
+    code = cli_main(["draw", *arguments, "-o", str(tmp_path / "f.svg")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and len(err) < 300
+    assert __import__("re").search(sentence, err), err
+    assert not (tmp_path / "f.svg").exists()
+
+
+@pytest.mark.parametrize(("expression", "value"), [("-x", -2.0), ("--x", 2.0), ("-x*-x", 4.0)])
+def test_expressions_starting_with_a_minus_are_drawn(expression, value, tmp_path, capsys):
+    code = cli_main(["draw", expression, "x=2", "-o", str(tmp_path / "f.svg"),
+                     "--engine", "builtin"])
+    assert code == 0, capsys.readouterr().err
+    assert f"f = {value:g};" in capsys.readouterr().out
