@@ -803,3 +803,51 @@ def test_expressions_starting_with_a_minus_are_drawn(expression, value, tmp_path
                      "--engine", "builtin"])
     assert code == 0, capsys.readouterr().err
     assert f"f = {value:g};" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- 5. names for display
+
+import xml.etree.ElementTree as ElementTree  # noqa: E402
+
+HOSTILE_NAMES = ["a\x00b", "a\x1b[31mred", "a\x0cb\x08", "\ud800", "n\\N\\G\\L\\l\\E",
+                 "w" * 100_000, "<script>&\"'"]
+
+
+def _named_graph(name):
+    x = Value(2.0, name=name)
+    y = x * Value(3.0, name="three")
+    y.name = name
+    y.backward()
+    return y
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+@pytest.mark.parametrize("engine", ["builtin", "graphviz"])
+def test_hostile_names_give_valid_pictures_on_every_engine(name, engine, capsys):
+    drawing = viz.draw(_named_graph(name), engine=engine)
+    ElementTree.fromstring(drawing.svg.encode("utf-8"))  # well-formed XML
+    assert "\x1b" not in drawing.svg and len(drawing.svg) < 200_000
+    if name.startswith("n\\N"):  # Graphviz did not put the node's id or a line break there
+        shown = "n\\N\\G\\L\\l\\E" if engine == "builtin" else "n⧵N⧵G⧵L⧵l⧵E"
+        assert shown in drawing.svg
+    assert capsys.readouterr().err == ""  # Graphviz did not fail and fall back
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
+def test_hostile_names_reach_the_terminal_as_visible_text(name):
+    from rich.console import Console
+
+    for view in (viz.show, viz.explain):
+        console = Console(file=io.StringIO(), width=100)
+        view(_named_graph(name), console=console)
+        text = console.file.getvalue()
+        text.encode("utf-8")  # no lone surrogate left
+        assert not any(ord(c) < 32 and c != "\n" for c in text)
+        assert len(text) < 20_000
+
+
+def test_the_display_name_is_made_in_one_place():
+    show = viz_graph.display_name
+    assert show("a\x00b") == "a\\x00b" and show("\ud800") == "\\ud800"
+    assert show("x\\N") == "x\\N" and len(show("w" * 100_000)) == viz_graph.MAX_NAME
+    assert show("L1.N3.w0") == "L1.N3.w0" and show("α β") == "α β"

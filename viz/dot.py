@@ -19,6 +19,7 @@ from .builtin import COUNT_LABELS
 from .labels import NodeLabel
 
 COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
+DOT_ESCAPE = re.compile(r"\\(?=[NGELHTlnr])")
 # dot's layout time grows steeply with the boxes and edges (x * x * ... * x: 50 factors
 # 4 s, 60 factors 16 s, 100 over 15 minutes): past these limits, or when dot takes longer
 # than SECONDS, draw uses the builtin renderer.
@@ -32,7 +33,9 @@ class GraphvizFailed(RuntimeError):
 
 
 def _font(text: str, colour: str, bold: bool = False, size: float | None = None) -> str:
-    body = escape(text)
+    # dot reads \N, \G, \E, \L... even in HTML labels as the node's id, the graph's
+    # name, a line break; such a backslash is shown as the look-alike ⧵ instead.
+    body = DOT_ESCAPE.sub("⧵", escape(text))
     if bold:
         body = f"<B>{body}</B>"
     size_attr = f' POINT-SIZE="{size:g}"' if size else ""

@@ -94,6 +94,21 @@ def traversal(root: Any, keep: dict[int, Any] | None = None) -> list:
     return order
 
 
+MAX_NAME = 40  # characters of a name shown in any view
+
+
+def display_name(given: Any) -> str:
+    """A node's name as every view shows it: one line, printable, at most MAX_NAME long.
+
+    Control characters (which break SVG, Graphviz and terminals) and lone surrogates
+    become visible escapes such as ``\\x1b``; a long name is cut with "…".
+    """
+    text = " ".join(str(given).splitlines())
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
+
+
 def has_gradients(root: Any) -> bool:
     """Whether backward has filled the gradients (the root's gradient is set and non-zero)."""
     grad = root.grad
@@ -137,7 +152,7 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None,
         elif given is None:
             name = _number_text(node)
         else:
-            name = " ".join(str(given).splitlines())  # a label is one line
+            name = display_name(given)
         data = node.data
         graph.add_node(
             ids[id(node)],
@@ -323,7 +338,7 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
         exits = [n for n in ids if any(keys[c] != key for c in graph.succ[n])]
         output = graph.nodes[exits[0]] if len(exits) == 1 else None
         small.add_node(
-            box, name=title, kind="group", count=len(ids), ops=dict(ops),
+            box, name=display_name(title), kind="group", count=len(ids), ops=dict(ops),
             order=box_rank[key], output=output,
         )
     weights: Counter = Counter()
