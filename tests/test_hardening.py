@@ -851,3 +851,52 @@ def test_the_display_name_is_made_in_one_place():
     assert show("a\x00b") == "a\\x00b" and show("\ud800") == "\\ud800"
     assert show("x\\N") == "x\\N" and len(show("w" * 100_000)) == viz_graph.MAX_NAME
     assert show("L1.N3.w0") == "L1.N3.w0" and show("α β") == "α β"
+
+
+# ---------------------------------------------------------------- 5. lessons under stress
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import types  # noqa: E402
+
+
+def test_ctrl_c_during_start_up_is_one_sentence(monkeypatch, capsys):
+    import chaingrad.lessons.__main__ as lessons_main
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lessons_main, "find_lessons", interrupted)
+    assert cli_main(["lessons", "1"]) == 130
+    err = capsys.readouterr().err
+    assert err == "chaingrad lessons: interrupted\n"
+
+
+def test_a_full_disk_in_a_lesson_is_one_sentence(tmp_path, capsys):
+    from rich.console import Console
+
+    from chaingrad.lessons.runner import Entry, Lesson, play
+
+    def run(lesson):
+        raise OSError(28, "No space left on device", str(tmp_path / "01_graph.svg"))
+
+    module = types.SimpleNamespace(TITLE="full disk", MINUTES=1, run=run)
+    entry = Entry(1, "fake", module=module)
+    console = Console(file=io.StringIO(), width=100)
+    code = play(entry, Lesson(1, "full disk", tmp_path, True, console))
+    text = " ".join(console.file.getvalue().split())
+    assert code == 1
+    assert "could not write" in text and "No space left on device" in text
+    assert "Traceback" not in text and "╭" not in text.split("Lesson 1")[-1]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [["-m", "chaingrad", "lessons"],
+                                     ["-m", "chaingrad.lessons"]])
+def test_stdout_on_a_full_device_is_one_sentence_and_a_failure(command):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, *command], stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
