@@ -344,8 +344,9 @@ def _backward_scalars(root: Node, seed: float) -> None:
         if operation is None:
             continue
         parents = node.parents
+        count = len(parents) if node.params is None else 0  # 0: the general case below
         try:
-            if node.params is None and len(parents) == 2:
+            if count == 2:
                 a, b = parents
                 x, y = node.saved_x, node.saved_y
                 if a.data is not x or b.data is not y:
@@ -355,7 +356,7 @@ def _backward_scalars(root: Node, seed: float) -> None:
                     a.grad += sent[0]
                     b.grad += sent[1]
                     continue
-            elif node.params is None and len(parents) == 1:
+            elif count == 1:
                 a = parents[0]
                 x = node.saved_x
                 if a.data is not x:
