@@ -297,7 +297,10 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             params = {**(params or {}), "needs_grad": needs_grad}
         try:
             sent = operation.backward(grad_out, out, *inputs, **(params or {}))
-        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats
+        except (ArithmeticError, ValueError) as error:  # such as sqrt'(0) = 1 / 0 on floats
+            if create_graph and node.scalar:  # name the op whose derivative failed
+                raise type(error)(f"{operation.name}: its derivative has no finite value "
+                                  f"here, so create_graph cannot record it ({error})") from None
             if not node.scalar or create_graph:
                 raise
             sent = _backward_in_numpy(node, grad_out)

@@ -900,3 +900,9 @@ def test_stdout_on_a_full_device_is_one_sentence_and_a_failure(command):
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_create_graph_names_the_op_whose_derivative_failed():
+    x = Value(0.0)
+    with pytest.raises(OpError, match=r"^sqrt: its derivative has no finite value here"):
+        grad(x.sqrt(), x, create_graph=True)
