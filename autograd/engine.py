@@ -14,7 +14,6 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
-from operator import attrgetter, is_
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -239,8 +238,8 @@ def saved_values(node: Node) -> tuple:
         return node.saved
     count = len(node.parents)
     if count == 1:
-        return (node.saved_x,)
-    return (node.saved_x, node.saved_y) if count == 2 else node.saved_x
+        return [node.saved_x]
+    return [node.saved_x, node.saved_y] if count == 2 else node.saved_x
 
 
 def _describe(node: Node, used: Any) -> str:
@@ -326,9 +325,6 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             yield node, grad_out, tuple(received)
 
 
-_value = attrgetter("data")
-
-
 def _backward_scalars(root: Node, seed: float) -> None:
     """backward() for a graph of Values: the rules on plain floats, adding into ``.grad``.
 
@@ -369,10 +365,11 @@ def _backward_scalars(root: Node, seed: float) -> None:
                     a.grad += sent[0]
                     continue
             else:
-                saved = node.saved_x if len(parents) > 2 else saved_values(node)
-                if not all(map(is_, map(_value, parents), saved)):
+                inputs = [parent.data for parent in parents]
+                saved = node.saved_x if count > 2 else saved_values(node)  # Dot: a list
+                if inputs != saved:  # list == compares identity first: C speed
                     check_unchanged(node)
-                sent = operation.backward(node.grad, node.data, *saved, **(node.params or {}))
+                sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
         except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0
             sent = _backward_in_numpy(node, node.grad)
         if len(sent) != len(parents):

@@ -60,8 +60,18 @@ class Value(Node):
             data = op.forward(a)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a], None, error)) from None
-        out = _new_node(data, op, (x,))
-        out.saved_x = a
+        if type(data) is not float:  # from here on, what _new_node does, written out
+            data = _result_as_float(op, data, [a], None)
+        out = _allocate(Value)
+        out.data, out.grad, out.name = data, 0.0, None
+        mode = modes()
+        if mode & RECORD:
+            out.parents, out.operation, out.params = (x,), op, None
+            out.saved_x = a
+            if mode & ANOMALY:
+                record_creation(out)
+        else:
+            out.parents, out.operation, out.params = (), None, None
         return out
 
     @staticmethod
@@ -75,8 +85,7 @@ class Value(Node):
             data = op.forward(a, b)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a, b], None, error)) from None
-        # What _new_node does, written out: this is the most frequent call of all.
-        if type(data) is not float:
+        if type(data) is not float:  # from here on, what _new_node does, written out
             data = _result_as_float(op, data, [a, b], None)
         out = _allocate(Value)
         out.data, out.grad, out.name = data, 0.0, None
