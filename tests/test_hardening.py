@@ -379,6 +379,35 @@ def test_backward_on_a_graph_older_than_an_optimizer_step_is_refused():
         loss.backward()
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+def test_a_step_after_a_forward_pass_copies_no_weight_and_refuses_the_old_graph(optimizer):
+    # The optimizers write into the weights' own memory (no weight-sized copy, although
+    # the graph just used them: copy on write is for students' .data, not for step), and
+    # the graph of that forward pass then refuses a second backward.
+    import tracemalloc
+
+    options = {"momentum": {"momentum": 0.9}}.get(optimizer, {})
+    W = Tensor(np.random.default_rng(0).normal(size=(300, 200)), requires_grad=True)
+    opt = nn.optim.get("sgd" if optimizer == "momentum" else optimizer, [W], lr=0.01,
+                       **options)
+    x = Tensor(np.ones((2, 300)))
+    (x @ W).sum().backward()
+    opt.step()  # the first step makes the optimizer's kept arrays
+    opt.zero_grad()
+    loss = (x @ W).sum()
+    loss.backward()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        opt.step()
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak - before < W.data.nbytes // 4, peak - before
+    with pytest.raises(ValueChangedError, match="changed after"):
+        loss.backward()
+
+
 # ---------------------------------------------------------------- 3. loads that validate
 
 import io  # noqa: E402
@@ -429,6 +458,39 @@ def test_a_bad_last_entry_leaves_the_model_exactly_as_it_was(tmp_path, bad):
     with pytest.raises(ValueError, match=f"'{last}'.*{words}"):
         model.load(path)
     assert _unchanged(model, before)
+
+
+@pytest.mark.parametrize("bad", ["text", "nan", "wrong shape"])
+def test_a_bad_buffer_leaves_parameters_and_buffers_exactly_as_they_were(tmp_path, bad):
+    # Buffers (batch norm's running statistics) are checked with the parameters, before
+    # anything is assigned: a bad running_var must not leave new weights behind.
+    def model():
+        return nn.Sequential(nn.Linear(3, 1, seed=0), nn.BatchNorm1d(1))
+
+    target = model()
+    before = _snapshot(target)
+    state = {key: value + 1.0 for key, value in model().state_dict().items()}
+    value, words = BAD_ENTRIES[bad]
+    state["layers.1.running_var"] = value
+    with pytest.raises(ValueError, match=f"'layers.1.running_var'.*{words}"):
+        target.load_state_dict(state)
+    assert _unchanged(target, before)
+    path = tmp_path / "weights.npz"
+    np.savez(path, **state)
+    with pytest.raises(ValueError, match=f"'layers.1.running_var'.*{words}"):
+        target.load(path)
+    assert _unchanged(target, before)
+    state["layers.1.running_var"] = before["layers.1.running_var"] + 1.0
+    np.savez(path, **state)
+    assert _unchanged(target.load(path), state)  # and a good file loads all of it
+
+
+def test_value_changed_error_is_public():
+    import chaingrad
+    from chaingrad import autograd
+
+    assert chaingrad.ValueChangedError is autograd.ValueChangedError is ValueChangedError
+    assert issubclass(ValueChangedError, RuntimeError)
 
 
 def test_a_ragged_or_object_entry_is_refused_with_a_sentence():
