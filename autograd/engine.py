@@ -332,15 +332,16 @@ def _backward_scalars(root: Node, seed: float) -> None:
     simply accumulate, as in PyTorch. This loop runs once per node of every scalar
     graph, so it unpacks one- and two-input ops by hand instead of building lists.
     """
-    order = topological_order(root, leaves=False)
+    if root.operation is None:  # a leaf: its gradient is the seed, nothing to send on
+        root.grad += seed
+        return
+    order = topological_order(root, leaves=False)  # every node in it has an op
     earlier = {node: node.grad for node in order if node.grad}
     for node in earlier:
         node.grad = 0.0
     root.grad = seed
     for node in order:
         operation = node.operation
-        if operation is None:
-            continue
         parents = node.parents
         count = len(parents) if node.params is None else 0  # 0: the general case below
         try:
@@ -349,27 +350,25 @@ def _backward_scalars(root: Node, seed: float) -> None:
                 x, y = node.saved_x, node.saved_y
                 if a.data is not x or b.data is not y:
                     check_unchanged(node)
-                sent = operation.backward(node.grad, node.data, x, y)
-                if len(sent) == 2:
-                    a.grad += sent[0]
-                    b.grad += sent[1]
-                    continue
+                grad_a, grad_b = operation.backward(node.grad, node.data, x, y)
+                a.grad += grad_a
+                b.grad += grad_b
+                continue
             elif count == 1:
                 a = parents[0]
                 x = node.saved_x
                 if a.data is not x:
                     check_unchanged(node)
-                sent = operation.backward(node.grad, node.data, x)
-                if len(sent) == 1:
-                    a.grad += sent[0]
-                    continue
+                (grad_a,) = operation.backward(node.grad, node.data, x)
+                a.grad += grad_a
+                continue
             else:
                 inputs = [parent.data for parent in parents]
                 saved = node.saved_x if count > 2 else saved_values(node)  # Dot: a list
                 if inputs != saved:  # list == compares identity first: C speed
                     check_unchanged(node)
                 sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
-        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0
+        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0, or a wrong count
             sent = _backward_in_numpy(node, node.grad)
         if len(sent) != len(parents):
             raise _wrong_count(operation, sent, parents)

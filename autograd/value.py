@@ -45,12 +45,7 @@ class Value(Operators):
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, datas, params, error)) from None
-        out = _new_node(data, op, parents, params, datas)
-        if len(datas) > 2:
-            out.saved_x = datas  # an op of many inputs keeps all their values here
-        else:
-            out.saved_x, out.saved_y = (*datas, 0.0)[:2]
-        return out
+        return _new_node(data, op, parents, params, datas)
 
     # The two shortcuts below do what _apply does for one and two inputs, minus the
     # packing, and with _new_node's body written out (a call costs a sixth of a node):
@@ -62,18 +57,12 @@ class Value(Operators):
             data = op.forward(a)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a], None, error)) from None
-        if type(data) is not float:  # from here on, what _new_node does, written out
-            data = _result_as_float(op, data, [a], None)
-        out = _allocate(Value)
+        if type(data) is not float or modes() != RECORD:  # a conversion, no_grad, anomaly
+            return _new_node(data, op, (x,), None, [a])
+        out = _allocate(Value)  # from here on, what _new_node does, written out
         out.data, out.grad, out.name = data, 0.0, None
-        mode = modes()
-        if mode & RECORD:
-            out.parents, out.operation, out.params = (x,), op, None
-            out.saved_x = a
-            if mode & ANOMALY:
-                record_creation(out)
-        else:
-            out.parents, out.operation, out.params = (), None, None
+        out.parents, out.operation, out.params = (x,), op, None
+        out.saved_x = a
         return out
 
     @staticmethod
@@ -87,18 +76,12 @@ class Value(Operators):
             data = op.forward(a, b)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a, b], None, error)) from None
-        if type(data) is not float:  # from here on, what _new_node does, written out
-            data = _result_as_float(op, data, [a, b], None)
-        out = _allocate(Value)
+        if type(data) is not float or modes() != RECORD:  # a conversion, no_grad, anomaly
+            return _new_node(data, op, (x, y), None, [a, b])
+        out = _allocate(Value)  # from here on, what _new_node does, written out
         out.data, out.grad, out.name = data, 0.0, None
-        mode = modes()
-        if mode & RECORD:
-            out.parents, out.operation, out.params = (x, y), op, None
-            out.saved_x, out.saved_y = a, b
-            if mode & ANOMALY:
-                record_creation(out)
-        else:
-            out.parents, out.operation, out.params = (), None, None
+        out.parents, out.operation, out.params = (x, y), op, None
+        out.saved_x, out.saved_y = a, b
         return out
 
     @staticmethod
@@ -142,15 +125,15 @@ class Value(Operators):
 
 
 def _new_node(
-    data: object, op: type[Op], parents: tuple, params: dict | None = None, datas: list = ()
+    data: object, op: type[Op], parents: tuple, params: dict | None, datas: list
 ) -> Value:
     """A Value made by ``op`` from ``parents`` (a leaf when gradients are off).
 
-    The caller then keeps the values the op read in ``saved_x``/``saved_y``, so that
+    It keeps the values the op read (``datas``) in ``saved_x``/``saved_y``, so that
     backward can tell if one was changed afterwards.
     """
     if type(data) is not float:
-        data = _result_as_float(op, data, datas or [p.data for p in parents], params)
+        data = _result_as_float(op, data, datas, params)
     out = _allocate(Value)
     out.data = data
     out.grad = 0.0
@@ -160,6 +143,10 @@ def _new_node(
         out.parents = parents
         out.operation = op
         out.params = params
+        if len(datas) > 2:
+            out.saved_x = datas  # an op of many inputs keeps all their values here
+        else:
+            out.saved_x, out.saved_y = (*datas, 0.0)[:2]
         if mode & ANOMALY:
             record_creation(out)
     else:
