@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
+from operator import is_
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -285,11 +286,13 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 yield node, grad_out, ()
             continue
         parents = node.parents
-        check_unchanged(node)
+        saved = saved_values(node)
+        if not all(map(is_, map(array_of, parents), saved)):  # at C speed: the usual case
+            check_unchanged(node)  # a parent holds another array: compare the values
         if create_graph:
             inputs, out = parents, node
         else:
-            inputs, out = saved_values(node), array_of(node)
+            inputs, out = saved, array_of(node)
         params = node.params or {}
         if operation.selective_backward:  # it can skip gradients no input needs
             params = {**params, "needs_grad": tuple([p.requires_grad for p in parents])}
