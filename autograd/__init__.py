@@ -13,6 +13,7 @@ dispatch (helpers for backward rules), ops (every op), engine (reverse mode), op
 from .engine import (
     GradientAccumulationWarning,
     Step,
+    ValueChangedError,
     backward_steps,
     detect_anomaly,
     enable_grad,
@@ -37,6 +38,7 @@ __all__ = [
     "Step",
     "Tensor",
     "Value",
+    "ValueChangedError",
     "backward_steps",
     "concat",
     "detect_anomaly",

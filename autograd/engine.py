@@ -8,10 +8,13 @@ complete before it is passed on: the order a student would follow by hand.
 
 from __future__ import annotations
 
+import threading
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
+from contextvars import ContextVar
+from operator import is_
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,14 +22,15 @@ import numpy as np
 from .dispatch import sum_to_shape
 from .node import Node
 
-
-class _State:
-    grad_enabled = True
-    anomaly = False
-    created_at: dict[int, tuple[Node, str]] = {}
-
-
-state = _State()
+# Grad mode and anomaly mode belong to the running thread (and asyncio task), as in
+# PyTorch: a context variable gives each thread its own value, starting from the
+# default, and each asyncio task a copy of its creator's. An evaluator thread inside
+# no_grad() then leaves a training thread's graph alone. Both switches share one
+# variable, read once per op: RECORD (ops record the graph) and ANOMALY (nodes also
+# remember the line that made them).
+RECORD, ANOMALY = 1, 2
+_modes: ContextVar[int] = ContextVar("chaingrad_modes", default=RECORD)
+modes = _modes.get  # a C function: as quick as reading an attribute
 
 
 class GradientAccumulationWarning(UserWarning):
@@ -37,42 +41,57 @@ class GradientAccumulationWarning(UserWarning):
 
 
 class _Mode(ContextDecorator):
-    """Set one switch of ``state`` inside a block, then restore it.
+    """Set one mode inside a block, then restore it.
 
-    The previous settings are kept on a stack, so one instance can be nested in itself,
-    as happens when a function decorated with ``@no_grad()`` calls itself.
+    The previous settings are kept on a stack per thread, so one instance can be nested
+    in itself; used as a decorator, each call gets a fresh instance.
     """
 
-    switch = ""
+    switch = RECORD
     value = False
 
     def __init__(self) -> None:
-        self._previous: list[bool] = []
+        self._previous = threading.local()
+
+    def _recreate_cm(self) -> _Mode:
+        return type(self)()
 
     def __enter__(self) -> _Mode:
-        self._previous.append(getattr(state, self.switch))
-        setattr(state, self.switch, self.value)
+        stack = self._previous.__dict__.setdefault("stack", [])
+        previous = _modes.get()
+        stack.append(previous)
+        _modes.set(previous | self.switch if self.value else previous & ~self.switch)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        setattr(state, self.switch, self._previous.pop())
+        _modes.set(self._previous.stack.pop())
 
 
 class no_grad(_Mode):
-    """Inside ``with no_grad():`` ops record no graph (for evaluation and weight updates)."""
+    """Inside ``with no_grad():`` ops record no graph (for evaluation and weight updates).
 
-    switch, value = "grad_enabled", False
+    The setting belongs to the thread (and asyncio task) that enters the block.
+    """
+
+    switch, value = RECORD, False
 
 
 class enable_grad(_Mode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    switch, value = "grad_enabled", True
+    switch, value = RECORD, True
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops currently record the graph."""
-    return state.grad_enabled
+    """Whether ops currently record the graph (in this thread or asyncio task)."""
+    return bool(_modes.get() & RECORD)
+
+
+# Where each node was made, by id(node), inside detect_anomaly: only a line of text per
+# node, so nodes are freed as usual. A node made later may take a freed id, and then
+# overwrites its entry, so the table stays as small as the graphs alive at once.
+_created_at: ContextVar[dict | None] = ContextVar("chaingrad_created_at", default=None)
+_lines: dict[tuple[str, int], str] = {}
 
 
 class detect_anomaly(_Mode):
@@ -80,22 +99,36 @@ class detect_anomaly(_Mode):
 
     Inside the block every new node remembers the line of your code that created it, and
     backward stops at the first gradient that is not finite, naming the op, the node and
-    that line.
+    that line. Like no_grad, it applies to the thread that enters it.
     """
 
-    switch, value = "anomaly", True
+    switch, value = ANOMALY, True
+
+    def __enter__(self) -> detect_anomaly:
+        super().__enter__()
+        outermost = _created_at.get() is None
+        self._previous.stack.append(_created_at.set({}) if outermost else None)
+        return self
 
     def __exit__(self, *exc: object) -> None:
+        token = self._previous.stack.pop()
+        if token is not None:
+            _created_at.reset(token)
         super().__exit__(*exc)
-        if not state.anomaly:
-            state.created_at.clear()
 
 
 def record_creation(node: Node) -> None:
     """Remember where a node was made (anomaly mode only): the first frame outside autograd."""
+    table = _created_at.get()
+    if table is None:
+        return
     for frame in reversed(traceback.extract_stack()[:-1]):
         if "/autograd/" not in frame.filename.replace("\\", "/"):
-            state.created_at[id(node)] = (node, f"{frame.filename}:{frame.lineno}: {frame.line}")
+            key = (frame.filename, frame.lineno)
+            line = _lines.get(key)
+            if line is None:
+                line = _lines[key] = f"{frame.filename}:{frame.lineno}: {frame.line}"
+            table[id(node)] = line
             return
 
 
@@ -140,19 +173,99 @@ def topological_order(root: Node, leaves: bool = True) -> list[Node]:
 def _seed(root: Node, grad: Any) -> Any:
     """The gradient of root with respect to itself: 1 for a scalar, or the given ``grad``."""
     if root.scalar:
-        return 1.0 if grad is None else float(grad)
+        if grad is None:
+            return 1.0
+        try:
+            return float(getattr(grad, "data", grad))
+        except (TypeError, ValueError):
+            raise TypeError(f"backward: grad must be a single number for a Value, got "
+                            f"{type(grad).__name__} {grad!r:.40}") from None
+    data = array_of(root)
     if grad is None:
-        if root.data.size != 1:
+        if data.size != 1:
             raise ValueError(
                 f"backward: this tensor has shape {root.shape}; backward() needs a scalar "
                 "(a single number, such as a loss). Reduce it first (e.g. .sum() or .mean()) "
                 f"or pass grad= an array of shape {root.shape}."
             )
-        return np.ones_like(root.data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+        return np.ones_like(data)
+    try:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"backward: grad must be numbers shaped like the tensor {data.shape}, "
+                        f"got {type(grad).__name__} {grad!r:.40}") from None
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, the tensor has {root.shape}")
     return grad
+
+
+# ------------------------------------------------------------------ values changed after use
+
+# A node's value as stored, without the copy a Tensor's ``.data`` hands out once the
+# tensor was used (see Tensor.data): the engine only reads.
+array_of = Node.__dict__["data"].__get__
+
+
+class ValueChangedError(RuntimeError):
+    """backward found that a value the graph used was changed afterwards."""
+
+
+def check_unchanged(node: Node) -> None:
+    """Raise if one of node's parents holds a different value from the one node used.
+
+    Each op keeps the values it read (``node.saved``). A changed ``.data`` would make
+    the gradients silently wrong: those of the old values mixed with the new ones.
+    """
+    for index, (parent, used) in enumerate(zip(node.parents, saved_values(node))):
+        now = array_of(parent)
+        if now is used or _same_values(now, used):
+            continue
+        raise ValueChangedError(
+            f"backward: {_describe(parent, used)} (input {index} of '{node.operation.name}'"
+            f"{_called(node)}) was changed after '{node.operation.name}' used it, so its "
+            "gradients would be wrong. Change .data only after backward (as optimizers do "
+            "between steps), or run the forward pass again; to keep a value that must not "
+            "be tracked, use .detach()."
+        )
+
+
+def saved_values(node: Node) -> tuple:
+    """The parents' values as node's op read them.
+
+    A Tensor keeps them in ``saved``; a Value in ``saved_x`` and ``saved_y`` (floats in
+    slots cost less than a tuple per node), or all of them in ``saved_x`` for more inputs.
+    """
+    if not node.scalar:
+        return node.saved
+    count = len(node.parents)
+    if count == 1:
+        return [node.saved_x]
+    return [node.saved_x, node.saved_y] if count == 2 else node.saved_x
+
+
+def _describe(node: Node, used: Any) -> str:
+    """A changed node in words: its name, the op that made it, or what kind of leaf it is."""
+    if node.name:
+        return f"'{node.name}'"
+    if node.operation is not None:
+        return f"the result of '{node.operation.name}'"
+    if node.scalar:
+        return f"a Value (used as {used:.6g}, now {array_of(node):.6g})"
+    return f"a tensor of shape {used.shape}"
+
+
+def _called(node: Node) -> str:
+    return f", named '{node.name}'" if node.name else ""
+
+
+def _same_values(now: Any, used: Any) -> bool:
+    if isinstance(used, np.ndarray):
+        return (
+            isinstance(now, np.ndarray) and now.shape == used.shape and now.dtype == used.dtype
+            and not np.may_share_memory(now, used)  # another view of it: written by sub_
+            and bool(np.array_equal(now, used, equal_nan=used.dtype.kind in "fc"))
+        )
+    return now == used or (now != now and used != used)  # nan stays nan
 
 
 # ------------------------------------------------------------------ the backward pass
@@ -164,7 +277,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
     ``grads`` maps node -> gradient and is filled in place. With ``record`` this yields,
     per node, what each parent received (for ``backward_steps``).
     """
-    anomaly = state.anomaly
+    anomaly = _modes.get() & ANOMALY
     for node in order:
         grad_out = grads.get(node)
         operation = node.operation
@@ -173,16 +286,22 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 yield node, grad_out, ()
             continue
         parents = node.parents
+        saved = saved_values(node)
+        if not all(map(is_, map(array_of, parents), saved)):  # at C speed: the usual case
+            check_unchanged(node)  # a parent holds another array: compare the values
         if create_graph:
             inputs, out = parents, node
         else:
-            inputs, out = [parent.data for parent in parents], node.data
+            inputs, out = saved, array_of(node)
         params = node.params or {}
         if operation.selective_backward:  # it can skip gradients no input needs
             params = {**params, "needs_grad": tuple([p.requires_grad for p in parents])}
         try:
             sent = operation.backward(grad_out, out, *inputs, **params)
-        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats
+        except (ArithmeticError, ValueError) as error:  # such as sqrt'(0) = 1 / 0 on floats
+            if create_graph and node.scalar:  # name the op whose derivative failed
+                raise type(error)(f"{operation.name}: its derivative has no finite value "
+                                  f"here, so create_graph cannot record it ({error})") from None
             if not node.scalar or create_graph:
                 raise
             sent = _backward_in_numpy(node, grad_out)
@@ -193,11 +312,11 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             if grad is None or not parent.requires_grad:
                 continue
             if not parent.scalar:
-                data = parent.data
+                data = inputs[index] if not create_graph else array_of(parent)
                 if type(grad) is not np.ndarray or grad.shape != data.shape or (
                     grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
-                    grad = _fit_to_tensor(grad, parent, operation, index)
+                    grad = _fit_to_tensor(grad, data, operation, index)
             if anomaly:
                 _check_finite(node, index, grad)
             previous = grads.get(parent)
@@ -216,34 +335,43 @@ def _backward_scalars(root: Node, seed: float) -> None:
     simply accumulate, as in PyTorch. This loop runs once per node of every scalar
     graph, so it unpacks one- and two-input ops by hand instead of building lists.
     """
-    order = topological_order(root, leaves=False)
+    if root.operation is None:  # a leaf: its gradient is the seed, nothing to send on
+        root.grad += seed
+        return
+    order = topological_order(root, leaves=False)  # every node in it has an op
     earlier = {node: node.grad for node in order if node.grad}
     for node in earlier:
         node.grad = 0.0
     root.grad = seed
     for node in order:
         operation = node.operation
-        if operation is None:
-            continue
         parents = node.parents
+        count = len(parents) if node.params is None else 0  # 0: the general case below
         try:
-            if node.params is None and len(parents) == 2:
+            if count == 2:
                 a, b = parents
-                sent = operation.backward(node.grad, node.data, a.data, b.data)
-                if len(sent) == 2:
-                    a.grad += sent[0]
-                    b.grad += sent[1]
-                    continue
-            elif node.params is None and len(parents) == 1:
+                x, y = node.saved_x, node.saved_y
+                if a.data is not x or b.data is not y:
+                    check_unchanged(node)
+                grad_a, grad_b = operation.backward(node.grad, node.data, x, y)
+                a.grad += grad_a
+                b.grad += grad_b
+                continue
+            elif count == 1:
                 a = parents[0]
-                sent = operation.backward(node.grad, node.data, a.data)
-                if len(sent) == 1:
-                    a.grad += sent[0]
-                    continue
+                x = node.saved_x
+                if a.data is not x:
+                    check_unchanged(node)
+                (grad_a,) = operation.backward(node.grad, node.data, x)
+                a.grad += grad_a
+                continue
             else:
                 inputs = [parent.data for parent in parents]
+                saved = node.saved_x if count > 2 else saved_values(node)  # Dot: a list
+                if inputs != saved:  # list == compares identity first: C speed
+                    check_unchanged(node)
                 sent = operation.backward(node.grad, node.data, *inputs, **(node.params or {}))
-        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0
+        except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0, or a wrong count
             sent = _backward_in_numpy(node, node.grad)
         if len(sent) != len(parents):
             raise _wrong_count(operation, sent, parents)
@@ -259,7 +387,7 @@ def _backward_in_numpy(node: Node, grad_out: float) -> tuple:
     Python's floats raise where numpy gives inf (``1 / 0.0``) or nan (``0 * inf``), so a
     Value's gradient becomes what the same graph of Tensors (and PyTorch) gives.
     """
-    numbers = (grad_out, node.data, *(parent.data for parent in node.parents))
+    numbers = (grad_out, node.data, *saved_values(node))
     grad_out, out, *inputs = (np.asarray(x, dtype=np.float64) for x in numbers)
     with np.errstate(all="ignore"):
         sent = node.operation.backward(grad_out, out, *inputs, **(node.params or {}))
@@ -273,9 +401,9 @@ def _wrong_count(operation: Any, sent: tuple, parents: tuple) -> RuntimeError:
     )
 
 
-def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
+def _fit_to_tensor(grad: Any, data: Any, operation: Any, index: int) -> Any:
     """Undo broadcasting (the only place it is done) and keep the parent's dtype."""
-    shape = parent.data.shape
+    shape = data.shape
     if len(getattr(grad, "shape", ())) >= len(shape):  # arrays and nodes have a shape
         grad = sum_to_shape(grad, shape)
     if getattr(grad, "shape", ()) != shape:  # a bug in the rule, not broadcasting
@@ -285,8 +413,8 @@ def _fit_to_tensor(grad: Any, parent: Node, operation: Any, index: int) -> Any:
         )
     if isinstance(grad, Node):
         return grad
-    if not isinstance(grad, np.ndarray) or grad.dtype != parent.data.dtype:
-        grad = np.asarray(grad, dtype=parent.data.dtype)
+    if not isinstance(grad, np.ndarray) or grad.dtype != data.dtype:
+        grad = np.asarray(grad, dtype=data.dtype)
     return grad
 
 
@@ -294,8 +422,8 @@ def _check_finite(node: Node, index: int, grad: Any) -> None:
     values = np.asarray(getattr(grad, "data", grad))
     if np.all(np.isfinite(values)):
         return
-    where = state.created_at.get(id(node))
-    created = f"\n  the node was created at {where[1]}" if where else ""
+    where = (_created_at.get() or {}).get(id(node))
+    created = f"\n  the node was created at {where}" if where else ""
     label = f" '{node.name}'" if node.name else ""
     raise FloatingPointError(
         f"anomaly: the backward of '{node.operation.name}'{label} produced a non-finite "
@@ -313,7 +441,7 @@ def backward(root: Node, grad: Any = None) -> None:
             GradientAccumulationWarning,
             stacklevel=3,
         )
-    if root.scalar and not state.anomaly:
+    if root.scalar and not _modes.get() & ANOMALY:
         _backward_scalars(root, _seed(root, grad))
         return
     order = topological_order(root, leaves=False)
@@ -358,10 +486,10 @@ def grad(
     input the outputs do not depend on gets zero.
     """
     single = isinstance(inputs, Node)
-    inputs = [inputs] if single else list(inputs)
+    inputs = [inputs] if single else _nodes(inputs, "inputs")
     if isinstance(outputs, Node):  # one output: grad_outputs is its seed, even a list
         outputs, grad_outputs = [outputs], [grad_outputs]
-    outputs = list(outputs)
+    outputs = _nodes(outputs, "outputs")
     if grad_outputs is None or isinstance(grad_outputs, (Node, np.ndarray, float, int)):
         grad_outputs = [grad_outputs] * len(outputs)
     elif len(grad_outputs) != len(outputs):
@@ -369,8 +497,8 @@ def grad(
             f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs (one per output)"
         )
     grads: dict = {}
-    previous_mode = state.grad_enabled
-    state.grad_enabled = create_graph  # record the gradients' own graph only when asked
+    mode = _modes.get()  # record the gradients' own graph only when asked
+    previous_mode = _modes.set(mode | RECORD if create_graph else mode & ~RECORD)
     try:
         for output, seed in zip(outputs, grad_outputs):
             seed_value = _seed(output, seed)
@@ -382,9 +510,25 @@ def grad(
             for node, g in partial.items():
                 grads[node] = g if node not in grads else grads[node] + g
     finally:
-        state.grad_enabled = previous_mode
+        _modes.reset(previous_mode)
     results = [_gradient_node(x, grads.get(x)) for x in inputs]
     return results[0] if single else results
+
+
+def _nodes(given: Any, what: str) -> list:
+    """grad's outputs or inputs as a list of nodes, or a sentence saying what is wrong."""
+    try:
+        nodes = list(given)
+    except TypeError:
+        nodes = [given]
+    for position, node in enumerate(nodes):
+        if not isinstance(node, Node):
+            raise TypeError(
+                f"grad: {what} must be Values or Tensors (nodes of a graph), got "
+                f"{type(node).__name__} {node!r:.40}"
+                + (f" at position {position}" if len(nodes) > 1 else "")
+            )
+    return nodes
 
 
 def _as_node(like: Node, value: Any) -> Node:
@@ -436,7 +580,7 @@ def local_derivatives(node: Node) -> tuple | None:
     """
     if not node.scalar or node.operation is None:
         return None
-    datas = [p.data for p in node.parents]
+    datas = saved_values(node)
     try:
         return tuple(node.operation.backward(1.0, node.data, *datas, **(node.params or {})))
     except (ArithmeticError, ValueError):  # such as sqrt'(0) = 1 / 0 on floats

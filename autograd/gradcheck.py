@@ -35,6 +35,13 @@ def gradcheck(
     float64: float32 differences are too coarse for a strict check.
     """
     inputs = list(inputs)
+    for position, x in enumerate(inputs):
+        if not isinstance(x, Node):
+            raise TypeError(
+                f"gradcheck: inputs must be Values or Tensors, got {type(x).__name__} {x!r:.40} "
+                f"at position {position}; wrap numbers, e.g. Value(1.0) or "
+                "Tensor([1.0, 2.0], dtype=np.float64)"
+            )
     untracked = [x for x in inputs if not x.requires_grad]
     for x in untracked:  # a tensor made without requires_grad=True: check it all the same
         x.requires_grad = True
@@ -95,14 +102,20 @@ def _numerical_gradient(scalar_fn: Callable[[], float], node: Node, eps: float) 
         minus = scalar_fn()
         node.data = original
         return np.asarray((plus - minus) / (2 * eps))
-    data = node.data
+    before = node.data
+    data = np.array(before)  # nudged here, and handed to the node before every call
     result = np.zeros(data.shape, dtype=np.float64)
-    for index in np.ndindex(data.shape):
-        original = data[index]
-        data[index] = original + eps
-        plus = scalar_fn()
-        data[index] = original - eps
-        minus = scalar_fn()
-        data[index] = original
-        result[index] = (plus - minus) / (2 * eps)
+    try:
+        for index in np.ndindex(data.shape):
+            original = data[index]
+            data[index] = original + eps
+            node.data = data
+            plus = scalar_fn()
+            data[index] = original - eps
+            node.data = data
+            minus = scalar_fn()
+            data[index] = original
+            result[index] = (plus - minus) / (2 * eps)
+    finally:
+        node.data = before
     return result

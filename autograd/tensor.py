@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import record_creation, state
+from .engine import ANOMALY, RECORD, array_of, modes, record_creation
 from .node import Node
 from .op import Op, OpError, domain_reason
 from .operators import Operators
@@ -40,12 +40,15 @@ from .ops import (
 )
 
 ArrayLike = Any
+_set_array = Node.__dict__["data"].__set__  # the slot itself, under the data property
 
 
 class Tensor(Operators):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
 
-    __slots__ = ("requires_grad",)
+    # saved: the arrays the op read (when it recorded a graph); _in_graph: an op saved
+    # this tensor's array, so .data hands out a copy first (see Tensor.data).
+    __slots__ = ("requires_grad", "saved", "_in_graph")
     scalar = False
     __array_ufunc__ = None  # numpy defers to Tensor's operators: np_array * tensor -> Tensor
     __hash__ = Node.__hash__  # == is elementwise below; hashing stays by identity
@@ -76,50 +79,98 @@ class Tensor(Operators):
         parents, datas, needs_grad = tuple(inputs), [], False
         for x in parents:
             if type(x) is not Tensor:  # numbers or arrays: lift them to constant leaves
-                tensors = (x.data.dtype for x in inputs if isinstance(x, Tensor))
+                tensors = (array_of(x).dtype for x in inputs if isinstance(x, Tensor))
                 dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
                 parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
-                datas = [p.data for p in parents]
+                datas = [array_of(p) for p in parents]
                 needs_grad = any(p.requires_grad for p in parents)
                 break
-            datas.append(x.data)
+            datas.append(array_of(x))
             needs_grad = needs_grad or x.requires_grad
         try:
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except (ArithmeticError, ValueError, TypeError, IndexError) as error:
             raise OpError(_shape_message(op, list(datas), params, error)) from None
+        except MemoryError as error:  # a broadcast too big, for instance
+            shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
+            raise OpError(f"{op.name}: the result for shapes {shapes} would not fit in "
+                          f"memory ({error})") from None
         out = Tensor.__new__(Tensor)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
-        if out.data.dtype != datas[0].dtype:  # rare: mixed dtypes, or numpy < 2 promoting
-            out.data = _keep_precision(out.data, datas)
+        array = data if type(data) is np.ndarray else np.asarray(data)
+        if array.dtype != datas[0].dtype:  # rare: mixed dtypes, or numpy < 2 promoting
+            array = _keep_precision(array, datas)
+        _set_array(out, array)
         out.grad = None
         out.name = None
-        if needs_grad and state.grad_enabled:
+        mode = modes()
+        if needs_grad and mode & RECORD:
             out.requires_grad = True
             out.parents, out.operation, out.params = parents, op, params
-            if state.anomaly:
+            out.saved = datas
+            for parent in parents:  # their arrays are now part of this graph
+                parent._in_graph = True
+            out._in_graph = array.base is not None  # a view (reshape...) shares an input's
+            if mode & ANOMALY:
                 record_creation(out)
         else:
             out.requires_grad = False
             out.parents, out.operation, out.params = (), None, None
+            out._in_graph = False
         return out
+
+    # -- the values
+    @property
+    def data(self) -> np.ndarray:
+        """The values, a numpy array; change them freely between training steps.
+
+        Once the tensor was used by an op that recorded a graph, the graph keeps the array
+        it used, so the first ``.data`` after that hands out a copy (copy on write): an
+        in-place change then cannot reach the graph, and backward tells you the value was
+        changed after it was used instead of giving wrong gradients.
+        """
+        array = array_of(self)
+        if self._in_graph:
+            array = array.copy()
+            _set_array(self, array)
+            self._in_graph = False
+        return array
+
+    @data.setter
+    def data(self, array: np.ndarray) -> None:
+        _set_array(self, array)
+        self._in_graph = False
+
+    def sub_(self, delta: ArrayLike) -> None:
+        """``data -= delta`` in place, without copy on write (see mark_written)."""
+        array = array_of(self)
+        array -= delta
+        self.mark_written()
+
+    def mark_written(self) -> None:
+        """Say that the stored array was just written in place (as optimizers do).
+
+        The tensor takes a new view of the same memory, so a graph that used the old
+        values sees it was written, and refuses backward.
+        """
+        _set_array(self, array_of(self).view())
+        self._in_graph = False
 
     # -- shape and type
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return array_of(self).shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return array_of(self).dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return array_of(self).ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return array_of(self).size
 
     @property
     def T(self) -> Tensor:
@@ -127,7 +178,10 @@ class Tensor(Operators):
         return self.transpose()
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a single number) is undefined; "
+                            "use .size for the number of elements or .item() for the number")
+        return len(array_of(self))
 
     # -- linear algebra, reductions, shape
     def __matmul__(self, other: ArrayLike) -> Tensor:
@@ -138,25 +192,25 @@ class Tensor(Operators):
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
-        return self._apply(Sum, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Sum, (self,), {"axis": _axis(axis, self, "sum"), "keepdims": keepdims})
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis`` (all axes by default)."""
-        return self._apply(Mean, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Mean, (self,), {"axis": _axis(axis, self, "mean"), "keepdims": keepdims})
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the elements that attain it."""
-        return self._apply(Max, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Max, (self,), {"axis": _axis(axis, self, "max"), "keepdims": keepdims})
 
     def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Minimum over ``axis``; the gradient goes to the elements that attain it."""
-        return self._apply(Min, (self,), {"axis": _axis(axis), "keepdims": keepdims})
+        return self._apply(Min, (self,), {"axis": _axis(axis, self, "min"), "keepdims": keepdims})
 
     def var(
         self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, ddof: int = 0
     ) -> Tensor:
         """Variance: mean squared distance from the mean (``ddof=1`` for the sample variance)."""
-        axis = _axis(axis)
+        axis = _axis(axis, self, "var")
         axes = range(self.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
         count = math.prod(self.shape[a] for a in axes)
         centred = self - self.mean(axis=axis, keepdims=True)
@@ -165,7 +219,11 @@ class Tensor(Operators):
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same elements in a new shape (one dimension may be -1)."""
         if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
-            shape = tuple(shape[0])
+            shape = shape[0]
+        if isinstance(shape, (str, bytes)) or not all(
+                isinstance(n, numbers.Integral) for n in _iterable(shape, "reshape", shape)):
+            raise TypeError(f"reshape: the new shape must be whole numbers, e.g. reshape(2, 3) "
+                            f"or reshape((2, 3)), got {shape!r}")
         return self._apply(Reshape, (self,), {"shape": tuple(int(n) for n in shape)})
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
@@ -193,35 +251,35 @@ class Tensor(Operators):
 
     # -- comparisons: not differentiable, they give boolean tensors
     def __lt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data < _raw(other)))
+        return Tensor(np.asarray(array_of(self) < _raw(other)))
 
     def __le__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data <= _raw(other)))
+        return Tensor(np.asarray(array_of(self) <= _raw(other)))
 
     def __gt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data > _raw(other)))
+        return Tensor(np.asarray(array_of(self) > _raw(other)))
 
     def __ge__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self.data >= _raw(other)))
+        return Tensor(np.asarray(array_of(self) >= _raw(other)))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(self.data == _raw(other)))
+        return Tensor(np.asarray(array_of(self) == _raw(other)))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(self.data != _raw(other)))
+        return Tensor(np.asarray(array_of(self) != _raw(other)))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
+        if self.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
             raise ValueError(
                 f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
                 "use t.data.any() or t.data.all()"
             )
-        return bool(self.data)
+        return bool(array_of(self))
 
     # -- leaving the graph
     def item(self) -> float:
         """The single element as a Python number."""
-        return self.data.item()
+        return array_of(self).item()
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (shared, not copied)."""
@@ -239,7 +297,7 @@ class Tensor(Operators):
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        body = np.array2string(array_of(self), precision=4, separator=", ", threshold=20)
         extras = ""
         if self.dtype != np.float64:
             extras += f", dtype={self.dtype}"
@@ -281,10 +339,14 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
     if isinstance(data, Node):
         data = data.data
-    if dtype is not None:
-        array = np.asarray(data, dtype=dtype)
-    else:
-        array = np.asarray(data)
+    try:
+        array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+    except ValueError as error:
+        if "inhomogeneous" in str(error) or "sequence" in str(error):
+            raise ValueError("Tensor: the rows have different lengths (a ragged list); every "
+                             "row must have as many numbers as the others") from None
+        raise ValueError(f"Tensor: cannot make an array of numbers from this ({error})") from None
+    if dtype is None:
         kind = array.dtype.kind  # f float, b bool, i/u integer
         if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
             array = array.astype(np.float64)  # a boolean array (a mask) stays boolean
@@ -336,13 +398,32 @@ def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray
 
 
 def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Node) else x
+    return array_of(x) if isinstance(x, Node) else x
 
 
-def _axis(axis: Any) -> Any:
-    if axis is None or isinstance(axis, numbers.Integral):
-        return axis
-    return tuple(int(a) for a in axis)
+def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:
+    """``axis`` checked against the tensor's dimensions: None, an int or a tuple of ints."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, numbers.Integral) else axis
+    if isinstance(axes, (str, bytes)) or not all(
+            isinstance(a, numbers.Integral) and not isinstance(a, bool)
+            for a in _iterable(axes, caller, axis)):
+        raise TypeError(f"{caller}: axis must be a whole number or a tuple of them, got {axis!r}")
+    for a in axes:
+        if not -tensor.ndim <= a < tensor.ndim:
+            raise OpError(f"{caller}: axis {a} does not exist for a tensor of shape "
+                          f"{tensor.shape} (its axes are 0 to {tensor.ndim - 1}, or -1 to "
+                          f"-{tensor.ndim} from the end)")
+    return int(axis) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in axes)
+
+
+def _iterable(axes: Any, caller: str, axis: Any) -> Any:
+    try:
+        return list(axes)
+    except TypeError:
+        raise TypeError(
+            f"{caller}: axis must be a whole number or a tuple of them, got {axis!r}") from None
 
 
 def _index(index: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-from .engine import record_creation, state
+from .engine import ANOMALY, RECORD, modes, record_creation
 from .node import Node
 from .op import Op, OpError, describe_failure
 from .operators import Operators
@@ -22,7 +22,10 @@ from .ops import Dot
 class Value(Operators):
     """A scalar in the graph: ``data`` (float), ``grad`` (float, 0.0 before backward)."""
 
-    __slots__ = ()
+    # The values the op read from its inputs, kept so that backward can tell if one was
+    # changed afterwards: plain floats in two slots, because a tuple per node would make
+    # every scalar graph slower. An op of more inputs keeps all of them in saved_x.
+    __slots__ = ("saved_x", "saved_y")
     scalar = True
     requires_grad = True  # every Value is differentiable, as in micrograd
 
@@ -49,15 +52,17 @@ class Value(Operators):
     # they are the hot path of every scalar graph.
     @staticmethod
     def _unary(op: type[Op], x: Value) -> Value:
+        a = x.data
         try:
-            data = op.forward(x.data)
+            data = op.forward(a)
         except (ArithmeticError, ValueError, TypeError) as error:
-            raise OpError(describe_failure(op, [x.data], None, error)) from None
-        if type(data) is not float or not state.grad_enabled or state.anomaly:
-            return _new_node(data, op, (x,))
-        out = _allocate(Value)
+            raise OpError(describe_failure(op, [a], None, error)) from None
+        if type(data) is not float or modes() != RECORD:  # a conversion, no_grad, anomaly
+            return _new_node(data, op, (x,), None, [a])
+        out = _allocate(Value)  # from here on, what _new_node does, written out
         out.data, out.grad, out.name = data, 0.0, None
         out.parents, out.operation, out.params = (x,), op, None
+        out.saved_x = a
         return out
 
     @staticmethod
@@ -66,15 +71,17 @@ class Value(Operators):
             x = _lift(x, op)
         if type(y) is not Value:
             y = _lift(y, op)
+        a, b = x.data, y.data
         try:
-            data = op.forward(x.data, y.data)
+            data = op.forward(a, b)
         except (ArithmeticError, ValueError, TypeError) as error:
-            raise OpError(describe_failure(op, [x.data, y.data], None, error)) from None
-        if type(data) is not float or not state.grad_enabled or state.anomaly:
-            return _new_node(data, op, (x, y))
-        out = _allocate(Value)
+            raise OpError(describe_failure(op, [a, b], None, error)) from None
+        if type(data) is not float or modes() != RECORD:  # a conversion, no_grad, anomaly
+            return _new_node(data, op, (x, y), None, [a, b])
+        out = _allocate(Value)  # from here on, what _new_node does, written out
         out.data, out.grad, out.name = data, 0.0, None
         out.parents, out.operation, out.params = (x, y), op, None
+        out.saved_x, out.saved_y = a, b
         return out
 
     @staticmethod
@@ -118,20 +125,29 @@ class Value(Operators):
 
 
 def _new_node(
-    data: object, op: type[Op], parents: tuple, params: dict | None = None, datas: list = ()
+    data: object, op: type[Op], parents: tuple, params: dict | None, datas: list
 ) -> Value:
-    """A Value made by ``op`` from ``parents`` (a leaf when gradients are off)."""
+    """A Value made by ``op`` from ``parents`` (a leaf when gradients are off).
+
+    It keeps the values the op read (``datas``) in ``saved_x``/``saved_y``, so that
+    backward can tell if one was changed afterwards.
+    """
     if type(data) is not float:
-        data = _result_as_float(op, data, datas or [p.data for p in parents], params)
+        data = _result_as_float(op, data, datas, params)
     out = _allocate(Value)
     out.data = data
     out.grad = 0.0
     out.name = None
-    if state.grad_enabled:
+    mode = modes()
+    if mode & RECORD:
         out.parents = parents
         out.operation = op
         out.params = params
-        if state.anomaly:
+        if len(datas) > 2:
+            out.saved_x = datas  # an op of many inputs keeps all their values here
+        else:
+            out.saved_x, out.saved_y = (*datas, 0.0)[:2]
+        if mode & ANOMALY:
             record_creation(out)
     else:
         out.parents, out.operation, out.params = (), None, None
@@ -142,12 +158,17 @@ _allocate = object.__new__
 
 
 def _as_float(data: object, where: str) -> float:
-    if type(data) is float or type(data) is int:  # the usual cases, before the slow checks
-        return float(data)
-    if isinstance(data, Value):
-        return data.data
-    if isinstance(data, numbers.Real):
-        return float(data)
+    try:
+        if type(data) is float or type(data) is int:  # the usual cases, before slow checks
+            return float(data)
+        if isinstance(data, Value):
+            return data.data
+        if isinstance(data, numbers.Real):
+            return float(data)
+    except OverflowError:
+        digits = len(str(abs(int(data))))
+        raise OverflowError(f"{where}: a number of {digits} digits is too large for a float "
+                            "(the largest is about 1.8e308)") from None
     if hasattr(data, "item") and getattr(data, "size", 2) == 1:  # a 1-element array
         return float(data.item())
     raise TypeError(f"{where}: expected a number, got {type(data).__name__} {data!r}")

@@ -14,9 +14,11 @@ Each subcommand lives in a module with ``HELP``, ``add_arguments(parser)`` and
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import chaingrad
 
@@ -52,8 +54,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         from chaingrad.draw_command import protect_leading_minus
 
         argv = protect_leading_minus(argv)
-    arguments = parser().parse_args(argv)
-    return arguments.run(arguments) or 0
+
+    def parse_and_run() -> int:
+        arguments = parser().parse_args(argv)
+        return arguments.run(arguments) or 0
+
+    return guarded(parse_and_run, f"chaingrad {argv[0] if argv and argv[0][0] != '-' else ''}")
+
+
+def guarded(run: Callable[[], int], who: str) -> int:
+    """Run a command; Ctrl-C, a full disk or a closed or full stdout end it with one
+    sentence on stderr and a non-zero exit code, never a traceback."""
+    try:
+        try:
+            return run()
+        finally:
+            sys.stdout.flush()  # a full stdout (> /dev/full) shows here, not at exit
+    except KeyboardInterrupt:
+        _say(who, "interrupted")
+        return 130
+    except OSError as error:
+        if error.filename is not None:
+            where = f"cannot write {str(error.filename)!r}"
+        elif error.errno in (errno.EPIPE, errno.ENOSPC, errno.EBADF):
+            where = "cannot write the output"
+        else:
+            raise  # not a writing problem: a bug to see whole
+        _say(who, f"{where}: {error.strerror or error}")
+        return 1
+
+
+def _say(who: str, message: str) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # so the exit's flush cannot fail again
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    print(f"{who.strip()}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

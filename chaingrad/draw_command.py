@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chaingrad.expression import ExpressionError, assignment, build
+from chaingrad.expression import ExpressionError, assignments, build
 
 HELP = "draw an expression's graph with its values and gradients"
 
@@ -21,10 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--animate", metavar="PAGE.html", help="also write a step-by-step page")
 
 
+OPTIONS = ("-h", "--help", "-o", "--output", "--engine", "--explain", "--animate")
+
+
 def protect_leading_minus(argv: list[str]) -> list[str]:
-    """``chaingrad draw "-x * y"``: an expression starting with a minus is not an option."""
+    """``chaingrad draw "-x * y"`` or ``"--x"``: an expression starting with a minus is not
+    an option, unless it is one of draw's own options."""
     if len(argv) > 1 and argv[1].startswith("-") and not (
-            argv[1].lstrip("-").isidentifier() or argv[1] == "-h"):
+            argv[1] in OPTIONS or argv[1].startswith(tuple(f"{o}=" for o in OPTIONS[1:]))
+            or (argv[1].startswith("-o") and len(argv[1]) > 2 and argv[1][2] != "-")):
         argv = [argv[0], " " + argv[1], *argv[2:]]
     return argv
 
@@ -54,7 +59,7 @@ def _fail(message: str) -> int:
 def _draw(arguments: argparse.Namespace) -> int:
     from chaingrad.viz import animate, draw, explain
 
-    values = dict(assignment(text) for text in arguments.values)
+    values = assignments(arguments.values)
     root = build(arguments.expression, values)
     if not hasattr(root, "backward"):
         raise ExpressionError("the expression has no variables: nothing to differentiate")

@@ -26,12 +26,22 @@ class ExpressionError(ValueError):
     """The expression uses something outside the whitelist, or a value is missing."""
 
 
+# Bounds checked before parsing: Python's parser runs out of memory on a few thousand
+# nested operators, and a picture of more would not be read anyway.
+MAX_LENGTH = 1000
+MAX_OPERATORS = 300
+MAX_BRACKETS = 50
+
+
 def build(expression: str, values: dict[str, float]):
     """The Value graph of ``expression``, leaves named after the variables."""
+    _check_size(expression)
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"cannot parse {_clip(expression)}: {error.msg}") from None
+    except (MemoryError, RecursionError):
+        raise ExpressionError("the expression is nested too deeply to parse") from None
     _validate(tree.body)
     names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(FUNCTIONS))
     missing = [n for n in names if n not in values]
@@ -42,6 +52,23 @@ def build(expression: str, values: dict[str, float]):
     return _build(tree.body, leaves)
 
 
+def _check_size(expression: str) -> None:
+    if len(expression) > MAX_LENGTH:
+        raise ExpressionError(f"the expression has {len(expression):,} characters; at most "
+                              f"{MAX_LENGTH:,} are allowed")
+    operators = sum(expression.count(sign) for sign in "+-*/@%") - expression.count("**")
+    if operators > MAX_OPERATORS:
+        raise ExpressionError(f"the expression has {operators:,} operators; at most "
+                              f"{MAX_OPERATORS} are allowed")
+    depth = deepest = 0
+    for character in expression:
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        deepest = max(deepest, depth)
+    if deepest > MAX_BRACKETS:
+        raise ExpressionError(f"the brackets are nested {deepest} deep; at most "
+                              f"{MAX_BRACKETS} are allowed")
+
+
 def _validate(node: ast.AST) -> None:
     """Refuse anything outside the whitelist before any value is looked at."""
     stack = [node]
@@ -50,6 +77,9 @@ def _validate(node: ast.AST) -> None:
         if isinstance(node, ast.Constant):
             if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
                 raise ExpressionError(f"only numbers are allowed as constants, not {_show(node)}")
+            if isinstance(node.value, float) and not math.isfinite(node.value):
+                raise ExpressionError("a constant is too large for a float (it would be "
+                                      "infinity); the largest is about 1.8e308")
         elif isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
                 raise ExpressionError(f"{node.id!r} is a function: call it, e.g. {node.id}(x)")
@@ -110,6 +140,18 @@ def _show(node: ast.AST) -> str:
 
 def _clip(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def assignments(texts: list[str]) -> dict[str, float]:
+    """``["x=1", "y=2"]`` as a dict; a name given twice is an ExpressionError."""
+    values: dict[str, float] = {}
+    for text in texts:
+        name, value = assignment(text)
+        if name in values:
+            raise ExpressionError(f"{name} is given twice ({name}={values[name]:g} and "
+                                  f"{name}={value:g}); give each variable once")
+        values[name] = value
+    return values
 
 
 def assignment(text: str) -> tuple[str, float]:

@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m chaingrad.lessons``: parse ``argv`` and run; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m chaingrad.lessons", description=HELP)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    arguments = parser.parse_args(argv)
+    from chaingrad.cli import guarded
+
+    return guarded(lambda: run(arguments), "python -m chaingrad.lessons")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -306,6 +306,11 @@ def play(entry: Entry, lesson: Lesson) -> int:
     except KeyboardInterrupt:
         console.print("\nInterrupted.")
         return 130
+    except OSError as error:  # a full disk, a folder that went away: not a bug to show
+        where = f" {str(error.filename)!r}" if error.filename else ""
+        console.print(f"[bold red]✗ lesson {entry.number} could not write{where}: "
+                      f"{error.strerror or error}.[/bold red]")
+        return 1
     except Exception:  # a bug in the lesson: show where, and fail the run
         console.print_exception(max_frames=4)
         console.print(f"[bold red]✗ lesson {entry.number} stopped with an error in step "

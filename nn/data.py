@@ -318,7 +318,16 @@ def train_val_test_split(X: np.ndarray, y: np.ndarray,
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"train_val_test_split: X has {len(X)} rows but y has {len(y)}")
-    fractions = tuple(float(f) for f in fractions)
+    try:
+        fractions = tuple(float(f) for f in fractions)
+    except TypeError:
+        raise TypeError(
+            "train_val_test_split: fractions is one argument, a tuple such as (0.8, 0.2) or "
+            f"(0.8, 0.1, 0.1), got {fractions!r}; the next arguments are seed and shuffle"
+        ) from None
+    except ValueError:
+        raise ValueError(f"train_val_test_split: fractions must be numbers, got {fractions!r}"
+                         ) from None
     if len(fractions) < 2 or any(not np.isfinite(f) or f < 0 for f in fractions):
         raise ValueError("train_val_test_split: fractions must be two or more numbers >= 0, "
                          f"got {fractions}")

@@ -103,13 +103,29 @@ def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_
     mean(-(y log p + (1 - y) log(1 - p))); d/dp = (p - y) / (p (1 - p)) / N.
 
     p is clipped to [eps, 1 - eps] first. From logits, ``bce_with_logits`` is more accurate.
+    A probability outside [0, 1] is refused: clipping it would give a made-up loss and a
+    zero gradient.
     """
+    _check_probabilities(prediction)
 
     def term(p: Node, t: Any) -> Node:
         p = _clip(p, eps, 1.0 - eps)
         return -(t * p.log() + (1.0 - t) * (1.0 - p).log())
 
     return _elementwise(term, prediction, target, reduction, "bce")
+
+
+def _check_probabilities(prediction: Any) -> None:
+    values = np.asarray([getattr(p, "data", p) for p in prediction] if isinstance(
+        prediction, (list, tuple)) else getattr(prediction, "data", prediction), dtype=float)
+    outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
+    if outside.any():
+        first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+        raise ValueError(
+            f"bce: the predictions must be probabilities in [0, 1], got {float(first):g} "
+            f"({int(outside.sum())} outside); end the model with a sigmoid, or use "
+            "bce_with_logits on the raw outputs"
+        )
 
 
 class BinaryCrossEntropyWithLogits(Op):

@@ -15,6 +15,7 @@ writes only ``__init__`` and ``forward``::
 
 from __future__ import annotations
 
+import math
 import os
 import zipfile
 from collections.abc import Iterator
@@ -90,37 +91,41 @@ class Module:
         return {**state, **_buffer_state(self)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy the arrays of ``state`` into the parameters, in place (optimizers keep working)."""
-        state = _load_buffers(self, state)  # running statistics; the rest are parameters
+        """Copy the arrays of ``state`` into the parameters, in place (optimizers keep working).
+
+        Every entry is checked first (names, shapes, real numbers, finite values); only
+        when all of them fit is the model changed, all at once. A failed load leaves the
+        model exactly as it was. Buffers (running statistics) are loaded too when present:
+        weights saved before a model had buffers leave them as they are.
+        """
         own = dict(self.named_parameters())
-        missing = [key for key in own if key not in state]
-        unexpected = [key for key in state if key not in own]
-        if missing or unexpected:
-            raise ValueError(
-                f"load_state_dict: the weights do not fit {type(self).__name__}: "
-                f"missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}"
-            )
-        for key, p in own.items():
-            value = np.asarray(state[key])
-            expected = () if p.scalar else p.data.shape
-            if value.shape != expected:
-                raise ValueError(
-                    f"load_state_dict: '{key}' has shape {value.shape} in the weights "
-                    f"but {expected} in the model"
-                )
+        buffers = _buffer_state(self)
+        _check_names(type(self).__name__, own, state, optional=buffers)
+        values = {key: _checked_value(key, state[key], _parameter_shape(p))
+                  for key, p in own.items()}
+        buffer_values = {key: _checked_value(key, state[key], array.shape)
+                         for key, array in buffers.items() if key in state}
         for key, p in own.items():
             if p.scalar:
-                p.data = float(state[key])
+                p.data = float(values[key])
             else:
-                p.data[...] = state[key]
+                p.data[...] = values[key]
+        _load_buffers(self, buffer_values)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the weights to a .npz file (atomically: a temporary file, then a rename)."""
         return save(self.state_dict(), path)
 
     def load(self, path: str | os.PathLike) -> Module:
-        """Read weights written by ``save`` into this model; returns the model."""
-        self.load_state_dict(load(path))
+        """Read weights written by ``save`` into this model; returns the model.
+
+        The file's entries are checked against the model from their headers (names,
+        shapes, float type) before any data is read, so a file that does not fit is
+        refused without reading it; then all values are checked, then assigned at once.
+        """
+        shapes = {key: _parameter_shape(p) for key, p in self.named_parameters()}
+        buffers = {key: array.shape for key, array in _buffer_state(self).items()}
+        self.load_state_dict(_read_weights(path, shapes, type(self).__name__, buffers=buffers))
         return self
 
     # -- the Keras-style workflow (see nn.training)
@@ -223,22 +228,13 @@ def _buffer_state(module: Module) -> dict[str, np.ndarray]:
     return state
 
 
-def _load_buffers(module: Module, state: dict[str, Any]) -> dict[str, Any]:
-    """Copy the buffers found in ``state`` into place; return the other entries.
-
-    Weight files written before a model had buffers simply leave them as they are.
-    """
-    own = _buffer_state(module)
+def _load_buffers(module: Module, values: dict[str, np.ndarray]) -> None:
+    """Copy the (already checked) buffer arrays in ``values`` into place, by path."""
     for path, sub in _named_modules(module, ""):
         for name in sub.buffers:
             key = f"{path}.{name}" if path else name
-            if key in state and key in own:
-                value = np.asarray(state[key])
-                if value.shape != own[key].shape:
-                    raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the "
-                                     f"weights but {own[key].shape} in the model")
-                getattr(sub, name)[...] = value
-    return {key: value for key, value in state.items() if key not in own}
+            if key in values:
+                getattr(sub, name)[...] = values[key]
 
 
 def _children(module: Module) -> Iterator[Module]:
@@ -257,34 +253,175 @@ def _children(module: Module) -> Iterator[Module]:
 # ---------------------------------------------------------------- weight files
 
 
+# A bare nn.load (no model to compare shapes with) reads at most this many bytes of
+# weights, so a small file claiming a huge array is refused before memory is taken.
+LOAD_LIMIT_BYTES = 2**30
+
+
 def save(state: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Write a state dict to ``path`` as .npz: a temporary file in the same folder, then a rename.
 
-    A crash half-way leaves the old file intact, never a half-written one.
+    A crash half-way leaves the old file intact, never a half-written one. Only arrays of
+    real numbers are written (an object array would be stored pickled: refused). A
+    symbolic link is followed: the file it points to is replaced.
     """
     if Path(path).is_dir():
         raise ValueError(f"save: {os.fspath(path)!r} is a folder; give a file name, e.g. "
                          f"{os.fspath(Path(path) / 'model.npz')!r}")
-    return write_atomic(path, lambda file: np.savez(file, **state))
+    arrays = {}
+    for key, value in state.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            raise ValueError(
+                f"save: '{key}' holds {_kind(array.dtype)}; weights must be real numbers "
+                "(an array of Python objects would be stored pickled, which load refuses)"
+            )
+        arrays[str(key)] = array
+    return write_atomic(path, lambda file: np.savez(file, **arrays))
 
 
-def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a weights file written by ``save`` as a dict of arrays (pickle is never allowed,
-    so a weights file from a stranger cannot run code)."""
+def load(path: str | os.PathLike, max_bytes: int = LOAD_LIMIT_BYTES) -> dict[str, np.ndarray]:
+    """Read a weights file written by ``save`` as a dict of arrays.
+
+    Pickle is never allowed, so a weights file from a stranger cannot run code. Each
+    entry's header is read before its data: an entry that is not real floating-point
+    numbers, or entries adding up to more than ``max_bytes`` (1 GiB by default), are
+    refused before any memory is taken for them; values must be finite.
+    """
+    return _read_weights(path, None, "load", max_bytes)
+
+
+def _read_weights(
+    path: str | os.PathLike, shapes: dict[str, tuple] | None, who: str,
+    max_bytes: int = LOAD_LIMIT_BYTES, buffers: dict[str, tuple] | None = None,
+) -> dict[str, np.ndarray]:
+    """The arrays of a .npz file, checked from their headers first.
+
+    ``shapes``: the model's parameters, all required; ``buffers``: the shapes of its
+    buffers, which a file may hold or not.
+    """
+    expected = {**(buffers or {}), **(shapes or {})}
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load: there is no file {str(path)!r}")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not named weights")
-        with archive:
-            return {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        with zipfile.ZipFile(path) as archive:
+            members = _members(archive, path)
+            if shapes is not None:
+                _check_names(who, shapes, members, optional=buffers or {})
+            total = 0
+            for key, (_, shape, dtype) in members.items():
+                _check_header(path, key, shape, dtype)
+                if shapes is not None and shape != expected[key]:
+                    raise ValueError(
+                        f"load: '{key}' has shape {shape} in {str(path)!r} but {expected[key]} "
+                        f"in {who}"
+                    )
+                total += math.prod(shape) * dtype.itemsize
+                if shapes is None and total > max_bytes:
+                    raise ValueError(
+                        f"load: {str(path)!r} holds more than {max_bytes:,} bytes of weights "
+                        f"(at '{key}', of shape {shape}); pass max_bytes= to allow more"
+                    )
+            arrays = {}
+            for key, (member, _, _) in members.items():
+                with archive.open(member) as file:
+                    arrays[key] = np.lib.format.read_array(file, allow_pickle=False)
+    except zipfile.BadZipFile:
+        with open(path, "rb") as file:
+            single = file.read(6) == b"\x93NUMPY"
+        reason = "it holds a single array, not named weights" if single else "not a zip archive"
+        raise ValueError(_not_weights(path, reason)) from None
+    except (OSError, EOFError, KeyError) as error:
+        raise ValueError(_not_weights(path, error)) from None
+    for key, array in arrays.items():
+        _check_finite(key, array, f"in {str(path)!r}")
+    return arrays
+
+
+def _members(archive: zipfile.ZipFile, path: Path) -> dict[str, tuple]:
+    """Each entry's name -> (zip member, shape, dtype), read from the .npy headers only."""
+    members = {}
+    for member in archive.namelist():
+        if not member.endswith(".npy"):
+            raise ValueError(_not_weights(path, f"it holds {member!r}, not an array"))
+        with archive.open(member) as file:
+            try:
+                version = np.lib.format.read_magic(file)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(file)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(file)
+            except ValueError as error:
+                raise ValueError(_not_weights(path, error)) from None
+        members[member[: -len(".npy")]] = (member, tuple(shape), dtype)
+    return members
+
+
+def _check_header(path: Path, key: str, shape: tuple, dtype: np.dtype) -> None:
+    if dtype.kind != "f":
         raise ValueError(
-            f"load: {str(path)!r} is not a weights file written by save(), or it is damaged "
-            f"({error})"
-        ) from None
+            f"load: '{key}' in {str(path)!r} holds {_kind(dtype)}; weights must be real "
+            "floating-point numbers"
+        )
+
+
+def _not_weights(path: Path, reason: object) -> str:
+    return (f"load: {str(path)!r} is not a weights file written by save(), or it is damaged "
+            f"({reason})")
+
+
+def _kind(dtype: np.dtype) -> str:
+    """What an array holds, in words."""
+    kinds = {"c": "complex numbers", "O": "Python objects", "U": "text", "S": "bytes",
+             "V": "raw records", "M": "dates", "m": "time spans", "b": "booleans",
+             "i": "integers", "u": "integers", "f": "floating-point numbers"}
+    return f"{kinds.get(dtype.kind, 'values')} ({dtype})"
+
+
+def _check_names(who: str, own: dict, state: dict, optional: dict | None = None) -> None:
+    """Every name of ``own`` in ``state``, and nothing else there but ``optional`` names."""
+    missing = [key for key in own if key not in state]
+    unexpected = [key for key in state if key not in own and key not in (optional or {})]
+    if missing or unexpected:
+        raise ValueError(
+            f"load_state_dict: the weights do not fit {who}: "
+            f"missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}"
+        )
+
+
+def _parameter_shape(p: Node) -> tuple:
+    return () if p.scalar else p.shape
+
+
+def _checked_value(key: str, value: Any, expected: tuple) -> np.ndarray:
+    """``value`` as an array of shape ``expected``, or a ValueError saying why not."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:  # ragged lists and the like
+        raise ValueError(f"load_state_dict: '{key}' is not an array of numbers ({error})") from None
+    if array.dtype.kind not in "fiu":
+        raise ValueError(
+            f"load_state_dict: '{key}' holds {_kind(array.dtype)}; weights must be real numbers"
+        )
+    if array.shape != expected:
+        raise ValueError(
+            f"load_state_dict: '{key}' has shape {array.shape} in the weights "
+            f"but {expected} in the model"
+        )
+    _check_finite(key, array, "in the weights")
+    return array
+
+
+def _check_finite(key: str, array: np.ndarray, where: str) -> None:
+    finite = np.isfinite(array)
+    if not finite.all():
+        position = tuple(int(i) for i in np.argwhere(~finite)[0])
+        at = f" at {position}" if position else ""
+        raise ValueError(
+            f"load: '{key}' {where} holds {array[position]!r}{at}; weights must be finite "
+            "numbers (the model that saved them had diverged?)"
+        )
 
 
 # ---------------------------------------------------------------- summary helpers

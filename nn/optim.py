@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chaingrad.autograd import Node
+from chaingrad.autograd.engine import array_of
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module
@@ -69,6 +70,8 @@ class Optimizer:
                 )
         _check(isinstance(lr, numbers.Real) and not isinstance(lr, bool),
                f"{type(self).__name__}: lr must be a number, got {lr!r}")
+        _check(math.isfinite(lr), f"{type(self).__name__}: lr must be a finite number, got {lr} "
+               "(training would turn every weight into nan)")
         _check(lr >= 0, f"{type(self).__name__}: lr must be >= 0, got {lr}")
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
@@ -91,7 +94,9 @@ class Optimizer:
             if p.grad is None:  # a tensor the loss did not reach
                 continue
             state["step"] = state.get("step", 0) + 1
-            self.update(p.data, p.grad, state)
+            weight = array_of(p)  # the stored array (.data copies it once a graph used it)
+            self.update(weight, p.grad, state)
+            p.mark_written()  # in place, no copy: a graph older than this step refuses backward
         if self._values:  # gathered into one array, so one rule serves Values and Tensors
             weights = np.array([p.data for p in self._values], dtype=np.float64)
             grads = np.array([p.grad for p in self._values], dtype=np.float64)

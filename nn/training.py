@@ -284,6 +284,18 @@ def _forward(model: Module, X: np.ndarray, scalar: bool) -> Any:
 
 
 def _loss(settings: Compiled, output: Any, y: np.ndarray, scalar: bool) -> Node:
+    loss = _raw_loss(settings, output, y, scalar)
+    if not isinstance(loss, Node):
+        name = getattr(settings.loss, "__name__", type(settings.loss).__name__)
+        raise TypeError(
+            f"fit: the loss {name} returned {type(loss).__name__} {loss!r:.40}, not a Value or "
+            "Tensor; a loss must be built from the prediction with chaingrad ops (not float() "
+            "or numpy) so that backward can reach the weights"
+        )
+    return loss
+
+
+def _raw_loss(settings: Compiled, output: Any, y: np.ndarray, scalar: bool) -> Any:
     if not scalar or isinstance(output[0], Value):
         return settings.loss(output, y)
     # A scalar network with several outputs: a list of Values per example.
@@ -307,7 +319,10 @@ def _is_count(n: Any) -> bool:
 
 
 def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(getattr(X, "data", X), dtype=float)
+    try:
+        X = np.asarray(getattr(X, "data", X), dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{caller}: X must hold numbers, one row per example ({error})") from None
     y = np.asarray(getattr(y, "data", y))
     if X.ndim == 0 or y.ndim == 0:
         raise ValueError(f"{caller}: X and y need one row per example, got shapes "
@@ -377,6 +392,9 @@ def fit(
         validation_data = _check_data(*validation_data, "fit (validation_data)")
     if getattr(settings.optimizer, "full_batch", False) or batch_size is None:
         batch_size = len(X)
+    if seed is not None and not _is_count(seed) and seed != 0 and not isinstance(
+            seed, np.random.Generator):
+        raise ValueError(f"fit: seed must be a whole number >= 0 (or None), got {seed!r}")
     generator = rng(seed)  # a fresh generator for a seed, else the shared one
 
     history = History(params={"epochs": epochs, "batch_size": batch_size, "samples": len(X)})

@@ -18,8 +18,10 @@ from chaingrad.autograd.files import write_atomic
 
 from . import builtin
 from .draw import picture
-from .graph import has_gradients, require_node
+from .graph import has_gradients, nearest, require_node
 from .labels import array_lines, formula, number
+
+MAX_STEPS = 500  # nodes; stepping through more is not useful
 
 STYLE = """
 body { font-family: DejaVu Sans, Helvetica, Arial, sans-serif; margin: 18px; color: #111827; }
@@ -162,11 +164,12 @@ def animate(root: Any, path: str | os.PathLike | None = None, *,
     require_node(root, "animate")
     if not has_gradients(root):
         raise ValueError("animate: the graph has no gradients yet; call backward() on it first")
-    pic = picture(root, edge_labels=edge_labels, collapse_threshold=10**9)
-    if pic.graph.number_of_nodes() > 500:
-        raise ValueError(f"animate: the graph has {pic.graph.number_of_nodes()} nodes; "
-                         "stepping through more than 500 is not useful. Draw it with "
+    size = len(nearest(root, MAX_STEPS + 1))
+    if size > MAX_STEPS:
+        raise ValueError(f"animate: the graph has more than {MAX_STEPS} nodes; stepping "
+                         f"through more than {MAX_STEPS} is not useful. Draw it with "
                          "viz.draw instead, or animate a smaller example.")
+    pic = picture(root, edge_labels=edge_labels, collapse_threshold=10**9)
     scene = builtin.build_scene(pic.node_ids, pic.labels, pic.edges, pic.edge_texts,
                                 pic.edge_counts, pic.rank, pic.legend, pic.notes)
     svg = builtin.scene_svg(scene).split("\n", 1)[1]  # inline: no XML declaration

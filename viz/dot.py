@@ -6,7 +6,10 @@ Every name goes through :func:`html.escape` before it enters a label, so a node 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from html import escape
 
 import graphviz
@@ -16,10 +19,23 @@ from .builtin import COUNT_LABELS
 from .labels import NodeLabel
 
 COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
+DOT_ESCAPE = re.compile(r"\\(?=[NGELHTlnr])")
+# dot's layout time grows steeply with the boxes and edges (x * x * ... * x: 50 factors
+# 4 s, 60 factors 16 s, 100 over 15 minutes): past these limits, or when dot takes longer
+# than SECONDS, draw uses the builtin renderer.
+MAX_NODES = 150
+MAX_EDGES = 100
+SECONDS = 8.0
+
+
+class GraphvizFailed(RuntimeError):
+    """dot did not finish in time, or failed; the message says which, in one sentence."""
 
 
 def _font(text: str, colour: str, bold: bool = False, size: float | None = None) -> str:
-    body = escape(text)
+    # dot reads \N, \G, \E, \L... even in HTML labels as the node's id, the graph's
+    # name, a line break; such a backslash is shown as the look-alike ⧵ instead.
+    body = DOT_ESCAPE.sub("⧵", escape(text))
     if bold:
         body = f"<B>{body}</B>"
     size_attr = f' POINT-SIZE="{size:g}"' if size else ""
@@ -132,9 +148,39 @@ def _direction(node_ids: list[str], edges: list[tuple[str, str, int]], labelled:
     return "TB" if labelled and levels >= 6 and len(node_ids) <= 2 * levels else "LR"
 
 
-def render(digraph: graphviz.Digraph, fmt: str) -> bytes:
-    """Run ``dot``; for SVG, drop its comments so the output is the same from run to run."""
-    data = digraph.pipe(format=fmt)
+def render(digraph: graphviz.Digraph, fmt: str, seconds: float | None = None) -> bytes:
+    """Run ``dot``; for SVG, drop its comments so the output is the same from run to run.
+
+    dot gets ``seconds`` (default ``SECONDS``) to finish and is killed after that, or when
+    this program is interrupted (Ctrl-C) or itself killed, so no dot is left running.
+    """
+    seconds = SECONDS if seconds is None else seconds
+    try:
+        done = subprocess.run(
+            ["dot", f"-T{fmt}"], input=digraph.source.encode("utf-8"), capture_output=True,
+            timeout=seconds, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+    except subprocess.TimeoutExpired:  # subprocess.run has killed dot already
+        raise GraphvizFailed(f"Graphviz took longer than {seconds:g} s") from None
+    except OSError as error:
+        raise GraphvizFailed(f"Graphviz could not be started ({error.strerror})") from None
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GraphvizFailed(f"Graphviz failed ({said[0][:200] if said else done.returncode})")
+    data = done.stdout
     if fmt == "svg":
         data = COMMENT.sub("", data.decode("utf-8")).encode("utf-8")
     return data
+
+
+def _die_with_parent() -> None:
+    """In the dot child (Linux): be killed when the parent process dies, however it dies."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    except Exception:  # never stop dot from running over this
+        pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
@@ -104,6 +105,11 @@ def _notes(full, graph, show_grad: bool, has_edge_texts: bool, check: bool) -> l
                      "grad sent back")
     elif has_edge_texts:
         notes.append("edge: local derivative ∂child/∂parent")
+    if full.graph.get("earlier"):
+        shown = full.number_of_nodes() - 1
+        notes.append(f"a big graph: {full.graph['total']:,} nodes; only the {shown:,} nearest "
+                     f"the output are read, the other {full.graph['earlier']:,} are one box "
+                     "(draw an intermediate node to see further back)")
     if graph.graph.get("collapsed"):
         notes.append(f"{full.number_of_nodes()} nodes collapsed into "
                      f"{graph.number_of_nodes()} boxes (by name prefix, then by depth)")
@@ -159,17 +165,28 @@ def choose_engine(engine: str) -> str:
 def render(pic: Picture, engine: str, fmt: str) -> bytes:
     """The picture as SVG, PNG or PDF bytes with the chosen (concrete) engine."""
     if engine == "graphviz":
-        from .dot import build_digraph
-        from .dot import render as render_dot
+        from . import dot
 
-        digraph = build_digraph(pic.node_ids, pic.labels, pic.edges, pic.edge_texts,
-                                pic.edge_counts, pic.legend, pic.notes)
-        return render_dot(digraph, fmt)
+        if len(pic.node_ids) > dot.MAX_NODES or len(pic.edges) > dot.MAX_EDGES:
+            _note(f"{len(pic.node_ids)} boxes and {len(pic.edges)} arrows are more than "
+                  f"Graphviz lays out quickly ({dot.MAX_NODES} and {dot.MAX_EDGES})")
+        else:
+            digraph = dot.build_digraph(pic.node_ids, pic.labels, pic.edges, pic.edge_texts,
+                                        pic.edge_counts, pic.legend, pic.notes)
+            try:
+                return dot.render(digraph, fmt)
+            except dot.GraphvizFailed as error:
+                _note(str(error))
     scene = builtin.build_scene(pic.node_ids, pic.labels, pic.edges, pic.edge_texts,
                                 pic.edge_counts, pic.rank, pic.legend, pic.notes)
     if fmt == "svg":
         return builtin.scene_svg(scene).encode("utf-8")
     return _builtin_raster(scene, fmt)
+
+
+def _note(reason: str) -> None:
+    """One line on stderr when draw falls back from Graphviz to the builtin renderer."""
+    print(f"draw: {reason}; drawn with the builtin renderer instead", file=sys.stderr)
 
 
 def _builtin_raster(scene: builtin.Scene, fmt: str) -> bytes:

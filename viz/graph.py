@@ -21,6 +21,10 @@ KINDS = ("input", "parameter", "constant", "intermediate", "output")
 MAX_BOXES = 120  # a collapsed picture has at most this many boxes
 DEPTH_BANDS = 12  # nodes no name places are summarised in about this many bands
 LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "parameters"}
+# Every view reads at most this many nodes, those nearest the output; the others are
+# summarised in one box, so a million-node graph still gets an answer in seconds.
+MAX_NODES = 20_000
+EARLIER = "earlier"  # the id of that box
 
 
 def require_node(root: Any, caller: str) -> None:
@@ -32,19 +36,52 @@ def require_node(root: Any, caller: str) -> None:
             "f = (x + y) * z with x = Value(-2.0)")
 
 
-def traversal(root: Any) -> list:
+def nearest(root: Any, limit: int) -> dict[int, Any]:
+    """Up to ``limit`` nodes ``root`` depends on, nearest first (breadth-first), by id."""
+    found = {id(root): root}
+    queue = [root]
+    for node in queue:
+        for parent in node.parents:
+            if id(parent) not in found:
+                if len(found) == limit:
+                    return found
+                found[id(parent)] = parent
+                queue.append(parent)
+    return found
+
+
+def count_nodes(root: Any) -> tuple[int, Counter]:
+    """How many nodes ``root`` depends on (itself included), and how many of each op."""
+    seen = {id(root)}
+    operations: Counter = Counter()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        operations[node.operation] += 1
+        for parent in node.parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    ops: Counter = Counter()
+    for operation, count in operations.items():
+        ops[operation.symbol if operation is not None else "leaf"] += count
+    return len(seen), ops
+
+
+def traversal(root: Any, keep: dict[int, Any] | None = None) -> list:
     """Every node ``root`` depends on, in the order a student evaluates them by hand.
 
     Depth-first from the root, parents in argument order, each node listed after all its
     parents (post-order): for ``(x + y) * z`` that is x, y, x + y, z, the product.
-    Iterative, so a million-node chain does not overflow the stack.
+    Iterative, so a million-node chain does not overflow the stack. With ``keep``, only
+    those nodes (by id) are visited.
     """
     order = []
     done: set[int] = set()
     stack = [(root, 0)]
     while stack:
         node, next_parent = stack.pop()
-        parents = node.parents
+        parents = node.parents if keep is None else [p for p in node.parents if id(p) in keep]
         while next_parent < len(parents) and id(parents[next_parent]) in done:
             next_parent += 1
         if next_parent < len(parents):
@@ -57,6 +94,21 @@ def traversal(root: Any) -> list:
     return order
 
 
+MAX_NAME = 40  # characters of a name shown in any view
+
+
+def display_name(given: Any) -> str:
+    """A node's name as every view shows it: one line, printable, at most MAX_NAME long.
+
+    Control characters (which break SVG, Graphviz and terminals) and lone surrogates
+    become visible escapes such as ``\\x1b``; a long name is cut with "…".
+    """
+    text = " ".join(str(given).splitlines())
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
+
+
 def has_gradients(root: Any) -> bool:
     """Whether backward has filled the gradients (the root's gradient is set and non-zero)."""
     grad = root.grad
@@ -65,7 +117,8 @@ def has_gradients(root: Any) -> bool:
     return bool(np.any(np.asarray(grad) != 0))
 
 
-def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiDiGraph:
+def to_networkx(root: Any, parameters: Iterable[Any] | None = None,
+                max_nodes: int | None = None) -> nx.MultiDiGraph:
     """The graph of ``root`` as an ``nx.MultiDiGraph``: edges run parent -> child.
 
     Node attributes: ``name`` (given or generated), ``given_name``, ``op`` (symbol),
@@ -74,12 +127,22 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiD
     order) and ``node`` (the graph node itself). Edges are keyed by argument index, so
     the two edges of ``x * x`` stay two; edge attribute ``index`` is that argument index.
     ``parameters`` (e.g. ``model.parameters()``) marks which leaves are weights.
+
+    A graph of more than ``max_nodes`` (default ``MAX_NODES``) nodes is read only near the
+    output: the ``max_nodes`` nodes nearest it, and one box (``kind="group"``, id
+    ``"earlier"``) that stands for all the others; graph attributes ``total`` and
+    ``earlier`` count them.
     """
     require_node(root, "to_networkx")
-    forward = traversal(root)
+    max_nodes = MAX_NODES if max_nodes is None else max_nodes
+    keep = nearest(root, max_nodes + 1)
+    keep = None if len(keep) <= max_nodes else nearest(root, max(1, max_nodes))
+    forward = traversal(root, keep)
     ids = {id(node): f"n{i}" for i, node in enumerate(forward)}
     weights = {id(p) for p in parameters} if parameters is not None else None
     graph = nx.MultiDiGraph(root=ids[id(root)], has_grad=has_gradients(root))
+    if keep is not None:
+        _add_earlier_box(graph, root, forward)
     unnamed = 0
     for position, node in enumerate(forward):
         given = node.name
@@ -89,7 +152,7 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiD
         elif given is None:
             name = _number_text(node)
         else:
-            name = " ".join(str(given).splitlines())  # a label is one line
+            name = display_name(given)
         data = node.data
         graph.add_node(
             ids[id(node)],
@@ -109,8 +172,20 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None) -> nx.MultiD
     for node in forward:
         child = ids[id(node)]
         for index, parent in enumerate(node.parents):
-            graph.add_edge(ids[id(parent)], child, key=index, index=index)
+            graph.add_edge(ids.get(id(parent), EARLIER), child, key=index, index=index)
     return graph
+
+
+def _add_earlier_box(graph: nx.MultiDiGraph, root: Any, shown: list) -> None:
+    """The one box standing for every node not read: how many, and of which ops."""
+    total, ops = count_nodes(root)
+    for node in shown:
+        ops[node.op or "leaf"] -= 1
+    hidden = total - len(shown)
+    graph.graph.update(total=total, earlier=hidden)
+    graph.add_node(EARLIER, name=f"{hidden:,} earlier nodes", given_name=None, kind="group",
+                   count=hidden, ops={op: n for op, n in ops.most_common() if n > 0},
+                   order=-1, output=None)
 
 
 def _kind(node: Any, is_root: bool, weights: set[int] | None) -> str:
@@ -229,7 +304,7 @@ def collapse(graph: nx.MultiDiGraph, threshold: int = 500,
         groups = assign_groups(graph, named)
         keys = {}
         for node_id in graph:
-            if node_id == root:
+            if node_id in (root, EARLIER):
                 keys[node_id] = node_id
             elif groups[node_id] is not None:
                 keys[node_id] = "group:" + groups[node_id]
@@ -287,7 +362,7 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
         exits = [n for n in ids if any(keys[c] != key for c in graph.succ[n])]
         output = graph.nodes[exits[0]] if len(exits) == 1 else None
         small.add_node(
-            box, name=title, kind="group", count=len(ids), ops=dict(ops),
+            box, name=display_name(title), kind="group", count=len(ids), ops=dict(ops),
             order=box_rank[key], output=output, attention=_attention_matrix(graph, ids),
         )
     weights: Counter = Counter()

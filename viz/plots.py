@@ -56,7 +56,6 @@ def _save(fig: Figure, path: str | os.PathLike | None) -> Path | Figure:
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in {"svg", "png", "pdf"}:
         raise ValueError(f"plots: cannot save to {str(path)!r}; use a .svg, .png or .pdf name")
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Fixed metadata makes the bytes depend only on the picture.
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}
 

@@ -9,11 +9,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from .graph import has_gradients, require_node, to_networkx
+from .graph import count_nodes, has_gradients, require_node, to_networkx
 from .labels import formula, number, shape_text
 
 MAX_LINES = 200
 MAX_DEPTH = 8
+MAX_ROWS = 200  # explain prints at most this many steps of the chain rule
 
 
 class _ShownOnce:
@@ -114,17 +115,18 @@ def show(root: Any, console: Console | None = None) -> Tree:
     return tree
 
 
-def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
+def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, str, str]]:
     """One row per edge in backward order: (node, what it receives, the chain rule in numbers).
 
     For ``f = (x + y) * z`` the row for x reads
     ``∂f/∂x = ∂f/∂q · ∂q/∂x = (-4)(1) = -4``. A node used several times gets one row per
-    use (``+=``), then a row with the sum.
+    use (``+=``), then a row with the sum. With ``max_rows``, the rows stop there, and a
+    last row says how many steps are left.
     """
     from chaingrad.autograd import backward_steps
 
     graph = to_networkx(root)
-    ids = {id(graph.nodes[n]["node"]): n for n in graph}
+    ids = {id(graph.nodes[n]["node"]): n for n in graph if "node" in graph.nodes[n]}
     names = {key: graph.nodes[n]["name"] for key, n in ids.items()}
     top = graph.nodes[graph.graph["root"]]["name"]
     uses = {n: graph.out_degree(n) for n in graph}
@@ -134,15 +136,21 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
         raise ValueError(f"explain: the output has shape {tuple(root.data.shape)}; the chain "
                          "rule starts from a single number (a loss): reduce it first, e.g. "
                          ".sum() or .mean()")
-    for step in backward_steps(root):
-        node_name = names[id(step.node)]
+    steps = 0
+    for steps, step in enumerate(backward_steps(root), 1):
+        if max_rows is not None and len(rows) >= max_rows:
+            left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
+            rows.append(("…", "", f"{left:,} more steps not shown; "
+                                  "explain(root, max_rows=...) shows more"))
+            break
+        node_name = names.get(id(step.node), "…")
         if not step.received:
             continue
         for parent, local, sent in step.received:
-            parent_id = ids[id(parent)]
-            parent_name = names[id(parent)]
+            parent_id = ids.get(id(parent), "earlier")
+            parent_name = names.get(id(parent), "(an earlier node)")
             received.setdefault(parent_id, []).append(sent)
-            many = uses[parent_id] > 1
+            many = uses.get(parent_id, 1) > 1
             sign = "+=" if many else "="
             d_parent, d_node = f"∂{top}/∂{parent_name}", f"∂{top}/∂{node_name}"
             local_name = f"∂{node_name}/∂{parent_name}"
@@ -164,8 +172,11 @@ def chain_rule_rows(root: Any) -> list[tuple[str, str, str]]:
     return rows
 
 
-def explain(root: Any, console: Console | None = None) -> Table:
-    """Print the chain rule node by node, with numbers, as a rich table (once in Jupyter)."""
+def explain(root: Any, console: Console | None = None, max_rows: int = MAX_ROWS) -> Table:
+    """Print the chain rule node by node, with numbers, as a rich table (once in Jupyter).
+
+    At most ``max_rows`` rows: a big graph ends with how many steps were left out.
+    """
     require_node(root, "explain")
     if not has_gradients(root):
         note = "(gradients not computed yet: the numbers below come from backward_steps)"
@@ -176,7 +187,7 @@ def explain(root: Any, console: Console | None = None) -> Table:
     table.add_column("node", style="bold")
     table.add_column("gets", style="dim")
     table.add_column("chain rule")
-    for name, source, text in chain_rule_rows(root):
+    for name, source, text in chain_rule_rows(root, max_rows):
         table.add_row(_escape(name), _escape(source),
                       f"[red]{_escape(text)}[/red]" if source == "total" else _escape(text))
     console = console or Console()

@@ -515,11 +515,16 @@ class Session:
             return script(self.setup, self.extra_points, max(self.epoch, 1))
 
     def save_bytes(self) -> bytes:
-        """The weights and the set-up as .npz bytes (written by nn.save: no pickle)."""
+        """The weights and the set-up as .npz bytes (written by nn.save: no pickle).
+
+        nn.save and nn.load keep to arrays of floats, so the set-up (JSON) is stored as
+        its UTF-8 bytes, one number each.
+        """
         with self.lock:
             state = self.model.state_dict()
-            state["playground.setup"] = np.array(json.dumps(dataclasses.asdict(self.setup)))
-            state["playground.epoch"] = np.array(self.epoch)
+            setup = json.dumps(dataclasses.asdict(self.setup)).encode("utf-8")
+            state["playground.setup"] = np.frombuffer(setup, dtype=np.uint8).astype(float)
+            state["playground.epoch"] = np.array(float(self.epoch))
             state["playground.extra_points"] = np.array(self.extra_points,
                                                         dtype=float).reshape(-1, 3)
         with tempfile.TemporaryDirectory() as folder:
@@ -536,7 +541,10 @@ class Session:
             except ValueError:
                 raise SetupError("that file is not a network saved by the playground") from None
         try:
-            saved = json.loads(str(state.pop("playground.setup")))
+            codes = state.pop("playground.setup")
+            if codes.ndim != 1 or not np.all((codes >= 0) & (codes < 256)):
+                raise ValueError("the set-up is not text")
+            saved = json.loads(codes.astype(np.uint8).tobytes().decode("utf-8"))
             epoch = int(state.pop("playground.epoch"))
             extra = np.asarray(state.pop("playground.extra_points"), dtype=float).reshape(-1, 3)
         except (KeyError, ValueError, TypeError):
