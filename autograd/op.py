@@ -44,6 +44,11 @@ class Op:
     # True when backward accepts needs_grad=(bool per input) and skips unneeded gradients.
     selective_backward: ClassVar[bool] = False
 
+    # True for ops that can turn finite numbers into nan or infinity (x / 0, log of a
+    # negative number, exp of a large one). Values and Tensors treat that alike: an OpError
+    # with the op's own sentence (domain_error), at the op that did it.
+    leaves_domain: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # Students may write forward/backward without @staticmethod; accept both.

@@ -72,6 +72,7 @@ class Mul(Op):
 class Div(Op):
     """f(x, y) = x / y; df/dx = 1/y, df/dy = -x/y**2"""
 
+    leaves_domain = True
     symbol = "/"
     domain = (0.5, 3.0)
 
@@ -100,6 +101,7 @@ class Neg(Op):
 class Pow(Op):
     """f(x, y) = x**y; df/dx = y x**(y-1), df/dy = x**y ln x"""
 
+    leaves_domain = True
     symbol = "**"
     domain = (0.5, 2.0)
 
@@ -112,12 +114,15 @@ class Pow(Op):
     def domain_error(x, y):
         if np.any(np.less(x, 0)):
             return f"({x}) ** ({y}) is not a real number"
+        if np.any(np.equal(x, 0)) and np.any(np.less(y, 0)):
+            return f"0 ** ({y}) divides by zero"
         return _power_overflow(x, y)
 
 
 class PowConstant(Op):
     """f(x) = x**c for a number c; df/dx = c x**(c-1)"""
 
+    leaves_domain = True
     name = "pow_constant"
     symbol = "**"
     domain = (0.5, 2.0)
@@ -149,6 +154,7 @@ def _power_overflow(x, y):
 class Exp(Op):
     """f(x) = e**x; df/dx = e**x"""
 
+    leaves_domain = True
     def forward(x):
         return _exp(x)
 
@@ -162,6 +168,7 @@ class Exp(Op):
 class Log(Op):
     """f(x) = ln x; df/dx = 1/x"""
 
+    leaves_domain = True
     domain = (0.2, 3.0)
 
     def forward(x):
@@ -177,6 +184,7 @@ class Log(Op):
 class Sqrt(Op):
     """f(x) = sqrt(x); df/dx = 1 / (2 sqrt(x))"""
 
+    leaves_domain = True
     domain = (0.2, 3.0)
 
     def forward(x):

@@ -11,6 +11,7 @@ broadcast as numpy does; the engine sums gradients back to each input's shape.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -88,7 +89,12 @@ class Tensor(Operators):
             datas.append(array_of(x))
             needs_grad = needs_grad or x.requires_grad
         try:
-            data = op.forward(*datas) if params is None else op.forward(*datas, **params)
+            if op.leaves_domain:  # x / 0, log(-1): a sentence, as on Values
+                data = _forward_in_domain(op, datas, params)
+            else:
+                data = op.forward(*datas) if params is None else op.forward(*datas, **params)
+        except OpError:
+            raise
         except (ArithmeticError, ValueError, TypeError, IndexError) as error:
             raise OpError(_shape_message(op, list(datas), params, error)) from None
         except MemoryError as error:  # a broadcast too big, for instance
@@ -382,6 +388,27 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     if array.dtype.kind == "b" and dtype.kind == "b":
         return Tensor(array)  # mask with mask stays boolean
     return Tensor(array.astype(float_dtype, copy=False))
+
+
+def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.ndarray:
+    """Run an op that can leave its domain; a nan or infinity it makes from finite inputs
+    is an OpError with the op's sentence for the first such element (nan or infinity given
+    as input passes through: a -inf mask stays a mask)."""
+    with np.errstate(all="ignore"):  # numpy's warnings would name numpy, not the op
+        data = op.forward(*datas, **(params or {}))
+    finite = np.isfinite(data)
+    if finite.all():
+        return data
+    made = ~finite & functools.reduce(np.logical_and, [np.isfinite(d) for d in datas])
+    if not made.any():
+        return data
+    where_ = tuple(int(i) for i in np.argwhere(made)[0])
+    scalars = [np.broadcast_to(d, np.shape(made))[where_].item() for d in datas]
+    reason = domain_reason(op, scalars, params) or "the result is not a finite number"
+    detail = [f"at index {where_}"] if where_ else []
+    if made.sum() > 1:
+        detail.append(f"{int(made.sum())} of {made.size} elements")
+    raise OpError(f"{op.name}: {reason}" + (f" ({', '.join(detail)})" if detail else ""))
 
 
 def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray:

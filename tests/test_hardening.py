@@ -968,3 +968,49 @@ def test_create_graph_names_the_op_whose_derivative_failed():
     x = Value(0.0)
     with pytest.raises(OpError, match=r"^sqrt: its derivative has no finite value here"):
         grad(x.sqrt(), x, create_graph=True)
+
+
+# -- one policy for numbers that leave an op's domain: the sentence, on both front-ends
+
+import re  # noqa: E402
+import warnings  # noqa: E402
+
+from chaingrad.autograd import Op  # noqa: E402
+
+LEAVING_THE_DOMAIN = [
+    ("div", lambda x: x / 0, 1.0, "division by zero"),
+    ("log", lambda x: x.log(), -1.0, "only for positive numbers"),
+    ("sqrt", lambda x: x.sqrt(), -4.0, "only for numbers >= 0"),
+    ("exp", lambda x: x.exp(), 1000.0, "too large for a float"),
+    ("pow_constant", lambda x: x**0.5, -4.0, "is not a real number"),
+    ("pow_constant", lambda x: x**-1, 0.0, "divides by zero"),
+    ("pow", lambda x: x ** type(x)(0.5), -4.0, "is not a real number"),
+    ("pow", lambda x: x ** type(x)(-1.0), 0.0, "divides by zero"),
+]
+
+
+@pytest.mark.parametrize("front", ["Value", "Tensor"])
+@pytest.mark.parametrize("op, compute, bad, words", LEAVING_THE_DOMAIN,
+                         ids=[f"{case[0]}-{case[2]}" for case in LEAVING_THE_DOMAIN])
+def test_leaving_an_ops_domain_is_the_same_sentence_on_both_front_ends(
+        front, op, compute, bad, words):
+    x = Value(bad) if front == "Value" else Tensor([2.0, bad, bad], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarning must not leak out instead
+        with pytest.raises(OpError, match=f"^{op}: .*{re.escape(words)}") as caught:
+            compute(x)
+    if front == "Tensor":  # which element, and how many of them
+        assert re.search(r"\(at index \(\d,\), [23] of 3 elements\)$", str(caught.value))
+
+
+def test_every_op_that_can_leave_its_domain_says_so():
+    assert {name for name, op in Op.registry.items() if op.leaves_domain} >= {
+        "div", "log", "sqrt", "exp", "pow", "pow_constant"}
+
+
+def test_nan_and_infinity_given_as_input_pass_through():
+    mask = Tensor([0.0, -np.inf])  # an attention mask: -inf forbids a pair
+    scores = Tensor([1.0, 2.0], requires_grad=True)
+    weights = (scores + mask).exp()
+    assert weights.data[1] == 0.0 and weights.data[0] == pytest.approx(np.e)
+    assert np.isnan((Tensor([np.nan]) / 2).data[0])
