@@ -187,9 +187,22 @@ def _student_frame(error: BaseException, path: Path):
     return found
 
 
+def _function_name(frame) -> str:
+    """``Class.method`` as Python 3.11's co_qualname says; on 3.10, found in the module."""
+    code = frame.f_code
+    if hasattr(code, "co_qualname"):
+        return code.co_qualname
+    for value in list(frame.f_globals.values()):
+        if isinstance(value, type):
+            for attribute in vars(value).values():
+                function = getattr(attribute, "__func__", attribute)
+                if getattr(function, "__code__", None) is code:
+                    return f"{value.__name__}.{code.co_name}"
+    return code.co_name
+
+
 def _where(frame) -> str:
-    code = frame.tb_frame.f_code
-    name = getattr(code, "co_qualname", code.co_name)
+    name = _function_name(frame.tb_frame)
     place = "top level" if name == "<module>" else f"in {name}"
     return f"line {frame.tb_lineno} of your file ({place})"
 
@@ -202,8 +215,7 @@ def explain_error(error: BaseException, path: Path, limit: float) -> tuple[str, 
         return "error", (f"stopped after {limit:g} s{where}: the code did not finish (an "
                          "endless loop, or training for too long?)")
     if isinstance(error, NotImplementedError) and frame is not None:
-        code = frame.tb_frame.f_code
-        name = getattr(code, "co_qualname", code.co_name)
+        name = _function_name(frame.tb_frame)
         return "fail", (f"not written yet: {name} still raises NotImplementedError (line "
                         f"{frame.tb_lineno}); its docstring has the formula and a worked number.")
     what = f"{type(error).__name__}: {error}".rstrip(": ")
