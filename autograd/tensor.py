@@ -41,6 +41,7 @@ from .ops import (
 )
 
 ArrayLike = Any
+_FLOAT64 = np.dtype(np.float64)
 _set_array = Node.__dict__["data"].__set__  # the slot itself, under the data property
 
 
@@ -61,12 +62,14 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        self.data = _as_array(data, dtype, copy=requires_grad)
-        if requires_grad and self.data.dtype.kind != "f":  # a gradient of 0.5 would become 0
+        array = _as_array(data, dtype, copy=requires_grad)
+        if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
             raise TypeError(
-                f"Tensor: only float tensors can require gradients, got {self.data.dtype}; "
+                f"Tensor: only float tensors can require gradients, got {array.dtype}; "
                 "leave out dtype= (integers become float64) or pass a float dtype"
             )
+        _set_array(self, array)  # what the data setter does, without its call
+        self._in_graph = False
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.parents: tuple[Tensor, ...] = ()
@@ -80,11 +83,9 @@ class Tensor(Operators):
         parents, datas, needs_grad = tuple(inputs), [], False
         for x in parents:
             if type(x) is not Tensor:  # numbers or arrays: lift them to constant leaves
-                tensors = (array_of(x).dtype for x in inputs if isinstance(x, Tensor))
-                dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
-                parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
+                parents = _lift_all(inputs, op)
                 datas = [array_of(p) for p in parents]
-                needs_grad = any(p.requires_grad for p in parents)
+                needs_grad = any([p.requires_grad for p in parents])
                 break
             datas.append(array_of(x))
             needs_grad = needs_grad or x.requires_grad
@@ -364,6 +365,16 @@ def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
     return array.copy() if copy and array is data else array
 
 
+def _lift_all(inputs: Sequence, op: type[Op]) -> tuple[Tensor, ...]:
+    """The inputs with numbers and arrays lifted to constant leaves (see _lift)."""
+    dtype = _FLOAT64  # when no input is a Tensor, as in stack([arrays])
+    for x in inputs:
+        if isinstance(x, Tensor):  # the first tensor's dtype
+            dtype = array_of(x).dtype
+            break
+    return tuple([x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs])
+
+
 def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     """Wrap a number or array as a constant leaf, in the other operand's float dtype.
 
@@ -374,7 +385,7 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         raise TypeError(
             f"{op.name}: cannot mix a Tensor and a Value; use value.data to get the number"
         )
-    float_dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
         return Tensor(x)
     if isinstance(x, numbers.Number):
