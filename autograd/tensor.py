@@ -375,6 +375,15 @@ def _lift_all(inputs: Sequence, op: type[Op]) -> tuple[Tensor, ...]:
     return tuple([x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs])
 
 
+def _constant(array: np.ndarray) -> Tensor:
+    """A leaf without gradient for a float array, as Tensor(array) makes it, minus its checks."""
+    leaf = Tensor.__new__(Tensor)
+    _set_array(leaf, array)
+    leaf.grad, leaf.name, leaf.requires_grad, leaf._in_graph = None, None, False, False
+    leaf.parents, leaf.operation, leaf.params = (), None, None
+    return leaf
+
+
 def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     """Wrap a number or array as a constant leaf, in the other operand's float dtype.
 
@@ -387,7 +396,7 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         )
     float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
-        return Tensor(x)
+        return _constant(x)
     if isinstance(x, numbers.Number):
         return Tensor(np.asarray(x, dtype=float_dtype))
     try:
