@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import ANOMALY, RECORD, array_of, modes, record_creation
+from .engine import ANOMALY, RECORD, modes, record_creation
 from .node import Node
 from .op import Op, OpError, domain_reason
 from .operators import Operators
@@ -41,7 +41,7 @@ from .ops import (
 )
 
 ArrayLike = Any
-_set_array = Node.__dict__["data"].__set__  # the slot itself, under the data property
+_FLOAT64 = np.dtype(np.float64)
 
 
 class Tensor(Operators):
@@ -53,6 +53,9 @@ class Tensor(Operators):
     scalar = False
     __array_ufunc__ = None  # numpy defers to Tensor's operators: np_array * tensor -> Tensor
     __hash__ = Node.__hash__  # == is elementwise below; hashing stays by identity
+    # The stored array itself: Node's data slot under a second name, read and written as
+    # quickly as any attribute. This file reads it; .data may hand out a copy (see there).
+    _array = Node.__dict__["data"]
 
     def __init__(
         self,
@@ -61,12 +64,14 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        self.data = _as_array(data, dtype, copy=requires_grad)
-        if requires_grad and self.data.dtype.kind != "f":  # a gradient of 0.5 would become 0
+        array = _as_array(data, dtype, copy=requires_grad)
+        if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
             raise TypeError(
-                f"Tensor: only float tensors can require gradients, got {self.data.dtype}; "
+                f"Tensor: only float tensors can require gradients, got {array.dtype}; "
                 "leave out dtype= (integers become float64) or pass a float dtype"
             )
+        self._array = array
+        self._in_graph = False
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.parents: tuple[Tensor, ...] = ()
@@ -80,13 +85,11 @@ class Tensor(Operators):
         parents, datas, needs_grad = tuple(inputs), [], False
         for x in parents:
             if type(x) is not Tensor:  # numbers or arrays: lift them to constant leaves
-                tensors = (array_of(x).dtype for x in inputs if isinstance(x, Tensor))
-                dtype = next(tensors, np.dtype(np.float64))  # stack([arrays]) has none
-                parents = tuple(x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs)
-                datas = [array_of(p) for p in parents]
-                needs_grad = any(p.requires_grad for p in parents)
+                parents = _lift_all(inputs, op)
+                datas = [p._array for p in parents]
+                needs_grad = any([p.requires_grad for p in parents])
                 break
-            datas.append(array_of(x))
+            datas.append(x._array)
             needs_grad = needs_grad or x.requires_grad
         try:
             if op.leaves_domain:  # x / 0, log(-1): a sentence, as on Values
@@ -105,7 +108,7 @@ class Tensor(Operators):
         array = data if type(data) is np.ndarray else np.asarray(data)
         if array.dtype != datas[0].dtype:  # rare: mixed dtypes, or numpy < 2 promoting
             array = _keep_precision(array, datas)
-        _set_array(out, array)
+        out._array = array
         out.grad = None
         out.name = None
         mode = modes()
@@ -134,21 +137,21 @@ class Tensor(Operators):
         in-place change then cannot reach the graph, and backward tells you the value was
         changed after it was used instead of giving wrong gradients.
         """
-        array = array_of(self)
+        array = self._array
         if self._in_graph:
             array = array.copy()
-            _set_array(self, array)
+            self._array = array
             self._in_graph = False
         return array
 
     @data.setter
     def data(self, array: np.ndarray) -> None:
-        _set_array(self, array)
+        self._array = array
         self._in_graph = False
 
     def sub_(self, delta: ArrayLike) -> None:
         """``data -= delta`` in place, without copy on write (see mark_written)."""
-        array = array_of(self)
+        array = self._array
         array -= delta
         self.mark_written()
 
@@ -158,25 +161,25 @@ class Tensor(Operators):
         The tensor takes a new view of the same memory, so a graph that used the old
         values sees it was written, and refuses backward.
         """
-        _set_array(self, array_of(self).view())
+        self._array = self._array.view()
         self._in_graph = False
 
     # -- shape and type
     @property
     def shape(self) -> tuple[int, ...]:
-        return array_of(self).shape
+        return self._array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return array_of(self).dtype
+        return self._array.dtype
 
     @property
     def ndim(self) -> int:
-        return array_of(self).ndim
+        return self._array.ndim
 
     @property
     def size(self) -> int:
-        return array_of(self).size
+        return self._array.size
 
     @property
     def T(self) -> Tensor:
@@ -187,7 +190,7 @@ class Tensor(Operators):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor (a single number) is undefined; "
                             "use .size for the number of elements or .item() for the number")
-        return len(array_of(self))
+        return len(self._array)
 
     # -- linear algebra, reductions, shape
     def __matmul__(self, other: ArrayLike) -> Tensor:
@@ -257,22 +260,22 @@ class Tensor(Operators):
 
     # -- comparisons: not differentiable, they give boolean tensors
     def __lt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(array_of(self) < _raw(other)))
+        return Tensor(np.asarray(self._array < _raw(other)))
 
     def __le__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(array_of(self) <= _raw(other)))
+        return Tensor(np.asarray(self._array <= _raw(other)))
 
     def __gt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(array_of(self) > _raw(other)))
+        return Tensor(np.asarray(self._array > _raw(other)))
 
     def __ge__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(array_of(self) >= _raw(other)))
+        return Tensor(np.asarray(self._array >= _raw(other)))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(array_of(self) == _raw(other)))
+        return Tensor(np.asarray(self._array == _raw(other)))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(array_of(self) != _raw(other)))
+        return Tensor(np.asarray(self._array != _raw(other)))
 
     def __bool__(self) -> bool:
         if self.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
@@ -280,12 +283,12 @@ class Tensor(Operators):
                 f"Tensor: the truth value of a tensor of shape {self.shape} is ambiguous; "
                 "use t.data.any() or t.data.all()"
             )
-        return bool(array_of(self))
+        return bool(self._array)
 
     # -- leaving the graph
     def item(self) -> float:
         """The single element as a Python number."""
-        return array_of(self).item()
+        return self._array.item()
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (shared, not copied)."""
@@ -303,7 +306,7 @@ class Tensor(Operators):
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(array_of(self), precision=4, separator=", ", threshold=20)
+        body = np.array2string(self._array, precision=4, separator=", ", threshold=20)
         extras = ""
         if self.dtype != np.float64:
             extras += f", dtype={self.dtype}"
@@ -364,6 +367,25 @@ def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
     return array.copy() if copy and array is data else array
 
 
+def _lift_all(inputs: Sequence, op: type[Op]) -> tuple[Tensor, ...]:
+    """The inputs with numbers and arrays lifted to constant leaves (see _lift)."""
+    dtype = _FLOAT64  # when no input is a Tensor, as in stack([arrays])
+    for x in inputs:
+        if isinstance(x, Tensor):  # the first tensor's dtype
+            dtype = x._array.dtype
+            break
+    return tuple([x if isinstance(x, Tensor) else _lift(x, dtype, op) for x in inputs])
+
+
+def _constant(array: np.ndarray) -> Tensor:
+    """A leaf without gradient for a float array, as Tensor(array) makes it, minus its checks."""
+    leaf = Tensor.__new__(Tensor)
+    leaf._array = array
+    leaf.grad, leaf.name, leaf.requires_grad, leaf._in_graph = None, None, False, False
+    leaf.parents, leaf.operation, leaf.params = (), None, None
+    return leaf
+
+
 def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     """Wrap a number or array as a constant leaf, in the other operand's float dtype.
 
@@ -374,9 +396,9 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         raise TypeError(
             f"{op.name}: cannot mix a Tensor and a Value; use value.data to get the number"
         )
-    float_dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)
+    float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
-        return Tensor(x)
+        return _constant(x)
     if isinstance(x, numbers.Number):
         return Tensor(np.asarray(x, dtype=float_dtype))
     try:
@@ -425,7 +447,7 @@ def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray
 
 
 def _raw(x: Any) -> Any:
-    return array_of(x) if isinstance(x, Node) else x
+    return x._array if isinstance(x, Node) else x
 
 
 def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:

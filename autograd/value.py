@@ -39,7 +39,7 @@ class Value(Operators):
 
     @staticmethod
     def _apply(op: type[Op], inputs: Sequence, params: dict | None = None) -> Value:
-        parents = tuple(x if type(x) is Value else _lift(x, op) for x in inputs)
+        parents = tuple([x if type(x) is Value else _lift(x, op) for x in inputs])
         datas = [p.data for p in parents]
         try:
             data = op.forward(*datas) if params is None else op.forward(*datas, **params)
@@ -144,7 +144,9 @@ def _new_node(
         out.operation = op
         out.params = params
         if len(datas) > 2:
-            out.saved_x = datas  # an op of many inputs keeps all their values here
+            # An op of many inputs keeps all their values here, as a tuple: the garbage
+            # collector stops tracking a tuple of floats (a list it would scan every time).
+            out.saved_x = tuple(datas)
         else:
             out.saved_x, out.saved_y = (*datas, 0.0)[:2]
         if mode & ANOMALY:
