@@ -36,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     """The whole command line: one subparser per entry of SUBCOMMANDS."""
     top = argparse.ArgumentParser(
         prog="chaingrad",
-        description="chaingrad: draw computational graphs, step through the lessons.")
+        description=("chaingrad: draw computational graphs, step through the lessons, "
+                     "do and grade homework, train networks in the browser."))
     top.add_argument("--version", action="version", version=f"chaingrad {chaingrad.__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
