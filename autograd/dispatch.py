@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .node import Node
+from .node import Node, array_of
 from .op import Op
 
 
@@ -39,7 +39,7 @@ tanh = _unary(math.tanh, np.tanh, "tanh")
 
 def constant(x):
     """The raw value of x: a node's data, or x itself. Used for masks, which have no gradient."""
-    return _stored(x) if isinstance(x, Node) else x
+    return array_of(x) if isinstance(x, Node) else x
 
 
 def sign(x):
@@ -137,6 +137,3 @@ def sum_to_shape(grad, shape):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
-
-
-_stored = Node.__dict__["data"].__get__  # the value as stored (Tensor.data may copy it)

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .dispatch import sum_to_shape
-from .node import Node
+from .node import Node, array_of
 
 # Grad mode and anomaly mode belong to the running thread (and asyncio task), as in
 # PyTorch: a context variable gives each thread its own value, starting from the
@@ -200,11 +200,6 @@ def _seed(root: Node, grad: Any) -> Any:
 
 
 # ------------------------------------------------------------------ values changed after use
-
-# A node's value as stored, without the copy a Tensor's ``.data`` hands out once the
-# tensor was used (see Tensor.data): the engine only reads.
-array_of = Node.__dict__["data"].__get__
-
 
 class ValueChangedError(RuntimeError):
     """backward found that a value the graph used was changed afterwards."""

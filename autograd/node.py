@@ -58,3 +58,7 @@ class Node:
     def _binary(cls, op, x, y):
         return cls._apply(op, (x, y))
 
+
+# A node's value as stored, without the copy a Tensor's ``.data`` hands out once the tensor
+# was used (see Tensor.data): for the engine's own reads, which never write.
+array_of = Node.__dict__["data"].__get__

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chaingrad.autograd import Node
-from chaingrad.autograd.engine import array_of
+from chaingrad.autograd.node import array_of
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module
