@@ -163,7 +163,7 @@ def test_the_point_graph_is_the_network_on_one_point():
     point, label = session.test_points[5], session.test_labels[5]
     with_tensors = session.model(features(point[None], ["x1", "x2", "x1·x2"])).data.item()
     assert info["prediction"] == pytest.approx(with_tensors, abs=1e-12)
-    assert loss.data == pytest.approx((with_tensors - label) ** 2, abs=1e-12)
+    assert loss.data == pytest.approx(0.5 * (with_tensors - label) ** 2, abs=1e-12)
     picture = session.graph_picture(steps=True)
     assert "L1.N2.w2" in picture["svg"] and "x1·x2" in picture["svg"]
     assert picture["steps"][0]["node"] and "(the seed)" in picture["steps"][0]["text"]
