@@ -139,7 +139,9 @@ def test_live_settings_keep_training_and_others_start_again():
     session = Session()
     session.train_epoch()
     session.configure({"learning_rate": 0.1})
-    assert session.epoch == 1 and session.optimizer.lr == 0.1
+    assert session.epoch == 1 and session.setup.learning_rate == 0.1
+    session.train_epoch()  # the new rate is taken at the start of an epoch
+    assert session.optimizer.lr == 0.1 and session.schedule == [(2, {"learning_rate": 0.1})]
     session.configure({"hidden": [3]})
     assert session.epoch == 0 and [len(w) for w in session.snapshot()["weights"]] == [2, 3]
 

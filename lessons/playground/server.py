@@ -395,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _post_control(self, session: Session, query: dict[str, str]) -> None:
         action = self._json_body().get("action")
-        actions = {"play": session.play, "pause": session.pause, "step": session.step,
+        actions = {"play": session.play, "pause": session.halt, "step": session.step,
                    "reset": session.reset, "regenerate": session.regenerate}
         if not isinstance(action, str) or action not in actions:
             raise Refused(HTTPStatus.BAD_REQUEST,

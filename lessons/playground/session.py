@@ -265,9 +265,8 @@ class Session:
         with self.lock:
             new = self.setup.changed(changes)
             live = all(key in Setup.LIVE for key in changes)
-            if live:
+            if live:  # taken at the start of the next epoch (see train_epoch)
                 self.setup = new
-                self.optimizer.lr = new.learning_rate
             else:
                 if new.dataset != self.setup.dataset or new.problem != self.setup.problem:
                     self.extra_points = []
@@ -398,6 +397,15 @@ class Session:
         with self.lock:
             self.playing = False
             self._touch()
+
+    def halt(self) -> None:
+        """Pause (the Pause button): the page hears of it once the epoch under way ended,
+        so the paused state it draws is the final one."""
+        with self.lock:
+            self.playing = False
+        with self.epoch_lock:
+            pass
+        self.pause()
 
     def step(self) -> None:
         """Pause, then train exactly one epoch."""

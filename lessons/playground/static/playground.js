@@ -22,6 +22,7 @@
   var stepping = null;  // the backward steps while "Step backward" is on
   var stepAt = 0;
   var draws = 0;
+  var GRAPH_HINT = '';  // the graph panel's first words, shown again when it is cleared
 
   function $(id) { return document.getElementById(id); }
 
@@ -44,25 +45,48 @@
   function post(path, body) {
     return request('POST', path, body).then(function (r) { return r.json(); })
       .then(function (answer) { say(''); return answer; })
-      .catch(function (error) { say(error.message); });
+      .catch(function (error) { say(explain(error)); });
   }
 
-  function say(text) { $('message').textContent = text; }
+  // A sentence for the page, as an error (red), a warning or good news (neither red).
+  function say(text, kind) {
+    var message = $('message');
+    message.textContent = text;
+    message.className = text ? (kind || 'error') : '';
+  }
+
+  // fetch's own words for a server that is gone ("Failed to fetch") mean nothing to a student
+  function explain(error) {
+    if (error instanceof TypeError) {
+      return 'The playground server has stopped: start it again (chaingrad playground), ' +
+        'then reload this page.';
+    }
+    return error.message;
+  }
 
   function control(action) { return post('/api/control', {action: action}); }
 
   function setup(changes) { return post('/api/setup', changes); }
 
+  var lost = false;  // the server is unreachable: keep asking, slowly
   function poll() {
     var since = state ? state.version : -1;
     var path = '/api/state?since=' + since + '&run=' + run + '&curve_from=' + curve.length;
     request('GET', path).then(function (r) { return r.json(); }).then(function (next) {
+      if (lost) { lost = false; say(''); }
       if (next.version !== since) { show(next); }
-      window.requestAnimationFrame(poll);
+      nextPoll();
     }).catch(function (error) {
-      say(error.message || 'lost the playground server');
-      window.setTimeout(poll, 1000);
+      lost = true;
+      say(explain(error));
+      window.setTimeout(poll, 2000);
     });
+  }
+
+  // Drawing waits for the next frame; a hidden tab (no frames) still asks now and then,
+  // so the server knows it is alive (it pauses and frees tabs it no longer hears from).
+  function nextPoll() {
+    if (document.hidden) { window.setTimeout(poll, 500); } else { window.requestAnimationFrame(poll); }
   }
 
   // ------------------------------------------------------------------ drawing
@@ -127,12 +151,14 @@
     if ($('show_test').checked) { dots(state.test, 'black'); }
     if (state.selected) {
       var p = (state.selected[0] === 'train' ? state.train : state.test)[state.selected[1]];
-      if (p) {
-        context.beginPath();
-        context.arc(toPixel(p[0], canvas), toPixelY(p[1], canvas), 7, 0, 2 * Math.PI);
-        context.lineWidth = 2.5;
-        context.strokeStyle = '#e11d48';
-        context.stroke();
+      if (p) {  // black inside white: seen on blue and orange, whatever colours one sees
+        [['white', 5], ['black', 2.5]].forEach(function (ring) {
+          context.beginPath();
+          context.arc(toPixel(p[0], canvas), toPixelY(p[1], canvas), 7.5, 0, 2 * Math.PI);
+          context.lineWidth = ring[1];
+          context.strokeStyle = ring[0];
+          context.stroke();
+        });
       }
     }
     // axes ticks at -6, 0, 6
@@ -146,11 +172,12 @@
   function drawCurve() {
     var canvas = $('curve'), context = canvas.getContext('2d');
     context.clearRect(0, 0, canvas.width, canvas.height);
+    curve = curve.filter(function (c) { return c[1] !== null && c[2] !== null; });
     if (curve.length < 2) { return; }
     var last = curve[curve.length - 1][0] || 1, top = 0;
     curve.forEach(function (c) { top = Math.max(top, c[1], c[2]); });
     top = top || 1;
-    [[1, '#9ca3af'], [2, '#111827']].forEach(function (line) {
+    [[1, '#6b7280'], [2, '#111827']].forEach(function (line) {
       context.beginPath();
       curve.forEach(function (c, i) {
         var x = c[0] / last * (canvas.width - 2) + 1;
@@ -308,7 +335,7 @@
     });
     document.querySelectorAll('#links path').forEach(function (path) {
       var k = +path.dataset.layer, i = +path.dataset.from, j = +path.dataset.to;
-      var w = state.weights[k][i][j];
+      var w = state.weights[k][i][j] || 0;
       path.setAttribute('stroke', w >= 0 ? '#0877bd' : '#f59322');
       path.setAttribute('stroke-width', Math.min(8, 0.5 + Math.abs(w) * 1.5).toFixed(2));
       path.setAttribute('stroke-opacity', '0.8');
@@ -316,18 +343,25 @@
     });
   }
 
-  function number(x) { return x === undefined || x === null ? '–' : x.toFixed(3); }
+  function number(x) {
+    if (x === undefined) { return '–'; }
+    return x === null ? '∞' : x.toFixed(3);
+  }
 
   function show(next) {
     if (next.run !== run) { curve = []; run = next.run; }
     if (next.curve_from === 0) { curve = []; }
     curve = curve.concat(next.curve);
+    if (state && state.selected && !next.selected) { clearGraph(); }
     state = next;
     $('epoch').textContent = String(state.epoch).padStart(6, '0').replace(/(\d{3})$/, ',$1');
     $('test-loss').textContent = number(state.test_loss);
     $('train-loss').textContent = number(state.train_loss);
-    $('play').disabled = state.playing;
+    $('play').disabled = state.playing || !!state.trouble;
     $('pause').disabled = !state.playing;
+    $('step').disabled = !!state.trouble;
+    $('trouble').textContent = state.trouble || '';
+    $('trouble').hidden = !state.trouble;
     syncControls();
     drawNetwork();
     drawSurface();
@@ -428,8 +462,11 @@
     $('remove-layer').addEventListener('click', function () {
       setHidden(state.setup.hidden.slice(0, -1));
     });
-    $('show_test').addEventListener('change', function () { if (state) { drawSurface(); } });
-    $('discretize').addEventListener('change', function () { if (state) { drawSurface(); } });
+    ['show_test', 'discretize'].forEach(function (id) {
+      $(id).addEventListener('change', function () {
+        if (state) { drawSurface(); rememberSetup(); }
+      });
+    });
     $('surface').addEventListener('click', clickSurface);
     $('show-code').addEventListener('click', showCode);
     $('hide-code').addEventListener('click', function () { $('code-panel').hidden = true; });
@@ -460,6 +497,7 @@
     look(state.train, 'train');
     if ($('show_test').checked) { look(state.test, 'test'); }
     graphShownFor = -1;
+    revealGraph();
     if (best) {
       post('/api/point', best);
     } else {
@@ -490,6 +528,14 @@
     }).catch(function (error) { graphBusy = false; say(error.message); });
   }
 
+  // The chosen point is gone (new data, new network): so is its graph.
+  function clearGraph() {
+    if (stepping) { toggleStepping(); }
+    $('graph').textContent = '';
+    $('graph-info').textContent = GRAPH_HINT;
+    graphShownFor = -1;
+  }
+
   function showGraph(g) {
     var which = g.which === 'train' ? 'training' : 'test';
     $('graph-info').textContent = 'The ' + which + ' point (' + g.x1.toFixed(2) + ', ' +
@@ -498,6 +544,14 @@
       ' nodes' + (g.collapsed ? ', one box per neuron' : '') + ').';
     $('graph').innerHTML = g.svg;  // SVG made by chaingrad.viz on our own server
     fitGraph();
+  }
+
+  // After a click, the graph appears below the fold on small screens: bring it into view.
+  function revealGraph() {
+    var box = $('graph-panel').getBoundingClientRect();
+    if (box.top > window.innerHeight - 120) {
+      $('graph-panel').scrollIntoView({block: 'start'});
+    }
   }
 
   function setFit(fit) {
@@ -611,41 +665,50 @@
     if (!file) { return; }
     file.arrayBuffer().then(function (content) {
       return request('POST', '/api/load', content, true);
-    }).then(function () { say('loaded ' + file.name); $('load').value = ''; })
-      .catch(function (error) { say(error.message); });
+    }).then(function () { say('Loaded ' + file.name + '.', 'ok'); $('load').value = ''; })
+      .catch(function (error) { say(explain(error)); $('load').value = ''; });
   }
 
   // ------------------------------------------------------------------ the set-up in the URL
 
-  // As in TensorFlow Playground, the address carries the set-up, so a link shares it:
-  // #dataset=xor&hidden=4,2&activation=tanh&learning_rate=0.03...
-  var LISTS = {features: true, hidden: true};
-
-  function setupToHash(s) {
-    return '#' + Object.keys(s).map(function (key) {
-      var value = LISTS[key] ? s[key].join(',') : String(s[key]);
-      return key + '=' + encodeURIComponent(value);
+  // As in TensorFlow Playground, the address carries the set-up, so a link shares it, in
+  // TF's own key names: #activation=tanh&learningRate=0.03&networkShape=4,2&x=true...
+  // The server writes the set-up's keys; the page adds its own two (showTestData,
+  // discretize). Reading is key by key: a key that cannot be read is named and skipped.
+  function linkOf() {
+    var pairs = state.link.concat([['showTestData', String($('show_test').checked)],
+                                   ['discretize', String($('discretize').checked)]]);
+    return '#' + pairs.map(function (pair) {
+      return pair[0] + '=' + encodeURIComponent(pair[1]).replace(/%2C/g, ',');
     }).join('&');
   }
 
-  function hashToSetup(hash) {
-    var changes = {};
+  function readLink(hash) {
+    var pairs = {}, unreadable = [];
     hash.replace(/^#/, '').split('&').forEach(function (pair) {
+      if (!pair) { return; }
       var cut = pair.indexOf('=');
-      if (cut <= 0) { return; }
-      var key = pair.slice(0, cut), value = decodeURIComponent(pair.slice(cut + 1));
-      if (LISTS[key]) {
-        var items = value === '' ? [] : value.split(',');
-        changes[key] = key === 'hidden' ? items.map(Number) : items;
-      } else {
-        changes[key] = value !== '' && !isNaN(Number(value)) ? Number(value) : value;
+      var key = cut < 0 ? pair : pair.slice(0, cut), value = cut < 0 ? '' : pair.slice(cut + 1);
+      try {
+        pairs[decodeURIComponent(key)] = decodeURIComponent(value.replace(/\+/g, ' '));
+      } catch (error) {  // a truncated %-escape: name it, read the rest
+        unreadable.push(key.slice(0, 40) + ': its value is cut short or garbled');
       }
     });
-    return changes;
+    return request('POST', '/api/link', {pairs: pairs}).then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if ('showTestData' in answer.page) { $('show_test').checked = answer.page.showTestData; }
+        if ('discretize' in answer.page) { $('discretize').checked = answer.page.discretize; }
+        var skipped = unreadable.concat(answer.skipped);
+        if (skipped.length) {
+          say('From the link, skipped ' + skipped.join('; ') + '. The rest was applied.', 'warn');
+        } else { say(''); }
+        if (state) { drawSurface(); }
+      }).catch(function (error) { say(explain(error)); });
   }
 
   function rememberSetup() {
-    var hash = setupToHash(state.setup);
+    var hash = linkOf();
     if (window.location.hash !== hash) { window.history.replaceState(null, '', hash); }
   }
 
@@ -660,14 +723,19 @@
   request('POST', '/api/session', {}).then(function (r) { return r.json(); }).then(function (start) {
     session = start.session;
     options = start.options;
+    GRAPH_HINT = $('graph-info').textContent;
     wireControls();
-    var asked = window.location.hash.length > 1 ? hashToSetup(window.location.hash) : null;
+    var asked = window.location.hash.length > 1 ? window.location.hash : null;
     show(start.state);
-    if (asked) { setup(asked); }
+    if (asked) { readLink(asked); }
     // a set-up pasted into the address bar of this tab (our own replaceState fires none)
     window.addEventListener('hashchange', function () {
-      if (window.location.hash.length > 1) { setup(hashToSetup(window.location.hash)); }
+      if (window.location.hash.length > 1) { readLink(window.location.hash); }
+    });
+    // closing the tab frees its network at once (the server also notices silence)
+    window.addEventListener('pagehide', function () {
+      navigator.sendBeacon('/api/bye?session=' + encodeURIComponent(session), '');
     });
     poll();
-  }).catch(function (error) { say('cannot reach the playground server: ' + error.message); });
+  }).catch(function (error) { say(explain(error)); });
 })();
