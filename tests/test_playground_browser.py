@@ -441,3 +441,72 @@ def wait_until(condition, seconds: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition never came true"
         time.sleep(0.05)
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+@pytest.mark.parametrize("width, height", [(800, 600), (1280, 800), (1920, 1080)])
+def test_six_wide_layers_fit_their_panel_at_every_window_size(browser, playground, width,
+                                                             height):
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    tab = context.new_page()
+    console: list[str] = []
+    tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    tab.goto(playground.url + "#networkShape=8,8,8,8,8,8&xSquared=true&sinX=true")
+    wait_for_state(tab, "s.setup.hidden.length === 6")
+    tab.wait_for_function("document.querySelectorAll('#columns canvas.node').length === 56",
+                          timeout=TIMEOUT_MS)
+    network = tab.locator("#network-panel").bounding_box()
+    output = tab.locator("#output-panel").bounding_box()
+    assert not boxes_overlap(network, output)
+    assert tab.evaluate("document.documentElement.scrollWidth") <= width  # nothing cut off
+    out_node = tab.locator("canvas[data-key='output']").bounding_box()
+    visible = tab.locator("#network").bounding_box()
+    assert out_node["x"] + out_node["width"] <= visible["x"] + visible["width"] + 1
+    shoot(tab, f"08_six_layers_{width}x{height}")
+    assert console == []
+    context.close()
+
+
+def test_a_clicked_point_brings_its_graph_into_view(browser, playground):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    tab = context.new_page()
+    console: list[str] = []
+    tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    tab.goto(playground.url)
+    wait_for_state(tab, "true")
+    click_training_point(tab, 5)
+    tab.locator("#graph svg").wait_for()
+    tab.wait_for_function("document.getElementById('graph-panel').getBoundingClientRect().top"
+                          " < window.innerHeight - 100", timeout=TIMEOUT_MS)
+    assert console == []  # no <svg> attribute error on a graph refresh
+    context.close()
+
+
+def contrast(foreground: str, background: str = "rgb(255, 255, 255)") -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted([luminance(foreground), luminance(background)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_grey_text_meets_wcag_aa(page):
+    for selector in (".train-line", ".curve-legend", ".count", "h3", ".hint",
+                     ".feature:not(.on)"):
+        colour = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).color")
+        assert contrast(colour) >= 4.5, (selector, colour)
+
+
+def test_a_stopped_server_is_named_as_such(browser):
+    running = serve(port=0)
+    tab = open_tab(browser, running.url)
+    wait_for_state(tab, "true")
+    running.stop()
+    said = message(tab)
+    assert "server has stopped" in said and "Failed to fetch" not in said, said
+    tab.context.close()

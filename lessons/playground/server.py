@@ -28,6 +28,7 @@ import ipaddress
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 import webbrowser
@@ -85,6 +86,11 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that hung up (or a connection cut by stop()) is no error to print."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class Playground:

@@ -249,6 +249,9 @@
     columns.appendChild(out);
     $('layer-count').textContent = s.hidden.length +
       (s.hidden.length === 1 ? ' hidden layer' : ' hidden layers');
+    // too wide for the panel: smaller neurons first, a scroll bar only if still too wide
+    columns.classList.remove('compact');
+    if (columns.scrollWidth > $('network').clientWidth) { columns.classList.add('compact'); }
     buildLinks();
   }
 
@@ -285,17 +288,18 @@
   function buildLinks() {
     var svg = $('links');
     svg.textContent = '';
-    var box = $('network').getBoundingClientRect();
-    svg.setAttribute('width', box.width);
-    svg.setAttribute('height', box.height);
+    var network = $('network'), box = network.getBoundingClientRect();
+    svg.setAttribute('width', Math.max(box.width, network.scrollWidth));
+    svg.setAttribute('height', Math.max(box.height, network.scrollHeight));
     var columns = Array.prototype.map.call(document.querySelectorAll('#columns .column'),
       function (c) { return Array.prototype.slice.call(c.querySelectorAll('canvas.node:not(.off)')); });
     for (var k = 0; k + 1 < columns.length; k++) {
       columns[k].forEach(function (from, i) {
         columns[k + 1].forEach(function (to, j) {
           var a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
-          var x1 = a.right - box.left, y1 = a.top + a.height / 2 - box.top;
-          var x2 = b.left - box.left, y2 = b.top + b.height / 2 - box.top;
+          var dx = network.scrollLeft - box.left, dy = network.scrollTop - box.top;
+          var x1 = a.right + dx, y1 = a.top + a.height / 2 + dy;
+          var x2 = b.left + dx, y2 = b.top + b.height / 2 + dy;
           var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
           var middle = (x1 + x2) / 2;
           path.setAttribute('d', 'M' + x1 + ',' + y1 + ' C' + middle + ',' + y1 + ' ' +
@@ -540,7 +544,7 @@
     var which = g.which === 'train' ? 'training' : 'test';
     $('graph-info').textContent = 'The ' + which + ' point (' + g.x1.toFixed(2) + ', ' +
       g.x2.toFixed(2) + '), label ' + g.label + ': ŷ = ' + g.prediction.toFixed(4) +
-      ', squared error ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
+      ', loss ½(ŷ − y)² = ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
       ' nodes' + (g.collapsed ? ', one box per neuron' : '') + ').';
     $('graph').innerHTML = g.svg;  // SVG made by chaingrad.viz on our own server
     fitGraph();
@@ -582,8 +586,7 @@
     var fit = $('fit-graph').getAttribute('aria-pressed') === 'true';
     var wider = +svg.dataset.width > $('graph').clientWidth;
     svg.setAttribute('width', fit && wider ? '100%' : svg.dataset.width);
-    svg.setAttribute('height', fit && wider ? '' : svg.dataset.height);
-    if (fit && wider) { svg.removeAttribute('height'); }
+    if (fit && wider) { svg.removeAttribute('height'); } else { svg.setAttribute('height', svg.dataset.height); }
   }
 
   function toggleStepping() {
