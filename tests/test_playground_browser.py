@@ -476,12 +476,15 @@ def test_a_clicked_point_brings_its_graph_into_view(browser, playground):
     tab = context.new_page()
     console: list[str] = []
     tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-    tab.goto(playground.url)
-    wait_for_state(tab, "true")
+    tab.goto(playground.url + "#networkShape=8,8,8,8,8,8&xSquared=true&sinX=true")
+    wait_for_state(tab, "s.setup.hidden.length === 6")
     click_training_point(tab, 5)
     tab.locator("#graph svg").wait_for()
     tab.wait_for_function("document.getElementById('graph-panel').getBoundingClientRect().top"
                           " < window.innerHeight - 100", timeout=TIMEOUT_MS)
+    scale = tab.evaluate("(s => s.getBoundingClientRect().width / s.dataset.width)"
+                         "(document.querySelector('#graph svg'))")
+    assert 0.59 <= scale <= 1  # fitted, but never too small to read (60%)
     assert console == []  # no <svg> attribute error on a graph refresh
     context.close()
 

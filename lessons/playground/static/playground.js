@@ -584,9 +584,14 @@
       svg.dataset.height = svg.getAttribute('height');
     }
     var fit = $('fit-graph').getAttribute('aria-pressed') === 'true';
-    var wider = +svg.dataset.width > $('graph').clientWidth;
-    svg.setAttribute('width', fit && wider ? '100%' : svg.dataset.width);
-    if (fit && wider) { svg.removeAttribute('height'); } else { svg.setAttribute('height', svg.dataset.height); }
+    var width = +svg.dataset.width, height = +svg.dataset.height;
+    var shown = width;
+    if (fit && width > $('graph').clientWidth) {
+      // scaled to the panel, but never below 60%: smaller text cannot be read
+      shown = Math.max($('graph').clientWidth, 0.6 * width);
+    }
+    svg.setAttribute('width', String(shown));
+    svg.setAttribute('height', String(Math.round(height * shown / width)));
   }
 
   function toggleStepping() {
