@@ -50,6 +50,7 @@ def browser():
 def page(browser, playground):
     # bypass_csp: the page forbids eval, and Playwright's wait_for_function uses it
     context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -208,6 +209,7 @@ def test_a_click_on_empty_ground_adds_a_point(page):
 
 def test_several_tabs_train_their_own_networks(browser, playground, page):
     other = browser.new_page(bypass_csp=True)
+    other.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     other.goto(playground.url)
     other.wait_for_function("window.chaingradPlayground && window.chaingradPlayground.state()")
     other.get_by_label("spiral").check()
@@ -248,6 +250,7 @@ def test_save_and_load_a_network(page, tmp_path):
 
 def test_the_address_carries_the_set_up(browser, playground):
     context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     tab.goto(playground.url + "#dataset=spiral&hidden=3,3&activation=relu&features=x1,x2,sin%20x1")
     shared = wait_for_state(tab, "s.setup.dataset === 'spiral'")
@@ -266,6 +269,7 @@ def test_the_address_carries_the_set_up(browser, playground):
 def open_tab(browser, url: str):
     """A new tab on ``url``, its JavaScript errors collected in tab.errors."""
     context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     tab.errors = []
     tab.on("pageerror", lambda error: tab.errors.append(str(error)))
@@ -308,10 +312,12 @@ def test_a_tensorflow_playground_link_opens_here(browser, playground):
     assert s["hidden"] == [5, 3] and s["features"] == ["x1", "x2", "x1·x2"]
     assert s["seed"] == 84722
     tab.wait_for_function("document.getElementById('show_test').checked"
-                          " && document.getElementById('discretize').checked")
+                          " && document.getElementById('discretize').checked",
+                          timeout=TIMEOUT_MS)
     assert tab.locator("#message").text_content() == ""  # nothing skipped
     tab.wait_for_function("location.hash.indexOf('showTestData=true') >= 0"
-                          " && location.hash.indexOf('discretize=true') >= 0")
+                          " && location.hash.indexOf('discretize=true') >= 0",
+                          timeout=TIMEOUT_MS)
     assert tab.errors == []
     tab.context.close()
 
@@ -452,6 +458,7 @@ def boxes_overlap(a: dict, b: dict) -> bool:
 def test_six_wide_layers_fit_their_panel_at_every_window_size(browser, playground, width,
                                                              height):
     context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     console: list[str] = []
     tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
@@ -473,6 +480,7 @@ def test_six_wide_layers_fit_their_panel_at_every_window_size(browser, playgroun
 
 def test_a_clicked_point_brings_its_graph_into_view(browser, playground):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     console: list[str] = []
     tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)

@@ -711,7 +711,7 @@
         if (skipped.length) {
           say('From the link, skipped ' + skipped.join('; ') + '. The rest was applied.', 'warn');
         } else { say(''); }
-        if (state) { drawSurface(); }
+        if (state) { drawSurface(); rememberSetup(); }
       }).catch(function (error) { say(explain(error)); });
   }
 
