@@ -632,3 +632,25 @@ def test_the_spiral_is_shaken_as_much_as_in_tf():
     calm = dataset("spiral", 400, 0.0, 0.5, seed=1)[0]
     shaken = dataset("spiral", 400, 0.5, 0.5, seed=1)[0]
     assert 0.4 < np.abs(shaken - calm).max() <= 0.5  # TF: uniform(-1, 1) * noise
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"layer": 0, "from": 1, "to": 2, "value": 1.5}, 200),
+    ({"layer": 2, "from": None, "to": 0, "value": -0.25}, 200),
+    ({"layer": 9, "from": 0, "to": 0, "value": 1.0}, 400),
+    ({"layer": 0, "from": 5, "to": 0, "value": 1.0}, 400),
+    ({"layer": 0, "from": 0, "to": 0, "value": 1e9}, 400),
+    ({"layer": 0, "from": 0, "to": 0, "value": "1"}, 400),
+    ({"layer": [0], "from": 0, "to": 0, "value": 1.0}, 400),
+])
+def test_a_weight_typed_in_is_checked_then_set(playground, body, status):
+    key = new_session(playground)
+    session = playground.session(key)
+    answer, text = ask(playground, "POST", "/api/weight", json.dumps(body).encode(),
+                       {"X-Session": key})
+    assert answer == status, text
+    if status == 200:
+        layer = [m for m in session.model if hasattr(m, "n_out")][body["layer"]]
+        got = (layer.bias.data[body["to"]] if body["from"] is None
+               else layer.weight.data[body["from"], body["to"]])
+        assert got == body["value"] and "changed by hand" in session.code()

@@ -521,3 +521,29 @@ def test_a_stopped_server_is_named_as_such(browser):
     said = message(tab)
     assert "server has stopped" in said and "Failed to fetch" not in said, said
     tab.context.close()
+
+
+def test_weights_and_biases_can_be_typed_in_as_in_tf(page):
+    answers = iter(["1.5", "-0.25"])
+    page.on("dialog", lambda dialog: dialog.accept(next(answers)))
+    line = page.locator("#links path[data-layer='0'][data-from='1'][data-to='2']")
+    box = line.bounding_box()
+    page.evaluate("p => p.dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+                  line.element_handle())
+    wait_for_state(page, "s.weights[0][1][2] === 1.5")
+    page.locator("button.bias[data-layer='1'][data-to='1']").click()
+    after = wait_for_state(page, "s.biases[1][1] === -0.25")
+    assert after["weights"][0][1][2] == 1.5 and box is not None
+
+
+def test_hovering_a_neuron_shows_its_map_large_with_a_colour_scale(page):
+    surface = "document.getElementById('surface').toDataURL()"
+    before = page.evaluate(surface)
+    page.locator("canvas[data-key='L1.N0']").hover()
+    page.wait_for_function("document.getElementById('surface-caption').textContent"
+                           ".indexOf('layer 1, neuron 0') >= 0")
+    assert page.evaluate(surface) != before
+    shoot(page, "09_hovered_neuron", "#output-panel")
+    page.mouse.move(0, 0)
+    page.wait_for_function("document.getElementById('surface-caption').textContent === ''")
+    assert page.locator("#colour-legend .scale").is_visible()

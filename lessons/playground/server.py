@@ -413,6 +413,17 @@ class Handler(BaseHTTPRequestHandler):
         session.configure(self._json_body())
         self._json({"version": session.version})
 
+    def _post_weight(self, session: Session, query: dict[str, str]) -> None:
+        """A weight or a bias typed in on the page (TF Playground's weight editing)."""
+        data = self._json_body()
+        layer, to, source, value = (data.get(key) for key in ("layer", "to", "from", "value"))
+        if not (_whole(layer) and _whole(to) and (source is None or _whole(source))
+                and isinstance(value, (int, float)) and not isinstance(value, bool)):
+            raise Refused(HTTPStatus.BAD_REQUEST,
+                          "a weight needs whole numbers layer, to (and from) and a value")
+        session.set_weight(layer, source, to, float(value))
+        self._json({"version": session.version})
+
     def _post_link(self, session: Session, query: dict[str, str]) -> None:
         """A set-up from the page's address, read key by key (see link.py)."""
         pairs = self._json_body().get("pairs")
@@ -473,6 +484,10 @@ def finite(data: Any) -> Any:
     if isinstance(data, (list, tuple)):
         return [finite(value) for value in data]
     return data
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _integer(text: str | None, default: int) -> int:

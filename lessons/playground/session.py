@@ -523,6 +523,29 @@ class Session:
                     hidden.append(x.data)
         return hidden, x.data
 
+    def set_weight(self, layer: int, source: int | None, to: int, value: float) -> None:
+        """Set one weight (``source`` None: the bias) of linear layer ``layer`` (from 0)."""
+        if not (np.isfinite(value) and abs(value) <= MAX_WEIGHT):
+            raise SetupError(f"a weight must be a number from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}")
+        with self.lock:
+            linears = linear_layers(self.model)
+            if not 0 <= layer < len(linears):
+                raise SetupError(f"there is no layer {layer + 1}")
+            target = linears[layer]
+            if not 0 <= to < target.n_out or not (source is None or 0 <= source < target.n_in):
+                raise SetupError(f"there is no such weight in layer {layer + 1}")
+            tensor = target.bias if source is None else target.weight
+            values = tensor.data.copy()
+            values[(to,) if source is None else (source, to)] = value
+            tensor.data = values
+            self.finite_weights = [p.data.copy() for p in self.model.parameters()]
+            if self.history_note is None:
+                self.history_note = (f"weights were changed by hand at epoch {self.epoch}; "
+                                     "this script cannot repeat that")
+            if not self._record_losses():
+                self._diverged()
+            self._touch()
+
     # ------------------------------------------------------------ one point's graph
 
     def add_point(self, x1: float, x2: float, label: float) -> None:

@@ -23,6 +23,8 @@
   var stepAt = 0;
   var draws = 0;
   var GRAPH_HINT = '';  // the graph panel's first words, shown again when it is cleared
+  var hovered = null;  // the neuron under the mouse: its map is shown large on the output
+  var neuronMaps = {};  // key -> the newest map of each feature and neuron
 
   function $(id) { return document.getElementById(id); }
 
@@ -131,8 +133,14 @@
 
   function drawSurface() {
     var canvas = $('surface');
+    var values = decode(state.surface), size = state.surface_size;
+    var large = hovered && hovered !== 'output' && neuronMaps[hovered];
+    if (large) { values = decode(neuronMaps[hovered]); size = state.map_size; }
+    $('surface-caption').textContent = large ? 'Showing the map of ' +
+      hovered.replace(/^feature:/, 'the feature ').replace(/^L(\d+)\.N(\d+)$/,
+        'layer $1, neuron $2') + ' (move the mouse away for the output).' : '';
     // lighter than the points, so a blue point on blue ground still shows
-    paintMap(canvas, decode(state.surface), state.surface_size, $('discretize').checked, true);
+    paintMap(canvas, values, size, $('discretize').checked, true);
     var context = canvas.getContext('2d');
     var regression = state.setup.problem === 'regression';
     function dots(points, edge) {
@@ -161,12 +169,25 @@
         });
       }
     }
-    // axes ticks at -6, 0, 6
+    // axis ticks every unit along the bottom (x1) and the left (x2), numbers every 3
     context.fillStyle = '#374151';
+    context.strokeStyle = '#374151';
+    context.lineWidth = 1;
     context.font = '10px sans-serif';
-    context.fillText('-6', 2, canvas.height - 3);
-    context.fillText('6', canvas.width - 9, canvas.height - 3);
-    context.fillText('6', 2, 10);
+    for (var t = -RADIUS; t <= RADIUS; t++) {
+      var x = toPixel(t, canvas), y = toPixelY(t, canvas), long = t % 3 === 0 ? 5 : 3;
+      context.beginPath();
+      context.moveTo(x, canvas.height); context.lineTo(x, canvas.height - long);
+      context.moveTo(0, y); context.lineTo(long, y);
+      context.stroke();
+      if (t % 3 === 0 && t > -RADIUS && t < RADIUS) {
+        context.fillText(String(t), x - (t < 0 ? 5 : 3), canvas.height - 7);
+        if (t !== 0) { context.fillText(String(t), 7, y + 3); }
+      }
+    }
+    context.fillText('-6', 2, canvas.height - 7);
+    context.fillText('6', canvas.width - 9, canvas.height - 7);
+    context.fillText('6', 7, 10);
   }
 
   function drawCurve() {
@@ -240,12 +261,13 @@
       count.textContent = width + (width === 1 ? ' neuron' : ' neurons');
       layer.appendChild(count);
       for (var j = 0; j < width; j++) {
-        layer.appendChild(nodeCanvas('L' + (k + 1) + '.N' + j, 'layer ' + (k + 1) + ', neuron ' + j));
+        layer.appendChild(neuron('L' + (k + 1) + '.N' + j, 'layer ' + (k + 1) + ', neuron ' + j,
+                                 k, j));
       }
       columns.appendChild(layer);
     });
     var out = column('Output');
-    out.appendChild(nodeCanvas('output', 'the output ŷ'));
+    out.appendChild(neuron('output', 'the output ŷ', s.hidden.length, 0));
     columns.appendChild(out);
     $('layer-count').textContent = s.hidden.length +
       (s.hidden.length === 1 ? ' hidden layer' : ' hidden layers');
@@ -281,7 +303,41 @@
     canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', 'heat map of ' + label);
     canvas.title = label;
+    canvas.addEventListener('mouseenter', function () {
+      hovered = key; if (state) { drawSurface(); }
+    });
+    canvas.addEventListener('mouseleave', function () {
+      hovered = null; if (state) { drawSurface(); }
+    });
     return canvas;
+  }
+
+  // A neuron: its map, with a small square for its bias (click it to change the bias).
+  function neuron(key, label, k, j) {
+    var box = document.createElement('span');
+    box.className = 'neuron';
+    box.appendChild(nodeCanvas(key, label));
+    var bias = document.createElement('button');
+    bias.type = 'button';
+    bias.className = 'bias';
+    bias.dataset.layer = k; bias.dataset.to = j;
+    bias.setAttribute('aria-label', 'bias of ' + label);
+    bias.addEventListener('click', function () { editWeight(k, null, j); });
+    box.appendChild(bias);
+    return box;
+  }
+
+  // TF Playground's weight editing: a click on a line or a bias square asks for a value.
+  function editWeight(k, i, j) {
+    var bias = i === null;
+    var now = bias ? state.biases[k][j] : state.weights[k][i][j];
+    var name = 'L' + (k + 1) + '.N' + j + (bias ? '.b' : '.w' + i);
+    var text = window.prompt('New value for ' + name + ' (now ' + now.toFixed(4) + '):',
+                             now.toFixed(4));
+    if (text === null) { return; }
+    var value = Number(text.replace(',', '.'));
+    if (text.trim() === '' || !isFinite(value)) { say(name + ' must be a number'); return; }
+    post('/api/weight', {layer: k, from: i, to: j, value: value});
   }
 
   // One SVG line per weight, from a node of one column to a node of the next.
@@ -306,6 +362,9 @@
                             middle + ',' + y2 + ' ' + x2 + ',' + y2);
           path.setAttribute('fill', 'none');
           path.dataset.layer = k; path.dataset.from = i; path.dataset.to = j;
+          path.addEventListener('click', function () {  // (k is the loop's: read the path)
+            editWeight(+path.dataset.layer, +path.dataset.from, +path.dataset.to);
+          });
           var title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
           path.appendChild(title);
           svg.appendChild(path);
@@ -321,6 +380,12 @@
     FEATURES.forEach(function (name) { maps['feature:' + name] = state.features[name]; });
     state.neurons.forEach(function (layer, k) {
       layer.forEach(function (values, j) { maps['L' + (k + 1) + '.N' + j] = values; });
+    });
+    neuronMaps = maps;
+    document.querySelectorAll('#columns button.bias').forEach(function (square) {
+      var b = state.biases[+square.dataset.layer][+square.dataset.to] || 0;
+      square.style.background = 'rgb(' + colour(b).join(',') + ')';
+      square.title = 'bias ' + b.toFixed(4) + ': click to change it';
     });
     document.querySelectorAll('#columns canvas.node').forEach(function (canvas) {
       var key = canvas.dataset.key;
@@ -343,7 +408,8 @@
       path.setAttribute('stroke', w >= 0 ? '#0877bd' : '#f59322');
       path.setAttribute('stroke-width', Math.min(8, 0.5 + Math.abs(w) * 1.5).toFixed(2));
       path.setAttribute('stroke-opacity', '0.8');
-      path.firstChild.textContent = 'weight L' + (k + 1) + '.N' + j + '.w' + i + ' = ' + w.toFixed(4);
+      path.firstChild.textContent = 'weight L' + (k + 1) + '.N' + j + '.w' + i + ' = ' +
+        w.toFixed(4) + ': click to change it';
     });
   }
 
