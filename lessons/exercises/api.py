@@ -79,8 +79,14 @@ _grading = threading.local()  # the exercise being graded in this thread: seed, 
 def start_exercise(label: str, seed: int) -> None:
     """The grader calls this before a check: hidden cases draw from (seed, label)."""
     _grading.rng = np.random.default_rng([seed, zlib.crc32(label.encode("utf-8"))])
+    _grading.seed = seed
     _grading.hidden = None
     _grading.hidden_count = 0
+
+
+def api_seed() -> int:
+    """The run's seed (for data a check draws itself, such as a test set)."""
+    return getattr(_grading, "seed", 0)
 
 
 def current_hidden() -> str | None:

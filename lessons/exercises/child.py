@@ -200,6 +200,13 @@ class Child:
             return self.load()
         if op == "describe":
             return {"ok": self.encode(self.describe(request))}
+        if op == "seed":
+            from chaingrad import nn
+
+            nn.manual_seed(int(request["seed"]))
+            return {"ok": None}
+        if op == "build":
+            return {"ok": self.handle(self.decode(request["spec"], False))}
         if op == "weights":
             model = self.handles[request["target"]]
             return {"ok": self.encode([p.data for p in model.parameters()])}

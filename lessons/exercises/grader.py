@@ -673,12 +673,18 @@ class Student:
         return Build("loss", name=name)
 
     def build_model(self, n_in: int, sizes: list, weights: list, grads: list | None = None,
-                    activation: str = "tanh") -> Build:
-        """An nn.MLP with exactly these weights (and gradients), built in the child."""
-        return Build("model", n_in=n_in, sizes=list(sizes), activation=activation,
+                    activation: str = "tanh") -> Remote:
+        """An nn.MLP with exactly these weights (and gradients), made in the child: pass it
+        to the student's code, then read ``weights_of`` it."""
+        spec = Build("model", n_in=n_in, sizes=list(sizes), activation=activation,
                      weights=[np.asarray(w, dtype=float) for w in weights],
                      grads=None if grads is None else [np.asarray(g, dtype=float)
                                                        for g in grads])
+        return self._session.request({"op": "build", "spec": _encode(spec)})
+
+    def seed(self, seed: int) -> None:
+        """Seed chaingrad's random numbers in the child (nn.manual_seed)."""
+        self._session.request({"op": "seed", "seed": int(seed)})
 
     def weights_of(self, model: Remote) -> list:
         """The model's parameters (as arrays), read in the child."""
@@ -711,9 +717,7 @@ def explain(details: dict, limit: float, hidden: str | None = None) -> tuple[str
     frames = details["frames"]
     where = _where(frames)
     if details["time_limit"]:
-        outermost = next((n for _, n in frames if n != "<module>"), None)
-        inside = f" in {outermost}" if outermost else ""
-        return "error", (f"stopped after {limit:g} s of CPU time{inside}{where}: the code did "
+        return "error", (f"stopped after {limit:g} s of CPU time{where}: the code did "
                          "not finish (an endless loop, or too slow: if it is right but slow, "
                          f"try --timeout {max(10, 3 * limit):g}).")
     if details["not_implemented"] and frames:
@@ -895,7 +899,7 @@ def _load_failure(error: BaseException, budget: float) -> str:
         elif details["type"] == "SystemExit":
             why = "it calls exit() while loading."
         else:
-            why = explain(details, budget)[1].removeprefix("your code ")
+            why = "it " + explain(details, budget)[1].removeprefix("your code ")
         return f"your file could not be loaded: {why}"
     if isinstance(error, ChildGone):
         return f"your file could not be loaded: {error.sentence}"
