@@ -283,7 +283,9 @@ def plain(value: Any) -> Any:
     """``value`` with every Value/Tensor that came back replaced by its numbers (one rule
     for every exercise: a loss may be returned as a float or as a one-number Tensor)."""
     if isinstance(value, NodeData):
-        return value.data
+        data = np.asarray(value.data)
+        return float(data.reshape(())) if data.dtype.kind in "biuf" and data.size == 1 \
+            else data
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, tuple):

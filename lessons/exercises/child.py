@@ -112,8 +112,10 @@ class Child:
             return {"$opaque": "nested", "repr": "(nested too deeply)"}
         if value is None or type(value) in (bool, int, str):
             return value if type(value) is not str else value[:20_000]
-        if type(value) is float or isinstance(value, (float, np.floating)):
-            return float.__float__(float(value))
+        if isinstance(value, float):  # float.__float__: a subclass's own __float__ never runs
+            return float.__float__(value)
+        if isinstance(value, np.floating):
+            return float(value)
         if isinstance(value, (np.integer, np.bool_)):
             return value.item()
         if isinstance(value, np.ndarray):
