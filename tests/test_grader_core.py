@@ -340,6 +340,24 @@ MKDIR = _can(lambda: open({str(tmp_path / 'planted.txt')!r}, "w"))
     assert not (tmp_path / "planted.txt").exists()
 
 
+def test_without_a_user_of_its_own_a_child_gets_its_own_process_space(tmp_path,
+                                                                       monkeypatch):
+    # What a grader that is not root does (where the system offers user namespaces):
+    # the child sees only its own processes, so it cannot signal the grader or a classmate.
+    from chaingrad.lessons.exercises import grader
+
+    if not grader.namespace_prefix() and not ROOT:
+        pytest.skip("no namespaces on this machine")
+    monkeypatch.setattr(grader, "DROP_USER", False)
+    text = replace(solution("1"), "    return 1.0, 1.0, z, x + y",
+                   "    import os\n    print(sorted(int(p) for p in os.listdir('/proc') "
+                   "if p.isdigit()))\n    return 1.0, 1.0, z, x + y")
+    result = grade(tmp_path, text)["1.1 local_derivatives"]
+    assert result.result == "pass"
+    visible = eval(result.output.splitlines()[0])  # noqa: S307 (our own test's list)
+    assert len(visible) <= 3 and 1 in visible, visible
+
+
 def test_a_classmate_rewriting_files_changes_no_other_grade(tmp_path):
     honest = tmp_path / "a_honest.py"
     honest.write_text(solution("1"))

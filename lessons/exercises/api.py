@@ -45,13 +45,15 @@ class Wrong(Exception):
     """
 
     def __init__(self, message: str, graph: Any = None, hint: str | None = None,
-                 formula: str | None = None, edge_labels: bool | None = None) -> None:
+                 formula: str | None = None, edge_labels: bool | None = None,
+                 marks: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.graph = graph
         self.hint = hint  # said again when a hidden case fails (it shows no numbers)
         self.formula = formula
         self.edge_labels = edge_labels
+        self.marks = marks  # the nodes to paint red (passed to viz.draw as check=)
 
 
 class StudentError(BaseException):
