@@ -431,3 +431,37 @@ def test_on_file_reports_each_file_as_soon_as_it_is_graded(tmp_path):
         (path, len(results))))
     assert seen == [(str(paths[0]), 10), (str(paths[1]), 8)]
     assert list(graded) == [str(p) for p in paths]
+
+
+# ------------------------------------------------------------ the feedback fixes
+
+
+def test_perceptron_with_strict_greater_is_told_about_step_0_not_adaline(tmp_path):
+    text = replace(solution("3"), "y = 1.0 if w @ x >= 0 else 0.0",
+                   "y = 1.0 if w @ x > 0 else 0.0")
+    message = grade(tmp_path, text)["3.1 perceptron_step"].message
+    assert "step(0) = 1" in message and "ADALINE" not in message
+
+
+def test_a_wrong_shape_in_two_layer_gradients_is_said_as_a_shape(tmp_path):
+    text = replace(solution("1"), '"W1": np.outer(dE_dz, x)', '"W1": np.outer(x, dE_dz)')
+    message = grade(tmp_path, text)["1.10 two_layer_gradients"].message
+    assert message == "your dE/dW1 has the shape (3, 4); expected (4, 3), the shape of W1."
+
+
+def test_a_missing_key_in_two_layer_gradients_is_named(tmp_path):
+    text = replace(solution("1"), '"b2": dE_dy}', '"B2": dE_dy}')
+    message = grade(tmp_path, text)["1.10 two_layer_gradients"].message
+    assert message == ("your two_layer_gradients returned a dict without the key 'b2' (it "
+                       "has 'B2' instead: the keys are the weights' names).")
+
+
+def test_the_local_derivatives_picture_shows_no_contradicting_edge_labels(tmp_path):
+    text = replace(solution("1"), "    return 1.0, 1.0, z, x + y", "    return 1.0, 1.0, x + y, z")
+    result = grade(tmp_path, text, pictures=tmp_path / "pictures")["1.1 local_derivatives"]
+    svg = Path(result.picture).read_text(encoding="utf-8")
+    assert "MISMATCH" in svg and "local derivative" not in svg
+    right = replace(solution("1"), "return df_dq * 1.0, df_dq * 1.0, x + y",
+                    "return df_dq * 1.0, df_dq * 1.0, z")
+    other = grade(tmp_path, right, pictures=tmp_path / "others")["1.2 f_gradients"]
+    assert "local derivative" in Path(other.picture).read_text(encoding="utf-8")
