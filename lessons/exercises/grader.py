@@ -75,7 +75,7 @@ class Result:
     picture: str = ""
     output: str = ""  # what the student's code printed during the check (the start of it)
     hidden: str = ""  # the kind of hidden case that failed ("" when none did)
-    hidden_cases: int = 0  # how many hidden cases the exercise checked
+    hidden_cases: int = 0  # how many hidden cases the exercise has (0: public cases only)
     seed: int = 0  # the run's seed (--seed re-grades exactly)
 
 
