@@ -1,15 +1,14 @@
 """The grader: run each exercise's check on a student's file and say what happened.
 
 A grade is decided only in this process, where no student code runs. Each submission
-runs in a child process of its own (:mod:`.child`, started and watched by :mod:`.session`):
-a private temporary folder holding a
-copy of the file only, isolated Python (nothing beside the file is importable), a
-scrubbed environment, its own session, memory / CPU / file-size / process limits, and an
-unprivileged user of its own when the grader runs as root. The checks run here: each
-``student.f(x)`` in a check is a request to the child, which calls the student's code on
-the inputs the check chose and answers with plain data (:mod:`.wire`; never pickle). The
-check compares that data with its own reference; the points come from this process's own
-list of exercises.
+runs in a child process of its own (:mod:`.child`, started and watched by
+:mod:`.session`): a private temporary folder holding a copy of the file only, isolated
+Python (nothing beside the file is importable), a scrubbed environment, its own session,
+memory / CPU / file-size / process limits, and an unprivileged user (or a process space)
+of its own. The checks run here: each ``student.f(x)`` in a check is a request to the
+child, which calls the student's code on the inputs the check chose and answers with
+plain data (:mod:`.wire`; never pickle). The check compares that data with its own
+reference; the points come from this process's own list of exercises.
 
 Time is CPU time, measured here from the child's /proc entry: one budget for the file's
 top-level code, one per exercise (``--timeout`` × the exercise's cost). A crash, a kill or
