@@ -37,10 +37,11 @@ from typing import Any
 
 from . import api
 from .api import ASSIGNMENTS, Assignment, ChildGone, Exercise, StudentError, Wrong
-from .session import (  # noqa: F401 (sandbox_prefix and stop_all: for the command)
+from .session import (  # noqa: F401 (the prefixes and stop_all: for the command and tests)
     MEMORY_BYTES,
     Session,
     Student,
+    namespace_prefix,
     sandbox_prefix,
     stop_all,
 )
