@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 import time
 from collections import Counter
@@ -93,6 +95,7 @@ def run(arguments: argparse.Namespace) -> int:
         assignment = _class_assignment(arguments.assignment, submissions, assignments)
     except ValueError as error:
         return _fail(str(error))
+    report.order = {s.file: n for n, s in enumerate(submissions)}
     kept = {s.file for s in submissions if report.done(s.file)}
     todo = [s for s in submissions if s.file not in kept]
     if kept:
@@ -132,20 +135,25 @@ def _grade(arguments, todo, assignment, report, graded) -> None:
 
     names = distinct_names([s.student for s in todo] + [g.student for g in graded.values()])
     by_file = {s.file: s for s in todo}
+    scratch = ""  # pictures drawn for --feedback alone, removed at the end
 
     def done(file: str, results) -> None:
         submission = by_file[file]
         for r in results:
             r.file = file
             r.message = submission.where(r.message)
-            r.picture = _relative(r.picture)
         one = Graded(submission.student, file, list(results), list(submission.notes))
         graded[file] = one
-        report.add(one)
         if arguments.feedback:
             student = next(s for s in by_student(graded.values())
                            if s.student == submission.student)
-            write_feedback(arguments.feedback, student, names[submission.student])
+            copies = write_feedback(arguments.feedback, student, names[submission.student])
+            if not arguments.pictures:  # the pictures live in the feedback folder only
+                for r in one.results:
+                    r.picture = copies.get(r.picture, "" if scratch else r.picture)
+        for r in one.results:
+            r.picture = _relative(r.picture)
+        report.add(one)
 
     for s in todo:
         if s.problem:  # nothing to run: 0 of the assignment's points, with the sentence
@@ -154,19 +162,24 @@ def _grade(arguments, todo, assignment, report, graded) -> None:
     if not readable:
         return
     pictures = None
-    if arguments.pictures or arguments.feedback:
-        from chaingrad.lessons.exercises.reports import private_folder
+    if arguments.pictures:
+        from chaingrad.lessons.exercises.reports import real_folder
 
-        root = arguments.pictures or arguments.feedback
-        pictures = {s.file: str(private_folder(root, names[s.student]).resolve())
-                    for s in readable}
+        pictures = str(real_folder(arguments.pictures).resolve())
+    elif arguments.feedback:  # drawn aside, then copied into each student's feedback
+        pictures = scratch = tempfile.mkdtemp(prefix="chaingrad-pictures-")
     seed = arguments.seed if arguments.seed is not None else int.from_bytes(os.urandom(4),
                                                                             "little")
     if not arguments.json:
         print(f"chaingrad check: hidden cases drawn with --seed {seed}", file=sys.stderr)
-    grade_files([s.file for s in readable], arguments.exercises, arguments.timeout,
-                pictures, arguments.jobs, seed=seed, sources={s.file: s.text for s in readable},
-                sandbox=arguments.sandbox, on_file=done)
+    try:
+        grade_files([s.file for s in readable], arguments.exercises, arguments.timeout,
+                    pictures, arguments.jobs, seed=seed,
+                    sources={s.file: s.text for s in readable}, sandbox=arguments.sandbox,
+                    on_file=done)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _not_graded(submission, assignment) -> list:

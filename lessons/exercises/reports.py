@@ -115,19 +115,18 @@ class _ignored:
 def private_folder(root: str | os.PathLike, name: str) -> Path:
     """``root/name`` as a real folder of ours: a symlink planted there is removed first,
     so nothing drawn or copied into it can land elsewhere."""
-    root = Path(root)
-    _real_folder(root)
-    folder = root / name
-    _real_folder(folder)
-    return folder
+    return real_folder(real_folder(root) / name)
 
 
-def _real_folder(folder: Path) -> None:
+def real_folder(folder: str | os.PathLike) -> Path:
+    """``folder``, made if missing; a symlink found in its place is removed first."""
+    folder = Path(folder)
     if folder.is_symlink():
         folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     if folder.is_symlink() or not folder.is_dir():
         raise OSError(f"{str(folder)!r} is not a folder")
+    return folder
 
 
 # ------------------------------------------------------------------ the CSV report
@@ -143,6 +142,7 @@ class Report:
     def __init__(self, path: str | os.PathLike | None, resume: bool = False) -> None:
         self.path = Path(path) if path else None
         self.graded: dict[str, Graded] = {}  # file -> its results
+        self.order: dict[str, int] = {}  # file -> its place in the report (else: the end)
         if resume and self.path is not None and self.path.exists():
             for g in read_report(self.path):
                 self.graded[g.file] = g
@@ -156,7 +156,9 @@ class Report:
 
     def write(self) -> None:
         if self.path is not None:
-            write_atomically(self.path, csv_text(self.graded.values()))
+            files = sorted(self.graded.values(),
+                           key=lambda g: self.order.get(g.file, len(self.order)))
+            write_atomically(self.path, csv_text(files))
 
 
 def csv_text(graded: Iterable[Graded]) -> str:
@@ -251,23 +253,23 @@ def _longest_backticks(text: str) -> int:
     return max((len(m) for m in re.findall(r"`+", text)), default=0)
 
 
-def write_feedback(folder: str | os.PathLike, student: Student, name: str) -> Path:
+def write_feedback(folder: str | os.PathLike, student: Student, name: str) -> dict[str, str]:
     """``folder/<name>.md`` for one student, with the pictures copied into
-    ``folder/<name>/`` (never through a symlink). Returns the Markdown file."""
-    folder = Path(folder)
-    _real_folder(folder)
-    links: dict[str, str] = {}
+    ``folder/<name>/`` (never through a symlink). Returns picture -> its copy."""
+    folder = real_folder(folder)
+    copies: dict[str, str] = {}
     pictures = [r.picture for g in student.files for r in g.results
                 if r.picture and not r.picture.startswith("(")]
     if pictures:
         own = private_folder(folder, name)
         for picture in pictures:
             source = Path(picture)
-            if not source.is_file() or source.is_symlink():
+            if source.is_symlink() or not source.is_file():
                 continue
-            if source.resolve().parent != own.resolve():
-                write_atomically(own / source.name, source.read_bytes())
-            links[picture] = f"{name}/{source.name}"
-    target = folder / f"{name}.md"
-    write_atomically(target, feedback_markdown(student, links))
-    return target
+            target = own / source.name
+            if source.resolve() != target.resolve():
+                write_atomically(target, source.read_bytes())
+            copies[picture] = str(target)
+    links = {picture: f"{name}/{Path(copy).name}" for picture, copy in copies.items()}
+    write_atomically(folder / f"{name}.md", feedback_markdown(student, links))
+    return copies

@@ -87,7 +87,8 @@ def find_submissions(given: list[str], id_from: str = "path") -> tuple[list[Subm
                 if graded:
                     found += [read_submission(f, student) for f in graded]
                     skipped += [str(f) for f in files if f not in graded]
-                elif id_from == "parent-folder" or not inside:
+                elif not inside or (id_from == "parent-folder" and "/" in
+                                    files[0].relative_to(path).as_posix()):
                     found.append(_nothing_gradable(files, student))
                 else:  # a stray file beside the submissions (a README, a data file)
                     skipped += [str(f) for f in files]
