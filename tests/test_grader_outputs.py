@@ -184,7 +184,7 @@ def test_feedback_is_one_markdown_file_per_student_with_every_sentence(tmp_path,
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "alice.py").write_text(PARTIAL.replace(
-        "def double(x):", "def double(x):\n    print('<b>debug</b> ```')"))
+        "def mul_gradients(x, y):", "def mul_gradients(x, y):\n    print('<b>debug</b> ```')"))
     (folder / "bob.py").write_text(PERFECT)
     feedback = tmp_path / "feedback"
     report = tmp_path / "grades.csv"

@@ -236,7 +236,7 @@ def feedback_markdown(student: Student, pictures: dict[str, str]) -> str:
             if r.picture in pictures:
                 lines += [f"![the graph of {_text(r.exercise)}, wrong gradients in red]"
                           f"({pictures[r.picture]})", ""]
-            if r.output and r.output.strip():
+            if r.output and r.output.strip() and r.result != "pass":
                 fence = "`" * max(3, _longest_backticks(r.output) + 1)
                 lines += ["Your code printed:", "", f"{fence}text", r.output.rstrip(), fence,
                           ""]
