@@ -59,15 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "exercises get a few times more)")
     parser.add_argument("--exercises", metavar="FILE", action="append", default=[],
                         help="grade with the exercises of an instructor's file")
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="the seed of the hidden cases (default: a fresh one per run; "
+                             "--json shows it, so a run can be repeated exactly)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run each submission in a sandbox (bubblewrap or unshare: no "
+                             "network, own process space)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="files graded at the same time (default: the number of cores, "
                              "at most 4)")
-    parser.add_argument("--seed", type=int, default=None, metavar="N",
-                        help="the seed of the hidden cases (printed by every run), to grade "
-                             "again exactly")
-    parser.add_argument("--sandbox", action="store_true",
-                        help="run each submission in a sandbox (user namespaces: no "
-                             "network, nothing outside its folder writable)")
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -76,6 +76,10 @@ def run(arguments: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         _check_options(arguments)
+        if arguments.sandbox:
+            from chaingrad.lessons.exercises.grader import sandbox_prefix
+
+            sandbox_prefix()  # a ValueError saying why there is none here
         assignments = _assignments(arguments.exercises)
         report = Report(arguments.report, resume=arguments.resume)
     except ValueError as error:

@@ -45,13 +45,15 @@ class Wrong(Exception):
     """
 
     def __init__(self, message: str, graph: Any = None, hint: str | None = None,
-                 formula: str | None = None, edge_labels: bool | None = None) -> None:
+                 formula: str | None = None, edge_labels: bool | None = None,
+                 marks: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.graph = graph
         self.hint = hint  # said again when a hidden case fails (it shows no numbers)
         self.formula = formula
         self.edge_labels = edge_labels
+        self.marks = marks  # the nodes to paint red (passed to viz.draw as check=)
 
 
 class StudentError(BaseException):
@@ -79,8 +81,14 @@ _grading = threading.local()  # the exercise being graded in this thread: seed, 
 def start_exercise(label: str, seed: int) -> None:
     """The grader calls this before a check: hidden cases draw from (seed, label)."""
     _grading.rng = np.random.default_rng([seed, zlib.crc32(label.encode("utf-8"))])
+    _grading.seed = seed
     _grading.hidden = None
     _grading.hidden_count = 0
+
+
+def api_seed() -> int:
+    """The run's seed (for data a check draws itself, such as a test set)."""
+    return getattr(_grading, "seed", 0)
 
 
 def current_hidden() -> str | None:
@@ -277,7 +285,9 @@ def plain(value: Any) -> Any:
     """``value`` with every Value/Tensor that came back replaced by its numbers (one rule
     for every exercise: a loss may be returned as a float or as a one-number Tensor)."""
     if isinstance(value, NodeData):
-        return value.data
+        data = np.asarray(value.data)
+        return float(data.reshape(())) if data.dtype.kind in "biuf" and data.size == 1 \
+            else data
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, tuple):

@@ -48,7 +48,7 @@ from . import api
 from .api import ASSIGNMENTS, Assignment, ChildGone, Exercise, StudentError, Wrong
 from .wire import MAX_LINE, BadMessage, Remote, decode, dumps, encode_array, loads
 
-BUILTIN = ("assignment1", "assignment2", "assignment3")
+BUILTIN = ("assignment1", "assignment2", "assignment3", "assignment4", "assignment5")
 DEFAULT_TIMEOUT = 3.0  # CPU seconds per exercise (times the exercise's cost)
 LOAD_SECONDS = 5.0  # CPU seconds for a file's top-level code (or --timeout if larger)
 STARTUP_SECONDS = 60.0  # wall seconds for the child to start (Python, numpy, chaingrad)
@@ -56,6 +56,7 @@ GRACE_SECONDS = 0.5  # CPU seconds past a budget before the child is killed
 MEMORY_BYTES = 2 * 2**30
 FILE_BYTES = 16 * 2**20
 PROCESSES = 32  # processes (and threads) a child may start
+DROP_USER = True  # as root, run each child as a fresh unprivileged user (tests turn it off)
 STDERR_KEPT = 8192  # bytes of a child's stderr kept (the end of it)
 ASSIGNMENT_LINE = re.compile(r"""^ASSIGNMENT\s*=\s*['"]?(\w+)""", re.MULTILINE)
 
@@ -81,10 +82,13 @@ class Result:
 
 
 def builtin_assignments() -> dict[str, Assignment]:
-    """The course's three assignments (imported on first use)."""
+    """The course's assignments (imported on first use)."""
+    keys = []
     for name in BUILTIN:
-        importlib.import_module(f"{__package__}.{name}")
-    return {key: a for key, a in ASSIGNMENTS.items() if key in ("1", "2", "3")}
+        if importlib.util.find_spec(f"{__package__}.{name}") is not None:
+            importlib.import_module(f"{__package__}.{name}")
+            keys.append(name.removeprefix("assignment"))
+    return {key: ASSIGNMENTS[key] for key in keys if key in ASSIGNMENTS}
 
 
 _loaded: dict[Path, dict[str, Assignment]] = {}
@@ -265,23 +269,34 @@ _sandbox_checked: dict[str, Any] = {}
 def sandbox_prefix() -> list[str]:
     """The command that wraps a child in a sandbox (bubblewrap, else unshare), or a
     ValueError saying why there is none on this machine."""
-    if "prefix" not in _sandbox_checked:
-        _sandbox_checked["prefix"] = _find_sandbox()
-    prefix = _sandbox_checked["prefix"]
+    if "sandbox" not in _sandbox_checked:
+        _sandbox_checked["sandbox"] = _find_sandbox(network=False)
+    prefix = _sandbox_checked["sandbox"]
     if isinstance(prefix, str):
         raise ValueError(prefix)
     return prefix
 
 
-def _find_sandbox() -> list[str] | str:
+def namespace_prefix() -> list[str]:
+    """Without root (no user of its own for the child), a child still gets its own process
+    space when the system allows it: it cannot see, signal or pause the grader or its
+    classmates, and everything it starts dies with it. [] where that is not possible."""
+    if "namespace" not in _sandbox_checked:
+        found = _find_sandbox(network=True, bubblewrap=False)
+        _sandbox_checked["namespace"] = found if isinstance(found, list) else []
+    return _sandbox_checked["namespace"]
+
+
+def _find_sandbox(network: bool, bubblewrap: bool = True) -> list[str] | str:
     candidates = []
-    if shutil.which("bwrap"):
+    if bubblewrap and shutil.which("bwrap"):
         candidates.append(["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/",
                            "/", "--dev", "/dev", "--proc", "/proc", "--bind", "{folder}",
                            "{folder}", "--chdir", "{folder}", "--"])
     if shutil.which("unshare"):
         user = [] if _is_root() else ["--user", "--map-root-user"]
-        candidates.append(["unshare", *user, "--pid", "--fork", "--net", "--mount-proc",
+        net = [] if network else ["--net"]
+        candidates.append(["unshare", *user, "--pid", "--fork", *net, "--mount-proc",
                            "--kill-child", "--"])
     for prefix in candidates:
         test = [p.replace("{folder}", tempfile.gettempdir()) for p in prefix] + ["true"]
@@ -296,6 +311,7 @@ def _find_sandbox() -> list[str] | str:
 
 
 _live: set[int] = set()  # the pids of children running now (for the orphan sweep)
+_sessions: set = set()  # the sessions running now (Ctrl-C kills them all)
 _live_lock = threading.Lock()
 
 
@@ -372,10 +388,13 @@ class Session:
         self.python_pid: int | None = None
         path = Path(self.folder) / name
         path.write_text(text, encoding="utf-8")
-        if _is_root():
+        if _is_root() and DROP_USER:
             self.uid = random.randrange(2_000_000, 3_000_000)
-            for p in (self.folder, path):
-                os.chown(p, self.uid, self.uid)
+            try:
+                for p in (self.folder, path):
+                    os.chown(p, self.uid, self.uid)
+            except OSError:  # "root" in a user namespace: no other user to become
+                self.uid = None
         os.chmod(self.folder, 0o700)
         processes = PROCESSES if self.uid is not None else \
             _count_processes(os.getuid()) + PROCESSES
@@ -384,17 +403,20 @@ class Session:
         root = str(Path(__file__).resolve().parents[2])
         command = [sys.executable, "-I", "-X", "utf8", "-c", BOOT.format(root=root),
                    json.dumps(child_config)]
-        if sandbox:
-            command = [p.replace("{folder}", self.folder) for p in sandbox_prefix()] + command
+        prefix = sandbox_prefix() if sandbox else [] if self.uid is not None else \
+            namespace_prefix()
+        self.wrapped = bool(prefix)
+        command = [p.replace("{folder}", self.folder) for p in prefix] + command
         env = {"PATH": "/usr/bin:/bin", "HOME": self.folder, "TMPDIR": self.folder,
                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         _become_subreaper()
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, cwd=self.folder, env=env,
-                                        start_new_session=True)
-        with _live_lock:
+        with _live_lock:  # (the orphan sweep must never see this child before it is live)
+            self.process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=self.folder, env=env, start_new_session=True)
             _live.add(self.process.pid)
+            _sessions.add(self)
         self.reader = threading.Thread(target=self._read_stderr, daemon=True)
         self.reader.start()
         self.wall_end = time.monotonic() + STARTUP_SECONDS
@@ -406,7 +428,7 @@ class Session:
         """The pid whose CPU we measure: the child, or the one inside the sandbox."""
         pid = self.process.pid
         for _ in range(3):
-            if not self.sandbox:
+            if not self.wrapped:
                 return pid
             try:
                 with open(f"/proc/{pid}/task/{pid}/children") as f:
@@ -578,6 +600,7 @@ class Session:
                 time.sleep(0.01)
         with _live_lock:
             _live.discard(self.process.pid)
+            _sessions.discard(self)
             orphans = _our_children() - _live
         for pid in orphans:  # adopted leftovers (we are their subreaper)
             if _cmdline_has(pid, "chaingrad.lessons.exercises.child"):
@@ -673,12 +696,31 @@ class Student:
         return Build("loss", name=name)
 
     def build_model(self, n_in: int, sizes: list, weights: list, grads: list | None = None,
-                    activation: str = "tanh") -> Build:
-        """An nn.MLP with exactly these weights (and gradients), built in the child."""
-        return Build("model", n_in=n_in, sizes=list(sizes), activation=activation,
+                    activation: str = "tanh") -> Remote:
+        """An nn.MLP with exactly these weights (and gradients), made in the child: pass it
+        to the student's code, then read ``weights_of`` it."""
+        spec = Build("model", n_in=n_in, sizes=list(sizes), activation=activation,
                      weights=[np.asarray(w, dtype=float) for w in weights],
                      grads=None if grads is None else [np.asarray(g, dtype=float)
                                                        for g in grads])
+        return self._session.request({"op": "build", "spec": _encode(spec)})
+
+    def run(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
+        """``function(student_module, *args, **kwargs)`` run in the child: a function of the
+        course's own modules (``chaingrad.lessons.exercises.*``) that works on the student's
+        objects there (builds their graphs, calls their backward) and returns plain data."""
+        module, name = getattr(function, "__module__", ""), getattr(function, "__qualname__", "")
+        if not module.startswith(f"{__package__}.") or "<" in name:
+            raise TypeError(f"student.run: {module}.{name} is not a module-level function of "
+                            f"{__package__}")
+        return self._session.request({
+            "op": "run", "function": f"{module}:{name}", "readonly": self._session.readonly,
+            "args": [_encode(a) for a in args],
+            "kwargs": {str(k): _encode(v) for k, v in kwargs.items()}})
+
+    def seed(self, seed: int) -> None:
+        """Seed chaingrad's random numbers in the child (nn.manual_seed)."""
+        self._session.request({"op": "seed", "seed": int(seed)})
 
     def weights_of(self, model: Remote) -> list:
         """The model's parameters (as arrays), read in the child."""
@@ -711,9 +753,7 @@ def explain(details: dict, limit: float, hidden: str | None = None) -> tuple[str
     frames = details["frames"]
     where = _where(frames)
     if details["time_limit"]:
-        outermost = next((n for _, n in frames if n != "<module>"), None)
-        inside = f" in {outermost}" if outermost else ""
-        return "error", (f"stopped after {limit:g} s of CPU time{inside}{where}: the code did "
+        return "error", (f"stopped after {limit:g} s of CPU time{where}: the code did "
                          "not finish (an endless loop, or too slow: if it is right but slow, "
                          f"try --timeout {max(10, 3 * limit):g}).")
     if details["not_implemented"] and frames:
@@ -748,7 +788,7 @@ def _hidden_sentence(wrong: Wrong, kind: str) -> str:
 
 
 def _draw(graph: Any, pictures: Path, stem: str, exercise: Exercise,
-          edge_labels: bool | None) -> str:
+          edge_labels: bool | None, marks: Any = None) -> str:
     """Draw the graph with the student's gradients, wrong ones marked; "" if it can't.
 
     The picture is written to a fresh temporary name and renamed into place: a symlink
@@ -761,7 +801,8 @@ def _draw(graph: Any, pictures: Path, stem: str, exercise: Exercise,
         handle, temporary = tempfile.mkstemp(suffix=".svg", dir=pictures, prefix=".drawing-")
         os.close(handle)
         try:
-            viz.draw(graph, temporary, check=True, edge_labels=edge_labels)
+            viz.draw(graph, temporary, check=True if marks is None else marks,
+                     edge_labels=edge_labels)
             os.replace(temporary, target)
         finally:
             with contextlib.suppress(OSError):
@@ -822,7 +863,8 @@ def grade_source(text: str | None, shown: str, assignments: dict[str, Assignment
                  seed: int | None = None, sandbox: bool = False,
                  report: Callable[[Result], None] = lambda r: None,
                  unreadable: str = "", picture_stem: str | None = None,
-                 skip: Iterable[str] = ()) -> list[Result]:
+                 skip: Iterable[str] = (), stop: threading.Event | None = None
+                 ) -> list[Result]:
     """Grade one submission's text (``shown`` is its name in the results)."""
     seed = new_seed() if seed is None else int(seed)
     skip = set(skip)
@@ -858,6 +900,8 @@ def grade_source(text: str | None, shown: str, assignments: dict[str, Assignment
     names: dict = {}
     try:
         for index, e in enumerate(todo):
+            if stop is not None and stop.is_set():
+                break
             if time.monotonic() > file_wall_end:
                 for rest in todo[index:]:
                     emit(Result(shown, rest.label(), "error", 0.0, rest.points,
@@ -895,7 +939,7 @@ def _load_failure(error: BaseException, budget: float) -> str:
         elif details["type"] == "SystemExit":
             why = "it calls exit() while loading."
         else:
-            why = explain(details, budget)[1].removeprefix("your code ")
+            why = "it " + explain(details, budget)[1].removeprefix("your code ")
         return f"your file could not be loaded: {why}"
     if isinstance(error, ChildGone):
         return f"your file could not be loaded: {error.sentence}"
@@ -926,7 +970,8 @@ def _grade_one(e: Exercise, session: Session, names: dict, text: str, shown: str
             return result("fail", _hidden_sentence(wrong, kind), hidden=kind)
         picture = ""
         if pictures is not None and wrong.graph is not None:
-            picture = _draw(wrong.graph, Path(pictures), stem, e, wrong.edge_labels)
+            picture = _draw(wrong.graph, Path(pictures), stem, e, wrong.edge_labels,
+                            wrong.marks)
         return result("fail", wrong.message, picture)
     except StudentError as error:
         kind = api.current_hidden()
@@ -964,7 +1009,8 @@ def grade_file(path: str | os.PathLike, exercise_files: Iterable[str] = (),
                timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
                *, seed: int | None = None, source: str | bytes | None = None,
                sandbox: bool = False, picture_stem: str | None = None,
-               report: Callable[[Result], None] = lambda r: None) -> list[Result]:
+               report: Callable[[Result], None] = lambda r: None,
+               stop: threading.Event | None = None) -> list[Result]:
     """Grade one file (or ``source``, its text or bytes, shown under ``path``)."""
     if source is None:
         text, unreadable = read_source(path)
@@ -974,7 +1020,7 @@ def grade_file(path: str | os.PathLike, exercise_files: Iterable[str] = (),
         text, unreadable = source, ""
     return grade_source(text, str(Path(path).resolve()) if source is None else str(path),
                         _assignments(exercise_files), timeout, pictures, seed, sandbox,
-                        report, unreadable, picture_stem)
+                        report, unreadable, picture_stem, stop=stop)
 
 
 def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str] = (),
@@ -999,8 +1045,11 @@ def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str
     unique = {p: (s if stems.count(s) == 1 else f"{s}-{zlib.crc32(p.encode()):08x}")
               for p, s in zip(paths, stems)}
     lock = threading.Lock()
+    stop = threading.Event()
 
     def one(path: str) -> list[Result]:
+        if stop.is_set():
+            return []
         source = snapshot[path]
         if source is None:
             results = grade_source(None, path, _assignments(exercise_files), timeout,
@@ -1008,7 +1057,10 @@ def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str
                                    or "the grader cannot read your file.")
         else:
             results = grade_file(path, exercise_files, timeout, pictures, seed=seed,
-                                 source=source, sandbox=sandbox, picture_stem=unique[path])
+                                 source=source, sandbox=sandbox, picture_stem=unique[path],
+                                 stop=stop)
+        if stop.is_set():
+            return results
         if on_file is not None:
             with lock:
                 on_file(path, results)
@@ -1016,11 +1068,26 @@ def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str
 
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
     graded: dict[str, list[Result]] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(one, p): p for p in paths}
         for future in as_completed(futures):
             graded[futures[future]] = future.result()
+    except BaseException:  # Ctrl-C (or a bug): stop every child now, start no new one
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        raise
+    pool.shutdown()
     return {p: graded[p] for p in paths}
+
+
+def stop_all() -> None:
+    """Kill every child running now, with everything it started."""
+    with _live_lock:
+        running = list(_sessions)
+    for session in running:
+        session.kill("stopped")
 
 
 def _assignments(exercise_files: Iterable[str]) -> dict[str, Assignment]:
