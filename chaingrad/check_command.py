@@ -115,6 +115,8 @@ def run(arguments: argparse.Namespace) -> int:
         if isinstance(error, OSError) and error.filename is not None:
             return _fail(f"cannot write {str(error.filename)!r}: {error.strerror}")
         return _fail(f"cannot use the exercises: {error}")
+    if graded:  # once more, now that every child is gone: what is on disk is ours
+        report.write()
     ordered = [graded[s.file] for s in submissions if s.file in graded]
     if arguments.gradescope:
         _write_gradescope(arguments.gradescope, ordered, time.monotonic() - started)
