@@ -113,18 +113,24 @@ class _ignored:
 
 
 def private_folder(root: str | os.PathLike, name: str) -> Path:
-    """``root/name`` as a real folder of ours: a symlink planted there is removed first,
-    so nothing drawn or copied into it can land elsewhere."""
-    return real_folder(real_folder(root) / name)
+    """``root/name`` as a real folder of ours: a symlink found at ``name`` is removed first,
+    so nothing copied into it can land elsewhere."""
+    folder = real_folder(root) / name
+    if folder.is_symlink():
+        folder.unlink()
+    folder.mkdir(exist_ok=True)
+    if folder.is_symlink() or not folder.is_dir():
+        raise OSError(f"{str(folder)!r} is not a folder")
+    return folder
 
 
 def real_folder(folder: str | os.PathLike) -> Path:
-    """``folder``, made if missing; a symlink found in its place is removed first."""
+    """The folder the user named (made if missing), resolved once: a symlink the user put
+    there is theirs to keep, and what is written below it is checked by name."""
     folder = Path(folder)
-    if folder.is_symlink():
-        folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
-    if folder.is_symlink() or not folder.is_dir():
+    folder = folder.resolve()
+    if not folder.is_dir():
         raise OSError(f"{str(folder)!r} is not a folder")
     return folder
 
