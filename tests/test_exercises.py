@@ -119,6 +119,8 @@ WRONG_ANSWERS = [
     ("2", "return w - lr * grad", "return w + lr * grad", "2.1 gradient_descent_step",
      "uphill"),
     ("3", "y = 1.0 if w @ x >= 0 else 0.0", "y = w @ x", "3.1 perceptron_step", "ADALINE"),
+    ("3", "y = 1.0 if w @ x >= 0 else 0.0", "y = 1.0 if w @ x > 0 else 0.0",
+     "3.1 perceptron_step", "compare with >=, not >"),
     ("3", "return w, False", "return w, True", "3.2 train_perceptron", "XOR"),
     ("3", "    np.fill_diagonal(W, 0.0)\n    return W\n", "    return W\n",
      "3.5 hopfield_store", "diagonal"),
@@ -295,6 +297,8 @@ def test_an_instructors_own_exercise(tmp_path, capsys):
     exercises.write_text(example)
     assert main(["exercises", "start", str(exercises), str(tmp_path / "homework")]) == 0
     stub = tmp_path / "homework" / "relu_homework.py"
+    # The command the stub prints works as it stands: it names the exercise file.
+    assert f"chaingrad check {stub} --exercises relu_homework.py" in stub.read_text()
     capsys.readouterr()
     assert main(["check", str(stub), "--exercises", str(exercises), "--json"]) == 1
     result = json.loads(capsys.readouterr().out)["files"][0]["results"][0]

@@ -263,31 +263,47 @@ def test_a_huge_stderr_costs_the_grader_little(tmp_path):
     assert after - before < 100_000  # kB: far less than the 300 MB written
 
 
-def test_a_fork_bomb_is_bounded_and_leaves_nothing_behind(tmp_path):
+@pytest.fixture
+def scratch(monkeypatch):
+    """The children's private folders go under a folder of this test's own, so their
+    leftovers are told apart from other gradings running on the machine."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="chaingrad-test-")
+    os.chmod(folder, 0o755)  # an unprivileged child must reach its folder inside
+    monkeypatch.setattr(tempfile, "tempdir", folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _leftovers(scratch: str) -> list[int]:
+    """Processes still running whose home is one of this test's child folders."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            home = next((v[5:] for v in environ if v.startswith(b"HOME=")), b"")
+            if home.startswith(scratch.encode()) and state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def test_a_fork_bomb_is_bounded_and_leaves_nothing_behind(tmp_path, scratch):
     text = replace(solution("1"), "    return 1.0, 1.0, z, x + y",
                    "    import os\n    while True:\n        try:\n            os.fork()\n"
                    "        except OSError:\n            pass")
     results = grade(tmp_path, text, timeout=0.5)
     assert results["1.1 local_derivatives"].result == "error"
     assert points(results) == ASSIGNMENTS["1"].points - 1
-    assert _leftovers() == []
+    assert _leftovers(scratch) == []
 
 
-def _leftovers() -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if b"chaingrad.lessons.exercises.child" in cmdline and state != "Z":
-                found.append(int(entry))
-    return found
-
-
-def test_a_daemon_left_behind_is_killed(tmp_path):
+def test_a_daemon_left_behind_is_killed(tmp_path, scratch):
     daemon = """
 import os, time
 if os.fork() == 0:
@@ -299,7 +315,7 @@ if os.fork() == 0:
 """
     results = grade(tmp_path, solution("1") + daemon)
     assert points(results) == ASSIGNMENTS["1"].points
-    assert _leftovers() == []
+    assert _leftovers(scratch) == []
 
 
 # ------------------------------------------------------------------- isolation
@@ -431,3 +447,37 @@ def test_on_file_reports_each_file_as_soon_as_it_is_graded(tmp_path):
         (path, len(results))))
     assert seen == [(str(paths[0]), 10), (str(paths[1]), 8)]
     assert list(graded) == [str(p) for p in paths]
+
+
+# ------------------------------------------------------------ the feedback fixes
+
+
+def test_perceptron_with_strict_greater_is_told_about_step_0_not_adaline(tmp_path):
+    text = replace(solution("3"), "y = 1.0 if w @ x >= 0 else 0.0",
+                   "y = 1.0 if w @ x > 0 else 0.0")
+    message = grade(tmp_path, text)["3.1 perceptron_step"].message
+    assert "step(0) = 1" in message and "ADALINE" not in message
+
+
+def test_a_wrong_shape_in_two_layer_gradients_is_said_as_a_shape(tmp_path):
+    text = replace(solution("1"), '"W1": np.outer(dE_dz, x)', '"W1": np.outer(x, dE_dz)')
+    message = grade(tmp_path, text)["1.10 two_layer_gradients"].message
+    assert message == "your dE/dW1 has the shape (3, 4); expected (4, 3), the shape of W1."
+
+
+def test_a_missing_key_in_two_layer_gradients_is_named(tmp_path):
+    text = replace(solution("1"), '"b2": dE_dy}', '"B2": dE_dy}')
+    message = grade(tmp_path, text)["1.10 two_layer_gradients"].message
+    assert message == ("your two_layer_gradients returned a dict without the key 'b2' (it "
+                       "has 'B2' instead: the keys are the weights' names).")
+
+
+def test_the_local_derivatives_picture_shows_no_contradicting_edge_labels(tmp_path):
+    text = replace(solution("1"), "    return 1.0, 1.0, z, x + y", "    return 1.0, 1.0, x + y, z")
+    result = grade(tmp_path, text, pictures=tmp_path / "pictures")["1.1 local_derivatives"]
+    svg = Path(result.picture).read_text(encoding="utf-8")
+    assert "MISMATCH" in svg and "local derivative" not in svg
+    right = replace(solution("1"), "return df_dq * 1.0, df_dq * 1.0, x + y",
+                    "return df_dq * 1.0, df_dq * 1.0, z")
+    other = grade(tmp_path, right, pictures=tmp_path / "others")["1.2 f_gradients"]
+    assert "local derivative" in Path(other.picture).read_text(encoding="utf-8")
