@@ -149,9 +149,12 @@ def at_top(code: str) -> str:
 class Class:
     """A class folder, its grading command, and what came out."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, readable: bool = False) -> None:
         self.root = root
         self.folder = root / "class"
+        if readable:  # a class folder others may read, as a shared drive often is
+            self.folder = Path(tempfile.mkdtemp(prefix="chaingrad-class-")) / "class"
+            os.chmod(self.folder.parent, 0o755)
         self.out = root / "out"
         self.report = self.out / "grades.csv"
         self.pictures = self.out / "pictures"
@@ -229,6 +232,8 @@ class Class:
     def cleanup(self) -> None:
         self.kill_leftovers()
         shutil.rmtree(self.victim, ignore_errors=True)
+        if self.folder.parent != self.root:
+            shutil.rmtree(self.folder.parent, ignore_errors=True)
 
 
 def grades(rows: list[dict]) -> dict[str, dict[str, tuple]]:
@@ -773,18 +778,25 @@ def test_a_fork_bomb_is_bounded(room, baseline, child_limits):
 # ------------------------------------------------------------------ what needs a sandbox
 
 
-def test_reading_a_classmates_file_needs_the_sandbox(room, baseline):
-    """Reading (and running) a classmate's file by its absolute path: --sandbox stops it
-    (without it, a process running as you can read what you can; the README says so)."""
-    room.attacker(at_top('''
-        try:
-            with open(os.path.join(CLASS, "perfect.py")) as f:
-                exec(f.read())
-        except OSError:
-            pass
-        '''))
-    done = room.grade("--sandbox")
-    if done.returncode == 2 and "sandbox" in room.said():
-        pytest.skip("no sandbox on this machine: " + room.said().strip().splitlines()[-1])
-    assert_attack_failed(room, done, baseline)
-
+def test_reading_a_classmates_file_needs_the_sandbox(tmp_path, baseline):
+    """Reading (and running) a classmate's file by its absolute path, in a class folder
+    others may read: --sandbox stops it (without it, a child may read what its user may;
+    the README says so)."""
+    room = Class(tmp_path, readable=True)
+    try:
+        room.attacker(at_top('''
+            try:
+                with open(os.path.join(CLASS, "perfect.py")) as f:
+                    exec(f.read())
+            except OSError:
+                pass
+            '''))
+        for path in room.folder.iterdir():
+            os.chmod(path, 0o644)
+        os.chmod(room.folder, 0o755)
+        done = room.grade("--sandbox")
+        if done.returncode == 2 and "sandbox" in room.said():
+            pytest.skip("no sandbox on this machine: " + room.said().strip().splitlines()[-1])
+        assert_attack_failed(room, done, baseline)
+    finally:
+        room.cleanup()
