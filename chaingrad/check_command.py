@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the students' .py or .ipynb files, or folders of them "
                              "(searched recursively)")
     parser.add_argument("--pictures", metavar="DIR",
-                        help="draw each wrong gradient exercise's graph into DIR (a folder "
-                             "per student)")
+                        help="draw each wrong gradient exercise's graph into DIR (a file per "
+                             "student and exercise)")
     parser.add_argument("--report", metavar="CSV",
                         help="write one row per file and exercise, and a total row per "
                              "student, to this CSV file (rewritten as each file is graded)")
@@ -176,7 +176,7 @@ def _grade(arguments, todo, assignment, report, graded) -> None:
         pictures = scratch = tempfile.mkdtemp(prefix="chaingrad-pictures-")
     seed = arguments.seed if arguments.seed is not None else int.from_bytes(os.urandom(4),
                                                                             "little")
-    if not arguments.json:
+    if not arguments.json and (len(readable) > 1 or arguments.report):  # to grade again
         print(f"chaingrad check: hidden cases drawn with --seed {seed}", file=sys.stderr)
     try:
         grade_files([s.file for s in readable], arguments.exercises, arguments.timeout,
