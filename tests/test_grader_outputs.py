@@ -124,6 +124,17 @@ def test_a_notebooks_code_cells_are_graded_and_its_magics_skipped(tmp_path, exer
     assert "`%matplotlib inline`" in graded["notes"][0]
 
 
+def test_a_notebooks_lines_are_said_as_cell_and_line():
+    from chaingrad.lessons.exercises.submissions import Submission
+
+    made = Submission("a", "a.ipynb", cells=[(1, 1), (5, 2)])
+    assert made.where("raised X at line 7 of your file (in f).") == \
+        "raised X at line 3 of code cell 2 of your notebook (in f)."
+    assert made.where("f still raises NotImplementedError (line 3); its") == \
+        "f still raises NotImplementedError (line 3 of code cell 1); its"
+    assert Submission("a", "a.py").where("line 7 of your file") == "line 7 of your file"
+
+
 @pytest.mark.parametrize("name, content, words", [
     ("binary.py", b"\x00\x01\x02\xff\xfe" * 100, "not text Python can read"),
     ("broken.ipynb", b"{not json", "not a notebook Jupyter can open"),

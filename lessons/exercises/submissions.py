@@ -28,7 +28,7 @@ SKIPPED_FOLDERS = {"__pycache__", ".ipynb_checkpoints", "__MACOSX"}
 NOT_PYTHON = re.compile(r"^\s*([!%]|\w+\s*=\s*[!%])")
 # Cell magics whose body is still Python (only the magic line is skipped).
 PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
-CELL_LINE = re.compile(r"line (\d+) of your file")
+CELL_LINE = re.compile(r"line (\d+) of your file|\(line (\d+)\)")
 
 
 @dataclass
@@ -52,10 +52,11 @@ class Submission:
             return message
 
         def in_cell(match: re.Match) -> str:
-            line = int(match.group(1))
+            line = int(match.group(1) or match.group(2))
             first, cell = max(((f, c) for f, c in self.cells if f <= line),
                               default=(1, 1))
-            return f"line {line - first + 1} of code cell {cell} of your notebook"
+            where = f"line {line - first + 1} of code cell {cell}"
+            return f"{where} of your notebook" if match.group(1) else f"({where})"
 
         return CELL_LINE.sub(in_cell, message)
 
