@@ -12,8 +12,9 @@ six attacks (os._exit in the first exercise, a capped fork bomb, 2 GiB written t
 Plus a numpy.py beside them, which must change nothing.
 
 Each file is graded by ``grade_file`` in one of two threads (as ``chaingrad check --jobs
-2`` does); the time of every file is printed, then the totals, then how long a student's
-own ``chaingrad check homework/assignment1.py`` takes. Measurement only: nothing passes or
+2`` does); the time of every file is printed, then the totals; then the whole class again
+through ``chaingrad check --jobs 2 --report --feedback``, and how long a student's own
+``chaingrad check homework/assignment1.py`` takes. Measurement only: nothing passes or
 fails here.
 """
 
@@ -147,6 +148,23 @@ def grade(files: list[Path], jobs: int) -> None:
           f" slowest {times[-1]:.2f} s; load average {os.getloadavg()[0]:.2f}")
 
 
+def whole_class(folder: Path, jobs: int) -> None:
+    """The same class through the command an instructor types, report and feedback too."""
+    out = Path(tempfile.mkdtemp(prefix="chaingrad-report-"))
+    try:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "chaingrad", "check", str(folder), "--jobs",
+                        str(jobs), "--report", str(out / "grades.csv"), "--feedback",
+                        str(out / "feedback")], cwd=out, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - start
+        rows = (out / "grades.csv").read_text(encoding="utf-8").count("(total)")
+        print(f"`chaingrad check CLASS --jobs {jobs} --report grades.csv --feedback DIR`: "
+              f"{seconds:.1f} s, {rows} students in the report")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def student_check() -> None:
     """How long a student's own check of a right assignment 1 takes (three runs)."""
     folder = Path(tempfile.mkdtemp(prefix="chaingrad-student-"))
@@ -179,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         files = write_class(folder)
         grade(files, arguments.jobs)
+        whole_class(folder, arguments.jobs)
         student_check()
     finally:
         if not arguments.keep:
