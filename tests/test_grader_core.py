@@ -481,3 +481,27 @@ def test_the_local_derivatives_picture_shows_no_contradicting_edge_labels(tmp_pa
                     "return df_dq * 1.0, df_dq * 1.0, z")
     other = grade(tmp_path, right, pictures=tmp_path / "others")["1.2 f_gradients"]
     assert "local derivative" in Path(other.picture).read_text(encoding="utf-8")
+
+
+def test_the_sandbox_shows_a_child_no_other_file(tmp_path):
+    from chaingrad.lessons.exercises import grader
+
+    try:
+        grader.sandbox_prefix()
+    except ValueError as error:
+        pytest.skip(str(error))
+    classmate = tmp_path / "classmate.py"
+    classmate.write_text(solution("1"))
+    classmate.chmod(0o644)
+    probe = f"""
+import os
+try:
+    SEEN = open({str(classmate)!r}).read()
+except OSError:
+    SEEN = ""
+"""
+    text = replace(solution("1") + probe, "    return 1.0, 1.0, z, x + y",
+                   "    if SEEN:\n        return 0, 0, 0, 0\n    return 1.0, 1.0, z, x + y")
+    results = grade(tmp_path, text, sandbox=True)
+    assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]
+    assert points(results) == ASSIGNMENTS["1"].points

@@ -75,7 +75,7 @@ class Result:
     picture: str = ""
     output: str = ""  # what the student's code printed during the check (the start of it)
     hidden: str = ""  # the kind of hidden case that failed ("" when none did)
-    hidden_cases: int = 0  # how many hidden cases the exercise checked
+    hidden_cases: int = 0  # how many hidden cases the exercise has (0: public cases only)
     seed: int = 0  # the run's seed (--seed re-grades exactly)
 
 
@@ -291,9 +291,7 @@ def namespace_prefix() -> list[str]:
 def _find_sandbox(network: bool, bubblewrap: bool = True) -> list[str] | str:
     candidates = []
     if bubblewrap and shutil.which("bwrap"):
-        candidates.append(["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/",
-                           "/", "--dev", "/dev", "--proc", "/proc", "--bind", "{folder}",
-                           "{folder}", "--chdir", "{folder}", "--"])
+        candidates.append(_bwrap_prefix())
     if shutil.which("unshare"):
         user = [] if _is_root() else ["--user", "--map-root-user"]
         net = [] if network else ["--net"]
@@ -309,6 +307,33 @@ def _find_sandbox(network: bool, bubblewrap: bool = True) -> list[str] | str:
             continue
     return ("--sandbox needs bubblewrap (bwrap) or unshare with namespaces, and neither "
             "works on this machine; grade without --sandbox, or in a container")
+
+
+def _bwrap_prefix() -> list[str]:
+    """bubblewrap showing the child only the system, Python, numpy, chaingrad's own
+    packages (read-only) and its own folder: no other file of this machine (a classmate's
+    submission, the reference solutions, the reports), no network, its own process space,
+    an unprivileged user."""
+    readable = {"/usr", "/etc", sys.base_prefix, sys.prefix}
+    readable |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
+    package = Path(__file__).resolve().parents[2]
+    readable |= {str(package / part) for part in ("chaingrad", "autograd", "nn", "viz",
+                                                   "lessons")}
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev",
+               "--tmpfs", "/tmp"]
+    for path in sorted(readable):
+        real = os.path.realpath(path)
+        if os.path.isdir(real):
+            command += ["--ro-bind", real, real]
+            if real != path:
+                command += ["--ro-bind", real, path]
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(link):
+            command += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            command += ["--ro-bind", link, link]
+    return command + ["--bind", "{folder}", "{folder}", "--chdir", "{folder}", "--"]
 
 
 _live: set[int] = set()  # the pids of children running now (for the orphan sweep)
@@ -389,7 +414,7 @@ class Session:
         self.python_pid: int | None = None
         path = Path(self.folder) / name
         path.write_text(text, encoding="utf-8")
-        if _is_root() and DROP_USER:
+        if _is_root() and DROP_USER and not sandbox:
             self.uid = random.randrange(2_000_000, 3_000_000)
             try:
                 for p in (self.folder, path):
