@@ -18,7 +18,7 @@ HELP = "build an autograder.zip that grades one assignment on Gradescope"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from chaingrad.lessons.exercises.grader import DEFAULT_TIMEOUT
+    from .lessons.exercises.grader import DEFAULT_TIMEOUT
 
     parser.add_argument("platform", choices=("gradescope",), help="where it runs")
     parser.add_argument("assignment", metavar="N",
@@ -33,10 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    import chaingrad
-    from chaingrad.lessons.exercises import builtin_assignments
-    from chaingrad.lessons.exercises.grader import load_exercise_file
-    from chaingrad.lessons.exercises.gradescope import autograder_files, write_zip
+    from . import __version__
+    from .lessons.exercises import builtin_assignments
+    from .lessons.exercises.grader import load_exercise_file
+    from .lessons.exercises.gradescope import autograder_files, write_zip
 
     if not arguments.timeout > 0:
         return _fail(f"--timeout must be a number of seconds above 0, got "
@@ -64,7 +64,7 @@ def run(arguments: argparse.Namespace) -> int:
     if output.is_dir() or not output.resolve().parent.is_dir():
         return _fail(f"cannot write {arguments.output!r}: give a file name in an existing "
                      "folder")
-    requirement = arguments.requirement or f"chaingrad=={chaingrad.__version__}"
+    requirement = arguments.requirement or f"chaingrad=={__version__}"
     files = autograder_files(key, exercise_file, arguments.timeout, requirement)
     write_zip(output, files)
     print(f"wrote {output}: assignment {key} ({assignment.points:g} points, "

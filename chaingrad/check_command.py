@@ -29,7 +29,7 @@ HELP = "grade homework files: per exercise pass / fail / error, a sentence and a
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from chaingrad.lessons.exercises.grader import DEFAULT_TIMEOUT
+    from .lessons.exercises.grader import DEFAULT_TIMEOUT
 
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="the students' .py or .ipynb files, or folders of them "
@@ -71,13 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from chaingrad.lessons.exercises.reports import Report
+    from .lessons.exercises.reports import Report
 
     started = time.monotonic()
     try:
         _check_options(arguments)
         if arguments.sandbox:
-            from chaingrad.lessons.exercises.grader import sandbox_prefix
+            from .lessons.exercises.grader import sandbox_prefix
 
             sandbox_prefix()  # a ValueError saying why there is none here
         assignments = _assignments(arguments.exercises)
@@ -135,9 +135,9 @@ def run(arguments: argparse.Namespace) -> int:
 
 def _grade(arguments, todo, assignment, report, graded) -> None:
     """Grade every submission; each file's rows reach the report as soon as it is done."""
-    from chaingrad.lessons.exercises.grader import grade_files
-    from chaingrad.lessons.exercises.reports import Graded, by_student, write_feedback
-    from chaingrad.lessons.exercises.submissions import distinct_names
+    from .lessons.exercises.grader import grade_files
+    from .lessons.exercises.reports import Graded, by_student, write_feedback
+    from .lessons.exercises.submissions import distinct_names
 
     names = distinct_names([s.student for s in todo] + [g.student for g in graded.values()])
     by_file = {s.file: s for s in todo}
@@ -169,7 +169,7 @@ def _grade(arguments, todo, assignment, report, graded) -> None:
         return
     pictures = None
     if arguments.pictures:
-        from chaingrad.lessons.exercises.reports import real_folder
+        from .lessons.exercises.reports import real_folder
 
         pictures = str(real_folder(arguments.pictures).resolve())
     elif arguments.feedback:  # drawn aside, then copied into each student's feedback
@@ -189,7 +189,7 @@ def _grade(arguments, todo, assignment, report, graded) -> None:
 
 
 def _not_graded(submission, assignment) -> list:
-    from chaingrad.lessons.exercises.grader import Result
+    from .lessons.exercises.grader import Result
 
     if assignment is None:
         return [Result(submission.file, "(file)", "error", 0.0, 0.0, submission.problem)]
@@ -198,7 +198,7 @@ def _not_graded(submission, assignment) -> list:
 
 
 def _assignments(exercise_files: list[str]) -> dict:
-    from chaingrad.lessons.exercises.grader import builtin_assignments, load_exercise_file
+    from .lessons.exercises.grader import builtin_assignments, load_exercise_file
 
     if not exercise_files:
         return builtin_assignments()
@@ -211,7 +211,7 @@ def _assignments(exercise_files: list[str]) -> dict:
 def _class_assignment(key, submissions, assignments):
     """The assignment a file that cannot be read is graded against (0 of its points):
     --assignment, else the one most readable files declare, else the only one."""
-    from chaingrad.lessons.exercises.grader import ASSIGNMENT_LINE
+    from .lessons.exercises.grader import ASSIGNMENT_LINE
 
     if key is not None:
         if str(key) not in assignments:
@@ -232,7 +232,7 @@ def _class_assignment(key, submissions, assignments):
 
 
 def _submissions(arguments):
-    from chaingrad.lessons.exercises.submissions import find_submissions
+    from .lessons.exercises.submissions import find_submissions
 
     submissions, skipped = find_submissions(arguments.files, arguments.id_from)
     if not submissions:
@@ -303,8 +303,8 @@ def _outside_submissions(arguments) -> None:
 
 
 def _write_gradescope(path: str, graded, seconds: float, problem: str = "") -> None:
-    from chaingrad.lessons.exercises.gradescope import results_json
-    from chaingrad.lessons.exercises.reports import write_atomically
+    from .lessons.exercises.gradescope import results_json
+    from .lessons.exercises.reports import write_atomically
 
     results = results_json(graded, seconds, problem)
     write_atomically(path, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
@@ -324,7 +324,7 @@ def _show(arguments, graded) -> None:
 
 
 def _as_json(graded) -> dict:
-    from chaingrad.lessons.exercises.reports import by_student
+    from .lessons.exercises.reports import by_student
 
     files = [{"student": g.student, "file": g.file, "points": g.points,
               "max_points": g.max_points, **g.counts(), "notes": g.notes,
@@ -378,7 +378,7 @@ def _summary(graded) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from chaingrad.lessons.exercises.reports import by_student
+    from .lessons.exercises.reports import by_student
 
     students = by_student(graded)
     table = Table(title=f"{len(students)} students, {len(graded)} files", title_justify="left")
