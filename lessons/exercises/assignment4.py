@@ -77,11 +77,16 @@ def _wrong(message: str, answer: dict, expected: dict) -> Wrong:
 def _first_wrong(answer: dict, expected: dict, tol: float = 1e-6) -> str:
     """The term nearest the output whose gradient differs, as a sentence ("" if none)."""
     nodes = graphs.rebuild(answer["graph"])
-    for (text, at), (_, _, grad) in reversed(list(zip(answer["terms"], expected["terms"]))):
-        if 0 <= at < len(nodes) and not close(nodes[at].grad, grad, tol):
-            return (f" The first wrong gradient, from the output back, is at {text}: "
-                    f"{number(nodes[at].grad)} instead of {number(grad)}.")
-    return ""
+    wrong = [(at, text, grad) for (text, at), (_, _, grad) in zip(answer["terms"],
+                                                                 expected["terms"])
+             if 0 <= at < len(nodes) and not close(nodes[at].grad, grad, tol)]
+    if not wrong:
+        return ""
+    # The graph lists inputs before their users: the latest wrong node is the one nearest
+    # the output, whose users all have the right gradient.
+    at, text, grad = max(wrong)
+    return (f" The first wrong gradient, from the output back, is at {text}: "
+            f"{number(nodes[at].grad)} instead of {number(grad)}.")
 
 
 # ------------------------------------------------------------------ 4.1 forward
@@ -334,7 +339,8 @@ def child_order(student: Any, shape: str, size: int) -> dict:
 
 @exercise(points=2, stub='''
 def topological_order(root):
-    """Every node root depends on, each AFTER all of its inputs (_prev), root last.
+    """Task: return every node root depends on, each AFTER all of its inputs (_prev),
+    root last.
 
     Each node exactly once (keep a set of the nodes already seen). backward() walks this
     list in reverse, so a node's grad is complete (every use added) before it is passed on.
@@ -498,7 +504,7 @@ def parameter_count(n_in: int, sizes: list) -> int:
 
 @exercise(points=2, name="MLP", title="Neuron, Layer, MLP", stub='''
 class Neuron:
-    """One neuron: n_in weights w (Values, random in [-1, 1]: random.uniform), a bias b
+    """Task (Neuron, Layer, MLP): one neuron has n_in weights w (Values, random in [-1, 1]: random.uniform), a bias b
     (Value 0.0) and an activation, "tanh" or "linear".
     neuron(x) for a list x of n_in Values or numbers: act = b + Σ w_i x_i, then tanh(act)
     (or act itself when linear). parameters(): the list w + [b], in that order.
@@ -552,7 +558,7 @@ def mlp(student):
     """Neuron, Layer, MLP"""
     public = [(2, [3, 1], 0), (3, [4, 2, 1], 1)]
     hidden = {"another network": lambda rng: (int(rng.integers(1, 4)),
-                                             [int(rng.integers(1, 5)), 1], int(rng.integers(99)))}
+                                             [int(rng.integers(2, 5)), 1], int(rng.integers(99)))}
     for n_in, sizes, seed in cases(public, hidden=hidden):
         rng = np.random.default_rng(seed)
         count = parameter_count(n_in, sizes)
@@ -629,7 +635,7 @@ def _forward_values(w: list, x: list):
 
 @exercise(points=1, stub='''
 def train_step(model, xs, ys, lr):
-    """One step of gradient descent on the mean squared error of model on the examples:
+    """Task: one step of gradient descent on the mean squared error of model on the examples:
         loss = (1/n) Σ (model(x) - y)^2
     then set every parameter's grad to 0 (gradients ADD UP in backward, so the last
     step's would still be there), loss.backward(), and p.data -= lr * p.grad for each
@@ -690,7 +696,7 @@ def predict(layers: list, X: np.ndarray) -> np.ndarray:
 
 @exercise(points=2, cost=6, stub='''
 def train_moons(X, y):
-    """Train an MLP of yours on the moons and return it.
+    """Task: train an MLP of yours on the moons and return it.
 
     X is a numpy array (n, 2) of points, y their labels, -1 or +1 (about 60 points).
     Make MLP(2, [8, 1]) (random.seed(0) first, so every run is the same), then repeat

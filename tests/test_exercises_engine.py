@@ -1,0 +1,337 @@
+"""Assignments 4 (your own engine) and 5 (your own tensors), and what they stand on: viz
+drawing micrograd-like graphs, and a student's graph sent as plain data and rebuilt.
+
+The reference solutions live in tests/exercise_solutions/; each typical mistake is the
+reference with one thing broken, and must get its own hint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chaingrad.lessons.exercises.assignment4 as a4
+from chaingrad import viz
+from chaingrad.lessons.exercises import ASSIGNMENTS, Wrong, graphs, run_checks
+
+SOLUTIONS = Path(__file__).parent / "exercise_solutions"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def solution_text(key: str) -> str:
+    return (SOLUTIONS / f"assignment{key}.py").read_text(encoding="utf-8")
+
+
+def load(tmp_path: Path, text: str, name: str = "engine_submission"):
+    """A submission as a module, for calling a check on it directly."""
+    path = tmp_path / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def grade(tmp_path: Path, key: str, text: str, **options) -> dict:
+    path = tmp_path / f"assignment{key}_submission.py"
+    path.write_text(text, encoding="utf-8")
+    results = run_checks(path, {key: ASSIGNMENTS[key]}, timeout=60, **options)
+    return {r.exercise: r for r in results}
+
+
+def red_names(svg: bytes, root) -> list[str]:
+    """The names of the boxes the builtin renderer painted as wrong."""
+    graph = viz.to_networkx(root)
+    bad = [g.get("id") for g in ET.fromstring(svg).iter(f"{SVG}g")
+           if "bad" in (g.get("class") or "").split()]
+    return sorted(graph.nodes[n]["name"] for n in bad)
+
+
+def svg_text(svg: bytes) -> str:
+    """All the text an SVG shows, one line per text element."""
+    return "\n".join("".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text"))
+
+
+def broken(old: str, new: str) -> str:
+    text = solution_text("4")
+    assert old in text
+    return text.replace(old, new)
+
+
+# ------------------------------------------------------------------ viz reads micrograd
+
+
+def micrograd_graph():
+    engine = pytest.importorskip("micrograd.engine")
+    a, b = engine.Value(2.0), engine.Value(-3.0)
+    a.label, b.label = "a", "b"
+    d = (a * b + a ** 2).relu() + b * 2
+    d.label = "d"
+    d.backward()
+    return a, b, d
+
+
+def test_a_real_micrograd_graph_draws_with_values_and_gradients(tmp_path):
+    a, b, d = micrograd_graph()
+    assert (d.data, a.grad, b.grad) == (-6.0, 0.0, 2.0)
+    svg = viz.draw(d, tmp_path / "m.svg", engine="builtin").read_bytes()
+    text = svg_text(svg)
+    assert "a\n" in text and "data -6" in text and "grad 0 + 2 = 2" in text
+    assert "b * 2" in text or "2 * b" in text
+    assert "∂v5/∂b = 2" in text  # the local derivative of the product on its edge
+    graph = viz.to_networkx(d)
+    by_name = {attrs["name"]: attrs for _, attrs in graph.nodes(data=True)}
+    assert by_name["b"]["grad"] == 2.0 and by_name["d"]["kind"] == "output"
+    assert by_name["a"]["data"] == 2.0 and by_name["v1"]["op"] == "**"
+    again = viz.draw(d, tmp_path / "m2.svg", engine="builtin").read_bytes()
+    assert again == svg  # node identity does not come from id() or a set's order
+    assert "digraph" in str(viz.to_dot(d))
+
+
+def test_show_prints_a_micrograd_graph_and_explain_says_what_it_reads():
+    from rich.console import Console
+
+    _, _, d = micrograd_graph()
+    console = Console(record=True, width=80)
+    viz.show(d, console=console)
+    assert "d = v4 + v5" in console.export_text() or "d = v5 + v4" in console.export_text()
+    with pytest.raises(TypeError, match="explain: reads chaingrad's own graphs only"):
+        viz.explain(d)
+
+
+def test_a_set_of_inputs_is_ordered_by_content_not_by_id():
+    engine = pytest.importorskip("micrograd.engine")
+    names = []
+    for _ in range(5):
+        x, y = engine.Value(1.0), engine.Value(2.0)
+        x.label, y.label = "x", "y"
+        f = x * y
+        f.backward()
+        graph = viz.to_networkx(f)
+        names.append([graph.nodes[n]["name"] for n in sorted(graph)])
+    assert all(n == names[0] for n in names)
+
+
+class Loose:
+    def __init__(self, data, prev=(), op="", label=""):
+        self.data, self.grad, self._prev, self._op, self.label = data, 0.0, prev, op, label
+
+
+def test_check_with_expected_gradients_paints_exactly_the_disagreeing_node(tmp_path):
+    a = Loose(1.5, label="a")
+    s = Loose(3.0, (a, a), "+", "s")
+    a.grad, s.grad = 1.0, 1.0  # the a + a bug: a received from one use only
+    svg = viz.draw(s, tmp_path / "c.svg", engine="builtin",
+                   check={a: 2.0, s: 1.0}).read_bytes()
+    assert red_names(svg, s) == ["a"]
+    text = svg_text(svg)
+    assert "expected 2  MISMATCH" in text and "expected 1  ok" in text
+
+
+def test_check_true_on_a_loose_graph_uses_the_known_rules(tmp_path):
+    a = Loose(0.5, label="a")
+    t = Loose(np.tanh(0.5), (a,), "tanh", "t")
+    t.grad, a.grad = 1.0, 1 - 0.5 ** 2  # the input's square, not the output's
+    svg = viz.draw(t, tmp_path / "n.svg", engine="builtin", check=True).read_bytes()
+    assert red_names(svg, t) == ["a"]
+
+
+def test_an_unknown_op_draws_without_local_derivatives():
+    a = Loose(2.0, label="a")
+    f = Loose(7.0, (a,), "mystery", "f")
+    graph = viz.to_networkx(f)
+    assert [graph.nodes[n]["op"] for n in sorted(graph)] == ["", "mystery"]
+    f.grad, a.grad = 1.0, 3.0
+    text = svg_text(str(viz.draw(f, engine="builtin")).encode())
+    assert "mystery(a)" in text and "grad 3" in text and "∂f/∂a" not in text
+
+
+def test_a_cycle_and_a_bad_prev_are_refused_in_a_sentence():
+    a = Loose(1.0, label="a")
+    b = Loose(2.0, (a,), "exp", "b")
+    a._prev = (b,)
+    with pytest.raises(ValueError, match="cycle"):
+        viz.draw(b)
+    c = Loose(1.0, prev="ab", op="+")
+    with pytest.raises(ValueError, match="_prev is a str"):
+        viz.to_networkx(c)
+
+
+# ------------------------------------------------------------------ plain data and back
+
+
+def test_export_then_rebuild_keeps_numbers_ops_labels_and_edges():
+    a = Loose(2.0, label="a")
+    b = Loose(-3.0, label="b")
+    p = Loose(-6.0, (a, b), "*")
+    f = Loose(-4.0, (p, a), "+", "f")
+    for node, grad in ((f, 1.0), (p, 1.0), (a, -2.0), (b, 2.0)):
+        node.grad = grad
+    exported = graphs.export_graph(f)
+    assert exported["nodes"][-1] == {"data": -4.0, "grad": 1.0, "op": "+", "label": "f",
+                                     "children": [2, 0]}
+    nodes = graphs.rebuild(exported)
+    root = nodes[-1]
+    assert [c.label or c._op for c in root._prev] == ["*", "a"]
+    assert root._prev[1] is root._prev[0]._prev[0]  # a is one node, used twice
+    assert viz.to_networkx(root).number_of_nodes() == 4
+
+
+def test_export_walks_a_long_chain_without_recursion_and_stops_at_its_limit():
+    x = Loose(1.0, label="x")
+    y = x
+    for _ in range(10_000):
+        y = Loose(1.0, (y,), "exp")
+    assert len(graphs.export_graph(y, limit=20_000)["nodes"]) == 10_001
+    with pytest.raises(ValueError, match="more than 2,000 nodes"):
+        graphs.export_graph(y)
+
+
+@pytest.mark.parametrize("hostile, why", [
+    (None, "non-empty list"),
+    ({"nodes": []}, "non-empty list"),
+    ({"nodes": "abc"}, "non-empty list"),
+    ({"nodes": [{"data": 1.0}]}, "is not"),
+    ({"nodes": [{"data": "1", "grad": 0.0, "op": "", "label": None, "children": []}]},
+     "non-number"),
+    ({"nodes": [{"data": True, "grad": 0.0, "op": "", "label": None, "children": []}]},
+     "non-number"),
+    ({"nodes": [{"data": 1.0, "grad": 0.0, "op": 3, "label": None, "children": []}]},
+     "bad op"),
+    ({"nodes": [{"data": 1.0, "grad": 0.0, "op": "", "label": None, "children": [0]}]},
+     "do not come before"),
+    ({"nodes": [{"data": 1.0, "grad": 0.0, "op": "", "label": None, "children": [-1]}]},
+     "do not come before"),
+    ({"nodes": [{"data": 1.0, "grad": 0.0, "op": "", "label": None, "children": [True]}]},
+     "do not come before"),
+    ({"nodes": [{"data": 1.0, "grad": 0.0, "op": "", "label": None, "children": []}] * 2001},
+     "at most 2000"),
+])
+def test_rebuild_refuses_anything_but_the_exported_shape(hostile, why):
+    with pytest.raises(ValueError, match=why):
+        graphs.rebuild(hostile)
+
+
+def test_rebuild_cuts_long_texts_and_draws_control_characters_safely(tmp_path):
+    node = {"data": 1.0, "grad": 0.0, "op": "", "label": "\x1b[31m" + "x" * 100,
+            "children": []}
+    root = graphs.rebuild({"nodes": [node]})[-1]
+    assert len(root.label) == graphs.MAX_TEXT
+    svg = viz.draw(root, tmp_path / "s.svg", engine="builtin").read_text()
+    assert "\x1b" not in svg
+
+
+# ------------------------------------------------------------------ assignment 4
+
+
+def test_the_reference_engine_backpropagates_a_10000_node_chain(tmp_path):
+    engine = load(tmp_path, solution_text("4"), "reference_engine")
+    x = engine.Value(0.5)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.backward()
+    assert x.grad == pytest.approx(1.0001 ** 10_000, rel=1e-9)
+
+
+def test_the_reference_solution_passes_assignment_4(tmp_path):
+    results = grade(tmp_path, "4", solution_text("4"))
+    assert {label: r.message for label, r in results.items() if r.result != "pass"} == {}
+    assert sum(r.points for r in results.values()) == ASSIGNMENTS["4"].points
+
+
+def test_every_untouched_stub_of_assignment_4_is_not_written_yet(tmp_path):
+    results = grade(tmp_path, "4", ASSIGNMENTS["4"].stub_file())
+    assert len(results) == len(ASSIGNMENTS["4"].exercises) == 7
+    for r in results.values():
+        assert r.result == "fail" and "not written yet" in r.message, r.message
+
+
+def test_each_stub_of_assignment_4_has_a_task_a_formula_and_a_worked_number():
+    for e in ASSIGNMENTS["4"].exercises:
+        assert "Task" in e.stub, e.label()
+        assert "Worked number" in e.stub, e.label()
+
+
+MISTAKES = {
+    "= instead of += (a + a)": (
+        ("            self.grad += out.grad\n            other.grad += out.grad",
+         "            self.grad = out.grad\n            other.grad = out.grad"),
+        "4.2 Value", "write += in _backward"),
+    "tanh's derivative from the input": (
+        ("self.grad += (1 - t * t) * out.grad", "self.grad += (1 - self.data ** 2) * out.grad"),
+        "4.2 Value", "1 − t² with t = tanh(a), the output"),
+    "2 * v without __rmul__": (
+        ("    def __rmul__(self, other):\n        return self * other\n", ""),
+        "4.1 Value", "define it"),
+    "a recursive topological sort": (
+        ("def topological_order(root):\n",
+         "def topological_order(root):\n    return _recursive(root, [], set())\n\n\n"
+         "def _recursive(node, order, seen):\n    if node not in seen:\n"
+         "        seen.add(node)\n        for child in node._prev:\n"
+         "            _recursive(child, order, seen)\n        order.append(node)\n"
+         "    return order\n\n\ndef _unused(root):\n"),
+        "4.3 topological_order", "raised RecursionError: a recursive sort"),
+    "a node visited twice": (
+        ("            if child not in seen:\n", "            if True:\n"),
+        "4.3 topological_order", "more than once"),
+    "a gradient not zeroed between steps": (
+        ("    for p in model.parameters():\n        p.grad = 0.0\n", ""),
+        "4.6 train_step", "set every p.grad = 0"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+def test_each_typical_mistake_gets_its_own_hint(mistake, tmp_path):
+    (old, new), label, hint = MISTAKES[mistake]
+    results = grade(tmp_path, "4", broken(old, new))
+    assert results[label].result == "fail", results[label].message
+    assert hint in results[label].message, results[label].message
+
+
+def _check_wrong(module, label: str) -> Wrong:
+    exercise = next(e for e in ASSIGNMENTS["4"].exercises if e.label() == label)
+    with pytest.raises(Wrong) as caught:
+        exercise.check(module)
+    return caught.value
+
+
+def test_the_picture_of_the_fan_out_bug_marks_the_node_used_twice(tmp_path):
+    (old, new), label, _ = MISTAKES["= instead of += (a + a)"]
+    module = load(tmp_path, broken(old, new), "fan_out_bug")
+    wrong = _check_wrong(module, label)
+    assert "a + a" in wrong.message
+    svg = viz.draw(wrong.graph, tmp_path / "w.svg", engine="builtin",
+                   check=wrong.check).read_bytes()
+    assert red_names(svg, wrong.graph) == ["a"]
+
+
+def test_the_picture_of_a_wrong_backward_marks_the_nodes_below_the_mistake(tmp_path):
+    (old, new), _, _ = MISTAKES["tanh's derivative from the input"]
+    module = load(tmp_path, broken(old, new), "tanh_bug")
+    wrong = _check_wrong(module, "4.4 Value")
+    assert "(a * b).tanh() + a" in wrong.message
+    assert "The first wrong gradient, from the output back, is at a * b" in wrong.message
+    svg = viz.draw(wrong.graph, tmp_path / "t.svg", engine="builtin",
+                   check=wrong.check).read_bytes()
+    red = red_names(svg, wrong.graph)
+    assert red == ["a", "b", "v1"]  # a * b (unnamed: v1) and its inputs; not the tanh
+    assert re.search(r"expected -?\d.*MISMATCH", svg_text(svg))
+
+
+def test_the_mlp_check_evaluates_the_weights_itself():
+    weights = [0.5, -1.0, 0.25, 2.0, 0.1]  # MLP(2, [1, 1]): one tanh neuron, one linear
+    out = a4.mlp_numpy(weights, 2, [1, 1], np.array([[2.0, 1.0]]))
+    assert out[0, 0] == pytest.approx(2.0 * np.tanh(0.25) + 0.1)
+    assert a4.parameter_count(2, [3, 1]) == 13
+    layers = [[[0.5, -1.0, 0.25]], [[2.0, 0.1]]]
+    assert a4.predict(layers, np.array([[2.0, 1.0]]))[0] == pytest.approx(out[0, 0])
+    with pytest.raises(Wrong, match="shape"):
+        a4.predict([[[1.0, 2.0]]], np.array([[2.0, 1.0]]))
