@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import chaingrad.lessons.exercises.assignment4 as a4
+import chaingrad.lessons.exercises.assignment5  # noqa: F401  (registers assignment 5)
 from chaingrad import viz
 from chaingrad.lessons.exercises import ASSIGNMENTS, Wrong, graphs, run_checks
 
@@ -335,3 +336,65 @@ def test_the_mlp_check_evaluates_the_weights_itself():
     assert a4.predict(layers, np.array([[2.0, 1.0]]))[0] == pytest.approx(out[0, 0])
     with pytest.raises(Wrong, match="shape"):
         a4.predict([[[1.0, 2.0]]], np.array([[2.0, 1.0]]))
+
+
+# ------------------------------------------------------------------ assignment 5
+
+
+def broken5(old: str, new: str) -> str:
+    text = solution_text("5")
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_the_reference_solution_passes_assignment_5_on_many_hidden_draws(tmp_path):
+    for _ in range(5):  # each run draws new hidden shapes
+        results = grade(tmp_path, "5", solution_text("5"))
+        assert {k: r.message for k, r in results.items() if r.result != "pass"} == {}
+    assert sum(r.points for r in results.values()) == ASSIGNMENTS["5"].points
+
+
+def test_every_untouched_stub_of_assignment_5_is_not_written_yet(tmp_path):
+    results = grade(tmp_path, "5", ASSIGNMENTS["5"].stub_file())
+    assert len(results) == len(ASSIGNMENTS["5"].exercises) == 7
+    for e in ASSIGNMENTS["5"].exercises:
+        assert "Task" in e.stub and "Worked number" in e.stub, e.label()
+    for r in results.values():
+        assert r.result == "fail" and "not written yet" in r.message, r.message
+
+
+MISTAKES5 = {
+    "a broadcast gradient without keepdims": (
+        ("grad = grad.sum(axis=axis, keepdims=True)", "grad = grad.sum(axis=axis)"),
+        "5.1 unbroadcast", "keepdims=True"),
+    "the cross-entropy gradient not divided by N": (
+        ("return float(loss), (p - onehot) / n", "return float(loss), p - onehot"),
+        "5.3 softmax_cross_entropy", "Divide by N"),
+    "softmax without the max taken off": (
+        ("    shifted = logits - logits.max(axis=1, keepdims=True)\n"
+         "    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+         "    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)\n"
+         "    log_p = np.log(p)"),
+        "5.3 softmax_cross_entropy", "take each row's max off"),
+    "col2im assigning instead of adding": (
+        ("kw] += \\", "kw] = \\"),
+        "5.6 conv2d_backward", "add (+=) into dx"),
+    "max-pool's gradient spread over the window": (
+        ("                    dx[a, b, i * size + r[a, b], j * size + s[a, b]] += "
+         "grad_out[a, b, i, j]\n",
+         "                    dx[a, b, i * size:(i + 1) * size, j * size:(j + 1) * size] = "
+         "grad_out[a, b, i, j]\n"),
+        "5.7 maxpool_backward", "argmax only"),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKES5))
+def test_each_tensor_mistake_gets_its_own_hint(mistake, tmp_path):
+    import warnings
+
+    (old, new), label, hint = MISTAKES5[mistake]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # exp(1000) in the unstable one
+        results = grade(tmp_path, "5", broken5(old, new))
+    assert results[label].result == "fail", results[label].message
+    assert hint in results[label].message, results[label].message
