@@ -297,34 +297,65 @@ def test_each_typical_mistake_gets_its_own_hint(mistake, tmp_path):
     assert hint in results[label].message, results[label].message
 
 
-def _check_wrong(module, label: str) -> Wrong:
-    exercise = next(e for e in ASSIGNMENTS["4"].exercises if e.label() == label)
-    with pytest.raises(Wrong) as caught:
-        exercise.check(module)
-    return caught.value
+def red_boxes(svg: bytes) -> list[str]:
+    """The names of the boxes painted as wrong, in a picture of either engine (the
+    builtin renderer marks the group "bad", Graphviz fills the box with the red fill)."""
+    from chaingrad.viz.style import BAD
+
+    names = []
+    for group in ET.fromstring(svg).iter(f"{SVG}g"):
+        classes = (group.get("class") or "").split()
+        if "node" not in classes:
+            continue
+        filled = {shape.get("fill") for shape in group if shape.tag != f"{SVG}text"}
+        if "bad" in classes or BAD[0] in filled:
+            first = next(group.iter(f"{SVG}text"))
+            names.append("".join(first.itertext()).strip())
+    return sorted(names)
+
+
+def picture_of(tmp_path: Path, text: str, label: str) -> tuple[str, bytes]:
+    """Grade through the grader (checks in the parent, the code in a child) with
+    pictures; the exercise's message and its picture's bytes."""
+    results = grade(tmp_path, "4", text, pictures=tmp_path / "pictures")
+    result = results[label]
+    assert result.result == "fail" and result.picture.endswith(".svg"), result.message
+    return result.message, Path(result.picture).read_bytes()
 
 
 def test_the_picture_of_the_fan_out_bug_marks_the_node_used_twice(tmp_path):
     (old, new), label, _ = MISTAKES["= instead of += (a + a)"]
-    module = load(tmp_path, broken(old, new), "fan_out_bug")
-    wrong = _check_wrong(module, label)
-    assert "a + a" in wrong.message
-    svg = viz.draw(wrong.graph, tmp_path / "w.svg", engine="builtin",
-                   check=wrong.check).read_bytes()
-    assert red_names(svg, wrong.graph) == ["a"]
+    message, svg = picture_of(tmp_path, broken(old, new), label)
+    assert "a + a" in message
+    assert red_boxes(svg) == ["a"]
+    assert "expected 2  MISMATCH" in svg_text(svg).replace("\xa0", " ")
 
 
 def test_the_picture_of_a_wrong_backward_marks_the_nodes_below_the_mistake(tmp_path):
     (old, new), _, _ = MISTAKES["tanh's derivative from the input"]
-    module = load(tmp_path, broken(old, new), "tanh_bug")
-    wrong = _check_wrong(module, "4.4 Value")
-    assert "(a * b).tanh() + a" in wrong.message
-    assert "The first wrong gradient, from the output back, is at a * b" in wrong.message
-    svg = viz.draw(wrong.graph, tmp_path / "t.svg", engine="builtin",
-                   check=wrong.check).read_bytes()
-    red = red_names(svg, wrong.graph)
-    assert red == ["a", "b", "v1"]  # a * b (unnamed: v1) and its inputs; not the tanh
+    message, svg = picture_of(tmp_path, broken(old, new), "4.4 Value")
+    assert "(a * b).tanh() + a" in message
+    assert "The first wrong gradient, from the output back, is at a * b" in message
+    assert red_boxes(svg) == ["a", "b", "v1"]  # a * b (unnamed: v1) and its inputs
     assert re.search(r"expected -?\d.*MISMATCH", svg_text(svg))
+
+
+def test_the_fan_out_bug_in_backward_is_caught_on_a_public_formula(tmp_path):
+    (old, new), _, _ = MISTAKES["= instead of += (a + a)"]
+    message, svg = picture_of(tmp_path, broken(old, new), "4.4 Value")
+    assert "(a + b) * a" in message and "hidden" not in message
+    assert "a" in red_boxes(svg)
+
+
+def test_the_picture_is_the_same_with_the_builtin_renderer(tmp_path):
+    (old, new), _, _ = MISTAKES["= instead of += (a + a)"]
+    module = load(tmp_path, broken(old, new), "direct_fan_out")
+    answer = a4.child_local(module, "a + a", {"a": 1.5}, 1.0)
+    expected = graphs.reference("a + a", {"a": 1.5})
+    wrong = a4._wrong("said", "hint", answer, expected)
+    svg = viz.draw(wrong.graph, tmp_path / "b.svg", engine="builtin",
+                   check=wrong.marks).read_bytes()
+    assert red_boxes(svg) == red_names(svg, wrong.graph) == ["a"]
 
 
 def test_the_mlp_check_evaluates_the_weights_itself():
