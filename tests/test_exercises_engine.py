@@ -429,3 +429,17 @@ def test_each_tensor_mistake_gets_its_own_hint(mistake, tmp_path):
         results = grade(tmp_path, "5", broken5(old, new))
     assert results[label].result == "fail", results[label].message
     assert hint in results[label].message, results[label].message
+
+
+def test_chaingrad_exercises_lists_and_starts_both_assignments(tmp_path, capsys):
+    from chaingrad.cli import main
+
+    assert main(["exercises"]) == 0
+    listing = capsys.readouterr().out
+    assert "Your own engine" in listing and "Your own tensors" in listing
+    assert "topological_order" in listing and "maxpool_backward" in listing
+    for key in ("4", "5"):
+        assert main(["exercises", "start", key, str(tmp_path)]) == 0
+        stub = (tmp_path / f"assignment{key}.py").read_text(encoding="utf-8")
+        assert f"ASSIGNMENT = {key}" in stub
+        compile(stub, f"assignment{key}.py", "exec")  # the stub file is valid Python
