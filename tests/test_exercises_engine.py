@@ -443,3 +443,52 @@ def test_chaingrad_exercises_lists_and_starts_both_assignments(tmp_path, capsys)
         stub = (tmp_path / f"assignment{key}.py").read_text(encoding="utf-8")
         assert f"ASSIGNMENT = {key}" in stub
         compile(stub, f"assignment{key}.py", "exec")  # the stub file is valid Python
+
+
+# ------------------------------------------------------------------ hostile submissions
+
+
+def test_chaingrads_own_engine_and_ops_are_refused(tmp_path):
+    text = broken("class Value:\n", "import chaingrad\n\n\nclass Value:\n")
+    text = text.replace("    def backward(self):\n        order = topological_order(self)",
+                        "    def backward(self):\n        chaingrad.Value(1.0)\n"
+                        "        order = topological_order(self)")
+    results = grade(tmp_path, "4", text)
+    assert "refused" in results["4.4 Value"].message
+    tensors = solution_text("5").replace(
+        "def unbroadcast(grad, shape):\n",
+        "def unbroadcast(grad, shape):\n    import chaingrad.nn.functional as F\n"
+        "    F.conv2d  # reaching chaingrad's ops\n") .replace(
+        "def matmul_backward(A, B, grad):\n",
+        "def matmul_backward(A, B, grad):\n    from chaingrad import Tensor\n    Tensor(A)\n")
+    results = grade(tmp_path, "5", tensors)
+    assert "refused" in results["5.2 matmul_backward"].message
+    assert results["5.2 matmul_backward"].points == 0
+
+
+def test_a_graph_with_a_cycle_is_a_sentence_not_a_crash(tmp_path):
+    text = broken('        out = Value(self.data + other.data, (self, other), "+")\n',
+                  '        out = Value(self.data + other.data, (self, other), "+")\n'
+                  '        self._prev = (out,)\n')
+    results = grade(tmp_path, "4", text)
+    assert results["4.1 Value"].result != "pass"
+    assert "cycle" in results["4.1 Value"].message
+
+
+def test_a_patched_helper_that_answers_nonsense_earns_nothing(tmp_path):
+    text = solution_text("4") + (
+        "\n\nimport chaingrad.lessons.exercises.graphs as _g\n"
+        "_g.evaluate = lambda *a, **k: {'data': 'lots', 'grads': None}\n"
+        "_g.export_graph = lambda *a, **k: {'nodes': [{'data': 1}] * 10**4}\n")
+    results = grade(tmp_path, "4", text)
+    for label in ("4.1 Value", "4.2 Value", "4.4 Value"):
+        assert results[label].result != "pass" and results[label].points == 0, label
+        assert results[label].message, label
+
+
+def test_a_value_whose_data_is_not_a_number_is_named(tmp_path):
+    text = broken("        self.data = float(data)\n", "        self.data = str(data)\n")
+    results = grade(tmp_path, "4", text)
+    assert results["4.1 Value"].result != "pass"
+    assert "not a number" in results["4.1 Value"].message or "str" in \
+        results["4.1 Value"].message

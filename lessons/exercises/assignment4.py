@@ -35,6 +35,7 @@ assignment(4, "Your own engine", intro="""
 
 CHAIN = 10_000  # nodes in the chain that a recursive topological sort cannot handle
 MOONS_ACCURACY = 0.85  # stated in the stub of train_moons
+OWN_ENGINE = ("Value", "topological_order", "backward_steps")  # chaingrad's, not allowed
 
 
 def in_child(student: Any, function: Any, *args: Any) -> Any:
@@ -92,7 +93,7 @@ def child_forward(student: Any, formula: str, values: dict) -> dict:
 REVERSED = {"+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__"}
 
 
-@exercise(points=2, name="Value", stub='''
+@exercise(points=2, name="Value", forbid=OWN_ENGINE, stub='''
 class Value:
     """A number that remembers how it was computed: one node of the graph.
 
@@ -231,7 +232,7 @@ LOCAL_RULES = {"+": "d(a+b)/da = 1, d(a+b)/db = 1", "*": "d(ab)/da = b, d(ab)/db
                "exp": "d exp(a)/da = exp(a)", "relu": "drelu(a)/da = 1 if a > 0 else 0"}
 
 
-@exercise(points=2, name="Value", title="Value: each op's _backward", stub='''
+@exercise(points=2, name="Value", forbid=OWN_ENGINE, title="Value: each op's _backward", stub='''
 # Exercise 4.2 lives in your Value class above: each op sets out._backward.
 #
 # Task: inside each op, after making `out`, define a function that sends out.grad to the
@@ -323,7 +324,7 @@ def child_order(student: Any, shape: str, size: int) -> dict:
             "length": len(order)}
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=OWN_ENGINE, stub='''
 def topological_order(root):
     """Task: return every node root depends on, each AFTER all of its inputs (_prev),
     root last.
@@ -398,7 +399,7 @@ def child_chain(student: Any, length: int, factor: float) -> dict:
     return {"grad": graphs._number(x.grad, "grad")}
 
 
-@exercise(points=2, name="Value", title="Value.backward()", stub='''
+@exercise(points=2, name="Value", forbid=OWN_ENGINE, title="Value.backward()", stub='''
 # Exercise 4.4 lives in your Value class above: write its backward().
 #
 #     def backward(self):

@@ -56,7 +56,7 @@ def _broadcast_case(rng: np.random.Generator) -> tuple:
     return tuple(small), big
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("Tensor", "backward"), stub='''
 def unbroadcast(grad, shape):
     """Task: numpy broadcast an input of `shape` to grad.shape in the forward pass (a bias
     (3,) added to every row of a (4, 3) batch); its gradient must have the input's shape.
@@ -95,7 +95,7 @@ def _matmul_case(rng: np.random.Generator) -> tuple:
     return rng.normal(size=(n, k)).round(2), rng.normal(size=(k, m)).round(2)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("Tensor", "backward"), stub='''
 def matmul_backward(A, B, grad):
     """Task: for C = A @ B (A is n x k, B is k x m) and grad = dL/dC (n x m), return
     (dL/dA, dL/dB), each shaped like its input.
@@ -133,7 +133,8 @@ def _ce_case(rng: np.random.Generator, scale: float = 3.0) -> tuple:
     return rng.normal(scale=scale, size=(n, c)).round(2), rng.integers(0, c, n)
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=("Tensor", "backward", "cross_entropy", "softmax", "log_softmax"),
+          stub='''
 def softmax_cross_entropy(logits, labels):
     """Task: the mean cross-entropy of softmax(logits) against integer labels, and its
     gradient. logits is (N, C); labels holds N class indices. Return (loss, dlogits):
@@ -198,7 +199,7 @@ CONV_PUBLIC = [
 ]
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("Tensor", "im2col", "unfold"), stub='''
 def im2col(x, kh, kw, stride=1):
     """Task: cut images x (N, C, H, W) into the windows a kh x kw kernel sees, one window
     per column: return an array (N, C*kh*kw, L). The window at output position (i, j)
@@ -223,7 +224,7 @@ def im2col(student):
         expect_close(got, want, what, "one window per column", verb="is")
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("Tensor", "conv2d", "im2col"), stub='''
 def conv2d_forward(x, w, b, stride=1):
     """Task: the convolution of x (N, C, H, W) by w (F, C, kh, kw) plus a bias b (F,), as
     one matrix product: w.reshape(F, -1) @ im2col(x, kh, kw, stride) gives (N, F, L);
@@ -246,7 +247,7 @@ def conv2d_forward(student):
         expect_close(got, want, what, "b + w.reshape(F, -1) @ im2col(x)", verb="is")
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=("Tensor", "backward", "conv2d", "im2col", "col2im"), stub='''
 def conv2d_backward(x, w, grad, stride=1):
     """Task: for out = conv2d_forward(x, w, b, stride) and grad = dL/dout (N, F, OH, OW),
     return (dx, dw, db) shaped like x, w and b. With cols = im2col(x, kh, kw, stride) and
@@ -299,7 +300,7 @@ def _pool_case(rng: np.random.Generator) -> tuple:
         n, c, oh * size, ow * size) / 10.0 - 1.0, size  # distinct values: one argmax each
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=("Tensor", "backward", "max_pool2d"), stub='''
 def maxpool_backward(x, grad_out, size):
     """Task: max-pooling takes the largest value of each size x size window of x
     (N, C, H, W), stride = size, giving (N, C, H/size, W/size). Its backward sends each
