@@ -96,15 +96,34 @@ def test_a_real_micrograd_graph_draws_with_values_and_gradients(tmp_path):
     assert "digraph" in str(viz.to_dot(d))
 
 
-def test_show_prints_a_micrograd_graph_and_explain_says_what_it_reads():
+def test_show_and_explain_read_a_micrograd_graph_and_animate_says_it_cannot():
     from rich.console import Console
 
     _, _, d = micrograd_graph()
-    console = Console(record=True, width=80)
+    console = Console(record=True, width=100)
     viz.show(d, console=console)
     assert "d = v4 + v5" in console.export_text() or "d = v5 + v4" in console.export_text()
-    with pytest.raises(TypeError, match="explain: reads chaingrad's own graphs only"):
-        viz.explain(d)
+    viz.explain(d, console=console)
+    text = console.export_text()
+    assert "∂d/∂b = (2) + (0) = 2" in text or "∂d/∂b = (0) + (2) = 2" in text
+    with pytest.raises(TypeError, match="animate: reads chaingrad's own graphs only"):
+        viz.animate(d, "never.html")
+
+
+def test_micrograds_x_times_x_is_one_input_used_twice():
+    engine = pytest.importorskip("micrograd.engine")
+    x = engine.Value(3.0)
+    x.label = "x"
+    square = x * x
+    u = square + x
+    u.label = "u"
+    u.backward()
+    assert len(square._prev) == 1  # micrograd keeps {x} for x * x
+    graph = viz.to_networkx(u)
+    product = next(n for n in graph if graph.nodes[n]["op"] == "*")
+    assert graph.in_degree(product) == 2  # two edges, as for chaingrad's x * x
+    rows = viz.terminal.chain_rule_rows(u)
+    assert ("x", "total", "∂u/∂x = (1) + (3) + (3) = 7") in rows
 
 
 def test_a_set_of_inputs_is_ordered_by_content_not_by_id():

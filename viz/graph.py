@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -28,7 +28,7 @@ LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "paramet
 # summarised in one box, so a million-node graph still gets an answer in seconds.
 MAX_NODES = 20_000
 EARLIER = "earlier"  # the id of that box
-ENGINE_GRAPHS_ONLY = ("explain", "animate")  # views that replay chaingrad's backward pass
+ENGINE_GRAPHS_ONLY = ("animate",)  # views that replay chaingrad's own backward pass
 
 
 def require_node(root: Any, caller: str) -> None:
@@ -565,6 +565,9 @@ class LooseNode:
     params = None
 
     def __init__(self, source: Any, parents: tuple) -> None:
+        if len(parents) == 1 and isinstance(source._prev, (set, frozenset)) \
+                and str(source._op) in ("+", "*"):
+            parents = parents * 2  # micrograd keeps x * x's inputs in a set: {x}, used twice
         self.source = source
         self.data = _as_float(source.data, "data")
         self.grad = _as_float(source.grad, "grad") if source.grad is not None else 0.0
@@ -616,3 +619,26 @@ def readable_micrograd(root: Any, parameters: Iterable[Any] | None = None,
     if parameters is not None:
         parameters = [by_source[id(p)] for p in parameters if id(p) in by_source]
     return view, parameters
+
+
+def loose_backward_steps(root: LooseNode) -> Iterator[tuple[Any, Any, tuple]]:
+    """The chain rule through a micrograd-like graph's views, as ``backward_steps`` gives it
+    for chaingrad's: ``(node, gradient, ((parent, local, sent), ...))`` from the output
+    back, in reverse topological order. The gradients are recomputed with viz's rules
+    from the forward values (not read from ``.grad``); past an op viz has no rule for,
+    ``local`` and ``sent`` are None and nothing is sent."""
+    grads: dict[int, float] = {id(root): 1.0}
+    for node in reversed(traversal(root)):
+        grad = grads.get(id(node))
+        received = []
+        if node.operation is not None and grad is not None:
+            try:
+                local = node.operation.backward(1.0, node.data, *(p.data for p in node.parents))
+            except (ValueError, ArithmeticError):
+                local = (None,) * len(node.parents)
+            for parent, d in zip(node.parents, local):
+                sent = None if d is None else grad * d
+                if sent is not None:
+                    grads[id(parent)] = grads.get(id(parent), 0.0) + sent
+                received.append((parent, d, sent))
+        yield node, grad, tuple(received)
