@@ -51,14 +51,17 @@ def _values(rng: np.random.Generator, names: str, low: float = -2.0, high: float
     return {n: float(np.round(rng.uniform(low, high), 3)) for n in names}
 
 
-def _wrong(said: str, hint: str, answer: dict, expected: dict) -> Wrong:
+def _wrong(said: str, hint: str, answer: dict, expected: dict,
+           message: str | None = None) -> Wrong:
     """A Wrong whose picture is the student's own graph, with the nodes whose gradient
-    disagrees with chaingrad's (on the same formula) in red."""
+    disagrees with chaingrad's (on the same formula) in red. ``hint`` (no numbers) is
+    what a hidden case shows; ``message`` (default: said + hint) what a public one does."""
+    message = message or f"{said} {hint}".strip()
     try:
         nodes, marks = graphs.wrong_nodes(answer, expected)
     except (ValueError, KeyError, TypeError) as error:  # unreadable: the sentence holds
-        return Wrong(f"{said} {hint} (No picture: {error}.)", hint=hint)
-    return Wrong(f"{said} {hint}".strip(), nodes[-1], hint=hint or None, marks=marks)
+        return Wrong(f"{message} (No picture: {error}.)", hint=hint)
+    return Wrong(message, nodes[-1], hint=hint or None, marks=marks)
 
 
 def _first_wrong(answer: dict, expected: dict, tol: float = 1e-6) -> tuple[str, str]:
@@ -73,7 +76,7 @@ def _first_wrong(answer: dict, expected: dict, tol: float = 1e-6) -> tuple[str, 
     # the output, whose users all have the right gradient.
     at, text, grad = max(wrong)
     return (f"The first wrong gradient, from the output back, is at {text}.",
-            f" There, the gradient is {number(nodes[at].grad)} instead of {number(grad)}.")
+            f": {number(nodes[at].grad)} instead of {number(grad)}.")
 
 
 # ------------------------------------------------------------------ 4.1 forward
@@ -431,9 +434,10 @@ def value_backward(student):
                 continue
             hint = _backward_hint(got, expected, mine, want)
             where, numbers = _first_wrong(got, expected)
-            raise _wrong(f"after f = {formula} at {at} and f.backward(), {name}.grad is "
-                         f"{number(mine)}; expected {number(want)}.{numbers}",
-                         f"{where} {hint}".strip(), got, expected)
+            said = (f"after f = {formula} at {at} and f.backward(), {name}.grad is "
+                    f"{number(mine)}; expected {number(want)}.")
+            raise _wrong(said, f"{where} {hint}".strip(), got, expected,
+                         message=f"{said} {where[:-1]}{numbers} {hint}".strip())
     factor = 1.0001
     got = in_child(student, child_chain, CHAIN, factor)
     expect(got.get("error") != "RecursionError", f"backward() on a chain of {CHAIN:,} "
