@@ -56,6 +56,7 @@ GRACE_SECONDS = 0.5  # CPU seconds past a budget before the child is killed
 MEMORY_BYTES = 2 * 2**30
 FILE_BYTES = 16 * 2**20
 PROCESSES = 32  # processes (and threads) a child may start
+CHILD_MARKER = "CHAINGRAD_GRADING_CHILD"  # in every child's environment (finds leftovers)
 DROP_USER = True  # as root, run each child as a fresh unprivileged user (tests turn it off)
 STDERR_KEPT = 8192  # bytes of a child's stderr kept (the end of it)
 ASSIGNMENT_LINE = re.compile(r"""^ASSIGNMENT\s*=\s*['"]?(\w+)""", re.MULTILINE)
@@ -74,7 +75,7 @@ class Result:
     picture: str = ""
     output: str = ""  # what the student's code printed during the check (the start of it)
     hidden: str = ""  # the kind of hidden case that failed ("" when none did)
-    hidden_cases: int = 0  # how many hidden cases the exercise checked
+    hidden_cases: int = 0  # how many hidden cases the exercise has (0: public cases only)
     seed: int = 0  # the run's seed (--seed re-grades exactly)
 
 
@@ -290,9 +291,7 @@ def namespace_prefix() -> list[str]:
 def _find_sandbox(network: bool, bubblewrap: bool = True) -> list[str] | str:
     candidates = []
     if bubblewrap and shutil.which("bwrap"):
-        candidates.append(["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/",
-                           "/", "--dev", "/dev", "--proc", "/proc", "--bind", "{folder}",
-                           "{folder}", "--chdir", "{folder}", "--"])
+        candidates.append(_bwrap_prefix())
     if shutil.which("unshare"):
         user = [] if _is_root() else ["--user", "--map-root-user"]
         net = [] if network else ["--net"]
@@ -308,6 +307,33 @@ def _find_sandbox(network: bool, bubblewrap: bool = True) -> list[str] | str:
             continue
     return ("--sandbox needs bubblewrap (bwrap) or unshare with namespaces, and neither "
             "works on this machine; grade without --sandbox, or in a container")
+
+
+def _bwrap_prefix() -> list[str]:
+    """bubblewrap showing the child only the system, Python, numpy, chaingrad's own
+    packages (read-only) and its own folder: no other file of this machine (a classmate's
+    submission, the reference solutions, the reports), no network, its own process space,
+    an unprivileged user."""
+    readable = {"/usr", "/etc", sys.base_prefix, sys.prefix}
+    readable |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))}
+    package = Path(__file__).resolve().parents[2]
+    readable |= {str(package / part) for part in ("chaingrad", "autograd", "nn", "viz",
+                                                   "lessons")}
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--uid", "65534", "--gid", "65534", "--proc", "/proc", "--dev", "/dev",
+               "--tmpfs", "/tmp"]
+    for path in sorted(readable):
+        real = os.path.realpath(path)
+        if os.path.isdir(real):
+            command += ["--ro-bind", real, real]
+            if real != path:
+                command += ["--ro-bind", real, path]
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(link):
+            command += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            command += ["--ro-bind", link, link]
+    return command + ["--bind", "{folder}", "{folder}", "--chdir", "{folder}", "--"]
 
 
 _live: set[int] = set()  # the pids of children running now (for the orphan sweep)
@@ -388,7 +414,7 @@ class Session:
         self.python_pid: int | None = None
         path = Path(self.folder) / name
         path.write_text(text, encoding="utf-8")
-        if _is_root() and DROP_USER:
+        if _is_root() and DROP_USER and not sandbox:
             self.uid = random.randrange(2_000_000, 3_000_000)
             try:
                 for p in (self.folder, path):
@@ -407,7 +433,8 @@ class Session:
             namespace_prefix()
         self.wrapped = bool(prefix)
         command = [p.replace("{folder}", self.folder) for p in prefix] + command
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.folder, "TMPDIR": self.folder,
+        env = {CHILD_MARKER: "1", "PATH": "/usr/bin:/bin", "HOME": self.folder,
+               "TMPDIR": self.folder,
                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         _become_subreaper()
@@ -585,34 +612,73 @@ class Session:
             self.process.kill()
 
     def close(self) -> None:
-        """End the child and every process it left (by session, user and orphanhood)."""
+        """End the child and every process it left (by session, user and orphanhood), and
+        wait until they are gone."""
         if self.process.poll() is None:
             self.kill()
         self.process.wait()
-        if self.uid is not None:
-            for _ in range(5):
-                leftovers = _processes_of(self.uid)
-                if not leftovers:
-                    break
-                for pid in leftovers:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.01)
         with _live_lock:
             _live.discard(self.process.pid)
             _sessions.discard(self)
-            orphans = _our_children() - _live
-        for pid in orphans:  # adopted leftovers (we are their subreaper)
-            if _cmdline_has(pid, "chaingrad.lessons.exercises.child"):
+        for _ in range(200):
+            leftovers = _session_members(self.process.pid) + _adopted_children()
+            if self.uid is not None:
+                leftovers += _processes_of(self.uid)
+            alive = [pid for pid in set(leftovers) if _state(pid) not in (None, "Z")]
+            for pid in set(leftovers):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
                 with contextlib.suppress(OSError):
-                    os.waitpid(pid, os.WNOHANG)
+                    os.waitpid(pid, os.WNOHANG)  # an adopted orphan is ours to reap
+            if not alive:
+                break
+            time.sleep(0.01)
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
         self.reader.join(timeout=2)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _stat_fields(pid: int) -> list[bytes] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _state(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[0].decode() if fields else None
+
+
+def _session_members(sid: int) -> list[int]:
+    """The processes of a session (the child's: it was started in one of its own)."""
+    found = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields and len(fields) > 3 and int(fields[3]) == sid:
+                found.append(int(entry))
+    return found
+
+
+def _adopted_children() -> list[int]:
+    """Processes a child left that became ours (we are their subreaper): they carry the
+    child's marker in their command line or environment."""
+    with _live_lock:
+        candidates = _our_children() - _live
+    return [pid for pid in candidates if _cmdline_has(pid, "chaingrad.lessons.exercises.child")
+            or _environ_has(pid, f"{CHILD_MARKER}=1")]
+
+
+def _environ_has(pid: int, text: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return text.encode() in f.read().split(b"\0")
+    except OSError:
+        return False
 
 
 def _cmdline_has(pid: int, text: str) -> bool:
@@ -778,8 +844,8 @@ def explain(details: dict, limit: float, hidden: str | None = None) -> tuple[str
 
 
 def _hidden_sentence(wrong: Wrong, kind: str) -> str:
-    text = (f"wrong on a hidden case ({kind}); the grader does not show its numbers, and the "
-            "public cases above it pass.")
+    text = (f"wrong on a hidden case ({kind}): the worked cases pass, but this kind of input "
+            "does not (the grader does not show its numbers).")
     if wrong.formula:
         text += f" Expected {wrong.formula}."
     if wrong.hint:
@@ -851,7 +917,7 @@ def wall_cap(assignment: Assignment | None, timeout: float) -> float:
     """The overall wall-clock seconds one file may take."""
     total = max(LOAD_SECONDS, timeout) + sum(timeout * e.cost for e in
                                              (assignment.exercises if assignment else []))
-    return 4 * total + 30
+    return 3 * total + 30
 
 
 def new_seed() -> int:
@@ -911,7 +977,7 @@ def grade_source(text: str | None, shown: str, assignments: dict[str, Assignment
                 try:
                     session = Session(text, name, {"cpu": backstop}, sandbox)
                     session.file_wall_end = file_wall_end
-                    session.begin(load_budget, 20 * load_budget + 10)
+                    session.begin(load_budget, 10 * load_budget + 10)
                     names = session.request({"op": "load"})
                     names = names if isinstance(names, dict) else {}
                 except (StudentError, ChildGone, Wrong) as error:
@@ -960,7 +1026,7 @@ def _grade_one(e: Exercise, session: Session, names: dict, text: str, shown: str
     if refused:
         return result("fail", refused)
     limit = timeout * e.cost
-    session.begin(limit, 20 * limit + 10)
+    session.begin(limit, 10 * limit + 10)
     session.readonly = e.readonly
     try:
         e.check(Student(session, names))
