@@ -175,6 +175,15 @@ def test_an_unknown_op_draws_without_local_derivatives():
     assert "mystery(a)" in text and "grad 3" in text and "∂f/∂a" not in text
 
 
+def test_ops_whose_rule_cannot_run_draw_without_local_derivatives(tmp_path):
+    a = Loose(-8.0, label="a")
+    cube_root = Loose(float("nan"), (a,), "**0.3333333333333333", "r")  # complex in Python
+    huge = Loose(float("inf"), (a,), "**1e308", "h")  # overflows
+    total = Loose(float("nan"), (cube_root, huge), "+", "t")
+    text = svg_text(viz.draw(total, tmp_path / "h.svg", engine="builtin").read_bytes())
+    assert "∂r/∂a" not in text and "∂h/∂a" not in text
+
+
 def test_a_cycle_and_a_bad_prev_are_refused_in_a_sentence():
     a = Loose(1.0, label="a")
     b = Loose(2.0, (a,), "exp", "b")

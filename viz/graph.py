@@ -552,9 +552,10 @@ def _loose_rule(text: str, inputs: list[float], data: float, unordered: bool) ->
         return None
     try:
         again = rule[0](*inputs)
-    except (ArithmeticError, ValueError, TypeError):
+        same = math.isclose(again, data, rel_tol=1e-9, abs_tol=1e-12)
+    except (ArithmeticError, ValueError, TypeError):  # (-8) ** (1/3) is complex, for one
         return None
-    return tuple(rule) if math.isclose(again, data, rel_tol=1e-9, abs_tol=1e-12) else None
+    return tuple(rule) if same else None
 
 
 class LooseNode:
