@@ -360,11 +360,11 @@ def test_without_a_user_of_its_own_a_child_gets_its_own_process_space(tmp_path,
                                                                        monkeypatch):
     # What a grader that is not root does (where the system offers user namespaces):
     # the child sees only its own processes, so it cannot signal the grader or a classmate.
-    from chaingrad.lessons.exercises import grader
+    from chaingrad.lessons.exercises import session
 
-    if not grader.namespace_prefix() and not ROOT:
+    if not session.namespace_prefix() and not ROOT:
         pytest.skip("no namespaces on this machine")
-    monkeypatch.setattr(grader, "DROP_USER", False)
+    monkeypatch.setattr(session, "DROP_USER", False)
     text = replace(solution("1"), "    return 1.0, 1.0, z, x + y",
                    "    import os\n    print(sorted(int(p) for p in os.listdir('/proc') "
                    "if p.isdigit()))\n    return 1.0, 1.0, z, x + y")
