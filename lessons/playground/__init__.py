@@ -9,6 +9,11 @@ or, from Python (tests, notebooks)::
     print(playground.url)
     playground.stop()
 
+or inside a notebook (JupyterLab, Notebook 7, VS Code, Colab), talking to the kernel::
+
+    from chaingrad.lessons.playground import widget
+    widget()                             # needs anywidget: pip install 'chaingrad[notebook]'
+
 Each browser tab trains its own network on chaingrad (``nn.MLP``, ``nn.optim.SGD``,
 ``nn.losses``); the page shows the data, the network with its neurons' heat maps and its
 weights, the loss curve and the output surface, and the computational graph of any point
@@ -17,5 +22,6 @@ you click, drawn by ``chaingrad.viz``.
 
 from .server import Playground, serve
 from .session import Session, Setup, SetupError
+from .widget import widget
 
-__all__ = ["Playground", "Session", "Setup", "SetupError", "serve"]
+__all__ = ["Playground", "Session", "Setup", "SetupError", "serve", "widget"]

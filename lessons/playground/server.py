@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import webbrowser
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -93,59 +94,18 @@ class Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class Playground:
-    """A running playground: ``.url`` to open, ``.stop()`` to shut it down."""
+class Sessions:
+    """The networks of the open tabs (or notebook views), each under an unguessable key.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    A watch thread frees those not heard from for SESSION_GONE_SECONDS; ``stop_sessions``
+    ends them all. The HTTP server and the notebook widget both keep their networks here.
+    """
+
+    def __init__(self) -> None:
         self.sessions: dict[str, Session] = {}
         self.sessions_lock = threading.Lock()
-        self.connections: set[socket.socket] = set()
         self.stopped = threading.Event()
-        self.httpd = Server((host, port), Handler)
-        self.httpd.playground = self  # type: ignore[attr-defined]
-        self.host, self.port = host, self.httpd.server_address[1]
-        shown = "localhost" if host in ("127.0.0.1", "localhost") else host
-        self.url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{self.port}/"
-        names = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
-        if host in ("0.0.0.0", "::", ""):  # every interface: the names others reach us by
-            names |= this_machine_names()
-        self.allowed_hosts = {f"{name}:{self.port}" for name in names}
-        self.allowed_origins = {f"http://{name}" for name in self.allowed_hosts}
-        self.thread: threading.Thread | None = None
         self.watcher: threading.Thread | None = None
-
-    def start(self) -> Playground:
-        """Serve in a background thread; returns self."""
-        self._watch()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="playground",
-                                       daemon=True)
-        self.thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until Ctrl-C (KeyboardInterrupt) or stop()."""
-        self._watch()
-        self.httpd.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving, end every network's training, close every connection and the socket."""
-        self.stopped.set()
-        if self.thread is not None:
-            self.httpd.shutdown()
-            self.thread.join(timeout=5)
-            self.thread = None
-        with self.sessions_lock:
-            sessions = list(self.sessions.values())
-            self.sessions.clear()
-            connections = list(self.connections)
-        for connection in connections:  # keep-alive ones too: nothing is answered after stop
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for session in sessions:
-            session.stop()
-        self.httpd.server_close()
-        if self.watcher is not None and self.watcher is not threading.current_thread():
-            self.watcher.join(timeout=5)
 
     def _watch(self) -> None:
         if self.watcher is None:
@@ -163,13 +123,16 @@ class Playground:
             for key in gone:
                 self.end_session(key)
 
-    def __enter__(self) -> Playground:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    # ------------------------------------------------------------ sessions
+    def stop_sessions(self) -> None:
+        """End every network's training and free them; the watch thread ends too."""
+        self.stopped.set()
+        with self.sessions_lock:
+            sessions = list(self.sessions.values())
+            self.sessions.clear()
+        for session in sessions:
+            session.stop()
+        if self.watcher is not None and self.watcher is not threading.current_thread():
+            self.watcher.join(timeout=5)
 
     def new_session(self) -> tuple[str, Session]:
         """A network for a new tab; refused (never evicting a live tab) when full."""
@@ -193,6 +156,59 @@ class Playground:
             session = self.sessions.pop(key, None)
         if session is not None:
             session.stop()
+
+
+class Playground(Sessions):
+    """A running playground: ``.url`` to open, ``.stop()`` to shut it down."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
+        self.connections: set[socket.socket] = set()
+        self.httpd = Server((host, port), Handler)
+        self.httpd.playground = self  # type: ignore[attr-defined]
+        self.host, self.port = host, self.httpd.server_address[1]
+        shown = "localhost" if host in ("127.0.0.1", "localhost") else host
+        self.url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{self.port}/"
+        names = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
+        if host in ("0.0.0.0", "::", ""):  # every interface: the names others reach us by
+            names |= this_machine_names()
+        self.allowed_hosts = {f"{name}:{self.port}" for name in names}
+        self.allowed_origins = {f"http://{name}" for name in self.allowed_hosts}
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> Playground:
+        """Serve in a background thread; returns self."""
+        self._watch()
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="playground",
+                                       daemon=True)
+        self.thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl-C (KeyboardInterrupt) or stop()."""
+        self._watch()
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving, end every network's training, close every connection and the socket."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.httpd.shutdown()
+            self.thread.join(timeout=5)
+            self.thread = None
+        with self.sessions_lock:
+            connections = list(self.connections)
+        for connection in connections:  # keep-alive ones too: nothing is answered after stop
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self.stop_sessions()
+        self.httpd.server_close()
+
+    def __enter__(self) -> Playground:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def this_machine_names() -> set[str]:
@@ -338,13 +354,6 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, data: Any) -> None:
-        try:  # strict JSON: a browser cannot read NaN or Infinity
-            text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-        except ValueError:
-            text = json.dumps(finite(data), separators=(",", ":"), allow_nan=False)
-        self._send(HTTPStatus.OK, text.encode(), "application/json")
-
     def _static(self, path: str) -> None:
         name, content_type = STATIC[path]
         body = resources.files(__package__).joinpath("static", name).read_bytes()
@@ -356,115 +365,162 @@ class Handler(BaseHTTPRequestHandler):
             raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "that request is too large")
         return self.rfile.read(length) if length > 0 else b""
 
-    def _json_body(self) -> dict:
-        try:
-            data = json.loads(self._body() or b"{}", parse_constant=_no_constant)
-        except RecursionError:
-            raise Refused(HTTPStatus.BAD_REQUEST, "the request is nested too deeply") from None
-        except ValueError as error:
-            reason = str(error) if isinstance(error, NotANumber) else "the request is not JSON"
-            raise Refused(HTTPStatus.BAD_REQUEST, reason) from None
-        if not isinstance(data, dict):
-            raise Refused(HTTPStatus.BAD_REQUEST, "the request is not a JSON object")
-        return data
-
     def _api(self, method: str, route: str, query: dict[str, str]) -> None:
-        if route == "session" and method == "POST":
-            self._body()
-            key, session = self.playground.new_session()
-            state = session.snapshot()
-            state["link"] = write_link(session.setup)
-            self._json({"session": key, "options": OPTIONS, "state": state})
-            return
         key = self.headers.get("X-Session") or query.get("session")
-        if route == "bye" and method == "POST":  # the tab is closing (navigator.sendBeacon)
-            self._body()
-            self.playground.end_session(key or "")
-            self._send(HTTPStatus.NO_CONTENT, b"", "text/plain")
-            return
-        session = self.playground.session(key)
-        if session is None:
-            raise Refused(HTTPStatus.GONE, "this tab's network is gone; reload the page")
-        handler = getattr(self, f"_{method.lower()}_{route}", None)
-        if handler is None:
-            raise Refused(HTTPStatus.NOT_FOUND, f"there is no {method} /api/{route}")
-        handler(session, query)
+        reply = answer(self.playground, method, route, query, key, self._body)
+        self._send(reply.status, reply.body, reply.content_type, reply.headers)
 
-    def _get_state(self, session: Session, query: dict[str, str]) -> None:
-        since = _integer(query.get("since"), -1)
-        session.wait(since, LONG_POLL_SECONDS)
-        state = session.snapshot(curve_from=_integer(query.get("curve_from"), 0),
-                                 run=_integer(query.get("run"), -1),
-                                 with_points=query.get("points") != "0")
+
+@dataclasses.dataclass
+class Answer:
+    """What an API route answers, whichever way it travels (HTTP or a widget's message)."""
+
+    body: bytes
+    content_type: str = "application/json"
+    status: HTTPStatus = HTTPStatus.OK
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def answer(sessions: Sessions, method: str, route: str, query: dict[str, str],
+           key: str | None, read_body: Callable[[], bytes]) -> Answer:
+    """Answer ``method /api/route`` for the tab whose session is ``key``.
+
+    ``read_body`` gives the request's body (bounded by MAX_BODY); refusals raise Refused or
+    SetupError. The HTTP server and the notebook widget both call this.
+    """
+    if route == "session" and method == "POST":
+        read_body()
+        key, session = sessions.new_session()
+        state = session.snapshot()
         state["link"] = write_link(session.setup)
-        self._json(state)
+        return _json({"session": key, "options": OPTIONS, "state": state})
+    if route == "bye" and method == "POST":  # the tab is closing (navigator.sendBeacon)
+        read_body()
+        sessions.end_session(key or "")
+        return Answer(b"", "text/plain", HTTPStatus.NO_CONTENT)
+    session = sessions.session(key)
+    if session is None:
+        raise Refused(HTTPStatus.GONE, "this tab's network is gone; reload the page")
+    route_answer = ROUTES.get((method, route))
+    if route_answer is None:
+        raise Refused(HTTPStatus.NOT_FOUND, f"there is no {method} /api/{route}")
+    return route_answer(session, query, read_body)
 
-    def _post_control(self, session: Session, query: dict[str, str]) -> None:
-        action = self._json_body().get("action")
-        actions = {"play": session.play, "pause": session.halt, "step": session.step,
-                   "reset": session.reset, "regenerate": session.regenerate}
-        if not isinstance(action, str) or action not in actions:
-            raise Refused(HTTPStatus.BAD_REQUEST,
-                          f"the action must be one of {', '.join(actions)}")
-        actions[action]()
-        self._json({"version": session.version})
 
-    def _post_setup(self, session: Session, query: dict[str, str]) -> None:
-        session.configure(self._json_body())
-        self._json({"version": session.version})
+def _json(data: Any) -> Answer:
+    try:  # strict JSON: a browser cannot read NaN or Infinity
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(finite(data), separators=(",", ":"), allow_nan=False)
+    return Answer(text.encode())
 
-    def _post_weight(self, session: Session, query: dict[str, str]) -> None:
-        """A weight or a bias typed in on the page (TF Playground's weight editing)."""
-        data = self._json_body()
-        layer, to, source, value = (data.get(key) for key in ("layer", "to", "from", "value"))
-        if not (_whole(layer) and _whole(to) and (source is None or _whole(source))
-                and isinstance(value, (int, float)) and not isinstance(value, bool)):
-            raise Refused(HTTPStatus.BAD_REQUEST,
-                          "a weight needs whole numbers layer, to (and from) and a value")
-        session.set_weight(layer, source, to, float(value))
-        self._json({"version": session.version})
 
-    def _post_link(self, session: Session, query: dict[str, str]) -> None:
-        """A set-up from the page's address, read key by key (see link.py)."""
-        pairs = self._json_body().get("pairs")
-        if not isinstance(pairs, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
-            raise Refused(HTTPStatus.BAD_REQUEST, "the link's settings must be text")
-        with session.lock:
-            setup, page, skipped = read_link(pairs, session.setup)
-            changes = {key: value for key, value in dataclasses.asdict(setup).items()
-                       if getattr(session.setup, key) != value}
-            if changes:
-                session.configure(changes)
-        self._json({"version": session.version, "page": page, "skipped": skipped})
+def _json_body(read_body: Callable[[], bytes]) -> dict:
+    try:
+        data = json.loads(read_body() or b"{}", parse_constant=_no_constant)
+    except RecursionError:
+        raise Refused(HTTPStatus.BAD_REQUEST, "the request is nested too deeply") from None
+    except ValueError as error:
+        reason = str(error) if isinstance(error, NotANumber) else "the request is not JSON"
+        raise Refused(HTTPStatus.BAD_REQUEST, reason) from None
+    if not isinstance(data, dict):
+        raise Refused(HTTPStatus.BAD_REQUEST, "the request is not a JSON object")
+    return data
 
-    def _post_point(self, session: Session, query: dict[str, str]) -> None:
-        data = self._json_body()
-        try:
-            if "index" in data:
-                session.select(str(data.get("which")), int(data["index"]))
-            else:
-                session.add_point(float(data["x1"]), float(data["x2"]),
-                                  float(data.get("label", 1.0)))
-        except (KeyError, TypeError, ValueError) as error:
-            if isinstance(error, SetupError):
-                raise
-            raise Refused(HTTPStatus.BAD_REQUEST, "a point needs x1, x2 (and a label)") from None
-        self._json({"version": session.version})
 
-    def _get_graph(self, session: Session, query: dict[str, str]) -> None:
-        self._json(session.graph_picture(steps=query.get("steps") == "1"))
+def _get_state(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    since = _integer(query.get("since"), -1)
+    session.wait(since, LONG_POLL_SECONDS)
+    state = session.snapshot(curve_from=_integer(query.get("curve_from"), 0),
+                             run=_integer(query.get("run"), -1),
+                             with_points=query.get("points") != "0")
+    state["link"] = write_link(session.setup)
+    return _json(state)
 
-    def _get_code(self, session: Session, query: dict[str, str]) -> None:
-        self._send(HTTPStatus.OK, session.code().encode(), "text/plain; charset=utf-8")
 
-    def _get_save(self, session: Session, query: dict[str, str]) -> None:
-        self._send(HTTPStatus.OK, session.save_bytes(), "application/octet-stream",
-                   {"Content-Disposition": 'attachment; filename="playground_network.npz"'})
+def _post_control(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    action = _json_body(read_body).get("action")
+    actions = {"play": session.play, "pause": session.halt, "step": session.step,
+               "reset": session.reset, "regenerate": session.regenerate}
+    if not isinstance(action, str) or action not in actions:
+        raise Refused(HTTPStatus.BAD_REQUEST,
+                      f"the action must be one of {', '.join(actions)}")
+    actions[action]()
+    return _json({"version": session.version})
 
-    def _post_load(self, session: Session, query: dict[str, str]) -> None:
-        session.load_bytes(self._body())
-        self._json({"version": session.version})
+
+def _post_setup(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    session.configure(_json_body(read_body))
+    return _json({"version": session.version})
+
+
+def _post_weight(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    """A weight or a bias typed in on the page (TF Playground's weight editing)."""
+    data = _json_body(read_body)
+    layer, to, source, value = (data.get(key) for key in ("layer", "to", "from", "value"))
+    if not (_whole(layer) and _whole(to) and (source is None or _whole(source))
+            and isinstance(value, (int, float)) and not isinstance(value, bool)):
+        raise Refused(HTTPStatus.BAD_REQUEST,
+                      "a weight needs whole numbers layer, to (and from) and a value")
+    session.set_weight(layer, source, to, float(value))
+    return _json({"version": session.version})
+
+
+def _post_link(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    """A set-up from the page's address, read key by key (see link.py)."""
+    pairs = _json_body(read_body).get("pairs")
+    if not isinstance(pairs, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
+        raise Refused(HTTPStatus.BAD_REQUEST, "the link's settings must be text")
+    with session.lock:
+        setup, page, skipped = read_link(pairs, session.setup)
+        changes = {key: value for key, value in dataclasses.asdict(setup).items()
+                   if getattr(session.setup, key) != value}
+        if changes:
+            session.configure(changes)
+    return _json({"version": session.version, "page": page, "skipped": skipped})
+
+
+def _post_point(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    data = _json_body(read_body)
+    try:
+        if "index" in data:
+            session.select(str(data.get("which")), int(data["index"]))
+        else:
+            session.add_point(float(data["x1"]), float(data["x2"]),
+                              float(data.get("label", 1.0)))
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, SetupError):
+            raise
+        raise Refused(HTTPStatus.BAD_REQUEST, "a point needs x1, x2 (and a label)") from None
+    return _json({"version": session.version})
+
+
+def _get_graph(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    return _json(session.graph_picture(steps=query.get("steps") == "1"))
+
+
+def _get_code(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    return Answer(session.code().encode(), "text/plain; charset=utf-8")
+
+
+def _get_save(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    return Answer(session.save_bytes(), "application/octet-stream", HTTPStatus.OK,
+                  {"Content-Disposition": 'attachment; filename="playground_network.npz"'})
+
+
+def _post_load(session: Session, query: dict[str, str], read_body: Callable) -> Answer:
+    session.load_bytes(read_body())
+    return _json({"version": session.version})
+
+
+ROUTES: dict[tuple[str, str], Callable[[Session, dict[str, str], Callable], Answer]] = {
+    ("GET", "state"): _get_state, ("POST", "control"): _post_control,
+    ("POST", "setup"): _post_setup, ("POST", "weight"): _post_weight,
+    ("POST", "link"): _post_link, ("POST", "point"): _post_point,
+    ("GET", "graph"): _get_graph, ("GET", "code"): _get_code, ("GET", "save"): _get_save,
+    ("POST", "load"): _post_load,
+}
 
 
 class NotANumber(ValueError):

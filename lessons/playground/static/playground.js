@@ -1,7 +1,7 @@
 // The chaingrad playground's page: the view and the controls. The network lives in
 // Python (one per tab); this script asks for the newest picture whenever it has drawn the
 // last one (long polling), and sends the controls as small JSON requests.
-(function () {
+function chaingradPlayground(transport) {
   'use strict';
 
   var RADIUS = 6;  // the square [-6, 6]² of the data and the surface
@@ -30,18 +30,10 @@
 
   // ------------------------------------------------------------------ talking to Python
 
+  // Every request goes through the transport: HTTP to the local server (the page) or the
+  // widget's messages to the notebook's kernel (widget.py); both reach the same handlers.
   function request(method, path, body, raw) {
-    var init = {method: method, headers: {'X-Session': session || ''}};
-    if (body !== undefined) {
-      init.body = raw ? body : JSON.stringify(body);
-      init.headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
-    }
-    return fetch(path, init).then(function (response) {
-      if (!response.ok) {
-        return response.text().then(function (text) { throw new Error(text); });
-      }
-      return response;
-    });
+    return transport.request(method, path, body, raw, session);
   }
 
   function post(path, body) {
@@ -59,11 +51,7 @@
 
   // fetch's own words for a server that is gone ("Failed to fetch") mean nothing to a student
   function explain(error) {
-    if (error instanceof TypeError) {
-      return 'The playground server has stopped: start it again (chaingrad playground), ' +
-        'then reload this page.';
-    }
-    return error.message;
+    return error instanceof TypeError ? transport.gone : error.message;
   }
 
   function control(action) { return post('/api/control', {action: action}); }
@@ -783,7 +771,9 @@
 
   function rememberSetup() {
     var hash = linkOf();
-    if (window.location.hash !== hash) { window.history.replaceState(null, '', hash); }
+    if (transport.links && window.location.hash !== hash) {
+      window.history.replaceState(null, '', hash);
+    }
   }
 
   // ------------------------------------------------------------------ start
@@ -799,17 +789,103 @@
     options = start.options;
     GRAPH_HINT = $('graph-info').textContent;
     wireControls();
-    var asked = window.location.hash.length > 1 ? window.location.hash : null;
+    var asked = transport.links && window.location.hash.length > 1 ? window.location.hash : null;
     show(start.state);
     if (asked) { readLink(asked); }
     // a set-up pasted into the address bar of this tab (our own replaceState fires none)
     window.addEventListener('hashchange', function () {
-      if (window.location.hash.length > 1) { readLink(window.location.hash); }
+      if (transport.links && window.location.hash.length > 1) { readLink(window.location.hash); }
     });
     // closing the tab frees its network at once (the server also notices silence)
-    window.addEventListener('pagehide', function () {
-      navigator.sendBeacon('/api/bye?session=' + encodeURIComponent(session), '');
-    });
+    window.addEventListener('pagehide', function () { transport.bye(session); });
     poll();
   }).catch(function (error) { say(explain(error)); });
-})();
+}
+
+// The local server's transport: fetch, with the tab's session in a header.
+function httpTransport() {
+  return {
+    links: true,  // the set-up lives in the address bar
+    gone: 'The playground server has stopped: start it again (chaingrad playground), ' +
+      'then reload this page.',
+    request: function (method, path, body, raw, session) {
+      var init = {method: method, headers: {'X-Session': session || ''}};
+      if (body !== undefined) {
+        init.body = raw ? body : JSON.stringify(body);
+        init.headers['Content-Type'] = raw ? 'application/octet-stream' : 'application/json';
+      }
+      return fetch(path, init).then(function (response) {
+        if (!response.ok) {
+          return response.text().then(function (text) { throw new Error(text); });
+        }
+        return response;
+      });
+    },
+    bye: function (session) {
+      navigator.sendBeacon('/api/bye?session=' + encodeURIComponent(session), '');
+    }
+  };
+}
+
+// The notebook widget's transport: the same requests as messages on a MessagePort, which
+// the widget's front-end (widget.py) forwards to the kernel; answers come back by id.
+var REPLY_SECONDS = 30;  // a kernel busy longer than this is reported, not waited for
+function portTransport(port) {
+  var waiting = {}, next = 0;
+  port.onmessage = function (event) {
+    var answer = event.data, pending = waiting[answer.id];
+    if (!pending) { return; }
+    delete waiting[answer.id];
+    window.clearTimeout(pending.timer);
+    if (answer.status >= 400) { pending.fail(new Error(answer.text)); return; }
+    pending.done({
+      ok: true,
+      json: function () { return Promise.resolve(JSON.parse(answer.text)); },
+      text: function () { return Promise.resolve(answer.text); },
+      blob: function () {
+        var bytes = Uint8Array.from(atob(answer.bytes || ''), function (c) { return c.charCodeAt(0); });
+        return Promise.resolve(new Blob([bytes]));
+      }
+    });
+  };
+  function encode(buffer) {  // a file to load, as base64
+    var bytes = new Uint8Array(buffer), text = '';
+    for (var i = 0; i < bytes.length; i += 8192) {
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+    }
+    return btoa(text);
+  }
+  return {
+    links: false,  // inside a notebook the address bar is the notebook's own
+    gone: 'The notebook\'s kernel does not answer: is it busy, or restarted? ' +
+      'Run the widget\'s cell again.',
+    request: function (method, path, body, raw, session) {
+      var id = next++;
+      var message = {id: id, method: method, path: path, session: session || ''};
+      if (body !== undefined) {
+        if (raw) { message.bytes = encode(body); } else { message.text = JSON.stringify(body); }
+      }
+      return new Promise(function (done, fail) {
+        var timer = window.setTimeout(function () {
+          delete waiting[id];
+          fail(new TypeError('no answer'));
+        }, REPLY_SECONDS * 1000);
+        waiting[id] = {done: done, fail: fail, timer: timer};
+        port.postMessage(message);
+      });
+    },
+    bye: function (session) { port.postMessage({id: -1, method: 'POST', path: '/api/bye', session: session}); }
+  };
+}
+
+// The page starts itself over HTTP; inside a widget (CHAINGRAD_WIDGET) it waits for the
+// message port its frame's parent hands it.
+if (window.CHAINGRAD_WIDGET) {
+  window.addEventListener('message', function take(event) {
+    if (event.data !== 'chaingrad-port' || !event.ports.length) { return; }
+    window.removeEventListener('message', take);
+    chaingradPlayground(portTransport(event.ports[0]));
+  });
+} else {
+  chaingradPlayground(httpTransport());
+}
