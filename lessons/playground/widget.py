@@ -56,12 +56,19 @@ function render({ model, el }) {
     if (message && message.view === view) { channel.port1.postMessage(message); }
   };
   model.on('msg:custom', onAnswer);
+  let resize = null;
   frame.addEventListener('load', () => {
     frame.contentWindow.postMessage('chaingrad-port', '*', [channel.port2]);
+    try {  // the frame grows with its page (a graph, the code), so only the notebook scrolls
+      const page = frame.contentDocument.documentElement;
+      resize = new ResizeObserver(() => { frame.style.height = page.scrollHeight + 'px'; });
+      resize.observe(frame.contentDocument.body);
+    } catch (error) { /* a host that isolates the frame: it keeps its height and scrolls */ }
   }, { once: true });
   el.appendChild(frame);
   return () => {  // the view is gone (cell cleared or re-run): free its network
     model.off('msg:custom', onAnswer);
+    if (resize) { resize.disconnect(); }
     model.send({ view: view, id: -1, method: 'POST', path: '/api/views-gone', session: '' });
     channel.port1.close();
   };
