@@ -245,9 +245,10 @@ def assign_groups(
     unnamed node computed before a named output belongs to the module of the first named
     output it feeds: the normalization that reads block 1's output is the final norm's
     first step, not block 1's last (a node that only combines the named outputs of
-    several modules, such as token + position embeddings, joins none). Any other unnamed computed node (models that name only
-    their weights) belongs to the module whose weights it reads, else to the latest module
-    among its unnamed inputs: a neuron's weighted sum and its tanh join the neuron. A
+    several modules, such as token + position embeddings, joins none). Any other
+    unnamed computed node (models that name only their weights) belongs to the module
+    whose weights it reads, else to the latest module among its unnamed inputs: a
+    neuron's weighted sum and its tanh join the neuron. A
     named node passes no group on this way: what is computed from a network's output
     ``y`` (a loss) is part of none of its modules. Last, a leaf still without a group (an
     input, a constant) joins its users' group when more than half of them are in one.
