@@ -64,6 +64,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
+import io
 import math
 import re
 import sys
@@ -105,9 +106,15 @@ class Lesson:
     """What a lesson's ``run(lesson)`` talks to: prose, code, checks, files, pauses."""
 
     def __init__(self, number: int, title: str, out: Path, auto: bool,
-                 console: Console | None = None) -> None:
+                 console: Console | None = None, start: int = 1) -> None:
         self.number, self.title, self.out, self.auto = number, title, Path(out), auto
         self.console = console or Console(highlight=False)
+        # Resuming at step `start`: the steps before it run (their variables are needed
+        # later) without printing anything or waiting.
+        self.start, self._screen = start, self.console
+        if start > 1:
+            self.console = Console(file=io.StringIO(), width=self.console.width,
+                                   highlight=False)
         self.namespace = Namespace(out=self.out)
         self.steps = 0
         self.passed: list[str] = []
@@ -116,9 +123,13 @@ class Lesson:
 
     def step(self, title: str) -> None:
         """Start the next step; from the second one on, wait for Enter first."""
-        if self.steps:
+        if self.steps >= self.start:
             self._pause()
         self.steps += 1
+        if self.steps == self.start > 1:
+            self.console = self._screen
+            self.console.print(f"[dim]Steps 1-{self.start - 1} ran without being shown, "
+                               "so their variables are ready.[/dim]")
         self.console.print()
         self.console.print(Rule(f"[bold]Step {self.steps} · {title}", align="left",
                                 style="cyan"))
@@ -286,22 +297,35 @@ def lesson_table(entries: dict[int, Entry]) -> Table:
     return table
 
 
-def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = None) -> int:
-    """Step through one lesson; 0 when every check passed, 1 otherwise, 130 on Ctrl-C."""
-    return play(entry, Lesson(entry.number, entry.title, out, auto, console))
+def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = None,
+               start: int = 1) -> int:
+    """Step through one lesson from step ``start``; 0 when every check passed, 1 otherwise,
+    130 on Ctrl-C."""
+    return play(entry, Lesson(entry.number, entry.title, out, auto, console, start))
+
+
+def count_steps(entry: Entry) -> int:
+    """How many ``lesson.step(...)`` calls the lesson's ``run`` makes (read off the file)."""
+    tree = ast.parse(Path(entry.module.__file__).read_text(encoding="utf-8"))
+    run = next(node for node in tree.body
+               if isinstance(node, ast.FunctionDef) and node.name == "run")
+    lesson = run.args.args[0].arg
+    return sum(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and node.func.attr == "step" and isinstance(node.func.value, ast.Name)
+               and node.func.value.id == lesson for node in ast.walk(run))
 
 
 def play(entry: Entry, lesson: Lesson) -> int:
     """Run ``entry``'s lesson on a ``Lesson`` you made (tests read its checks and files)."""
-    console = lesson.console
+    console = lesson._screen
     console.print(Panel(f"[bold]Lesson {entry.number}: {entry.title}[/bold]\n"
                         f"about {entry.minutes} minutes · files go to {lesson.out}/",
                         border_style="cyan"))
     try:
         entry.module.run(lesson)
     except Quit:
-        console.print(f"\nStopped after step {lesson.steps}. "
-                      f"Run it again with: chaingrad lessons {entry.number}")
+        console.print(f"\nStopped after step {lesson.steps}. Go on from the next one "
+                      f"with: chaingrad lessons {entry.number} --step {lesson.steps + 1}")
         return 1 if lesson.failed else 0
     except KeyboardInterrupt:
         console.print("\nInterrupted.")
@@ -316,6 +340,11 @@ def play(entry: Entry, lesson: Lesson) -> int:
         console.print(f"[bold red]✗ lesson {entry.number} stopped with an error in step "
                       f"{lesson.steps}.[/bold red]")
         return 1
+    lesson.console = console  # a lesson that ended before its start step was quiet
+    if lesson.steps < lesson.start:
+        console.print(f"[red]Lesson {entry.number} has {lesson.steps} steps: there is no "
+                      f"step {lesson.start}.[/red]")
+        return 2
     _summary(lesson, console)
     return 1 if lesson.failed else 0
 
