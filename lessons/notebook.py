@@ -6,8 +6,9 @@ The notebook is read off the lesson file itself, statement by statement of its
 - ``lesson.step(title)`` becomes a heading and ``lesson.say(text)`` a Markdown cell;
 - ``lesson.code(source)`` becomes a code cell holding ``source`` (the notebook prints the
   last expression itself, as the runner does);
-- ``lesson.check(label, got, expected, tol)`` becomes ``assert agrees(got, expected), label``
-  (``v.x``, the runner's way of reading the variable ``x``, is written ``x``);
+- ``lesson.check(label, got, expected, tol)`` becomes ``print(label + ":", got)`` then
+  ``assert agrees(got, expected), label`` (``assert low <= got <= high`` for bounds;
+  ``v.x``, the runner's way of reading the variable ``x``, is written ``x``);
 - ``lesson.file(path, description)`` shows the picture inline (SVG, PNG) or links the page;
 - any other statement (bookkeeping for a check) is copied as it is, in a code cell.
 
@@ -199,12 +200,22 @@ class _Converter:
             self._add("code", f"show_file({path}, {description})")
 
     def _check(self, call: ast.Call) -> str:
+        """The check's value shown, then asserted: ``print(label + ":", got)`` and
+        ``assert agrees(got, expected), label`` (``assert low <= got <= high`` for bounds)."""
         arguments = {name: value for name, value in zip(("label", "got", "expected", "tol"),
                                                         call.args)}
         arguments.update({k.arg: k.value for k in call.keywords})
-        got, expected = self._expression(arguments["got"]), self._expression(arguments["expected"])
+        label, got = self._expression(arguments["label"]), self._expression(arguments["got"])
+        shown = f'print({label} + ":", {got})'
+        if "at_least" in arguments or "at_most" in arguments:
+            low = f"{self._expression(arguments['at_least'])} <= " if "at_least" in arguments \
+                else ""
+            high = f" <= {self._expression(arguments['at_most'])}" if "at_most" in arguments \
+                else ""
+            return f"{shown}\nassert {low}{got}{high}, {label}"
+        expected = self._expression(arguments["expected"])
         tol = f", tol={self._expression(arguments['tol'])}" if "tol" in arguments else ""
-        return f"assert agrees({got}, {expected}{tol}), {self._expression(arguments['label'])}"
+        return f"{shown}\nassert agrees({got}, {expected}{tol}), {label}"
 
     def _expression(self, node: ast.expr) -> str:
         """The expression's text, with ``v.x`` written ``x``."""

@@ -30,7 +30,8 @@ student could work out by hand; keep a whole lesson to a few seconds with ``--au
 
 The screen (``tests/test_lesson_screen.py`` enforces it for every lesson found here):
 every step, from its title to the Enter prompt, fits an 80×40 terminal (split a long step
-in two); every line of code given to ``code`` has at most 76 characters (it is framed in
+in two), step 1 with the lesson's header panel above it and the command typed, the last
+step with the summary below it and the prompt; every line of code given to ``code`` has at most 76 characters (it is framed in
 4 columns) and every line it prints at most 80; checks follow the rule below.
 ``chaingrad lessons N --notebook`` turns the same file into a Jupyter notebook
 (``lessons/notebook.py``): keep the calls to ``lesson`` as statements of ``run`` with
@@ -46,11 +47,14 @@ The ``lesson`` object (a ``Lesson``) has:
   last bare expression, as the Python prompt does. Returns the namespace, whose names read
   as attributes (``v.f``).
 - ``check(label, got, expected, tol=1e-9)``: compare a result with the answer worked out
-  by hand (numbers within ``tol``, arrays element by element, anything else with ``==``).
+  by hand (numbers within ``tol``, arrays element by element, anything else with ``==``);
+  ``check(label, got, at_least=a, at_most=b)`` for a number that must lie between bounds
+  (``check("noisy points right, of 40", correct, at_least=36)``).
   A failing check is printed loudly and makes the run exit with status 1. A passing check
-  prints its label and ``got``: make ``label`` a sentence and ``got`` a number (or a few
-  numbers, at most four, or ``True`` when the label says the whole fact: then only the
-  label is printed). Never a dict, a long array or a tuple of booleans.
+  prints its label and ``got``: make ``label`` a sentence and ``got`` a number a student
+  can verify (or a few numbers, at most four), the whole line within 80 columns. Never a
+  bare ``True`` (give the count, the margin or the ratio it rests on), a dict, a long
+  array or a tuple of booleans.
 - ``file(path, description)``: say which file to open; a missing file counts as a failed
   check.
 - ``out``: the output folder (a ``pathlib.Path``, created on demand).
@@ -161,8 +165,12 @@ class Lesson:
             self.console.print(f"[dim]→[/dim] {_format(value)}")
         return self.namespace
 
-    def check(self, label: str, got: Any, expected: Any, tol: float = 1e-9) -> bool:
-        """Compare ``got`` with the answer worked out by hand; say loudly when they differ."""
+    def check(self, label: str, got: Any, expected: Any = None, tol: float = 1e-9, *,
+              at_least: float | None = None, at_most: float | None = None) -> bool:
+        """Compare ``got`` with the answer worked out by hand (or, with ``at_least`` /
+        ``at_most``, with the bounds it must lie in); say loudly when they differ."""
+        if at_least is not None or at_most is not None:
+            expected = Bounds(at_least, at_most)
         ok = _agrees(got, expected, tol)
         if ok:
             self.passed.append(label)
@@ -202,6 +210,24 @@ class Lesson:
             raise Quit
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The answer of a check that a number lies between bounds (either may be None)."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def holds(self, x: Any) -> bool:
+        return (_is_number(x) and not math.isnan(x) and (self.low is None or x >= self.low)
+                and (self.high is None or x <= self.high))
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"at least {self.low:g}"
+        return f"at most {self.high:g}" if self.low is None else \
+            f"between {self.low:g} and {self.high:g}"
+
+
 def _plain(value: Any) -> Any:
     """Python numbers from nodes and numpy scalars (tuples and lists element by element)."""
     if isinstance(value, Node):
@@ -219,6 +245,8 @@ def _is_number(x: Any) -> bool:
 
 def _agrees(got: Any, expected: Any, tol: float) -> bool:
     got, expected = _plain(got), _plain(expected)
+    if isinstance(expected, Bounds):
+        return expected.holds(got)
     if isinstance(got, bool) != isinstance(expected, bool):
         return False  # True is not the number 1 here
     if _is_number(expected) and _is_number(got):
@@ -238,6 +266,8 @@ def _agrees(got: Any, expected: Any, tol: float) -> bool:
 
 def _format(value: Any) -> str:
     value = _plain(value)
+    if isinstance(value, Bounds):
+        return str(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, np.ndarray):
