@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ class names:  # noqa: N801 (used as a function: v = names(globals()))
 
 
 def show_file(path: Any, description: str) -> None:
-    """Show a picture the lesson wrote (inline), or a link to a page; fail if it is missing."""
+    """Show a picture or page the lesson wrote (inline, with a link to a page); fail if it
+    is missing."""
     path = Path(path)
     assert path.is_file(), f"the file for {description!r} was not written ({path})"
     try:
@@ -78,6 +80,11 @@ def show_file(path: Any, description: str) -> None:
         display(SVG(filename=str(path)))
     elif path.suffix == ".png":
         display(Image(filename=str(path)))
+    elif path.suffix == ".html":  # viz.animate's stepper, playable in the notebook
+        from ..viz.animate import Stepper
+
+        display(Stepper(path.read_text(encoding="utf-8")))
+        display(FileLink(str(path)))
     else:
         display(FileLink(str(path)))
 
@@ -224,6 +231,8 @@ class _Converter:
     def _copy(self, statement: ast.stmt) -> None:
         text = ast.get_source_segment(self.source, statement) or ast.unparse(statement)
         text = textwrap.dedent(" " * statement.col_offset + text)
+        for name in self.namespaces:  # v.x, the runner's way to read x, is x here
+            text = re.sub(rf"(?<![\w.]){name}\.(?=[A-Za-z_])", "", text)
         if any(isinstance(node, ast.Name) and node.id == self.lesson
                for node in ast.walk(statement)):
             self.needs_stand_in = True
@@ -289,17 +298,27 @@ def _setup(tree: ast.Module, run: ast.FunctionDef, converter: _Converter, entry:
            out: str) -> str:
     """The first code cell: imports, ``out``, ``v``, the lesson file's helpers it uses."""
     lines = ["from pathlib import Path", "",
-             "from chaingrad.lessons.notebook import agrees, names, show_file", "",
+             "from chaingrad.lessons.notebook import agrees, show_file", "",
              f"out = Path({out!r})  # the lesson's pictures and pages go here",
-             "out.mkdir(parents=True, exist_ok=True)",
-             f"{' = '.join(sorted(converter.namespaces))} = names(globals())"
-             "  # v.x reads the variable x"]
+             "out.mkdir(parents=True, exist_ok=True)"]
+    if converter.needs_stand_in:  # a lesson.check copied as it is may still read v.x
+        lines[2] = "from chaingrad.lessons.notebook import agrees, names, show_file"
+        lines.append(f"{' = '.join(sorted(converter.namespaces))} = names(globals())"
+                     "  # v.x reads the variable x")
     used = _helpers_used(tree, run, converter)
-    if used:
+    imports = [ast.unparse(node) for node in tree.body
+               if isinstance(node, (ast.Import, ast.ImportFrom))
+               and any((a.asname or a.name).split(".")[0] in used for a in node.names)]
+    imported = {(a.asname or a.name).split(".")[0] for node in tree.body
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
+    helpers = [name for name in used if name not in imported]
+    if imports:
+        lines[0:0] = [*imports]
+    if helpers:
         lines += ["", "# the lesson file's own helpers, used by the checks below",
                   "import importlib", "",
-                  f"_lesson_file = importlib.import_module({entry.module_name!r})",
-                  *(f"{name} = _lesson_file.{name}" for name in used)]
+                  f"lesson_file = importlib.import_module({entry.module_name!r})",
+                  *(f"{name} = lesson_file.{name}" for name in helpers)]
     if converter.needs_stand_in:
         lines += ["", "# some statements below still talk to the lesson: a stand-in answers",
                   "from chaingrad.lessons.notebook import StandIn", "",

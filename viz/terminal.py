@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,30 @@ class _ShownOnce:
 
     def _ipython_display_(self) -> None:
         if not self.printed_in_jupyter:
-            Console().print(self)
+            _print(self, Console())
         self.printed_in_jupyter = False  # displayed on a later request
+
+
+JUPYTER_PRE = ('<pre style="white-space:pre;overflow-x:auto;line-height:normal;'
+               "font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace\">"
+               "{code}</pre>")
+
+
+def _print(renderable: Any, console: Console) -> bool:
+    """Print ``renderable``; in Jupyter display it as HTML with plain text beside it (rich's
+    own display puts terminal colour codes into the text/plain a notebook keeps)."""
+    if not console.is_jupyter:
+        console.print(renderable)
+        return False
+    from IPython.display import display
+
+    recorder = Console(file=io.StringIO(), record=True, width=console.width,
+                       force_jupyter=False, force_terminal=True, color_system="truecolor")
+    recorder.print(renderable)
+    text = recorder.export_text(clear=False, styles=False)
+    html = recorder.export_html(inline_styles=True, code_format=JUPYTER_PRE)
+    display({"text/html": html, "text/plain": text}, raw=True)
+    return True
 
 
 class GraphTree(_ShownOnce, Tree):
@@ -109,9 +132,7 @@ def show(root: Any, console: Console | None = None) -> Tree:
     """
     require_node(root, "show")
     tree = show_tree(root)
-    console = console or Console()
-    console.print(tree)
-    tree.printed_in_jupyter = console.is_jupyter
+    tree.printed_in_jupyter = _print(tree, console or Console())
     return tree
 
 
@@ -190,7 +211,5 @@ def explain(root: Any, console: Console | None = None, max_rows: int = MAX_ROWS)
     for name, source, text in chain_rule_rows(root, max_rows):
         table.add_row(_escape(name), _escape(source),
                       f"[red]{_escape(text)}[/red]" if source == "total" else _escape(text))
-    console = console or Console()
-    console.print(table)
-    table.printed_in_jupyter = console.is_jupyter
+    table.printed_in_jupyter = _print(table, console or Console())
     return table
