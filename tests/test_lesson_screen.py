@@ -47,10 +47,10 @@ class ScreenLesson(Lesson):
         self.sources.append((self.steps, textwrap.dedent(source).strip("\n")))
         return super().code(source)
 
-    def check(self, label, got, expected, tol=1e-9):
+    def check(self, label, got, expected=None, tol=1e-9, **bounds):
         self.checked.append((self.steps, label, _plain(got)))
         before = self.console.file.tell()
-        ok = super().check(label, got, expected, tol)
+        ok = super().check(label, got, expected, tol, **bounds)
         self.check_rows.append((self.steps, label, _rows(self.console.file.getvalue()[before:])))
         return ok
 
