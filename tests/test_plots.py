@@ -269,3 +269,21 @@ def test_side_by_side_panels_leave_room_for_the_right_ticks():
     renderer = canvas.get_renderer()
     ticks_right = right.yaxis.get_tightbbox(renderer)
     assert ticks_right.x0 > left.get_window_extent().x1  # the labels clear the left panel
+
+
+def _data_per_pixel(figure):
+    """(units of w₁ per pixel) / (units of w₂ per pixel) of the figure's first axes."""
+    figure.draw_without_rendering()
+    ax = figure.axes[0]
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return ((x1 - x0) / box.width) / ((y1 - y0) / box.height)
+
+
+@pytest.mark.parametrize("ranges", [dict(xrange=(-4.5, 1.5), yrange=(-1, 1.2)), {},
+                                    dict(xrange=(-1, 1), yrange=(-5, 5))])
+def test_optimizer_paths_are_drawn_to_scale(ranges):
+    """A loss surface over two weights: one unit is as long on both axes."""
+    walk = np.array([[-4.0, 1.0], [-3.6, -0.8], [-3.3, 0.6], [0.0, 0.0]])
+    figure = plot_optimizer_paths(_bowl, {"GD": walk}, **ranges)
+    assert _data_per_pixel(figure) == pytest.approx(1.0, rel=0.01)

@@ -340,7 +340,8 @@ def plot_optimizer_paths(
     returns the loss; ``paths`` maps a name to an array of points, shape (steps, 2).
     The ranges default to the paths' extent plus a margin. ``minimum`` marks the lowest
     point. Each path ends in a star; earlier paths are drawn wider, so a path that
-    follows another closely still shows.
+    follows another closely still shows. Both axes have the same scale, so gradient
+    steps cross the contours at right angles as they do on the surface.
     """
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
@@ -391,6 +392,7 @@ def plot_optimizer_paths(
                   fontsize=8)
     ax.set_xlim(*xrange)
     ax.set_ylim(*yrange)
+    ax.set_aspect("equal", adjustable="box")  # to scale: a round bowl looks round
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
     if title:
