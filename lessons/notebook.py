@@ -10,6 +10,7 @@ The notebook is read off the lesson file itself, statement by statement of its
   ``assert agrees(got, expected), label`` (``assert low <= got <= high`` for bounds;
   ``v.x``, the runner's way of reading the variable ``x``, is written ``x``);
 - ``lesson.file(path, description)`` shows the picture inline (SVG, PNG) or links the page;
+- ``lesson.at_end(callback)`` is left out: what the lesson started (a server) stays up;
 - any other statement (bookkeeping for a check) is copied as it is, in a code cell.
 
 A first cell defines what those cells use: ``out`` (the folder for the pictures), ``v``
@@ -31,7 +32,7 @@ from .runner import Entry, _agrees
 
 __all__ = ["agrees", "names", "notebook_cells", "show_file", "write_notebook"]
 
-LESSON_CALLS = {"step", "say", "code", "check", "file"}
+LESSON_CALLS = {"step", "say", "code", "check", "file", "at_end"}
 
 
 # ------------------------------------------------------------------ used inside the notebook
@@ -202,6 +203,8 @@ class _Converter:
             self._add("code", textwrap.dedent(call.args[0].value).strip("\n"))
         elif call.func.attr == "check":
             self._add_code_line(self._check(call), merge=True)
+        elif call.func.attr == "at_end":
+            pass  # the runner's clean-up: in a notebook what the lesson started stays
         else:  # file
             path, description = (self._expression(arg) for arg in call.args[:2])
             self._add("code", f"show_file({path}, {description})")

@@ -57,6 +57,8 @@ The ``lesson`` object (a ``Lesson``) has:
   array or a tuple of booleans.
 - ``file(path, description)``: say which file to open; a missing file counts as a failed
   check.
+- ``at_end(callback)``: call ``callback()`` when the lesson ends (e.g. stop a server);
+  a notebook leaves it out, so what the lesson started stays usable there.
 - ``out``: the output folder (a ``pathlib.Path``, created on demand).
 
 Code a student should read goes through ``code``; bookkeeping the lesson needs for itself
@@ -124,6 +126,7 @@ class Lesson:
         self.passed: list[str] = []
         self.failed: list[str] = []
         self.files: list[Path] = []
+        self.endings: list = []  # what at_end asked to run when the lesson ends
 
     def step(self, title: str) -> None:
         """Start the next step; from the second one on, wait for Enter first."""
@@ -197,6 +200,11 @@ class Lesson:
         self.files.append(path)
         self.console.print(f"[bold magenta]▶ open[/bold magenta] "
                            f"[underline]{escape(str(path))}[/underline]  {escape(description)}")
+
+    def at_end(self, callback) -> None:
+        """Run ``callback()`` when the lesson ends, however it ends (stop a server it
+        started). A notebook skips it: there the student goes on using what it started."""
+        self.endings.append(callback)
 
     def _pause(self) -> None:
         if self.auto:
@@ -352,7 +360,11 @@ def play(entry: Entry, lesson: Lesson) -> int:
                         f"about {entry.minutes} minutes · files go to {lesson.out}/",
                         border_style="cyan"))
     try:
-        entry.module.run(lesson)
+        try:
+            entry.module.run(lesson)
+        finally:
+            for callback in lesson.endings:
+                callback()
     except Quit:
         console.print(f"\nStopped after step {lesson.steps}. Go on from the next one "
                       f"with: chaingrad lessons {entry.number} --step {lesson.steps + 1}")
@@ -382,10 +394,10 @@ def play(entry: Entry, lesson: Lesson) -> int:
 def _summary(lesson: Lesson, console: Console) -> None:
     console.print()
     console.print(Rule("[bold]End of the lesson", style="cyan"))
-    if lesson.files:
-        console.print("Files written:")
-        for path in lesson.files:
-            console.print(f"  {path}")
+    if lesson.files:  # one wrapped line: the last step shares the screen with it
+        names = ", ".join(escape(path.name if path.parent == lesson.out else str(path))
+                          for path in lesson.files)
+        console.print(f"Files written to {escape(str(lesson.out))}/: {names}")
     if lesson.failed:
         console.print(f"[bold red]✗ {len(lesson.failed)} of "
                       f"{len(lesson.failed) + len(lesson.passed)} checks FAILED:[/bold red]")

@@ -213,6 +213,24 @@ def test_history_marks_the_epoch_of_the_lowest_validation_loss():
     assert "lowest validation loss (epoch 2)" in labels
 
 
+def test_test_data_is_labelled_test_and_marks_no_epoch():
+    """Lesson 9's rule: a test set chooses nothing, so no "lowest validation loss" on it."""
+    figure = plot_history({"loss": [3.0, 2.0, 1.0, 0.5], "val_loss": [3, 1, 2, 4]},
+                          held_out="test")
+    labels = _legend(figure)
+    assert labels == ["training", "test"]
+    assert not any("validation" in text for text in labels)
+
+
+def test_one_panel_title_is_the_panel_title_centred_over_it():
+    figure = plot_history({"loss": [3.0, 2.0, 1.0], "val_loss": [3, 2, 2.5]}, title="a run")
+    assert figure.axes[0].get_title() == "a run"
+    assert figure._suptitle is None  # no second, off-centre title above the panel
+    several = plot_history({"loss": [3.0, 2.0], "accuracy": [0.5, 0.9]}, title="a run")
+    assert several._suptitle.get_text() == "a run"
+    assert [ax.get_title() for ax in several.axes] == ["loss", "accuracy"]
+
+
 def test_log_loss_axis_has_a_tick_at_every_power_of_ten():
     figure = plot_history({"loss": list(np.geomspace(1.0, 1e-14, 50))}, log=True)
     ticks = [t for t in figure.axes[0].get_yticks() if 1e-14 <= t <= 1.0]

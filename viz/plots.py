@@ -89,7 +89,7 @@ def _as_array(result: Any) -> np.ndarray:
 
 def plot_history(
     history: Any, path: str | os.PathLike | None = None, title: str | None = None,
-    log: bool = False,
+    log: bool = False, held_out: str = "validation",
 ) -> Path | Figure:
     """Learning curves: loss and val_loss in one panel, then one panel per metric.
 
@@ -97,6 +97,9 @@ def plot_history(
     as ``{"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}``.
     ``log=True`` draws the loss on a logarithmic axis. With a validation loss, a dotted
     line marks the epoch where it was lowest (the one early stopping would keep).
+    ``held_out="test"`` says the ``val_`` curves are test data: they are labelled "test"
+    and nothing is marked on them (a test set chooses nothing). With one panel the title
+    is the panel's own; with several it stands above them all.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     if not isinstance(curves, Mapping) or not curves:
@@ -108,19 +111,20 @@ def plot_history(
     fig, axes = _figure(len(panels), width=4.6, height=3.4)
     for ax, name in zip(axes[0], panels):
         drawn = 0
-        for key, label, style in ((name, "training", "-"), ("val_" + name, "validation", "--")):
+        for key, label, style in ((name, "training", "-"), ("val_" + name, held_out, "--")):
             if key in curves:
                 values = _as_array(list(curves[key]))
                 ax.plot(np.arange(1, len(values) + 1), values, style, label=label, linewidth=1.8)
                 drawn += 1
-        if name == "loss" and "val_loss" in curves and len(curves["val_loss"]) > 1:
+        if (name == "loss" and held_out == "validation" and "val_loss" in curves
+                and len(curves["val_loss"]) > 1):
             best = int(np.argmin(_as_array(list(curves["val_loss"])))) + 1
             ax.axvline(best, color="#555555", linestyle=":", linewidth=1.2,
                        label=f"lowest validation loss (epoch {best})")
             drawn += 1
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(name)
+        ax.set_title(title if title and len(panels) == 1 else name)
         if log and name == "loss":
             ax.set_yscale("log")
             # a tick and a grid line at every power of ten, however many decades there are
@@ -129,7 +133,7 @@ def plot_history(
         ax.grid(alpha=0.3)
         if drawn > 1:
             ax.legend(loc="best")  # where it hides the fewest points
-    if title:
+    if title and len(panels) > 1:
         fig.suptitle(title)
     return _save(fig, path)
 
