@@ -111,10 +111,19 @@ def run(lesson):
         line = plot_decision_boundary(noisy.net, X_noisy, t_noisy,  # w·x + b
                                       out / "04_perceptron_and.svg", threshold=0.0,
                                       title="perceptron on a noisy AND gate")
+        gap = np.abs(X_noisy @ w + b).min() / np.linalg.norm(w)
+        print(f"the nearest point is {gap:.3f} from the line")
     """)
     lesson.check("noisy AND points on the wrong side of the line",
                  int((v.noisy.predict(v.X_noisy) != v.t_noisy).sum()), 0)
     lesson.file(v.line, "the straight line the perceptron learned")
+    lesson.say("""
+        Look at the class-0 point at the bottom right: the line nearly touches it.
+        The perceptron stops at the *first* line that makes no mistake, however close
+        it passes: nothing in its rule asks for a margin around the line.
+    """)
+    lesson.check("distance from the line to its nearest point (under 0.01)", v.gap,
+                 at_most=0.01)
 
     lesson.step("Where the perceptron fails: XOR")
     lesson.say("""
