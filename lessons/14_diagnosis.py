@@ -274,8 +274,11 @@ def run(lesson):
         axes.plot(ks, val_errors, "s--", label="validation error")
         axes.axvline(chosen, color="tab:green", linewidth=0.8,
                      label=f"chosen by validation: K = {chosen}")
-        axes.plot([chosen], [test_error], "*", color="tab:red", markersize=16,
-                  markerfacecolor="none", label=f"its test error, {test_error:.1%}")
+        axes.plot([chosen], [test_error], "*", color="tab:red", markersize=20,
+                  markerfacecolor="none", markeredgewidth=1.8, zorder=5,
+                  label=f"its test error, {test_error:.1%}")    # on top
+        axes.annotate("test", (chosen, test_error), xytext=(10, -16),
+                      textcoords="offset points", color="tab:red")
         axes.set(xscale="log", xticks=ks, xticklabels=[str(k) for k in ks],
                  xlabel="K (← more flexible · more rigid →)",
                  ylabel="fraction misclassified",
