@@ -160,8 +160,8 @@ def run(lesson):
         average = float(np.mean((flat.mean(axis=0) - flat_test) ** 2))
         print(f"test MSE: average image {average:.4f}   autoencoder {error:.4f}")
     """)
-    lesson.check("the test MSE, at most a third of the average image's", v.error / v.average,
-                 0.0, tol=1 / 3)
+    lesson.check("autoencoder's test MSE over the average image's (at most ⅓)",
+                 v.error / v.average, at_most=1 / 3)
 
     lesson.step("Rebuilds, and walking between two codes")
     lesson.say("""
