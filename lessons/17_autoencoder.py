@@ -213,7 +213,7 @@ def run(lesson):
             with torch.no_grad():
                 theirs = twin(torch.tensor(flat_test)).numpy()
             difference = float(np.abs(theirs - rebuilt).max())
-            print(twin[1][:3])
+            print("the decoder's first three layers, as torch.nn:", twin[1][:3])
             print(f"largest difference from our rebuilds: {difference:.1e}")
         """)
         lesson.check("PyTorch's rebuilds equal ours (largest difference)", v.difference, 0.0,
