@@ -305,3 +305,14 @@ def test_optimizer_paths_are_drawn_to_scale(ranges):
     walk = np.array([[-4.0, 1.0], [-3.6, -0.8], [-3.3, 0.6], [0.0, 0.0]])
     figure = plot_optimizer_paths(_bowl, {"GD": walk}, **ranges)
     assert _data_per_pixel(figure) == pytest.approx(1.0, rel=0.01)
+
+
+def test_plot_function_names_its_variable_and_both_curves():
+    """Lesson 7 draws losses of r and p: the axes say r or p, not x and f(x)."""
+    figure = plot_function(lambda q: -q.log(), lambda q: -1 / q, xrange=(0.02, 1.0),
+                           variable="p", function="L", label="L = −log p",
+                           derivative_label="L′ = −1/p")
+    left, right = figure.axes[:2]
+    assert (left.get_title(), right.get_title()) == ("L(p)", "L′(p)")
+    assert left.get_xlabel() == right.get_xlabel() == "p"
+    assert _legend(figure, 0) == ["L = −log p"] and _legend(figure, 1) == ["L′ = −1/p"]

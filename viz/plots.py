@@ -284,30 +284,38 @@ def plot_function(
     extra: Mapping[str, Callable] | None = None,
     points: int = 401,
     derivative_label: str | None = None,
+    variable: str = "x",
+    function: str = "f",
+    label: str | None = None,
 ) -> Path | Figure:
     """An activation f and its derivative f' side by side on ``xrange``.
 
     ``fn`` and ``derivative`` may work on numpy arrays, Tensors or Values. With
     ``derivative=None`` the engine computes f' itself. ``extra`` adds labelled dashed
     curves to the derivative panel (for example a textbook's formula, to compare);
-    ``derivative_label`` names the solid f' curve in the legend.
+    ``derivative_label`` names the solid f' curve in the legend and ``label`` the f
+    curve. ``variable`` and ``function`` name the axes and panels: ``variable="p",
+    function="L"`` gives L(p) and L′(p) over p.
     """
     xs = np.linspace(xrange[0], xrange[1], points)
     ys = _evaluate(fn, xs)
+    called, slope_called = f"{function}({variable})", f"{function}′({variable})"
     if derivative is None:
-        slopes, slope_label = _autograd_derivative(fn, xs), "f′(x) (autograd)"
+        slopes, slope_label = _autograd_derivative(fn, xs), f"{slope_called} (autograd)"
     else:
-        slopes, slope_label = _evaluate(derivative, xs), "f′(x)"
+        slopes, slope_label = _evaluate(derivative, xs), slope_called
     slope_label = derivative_label or slope_label
     fig, axes = _figure(2, width=4.2, height=3.2)
     left, right = axes[0]
-    left.plot(xs, ys, color=BLUE, linewidth=2)
-    left.set_title("f(x)")
+    left.plot(xs, ys, color=BLUE, linewidth=2, label=label)
+    left.set_title(called)
+    if label:
+        left.legend(loc="best", fontsize=8)
     # Under compared curves f' is a wide pale band, so a dashed curve on top of it
     # (a formula that agrees) leaves both visible.
     band = {"linewidth": 5, "alpha": 0.5} if extra else {"linewidth": 2}
     right.plot(xs, slopes, color=ORANGE, label=slope_label, **band)
-    right.set_title("f′(x)")
+    right.set_title(slope_called)
     for label, curve in (extra or {}).items():
         right.plot(xs, _evaluate(curve, xs), "--", color="#c0392b", linewidth=1.5, label=label)
     if extra:  # compared curves cross near the peak: the legend goes under the panel
@@ -318,7 +326,7 @@ def plot_function(
         ax.axhline(0, color="#888888", linewidth=0.6)
         ax.axvline(0, color="#888888", linewidth=0.6)
         ax.grid(alpha=0.3)
-        ax.set_xlabel("x")
+        ax.set_xlabel(variable)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
