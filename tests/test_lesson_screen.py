@@ -16,8 +16,13 @@ For every lesson the runner finds (lessons added later included), run at 80 colu
 
 import io
 import math
+import os
+import re
+import subprocess
+import sys
 import textwrap
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,9 +99,14 @@ def screens(tmp_path_factory):
             module = types.SimpleNamespace(TITLE=entry.title, MINUTES=entry.minutes,
                                            run=run_then_mark)
             console = Console(file=io.StringIO(), width=WIDTH, highlight=False)
-            lesson = ScreenLesson(number, entry.title, tmp_path_factory.mktemp(f"screen{number}"),
-                                  True, console)
-            status = play(Entry(number, entry.module_name, module), lesson)
+            # The command's default folder, as a student sees it: lesson-output/
+            lesson = ScreenLesson(number, entry.title, Path("lesson-output"), True, console)
+            here = os.getcwd()
+            os.chdir(tmp_path_factory.mktemp(f"screen{number}"))
+            try:
+                status = play(Entry(number, entry.module_name, module), lesson)
+            finally:
+                os.chdir(here)
             output = console.file.getvalue()
             assert status == 0 and ends, output[-2000:]
             runs[number] = lesson, output, ends[0]
@@ -161,3 +171,20 @@ def test_the_rules_catch_what_they_should(tmp_path):
     assert not _says_a_number(True)  # a number the student can verify, not a bare yes
     assert _says_a_number(3) and _says_a_number((0.5, 0.4, 0.32))
     assert _rows("x" * 81) == 2 and _rows("a\nb\n\n") == 2
+
+
+def test_the_command_prints_what_the_screen_test_measures(tmp_path, screens):
+    """`chaingrad lessons 1` in an 80-column terminal: the header with step 1, and the
+    last step with the summary, each fit 40 rows, and read as the rows measured above."""
+    result = subprocess.run([sys.executable, "-m", "chaingrad.lessons", "1", "--auto"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env={**os.environ, "COLUMNS": "80", "LINES": "40"})
+    assert result.returncode == 0, result.stdout[-2000:]
+    printed = result.stdout
+    starts = [m.start() for m in re.finditer(r"^Step \d+ · ", printed, flags=re.MULTILINE)]
+    first = _rows(printed[:starts[1]]) + COMMAND_ROWS + PAUSE_ROWS
+    last = _rows(printed[starts[-1] - 1:]) + COMMAND_ROWS  # with the blank line above
+    assert first <= HEIGHT and last <= HEIGHT, (first, last)
+    lesson, output, end = screens(1)
+    measured = step_rows(lesson, output, end)
+    assert (first, last) == (measured[0][1], measured[-1][1])
