@@ -265,8 +265,7 @@ def run(lesson):
         a minute).
     """)
     v = lesson.code("""
-        from rich.console import Console
-        from chaingrad.nn.compare import Result, knn_predict, table
+        from chaingrad.nn.compare import Result, knn_predict, show
         from chaingrad.nn.models import LinearClassifier
 
         def error_of(model, images):
@@ -300,7 +299,7 @@ def run(lesson):
                    "64-32-10, 10 epochs"),
             Result("CNN", error_of(cnn, X_test), cnn_seconds, "4 epochs"),
         ]
-        Console().print(table(results, len(y_test)))
+        show(results, len(y_test))                      # the table
     """)
     errors = {r.model: r.test_error for r in v.results}
     lesson.check("the worst model's share of wrong test digits (under 0.1)",

@@ -307,7 +307,7 @@ def _setup(tree: ast.Module, run: ast.FunctionDef, converter: _Converter, entry:
     if converter.needs_stand_in:  # a lesson.check copied as it is may still read v.x
         lines[2] = "from chaingrad.lessons.notebook import agrees, names, show_file"
         lines.append(f"{' = '.join(sorted(converter.namespaces))} = names(globals())"
-                     "  # v.x reads the variable x")
+                     "  # the notebook's variables, read as attributes")
     used = _helpers_used(tree, run, converter)
     imports = [ast.unparse(node) for node in tree.body
                if isinstance(node, (ast.Import, ast.ImportFrom))

@@ -269,3 +269,26 @@ def test_step_k_resumes_at_step_k_from_both_commands(command, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "Step 3 ·" in result.stdout and "Step 2 ·" not in result.stdout
     assert "Step 1 ·" not in result.stdout and "Lesson 1:" in result.stdout
+
+
+@pytest.mark.parametrize("answer", ["q", ""])
+def test_at_end_runs_when_the_lesson_ends_or_is_quit(tmp_path, monkeypatch, answer):
+    stopped = []
+
+    def run(lesson):
+        lesson.step("one")
+        lesson.at_end(lambda: stopped.append("server"))
+        lesson.step("two")
+
+    monkeypatch.setattr("builtins.input", lambda *_: answer)
+    lesson = _lesson(tmp_path, auto=False)
+    assert play(_fake(run), lesson) == 0
+    assert stopped == ["server"]
+
+
+def test_a_notebook_leaves_out_at_end(tmp_path):
+    from chaingrad.lessons.notebook import notebook_cells
+
+    cells = notebook_cells(LESSONS[13])
+    code = "\n".join(text for kind, text in cells if kind == "code")
+    assert "at_end" not in code and "playground = serve(" in code
