@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -29,26 +28,14 @@ class _ShownOnce:
         self.printed_in_jupyter = False  # displayed on a later request
 
 
-JUPYTER_PRE = ('<pre style="white-space:pre;overflow-x:auto;line-height:normal;'
-               "font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace\">"
-               "{code}</pre>")
-
-
 def _print(renderable: Any, console: Console) -> bool:
-    """Print ``renderable``; in Jupyter display it as HTML with plain text beside it (rich's
-    own display puts terminal colour codes into the text/plain a notebook keeps)."""
-    if not console.is_jupyter:
-        console.print(renderable)
-        return False
-    from IPython.display import display
-
-    recorder = Console(file=io.StringIO(), record=True, width=console.width,
-                       force_jupyter=False, force_terminal=True, color_system="truecolor")
-    recorder.print(renderable)
-    text = recorder.export_text(clear=False, styles=False)
-    html = recorder.export_html(inline_styles=True, code_format=JUPYTER_PRE)
-    display({"text/html": html, "text/plain": text}, raw=True)
-    return True
+    """Print ``renderable``; True when that displayed it in Jupyter. There rich shows HTML
+    (in colour) beside a plain text, which would keep terminal colour codes unless the
+    console has no colour system."""
+    if console.is_jupyter and console.color_system is not None:
+        console = Console(color_system=None, width=console.width)
+    console.print(renderable)
+    return console.is_jupyter
 
 
 class GraphTree(_ShownOnce, Tree):
