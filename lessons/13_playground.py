@@ -9,9 +9,12 @@ def run(lesson):
     lesson.say("""
         The course sends you to *TensorFlow Playground*. chaingrad has its own, and it
         trains on the engine you have been reading: every network in it is an `nn.MLP`
-        stepped by `nn.optim.SGD` on the mean squared error (labels are −1 and +1, the
-        output neuron is a tanh). Start it from a terminal with `chaingrad
-        playground`, or from Python as below. Each browser tab gets its own network. Besides what
+        stepped by `nn.optim.SGD` on half the mean squared error, as TensorFlow
+        Playground shows it (labels are −1 and +1, the
+        output neuron is a tanh). In a notebook (JupyterLab, Notebook 7, VS Code, Colab)
+        it appears below the cell and trains in the notebook's own kernel; from a
+        terminal, `chaingrad playground` opens it in the browser. Each view or tab gets
+        its own network. Besides what
         TensorFlow Playground shows (the data, the features, each neuron's heat map,
         the weights as coloured lines, the loss curve and the output surface), a click
         on any point shows **its computational graph**: every value, every gradient of
@@ -20,21 +23,29 @@ def run(lesson):
     """)
     lesson.namespace["open_browser"] = not lesson.auto  # --auto: no browser, no waiting
     v = lesson.code("""
-        import urllib.request
-        from chaingrad.lessons.playground import serve
+        from chaingrad.lessons.playground import in_notebook, serve, widget
 
-        playground = serve(port=0, open_browser=open_browser)
-        print("The playground is at", playground.url)
-        print("(playground.stop() stops it; so does the end of this lesson)")
-        page = urllib.request.urlopen(playground.url, timeout=30).read().decode()
+        if in_notebook():  # the page below this cell, talking to this kernel
+            from IPython.display import display
+
+            playground = widget()
+            display(playground)
+            page = playground._page
+        else:  # a terminal: the page at a local address, for the browser
+            import urllib.request
+
+            playground = serve(port=0, open_browser=open_browser)
+            print("The playground is at", playground.url)
+            print("(playground.stop() stops it; so does the end of this lesson)")
+            page = urllib.request.urlopen(playground.url, timeout=30).read().decode()
     """)
     lesson.at_end(v.playground.stop)
-    lesson.check("Play buttons on the page it serves",
+    lesson.check("Play buttons on the page",
                  v.page.count('<button id="play" type="button">Play'), 1)
     lesson.say("""
         The experiments below run the playground's training without the page, so this
-        lesson can check their results; then try each of them in the browser, where you
-        see *why* from the heat maps.
+        lesson can check their results; then try each of them in the playground, where
+        you see *why* from the heat maps.
     """)
 
     lesson.step("Experiment 1: XOR needs a hidden layer, or the feature x1·x2")
@@ -49,7 +60,8 @@ def run(lesson):
           such features itself.
 
         In the page: XOR, remove every hidden layer (− layer), press Play and watch the
-        test loss stay near 1; tick x1·x2; then untick it, add a layer of 4 ReLU
+        test loss stay near 0.5 (the loss of always guessing 0:
+        the playground's loss is TensorFlow Playground's ½·(ŷ − y)²); tick x1·x2; then untick it, add a layer of 4 ReLU
         neurons.
     """)
     v = lesson.code("""
@@ -68,8 +80,8 @@ def run(lesson):
         print(f"XOR, test loss after 100 epochs: no hidden layer {no_hidden:.3f}")
         print(f"with x1·x2 {product:.3f}, with 4 hidden ReLU {hidden:.3f}")
     """)
-    lesson.check("no hidden layer: no better than guessing (above 0.5)", v.no_hidden,
-                 at_least=0.5)
+    lesson.check("no hidden layer: near guessing 0's 0.5 (above 0.45)", v.no_hidden,
+                 at_least=0.45)
     lesson.check("the feature x1·x2, no hidden layer: solved (below 0.1)", v.product,
                  at_most=0.1)
     lesson.check("a hidden layer of 4: solved too (below 0.1)", v.hidden, at_most=0.1)
@@ -94,7 +106,7 @@ def run(lesson):
 
     lesson.step("Experiment 3: L2 against overfitting on noisy data")
     lesson.say("""
-        Choose **circle**, noise 30, training share 10% (50 points, several on the
+        Choose **circle**, noise 50, training share 10% (50 points, several on the
         wrong side), every feature ticked, two hidden layers of 8, batch size 1,
         learning rate 0.01. The network has far more weights than there are points, and it bends
         around the noise: the training loss falls far below the test loss. L2 adds
@@ -103,7 +115,7 @@ def run(lesson):
         None with L2 at rate 0.03.
     """)
     v = lesson.code("""
-        noisy = dict(dataset="circle", noise=0.3, train_share=0.1,
+        noisy = dict(dataset="circle", noise=0.5, train_share=0.1,
                      batch_size=1, learning_rate=0.01, hidden=[8, 8],
                      features=["x1", "x2", "x1²", "x2²", "x1·x2",
                                "sin x1", "sin x2"])
@@ -141,8 +153,9 @@ def run(lesson):
     lesson.check("the same set-up and seed give the test loss above", v.test[-1], v.plain,
                  tol=1e-12)
     lesson.say("""
-        The test loss falls for a few epochs, then **rises** while the training loss
-        keeps falling towards 0: the network learns the noise of its 50 points. That
+        The test loss falls for a while (about 80 epochs), then **rises** while the
+        training loss keeps falling towards 0: the network learns the noise of its 50
+        points. That
         rising test curve is what lesson 9 calls overfitting. In the page, switch on
         L2 and watch the test curve stay down.
     """)

@@ -45,6 +45,9 @@ def test_every_lesson_runs_as_a_notebook(number, tmp_path):
     assert not [text for text in plain if "\x1b[" in text], "terminal colour codes"
     if number == 13:  # the playground stays up for the student (the kernel's end stops it)
         assert not re.search(r"^\s*\w*\.?playground\.stop\(\)", sources, flags=re.MULTILINE)
+        # in a notebook the playground is the widget, talking to the kernel, not a port
+        assert any("application/vnd.jupyter.widget-view+json" in output.get("data", {})
+                   for cell in notebook.cells for output in cell.get("outputs", []))
     if number == 1:  # the stepper plays inline, as the README says
         assert any("<iframe srcdoc=" in output.get("data", {}).get("text/html", "")
                    for cell in notebook.cells for output in cell.get("outputs", []))

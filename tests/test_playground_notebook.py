@@ -167,7 +167,8 @@ def jupyterlab(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
          f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--allow-root", "--ServerApp.terminals_enabled=False",
+         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--allow-root",
+         "--ServerApp.terminals_enabled=False",
          "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

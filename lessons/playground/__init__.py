@@ -22,6 +22,6 @@ you click, drawn by ``chaingrad.viz``.
 
 from .server import Playground, serve
 from .session import Session, Setup, SetupError
-from .widget import widget
+from .widget import in_notebook, widget
 
-__all__ = ["Playground", "Session", "Setup", "SetupError", "serve", "widget"]
+__all__ = ["Playground", "Session", "Setup", "SetupError", "in_notebook", "serve", "widget"]

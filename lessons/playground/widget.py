@@ -22,6 +22,7 @@ import base64
 import binascii
 import contextlib
 import json
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
@@ -185,8 +186,20 @@ if anywidget is not None:
             self.on_msg(lambda _widget, content, _buffers: self._requests.receive(content))
 
         def close(self) -> None:
+            """End every view's network and close the widget (its views go blank)."""
             self._requests.close()
             super().close()
+
+        def stop(self) -> None:
+            """The same as close(), named as Playground.stop()."""
+            self.close()
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (a notebook's cells), False in a terminal or a script."""
+    shell = sys.modules.get("IPython")
+    get_ipython = getattr(shell, "get_ipython", None)
+    return get_ipython is not None and getattr(get_ipython(), "kernel", None) is not None
 
 
 def widget(height: int = 760) -> Any:
