@@ -135,6 +135,7 @@ def test_the_page_inlines_everything_and_fetches_nothing():
 # ---------------------------------------------------------------- a real JupyterLab
 
 CELL = "from chaingrad.lessons.playground import widget; widget()"
+COUNT = "print('networks left:', len(Out[1]._requests.sessions.sessions))"
 
 
 def free_port() -> int:
@@ -153,7 +154,7 @@ def jupyterlab(tmp_path):
     root.mkdir()
     home.mkdir()
     notebook = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {},
-                           "outputs": [], "source": CELL}],
+                           "outputs": [], "source": source} for source in (CELL, COUNT)],
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                             "language": "python"}},
                 "nbformat": 4, "nbformat_minor": 5}
@@ -228,9 +229,24 @@ def test_the_widget_plays_in_jupyterlab(jupyterlab):
             SHOTS.mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=str(SHOTS / "notebook-widget.png"))
             frame.locator("#pause").click()
+            # the student clears the output: the view is gone, and so is its network
+            tab.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Edit$")).click()
+            tab.get_by_text("Clear Outputs of All Cells").click()
+            tab.wait_for_selector("iframe[title='chaingrad playground']", state="detached")
+            left = None
+            deadline = time.monotonic() + TIMEOUT_S
+            while left != "networks left: 0" and time.monotonic() < deadline:
+                tab.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).click()
+                tab.keyboard.press("Control+Enter")
+                output = tab.locator(".jp-Notebook .jp-Cell").nth(1).locator(
+                    ".jp-OutputArea-output")
+                output.wait_for()
+                left = output.text_content().strip()
+                time.sleep(0.5)
         finally:
             browser.close()
     assert last["epoch"] > first["epoch"] == 0
     assert last["test_loss"] < first["test_loss"]
     assert int(shown.replace(",", "")) > 0
+    assert left == "networks left: 0"
     assert [error for error in errors if "chaingrad" in error.lower()] == []
