@@ -8,6 +8,8 @@ complete before it is passed on: the order a student would follow by hand.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import traceback
 import warnings
@@ -55,6 +57,36 @@ class _Mode(ContextDecorator):
 
     def _recreate_cm(self) -> _Mode:
         return type(self)()
+
+    def __call__(self, function: Any) -> Any:
+        """As a decorator; on a generator function, the mode holds each time it resumes."""
+        if not inspect.isgeneratorfunction(function):
+            return super().__call__(function)
+        mode = type(self)
+
+        @functools.wraps(function)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            inner = function(*args, **kwargs)
+            with mode():
+                request = next(inner)  # StopIteration ends this generator too
+            while True:
+                try:
+                    sent = yield request
+                except GeneratorExit:
+                    with mode():
+                        inner.close()
+                    raise
+                except BaseException as error:  # thrown in: pass it on, inside the mode
+                    with mode():
+                        request = inner.throw(error)
+                else:
+                    with mode():
+                        try:
+                            request = inner.send(sent)
+                        except StopIteration as stop:
+                            return stop.value
+
+        return generator
 
     def __enter__(self) -> _Mode:
         stack = self._previous.__dict__.setdefault("stack", [])
@@ -428,6 +460,12 @@ def _check_finite(node: Node, index: int, grad: Any) -> None:
 
 def backward(root: Node, grad: Any = None) -> None:
     """Accumulate d root / d node into ``node.grad`` for every node root depends on."""
+    if not root.requires_grad:  # nothing to differentiate: PyTorch raises too
+        raise RuntimeError(
+            "backward: this tensor does not depend on anything that requires gradients, so "
+            "no gradient would be computed. Make the weights with Tensor(..., "
+            "requires_grad=True), and build the loss outside no_grad()."
+        )
     if _already_has_gradient(root):
         warnings.warn(
             "backward() was called again on a graph whose gradients were not reset, so the "
@@ -448,6 +486,7 @@ def backward(root: Node, grad: Any = None) -> None:
             node.grad += g
         else:
             node.grad = g if node.grad is None else node.grad + g
+            node._backward_done()
 
 
 def _already_has_gradient(root: Node) -> bool:

@@ -103,16 +103,16 @@ def _numerical_gradient(scalar_fn: Callable[[], float], node: Node, eps: float) 
         node.data = original
         return np.asarray((plus - minus) / (2 * eps))
     before = node.data
-    data = np.array(before)  # nudged here, and handed to the node before every call
+    data = np.array(before)  # nudged here; the node gets a copy (a graph may keep it)
     result = np.zeros(data.shape, dtype=np.float64)
     try:
         for index in np.ndindex(data.shape):
             original = data[index]
             data[index] = original + eps
-            node.data = data
+            node.data = data.copy()
             plus = scalar_fn()
             data[index] = original - eps
-            node.data = data
+            node.data = data.copy()
             minus = scalar_fn()
             data[index] = original
             result[index] = (plus - minus) / (2 * eps)

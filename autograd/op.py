@@ -20,11 +20,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .node import Node
 
 
 class OpError(ValueError):
     """An op was given input it cannot handle; the message names the op and the value."""
+
+
+class OpIndexError(OpError, IndexError):
+    """An index outside the tensor: an IndexError too, so ``for row in t`` ends as in Python."""
 
 
 class Op:
@@ -78,6 +84,7 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Values or Tensors (numbers are lifted) and record it in the graph."""
+        params = {key: owned(value) for key, value in params.items()}
         for x in inputs:
             if isinstance(x, Node) and not x.scalar:  # any Tensor makes it a tensor op
                 return type(x)._apply(cls, inputs, params or None)
@@ -88,6 +95,20 @@ class Op:
         """The op's one-line formula: f and its partial derivatives."""
         lines = (cls.__doc__ or "").strip().splitlines()
         return lines[0] if lines else ""
+
+
+def owned(value: Any) -> Any:
+    """A parameter as an op keeps it: an array becomes a read-only copy of its own.
+
+    The caller may change their array after the op ran (labels, an index, a mask); the
+    graph still holds what the op used, so backward stays right.
+    """
+    if isinstance(value, np.ndarray):
+        value = value.copy()
+        value.flags.writeable = False
+    elif type(value) is tuple and any(isinstance(v, np.ndarray) for v in value):
+        value = tuple(owned(v) for v in value)
+    return value
 
 
 def domain_reason(op: type[Op], datas: list, params: dict | None) -> str | None:

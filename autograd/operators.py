@@ -10,6 +10,7 @@ from typing import Any
 
 from .engine import backward
 from .node import Node
+from .op import owned
 from .ops import (
     Abs,
     Add,
@@ -72,7 +73,7 @@ class Operators(Node):
     def __pow__(self, exponent):
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
-        return self._apply(PowConstant, (self,), {"exponent": exponent})
+        return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
 
     def __rpow__(self, base):
         return self._binary(Pow, base, self)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .engine import ANOMALY, RECORD, modes, record_creation
-from .node import Node
-from .op import Op, OpError, domain_reason
+from .node import Node, array_of
+from .op import Op, OpError, OpIndexError, domain_reason, owned
 from .operators import Operators
 from .ops import (
     BroadcastTo,
@@ -43,13 +43,20 @@ from .ops import (
 ArrayLike = Any
 _FLOAT64 = np.dtype(np.float64)
 
+# Who else may hold a tensor's array (Tensor._state), so that the values a graph read cannot
+# change behind it without backward noticing (ValueChangedError):
+PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
+LENT = 1  # .data handed it out: the caller may keep it and write to it later
+LIVE = 2  # a graph that waits for backward read it; a lent array is then read-only
+DONE = 3  # that graph's backward ran: .data hands out the array, the tensor takes a new view
+
 
 class Tensor(Operators):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
 
-    # saved: the arrays the op read (when it recorded a graph); _in_graph: an op saved
-    # this tensor's array, so .data hands out a copy first (see Tensor.data).
-    __slots__ = ("requires_grad", "saved", "_in_graph")
+    # saved: the arrays the op read (when it recorded a graph); _state: who else may hold
+    # this tensor's array (PRIVATE, LENT, LIVE or DONE, see Tensor.data).
+    __slots__ = ("requires_grad", "saved", "_state")
     scalar = False
     __array_ufunc__ = None  # numpy defers to Tensor's operators: np_array * tensor -> Tensor
     __hash__ = Node.__hash__  # == is elementwise below; hashing stays by identity
@@ -64,14 +71,14 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        array = _as_array(data, dtype, copy=requires_grad)
+        array = _as_array(data, dtype)
         if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
             raise TypeError(
                 f"Tensor: only float tensors can require gradients, got {array.dtype}; "
                 "leave out dtype= (integers become float64) or pass a float dtype"
             )
         self._array = array
-        self._in_graph = False
+        self._state = PRIVATE
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.parents: tuple[Tensor, ...] = ()
@@ -98,7 +105,9 @@ class Tensor(Operators):
                 data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except OpError:
             raise
-        except (ArithmeticError, ValueError, TypeError, IndexError) as error:
+        except IndexError as error:  # an IndexError too, so that iteration ends
+            raise OpIndexError(_shape_message(op, list(datas), params, error)) from None
+        except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(_shape_message(op, list(datas), params, error)) from None
         except MemoryError as error:  # a broadcast too big, for instance
             shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
@@ -117,14 +126,16 @@ class Tensor(Operators):
             out.parents, out.operation, out.params = parents, op, params
             out.saved = datas
             for parent in parents:  # their arrays are now part of this graph
-                parent._in_graph = True
-            out._in_graph = array.base is not None  # a view (reshape...) shares an input's
+                if parent._state == LENT:  # the caller's copy of the reference: read-only
+                    _make_read_only(parent._array)
+                parent._state = LIVE
+            out._state = LIVE if array.base is not None else PRIVATE  # a view shares an input's
             if mode & ANOMALY:
                 record_creation(out)
         else:
             out.requires_grad = False
             out.parents, out.operation, out.params = (), None, None
-            out._in_graph = False
+            out._state = PRIVATE
         return out
 
     # -- the values
@@ -132,26 +143,55 @@ class Tensor(Operators):
     def data(self) -> np.ndarray:
         """The values, a numpy array; change them freely between training steps.
 
-        Once the tensor was used by an op that recorded a graph, the graph keeps the array
-        it used, so the first ``.data`` after that hands out a copy (copy on write): an
-        in-place change then cannot reach the graph, and backward tells you the value was
-        changed after it was used instead of giving wrong gradients.
+        ``w.data -= lr * w.grad`` writes in place, and a graph that read the old values
+        then refuses backward (ValueChangedError) instead of giving wrong gradients:
+
+        - while a graph that read the array waits for backward, ``.data`` hands out a copy
+          (copy on write), and an array handed out earlier is read-only until then;
+        - after backward, ``.data`` hands out the array itself and the tensor keeps a new
+          view of the same memory, so the old graph can tell that its values may change.
         """
         array = self._array
-        if self._in_graph:
+        state = self._state
+        if state == LIVE:  # a graph waits for backward: the caller gets its own copy
             array = array.copy()
             self._array = array
-            self._in_graph = False
+        elif state == DONE:
+            owner = _owner(array)
+            if owner is None:  # a view of part of another array (an op's output)
+                array = array.copy()
+                self._array = array
+            else:
+                self._array = owner.view()
+                array = owner
+        self._state = LENT
         return array
 
     @data.setter
     def data(self, array: np.ndarray) -> None:
+        current = getattr(self, "_array", None)  # None while copy.deepcopy rebuilds a tensor
+        if type(array) is not np.ndarray:
+            array = _as_array(array, None)
+        elif current is not None and (
+                array is current or np.may_share_memory(array, current)):  # w.data -= step
+            if self._state != LENT:  # lent arrays were never saved by a graph since
+                self._array = (_owner(current) if _owner(current) is not None else current).view()
+            self._state = LENT
+            return
         self._array = array
-        self._in_graph = False
+        self._state = LENT  # the caller keeps a reference
+
+    def writable_array(self) -> np.ndarray:
+        """The stored array, to update in place and then call mark_written (as optimizers do)."""
+        array = self._array
+        if not array.flags.writeable and self._state == LIVE:
+            _make_writable(array)
+            self._state = LENT
+        return array
 
     def sub_(self, delta: ArrayLike) -> None:
         """``data -= delta`` in place, without copy on write (see mark_written)."""
-        array = self._array
+        array = self.writable_array()
         array -= delta
         self.mark_written()
 
@@ -161,8 +201,18 @@ class Tensor(Operators):
         The tensor takes a new view of the same memory, so a graph that used the old
         values sees it was written, and refuses backward.
         """
-        self._array = self._array.view()
-        self._in_graph = False
+        array = self._array
+        owner = _owner(array)
+        self._array = (owner if owner is not None else array).view()
+        if self._state != LENT:
+            self._state = PRIVATE
+
+    def _backward_done(self) -> None:
+        """backward ran through this tensor: a lent array may be written again (see data)."""
+        if self._state == LIVE:
+            if self.operation is None and not self._array.flags.writeable:
+                _make_writable(self._array)
+            self._state = DONE
 
     # -- shape and type
     @property
@@ -199,20 +249,32 @@ class Tensor(Operators):
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
         return self._apply(MatMul, (other, self))
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def sum(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
+        _numpy_arguments("sum", numpy)
         return self._apply(Sum, (self,), {"axis": _axis(axis, self, "sum"), "keepdims": keepdims})
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Mean over ``axis`` (all axes by default)."""
+        _numpy_arguments("mean", numpy)
         return self._apply(Mean, (self,), {"axis": _axis(axis, self, "mean"), "keepdims": keepdims})
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the elements that attain it."""
+        _numpy_arguments("max", numpy)
         return self._apply(Max, (self,), {"axis": _axis(axis, self, "max"), "keepdims": keepdims})
 
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Minimum over ``axis``; the gradient goes to the elements that attain it."""
+        _numpy_arguments("min", numpy)
         return self._apply(Min, (self,), {"axis": _axis(axis, self, "min"), "keepdims": keepdims})
 
     def var(
@@ -277,6 +339,39 @@ class Tensor(Operators):
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return Tensor(np.asarray(self._array != _raw(other)))
 
+    # -- Python's idioms: a one-element tensor is a number; a tensor iterates over its rows
+    def __float__(self) -> float:
+        return float(self._one_number("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_number("int"))
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self._one_number("round"), ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the number (every element, for a larger tensor)."""
+        if not spec:
+            return str(self)
+        if self.size == 1:
+            return format(self._array.item(), spec)
+        return np.array2string(self._array, separator=", ",
+                               formatter={"all": lambda x: format(x, spec)})
+
+    def __iter__(self) -> Any:
+        """The rows (t[0], t[1], ...), each a tensor in the graph, as in PyTorch."""
+        if self.ndim == 0:
+            raise TypeError("Tensor: a 0-d tensor (a single number) cannot be iterated; "
+                            "use .item() for the number")
+        return (self[i] for i in range(len(self._array)))
+
+    def _one_number(self, caller: str) -> Any:
+        if self.size != 1:
+            raise TypeError(f"{caller}(): only a tensor with one element is a number; this "
+                            f"one has shape {self.shape} (use .sum() or .mean() first, or "
+                            "index one element)")
+        return self._array.item()
+
     def __bool__(self) -> bool:
         if self.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
             raise ValueError(
@@ -295,8 +390,8 @@ class Tensor(Operators):
         return self.data
 
     def detach(self) -> Tensor:
-        """A new leaf sharing the data, with no history and no gradient."""
-        return Tensor(self.data, name=self.name)
+        """A new leaf with a copy of the values, with no history and no gradient."""
+        return Tensor(self._array, name=self.name)
 
     def zero_grad(self) -> None:
         """Forget this tensor's gradient."""
@@ -334,7 +429,8 @@ def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     """Elementwise choice: x where condition holds, y elsewhere (condition has no gradient)."""
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         x = Tensor(x)
-    return Tensor._apply(Where, (x, y), {"condition": np.asarray(_raw(condition), dtype=bool)})
+    condition = owned(np.asarray(_raw(condition), dtype=bool))
+    return Tensor._apply(Where, (x, y), {"condition": condition})
 
 
 def pad(x: Tensor, pad_width: Any) -> Tensor:
@@ -345,9 +441,10 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 # ---------------------------------------------------------------- helpers
 
 
-def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
+def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
+    """data as a new array of numbers that nothing else holds (Tensor() copies, as np.array)."""
     if isinstance(data, Node):
-        data = data.data
+        data = array_of(data)
     try:
         array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
     except ValueError as error:
@@ -364,7 +461,9 @@ def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
                 f"Tensor: expected numbers, got an array of {array.dtype} "
                 f"from {type(data).__name__}"
             )
-    return array.copy() if copy and array is data else array
+    if array is data or not array.flags.owndata:  # it may share the caller's memory
+        array = array.copy()
+    return array
 
 
 def _lift_all(inputs: Sequence, op: type[Op]) -> tuple[Tensor, ...]:
@@ -381,7 +480,7 @@ def _constant(array: np.ndarray) -> Tensor:
     """A leaf without gradient for a float array, as Tensor(array) makes it, minus its checks."""
     leaf = Tensor.__new__(Tensor)
     leaf._array = array
-    leaf.grad, leaf.name, leaf.requires_grad, leaf._in_graph = None, None, False, False
+    leaf.grad, leaf.name, leaf.requires_grad, leaf._state = None, None, False, PRIVATE
     leaf.parents, leaf.operation, leaf.params = (), None, None
     return leaf
 
@@ -398,9 +497,9 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         )
     float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
-        return _constant(x)
+        return _constant(x.copy())  # the graph keeps its own copy: the caller may change x
     if isinstance(x, numbers.Number):
-        return Tensor(np.asarray(x, dtype=float_dtype))
+        return _constant(np.asarray(x, dtype=float_dtype))
     try:
         array = np.asarray(x)
     except Exception:
@@ -409,7 +508,7 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         raise TypeError(f"{op.name}: expected a number, an array or a Tensor, got {x!r}")
     if array.dtype.kind == "b" and dtype.kind == "b":
         return Tensor(array)  # mask with mask stays boolean
-    return Tensor(array.astype(float_dtype, copy=False))
+    return _constant(np.array(array, dtype=float_dtype))  # a copy: the graph keeps its own
 
 
 def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.ndarray:
@@ -431,6 +530,36 @@ def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.nda
     if made.sum() > 1:
         detail.append(f"{int(made.sum())} of {made.size} elements")
     raise OpError(f"{op.name}: {reason}" + (f" ({', '.join(detail)})" if detail else ""))
+
+
+def _owner(array: np.ndarray) -> np.ndarray | None:
+    """The array that owns array's memory, when array is all of it (itself or a plain view)."""
+    base = array.base
+    if base is None:
+        return array
+    if (type(base) is np.ndarray and base.base is None and base.shape == array.shape
+            and base.strides == array.strides and base.dtype == array.dtype):
+        return base
+    return None
+
+
+def _make_read_only(array: np.ndarray) -> None:
+    """Make array, and the array it views, read-only (a graph waits to read them)."""
+    array.flags.writeable = False
+    base = array.base
+    if type(base) is np.ndarray:
+        base.flags.writeable = False
+
+
+def _make_writable(array: np.ndarray) -> None:
+    """Undo _make_read_only: the array it views first (numpy requires it), then the array."""
+    try:
+        base = array.base
+        if type(base) is np.ndarray:
+            base.flags.writeable = True
+        array.flags.writeable = True
+    except ValueError:  # memory numpy may not write (a read-only buffer): leave it be
+        pass
 
 
 def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray:
@@ -467,6 +596,14 @@ def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:
     return int(axis) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in axes)
 
 
+def _numpy_arguments(caller: str, given: dict) -> None:
+    """np.sum(t) calls t.sum(axis=None, dtype=None, out=None): accept numpy's defaults."""
+    for key, value in given.items():
+        if key not in ("dtype", "out") or value is not None:
+            raise TypeError(f"{caller}: unexpected argument {key}={value!r} (a Tensor's "
+                            f"{caller} takes axis and keepdims)")
+
+
 def _iterable(axes: Any, caller: str, axis: Any) -> Any:
     try:
         return list(axes)
@@ -478,10 +615,10 @@ def _iterable(axes: Any, caller: str, axis: Any) -> Any:
 def _index(index: Any) -> Any:
     """Tensors used as indices become plain arrays (an index has no gradient)."""
     if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
+        return tuple(owned(_raw(i)) for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
-    return _raw(index)
+        return owned(np.asarray(index))
+    return owned(_raw(index))
 
 
 def _freeze(value: Any) -> Any:

@@ -106,6 +106,16 @@ class Value(Operators):
     def __float__(self) -> float:
         return self.data
 
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self.data, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the number; ``f"{loss}"`` shows the Value."""
+        return format(self.data, spec) if spec else str(self)
+
     # Comparisons look at the values (for `if x > 0:`); == stays identity, as in micrograd.
     def __lt__(self, other: object) -> bool:
         return self.data < _number(other)

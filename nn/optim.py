@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..autograd import Node
-from ..autograd.node import array_of
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module
@@ -94,7 +93,7 @@ class Optimizer:
             if p.grad is None:  # a tensor the loss did not reach
                 continue
             state["step"] = state.get("step", 0) + 1
-            weight = array_of(p)  # the stored array (.data copies it once a graph used it)
+            weight = p.writable_array()  # the stored array itself: no copy
             self.update(weight, p.grad, state)
             p.mark_written()  # in place, no copy: a graph older than this step refuses backward
         if self._values:  # gathered into one array, so one rule serves Values and Tensors

@@ -1,0 +1,291 @@
+"""The second hardening (issue #23), by class: each test failed before its fix.
+
+1. aliases: nothing the caller still holds can change what a graph used;
+3. backward with nothing to differentiate; no_grad on generators;
+4. Python's idioms (float, round, format, iteration, numpy's functions);
+2. one overflow policy on both front-ends;
+5. losses and optimizers refuse bad arguments;
+6. writers refuse special files;
+7. views stay linear.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chaingrad import nn
+from chaingrad.autograd import Tensor, Value, ValueChangedError, where
+from chaingrad.nn import functional as F
+
+# ---------------------------------------------------------------- 1. aliases
+
+
+def _refused_or_right(change, backward, check):
+    """A change made through an alias either raises (at once, or at backward) or cannot
+    reach the graph: then the gradients are the right ones. Never silently wrong."""
+    try:
+        change()
+    except ValueError as error:  # numpy: the array is read-only while a graph waits
+        assert "read-only" in str(error)
+        return
+    try:
+        backward()
+    except ValueChangedError:
+        return
+    check()
+
+
+def test_tensor_copies_the_array_it_is_given():
+    X = np.array([1.0, 2.0])
+    w = Tensor([0.5, 0.5], requires_grad=True)
+    loss = (w * Tensor(X)).sum()
+    X[:] = 100.0  # the user's own array, changed before backward
+    loss.backward()
+    assert w.grad.tolist() == [1.0, 2.0]
+
+
+def test_two_tensors_built_on_one_array_do_not_share_it():
+    A = np.array([1.0, 2.0])
+    a, b = Tensor(A, requires_grad=True), Tensor(A)
+    b.data[:] = 0.0
+    A[:] = 7.0
+    assert a.data.tolist() == [1.0, 2.0] and b.data.tolist() == [0.0, 0.0]
+
+
+def test_a_numpy_batch_given_to_a_layer_is_the_graphs_own():
+    layer = nn.Linear(1, 1, seed=0)
+    X = np.ones((4, 1))
+    loss = layer(X).sum()
+    X[:] = 5.0
+    loss.backward()
+    assert layer.weight.grad.item() == 4.0
+
+
+def test_a_reference_taken_before_the_forward_cannot_change_the_graph():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    d = w.data  # kept by the user
+    loss = (w * w).sum()
+
+    def change():
+        d[0] = 100.0
+
+    def check():
+        assert w.grad.tolist() == [2.0, 4.0]
+
+    _refused_or_right(change, loss.backward, check)
+    loss = (w * w).sum()  # after backward the reference may be written again...
+    loss.backward()
+    d[0] = 3.0  # ... and it is the tensor's memory, as before
+    assert w.data[0] == 3.0
+
+
+def test_arrays_kept_as_op_parameters_are_the_ops_own():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    condition = np.array([True, False, True])
+    loss = where(condition, x, 0.0).sum()
+    condition[:] = [False, True, False]
+    loss.backward()
+    assert x.grad.tolist() == [1.0, 0.0, 1.0]
+
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    index = np.array([0, 0])
+    loss = x[index].sum()
+    index[:] = 2
+    loss.backward()
+    assert x.grad.tolist() == [2.0, 0.0, 0.0]
+
+    x = Tensor([2.0, 3.0], requires_grad=True)
+    exponent = np.array([2.0, 2.0])
+    loss = (x ** exponent).sum()
+    exponent[:] = [5.0, -1.0]
+    loss.backward()
+    assert x.grad.tolist() == [4.0, 6.0]
+
+    logits = Tensor(np.zeros((2, 3)), requires_grad=True)
+    labels = np.array([0, 1])
+    loss = F.cross_entropy(logits, labels)
+    labels[:] = 2
+    loss.backward()
+    expected = np.full((2, 3), 1 / 6)
+    expected[0, 0] -= 0.5
+    expected[1, 1] -= 0.5
+    assert np.allclose(logits.grad, expected)
+
+
+def test_the_hand_written_update_stays_in_place():
+    import tracemalloc
+
+    w = Tensor(np.random.default_rng(0).normal(size=(300, 200)), requires_grad=True)
+    x = Tensor(np.ones((2, 300)))
+    (x @ w).sum().backward()
+    w.data -= 0.01 * w.grad  # the first time, as every later one
+    before = w.data
+    w.grad = None
+    loss = (x @ w).sum()
+    loss.backward()
+    step = 0.01 * w.grad
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        w.data -= step
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak - start < w.data.nbytes // 4, peak - start  # no weight-sized copy
+    assert np.shares_memory(w.data, before)
+    with pytest.raises(ValueChangedError, match="changed after"):
+        loss.backward()  # the graph read the old weights
+
+
+def test_a_write_by_index_after_backward_is_caught_by_a_second_backward():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    w.data[0] = 50.0
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+
+
+def test_a_second_backward_with_nothing_changed_still_accumulates():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    with pytest.warns(UserWarning):
+        loss.backward()
+    assert w.grad.tolist() == [4.0, 8.0]
+
+
+def test_hand_written_sgd_trains_like_the_optimizer():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(32, 3)), rng.normal(size=(32, 1))
+    results = []
+    for by_hand in (True, False):
+        model = nn.Sequential(nn.Linear(3, 4, seed=1), nn.Tanh(), nn.Linear(4, 1, seed=2))
+        optimizer = nn.optim.SGD(model, lr=0.1)
+        for _ in range(5):
+            loss = nn.losses.mse(model(Tensor(X)), Tensor(y))
+            model.zero_grad()
+            loss.backward()
+            if by_hand:
+                for p in model.parameters():
+                    p.data -= 0.1 * p.grad
+            else:
+                optimizer.step()
+        results.append([p.data.copy() for p in model.parameters()])
+    for mine, theirs in zip(*results):
+        assert np.array_equal(mine, theirs)
+
+
+def test_the_setter_accepts_a_new_array_and_refuses_text():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    w.data = np.array([5.0, 5.0])
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+    with pytest.raises(TypeError, match="Tensor: expected numbers"):
+        w.data = "abc"
+
+
+def test_detach_gives_a_copy():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    frozen = w.detach()
+    frozen.data[0] = 9.0
+    loss.backward()
+    assert w.grad.tolist() == [2.0, 4.0] and w.data[0] == 1.0
+
+
+def test_values_are_numbers_so_reassigning_is_caught():
+    v = Value(2.0)
+    loss = v * v
+    v.data -= 1.0
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+
+
+# ---------------------------------------------------------------- 3. nothing to differentiate
+
+
+def test_backward_with_no_tensor_requiring_grad_raises_as_pytorch_does():
+    w = Tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="requires_grad=True"):
+        (w * 3).sum().backward()
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    from chaingrad.autograd import no_grad
+
+    with no_grad():
+        loss = (w * 3).sum()
+    with pytest.raises(RuntimeError, match="no_grad"):
+        loss.backward()
+    assert w.grad is None
+
+
+def test_no_grad_on_a_generator_function_holds_inside_the_generator():
+    from chaingrad.autograd import enable_grad, is_grad_enabled, no_grad
+
+    w = Tensor([1.0, 2.0], requires_grad=True)
+
+    @no_grad()
+    def batches():
+        for _ in range(2):
+            received = yield (w * 2).requires_grad
+            assert not is_grad_enabled() and received is None
+
+    assert list(batches()) == [False, False]
+    assert is_grad_enabled()  # and outside, as before
+
+    @enable_grad()
+    def recorded():
+        yield (w * 2).requires_grad
+
+    with no_grad():
+        assert list(recorded()) == [True]
+
+
+# ---------------------------------------------------------------- 4. Python's idioms
+
+
+def test_a_one_element_tensor_is_a_number_to_python():
+    loss = Tensor(2.345)
+    assert float(loss) == 2.345 and int(loss) == 2 and round(loss) == 2
+    assert round(loss, 1) == 2.3
+    assert f"{loss:.2f}" == "2.35" and f"{Tensor([[1.5]]):.1f}" == "1.5"
+    assert f"{Tensor([1.0, 2.5]):.1f}" == "[1.0, 2.5]"
+    assert f"{loss}" == str(loss)
+    with pytest.raises(TypeError, match=r"float\(\): only a tensor with one element"):
+        float(Tensor([1.0, 2.0]))
+
+
+def test_a_value_formats_rounds_and_converts():
+    v = Value(2.345)
+    assert f"{v:.2f}" == "2.35" and round(v) == 2 and round(v, 2) == 2.35 and int(v) == 2
+    assert f"{v}" == str(v)
+
+
+def test_a_tensor_iterates_over_its_rows_and_python_builtins_work():
+    t = Tensor([3.0, 1.0, 2.0], requires_grad=True)
+    rows = list(t)
+    assert [r.item() for r in rows] == [3.0, 1.0, 2.0]
+    assert max(t).item() == 3.0 and min(t).item() == 1.0
+    assert [r.item() for r in sorted(t)] == [1.0, 2.0, 3.0]
+    total = sum(t)
+    total.backward()
+    assert t.grad.tolist() == [1.0, 1.0, 1.0]  # the rows are in the graph
+    matrix = Tensor(np.arange(6.0).reshape(2, 3))
+    assert [row.shape for row in matrix] == [(3,), (3,)]
+    with pytest.raises(IndexError):
+        matrix[5]
+    with pytest.raises(TypeError, match="0-d tensor"):
+        list(Tensor(1.0))
+
+
+def test_numpy_functions_on_tensors():
+    t = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert np.sum(t).item() == 10.0 and np.mean(t).item() == 2.5
+    assert np.max(t).item() == 4.0 and np.min(t).item() == 1.0
+    assert np.sum(t, axis=0).data.tolist() == [4.0, 6.0]
+    loss = Tensor(1.5)
+    assert np.mean([loss, loss]) == 1.5
+    with pytest.raises(TypeError, match="sum: unexpected argument out="):
+        np.sum(t, out=np.zeros(()))
