@@ -48,7 +48,8 @@ _FLOAT64 = np.dtype(np.float64)
 PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
 LENT = 1  # .data handed it out: the caller may keep it and write to it later
 LIVE = 2  # a graph that waits for backward read it; a lent array is then read-only
-DONE = 3  # that graph's backward ran: .data hands out the array, the tensor takes a new view
+DONE = 3  # that graph's backward ran; treated as lent (DONE & LENT), and a write in place
+#          through .data makes the tensor take a new view, so the old graph can tell
 
 
 class Tensor(Operators):
@@ -126,7 +127,7 @@ class Tensor(Operators):
             out.parents, out.operation, out.params = parents, op, params
             out.saved = datas
             for parent in parents:  # their arrays are now part of this graph
-                if parent._state == LENT:  # the caller's copy of the reference: read-only
+                if parent._state & LENT:  # lent (or lent, then done): read-only for now
                     _make_read_only(parent._array)
                 parent._state = LIVE
             out._state = LIVE if array.base is not None else PRIVATE  # a view shares an input's
@@ -145,27 +146,20 @@ class Tensor(Operators):
 
         ``w.data -= lr * w.grad`` writes in place, and a graph that read the old values
         then refuses backward (ValueChangedError) instead of giving wrong gradients:
-
-        - while a graph that read the array waits for backward, ``.data`` hands out a copy
-          (copy on write), and an array handed out earlier is read-only until then;
-        - after backward, ``.data`` hands out the array itself and the tensor keeps a new
-          view of the same memory, so the old graph can tell that its values may change.
+        while a graph that read the array waits for backward, ``.data`` hands out a copy
+        (copy on write), and an array handed out earlier is read-only until that backward.
         """
         array = self._array
         state = self._state
         if state == LIVE:  # a graph waits for backward: the caller gets its own copy
             array = array.copy()
             self._array = array
-        elif state == DONE:
-            owner = _owner(array)
-            if owner is None:  # a view of part of another array (an op's output)
-                array = array.copy()
-                self._array = array
-            else:
-                self._array = owner.view()
-                array = owner
-        self._state = LENT
-        return array
+            self._state = LENT
+            return array
+        if state == PRIVATE:
+            self._state = LENT
+        owner = _owner(array)  # the tensor may hold a view of it (see mark_written)
+        return array if owner is None else owner
 
     @data.setter
     def data(self, array: np.ndarray) -> None:
@@ -174,8 +168,8 @@ class Tensor(Operators):
             array = _as_array(array, None)
         elif current is not None and (
                 array is current or np.may_share_memory(array, current)):  # w.data -= step
-            if self._state != LENT:  # lent arrays were never saved by a graph since
-                self._array = (_owner(current) if _owner(current) is not None else current).view()
+            if self._state != LENT:  # a graph may have read this array: tell it apart
+                self.mark_written()
             self._state = LENT
             return
         self._array = array
@@ -204,8 +198,7 @@ class Tensor(Operators):
         array = self._array
         owner = _owner(array)
         self._array = (owner if owner is not None else array).view()
-        if self._state != LENT:
-            self._state = PRIVATE
+        self._state = PRIVATE if self._state in (PRIVATE, LIVE) else LENT
 
     def _backward_done(self) -> None:
         """backward ran through this tensor: a lent array may be written again (see data)."""
