@@ -51,9 +51,13 @@ class Op:
     selective_backward: ClassVar[bool] = False
 
     # True for ops that can turn finite numbers into nan or infinity (x / 0, log of a
-    # negative number, exp of a large one). Values and Tensors treat that alike: an OpError
-    # with the op's own sentence (domain_error), at the op that did it.
+    # negative number, exp of a large one, and overflow: 1e308 * 10). Values and Tensors
+    # treat that alike: an OpError with the op's own sentence (domain_error) or, for an
+    # overflow, one that says so, at the op that did it. Every Value op is checked.
     leaves_domain: ClassVar[bool] = False
+    # False for ops whose result is not one element per input element (sum, @): a nan or
+    # infinity they make is reported for the result, not traced to the inputs' elements.
+    elementwise: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -117,6 +121,20 @@ def domain_reason(op: type[Op], datas: list, params: dict | None) -> str | None:
         return op.domain_error(*datas, **(params or {}))
     except Exception:  # an explanation must never hide the real problem
         return None
+
+
+def non_finite_reason(
+    op: type[Op], scalars: list, params: dict | None, result: Any, dtype: Any = np.float64
+) -> str:
+    """Why an op made nan or infinity from these finite numbers: its sentence, or overflow."""
+    reason = domain_reason(op, scalars, params)
+    if reason is not None:
+        return reason
+    given = ", ".join(f"{x:.6g}" for x in scalars)
+    if result != result:
+        return f"the result for {given} is not a number (nan)"
+    return (f"the result for {given} overflows to {result} (the largest {np.dtype(dtype)} is "
+            f"about {np.finfo(dtype).max:.2g})")
 
 
 def describe_failure(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:

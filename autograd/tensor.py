@@ -21,7 +21,7 @@ import numpy as np
 
 from .engine import ANOMALY, RECORD, modes, record_creation
 from .node import Node, array_of
-from .op import Op, OpError, OpIndexError, domain_reason, owned
+from .op import Op, OpError, OpIndexError, domain_reason, non_finite_reason, owned
 from .operators import Operators
 from .ops import (
     BroadcastTo,
@@ -508,17 +508,34 @@ def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.nda
     """Run an op that can leave its domain; a nan or infinity it makes from finite inputs
     is an OpError with the op's sentence for the first such element (nan or infinity given
     as input passes through: a -inf mask stays a mask)."""
-    with np.errstate(all="ignore"):  # numpy's warnings would name numpy, not the op
+    try:  # numpy's warnings from chaingrad's ops are silenced (see autograd/__init__)
         data = op.forward(*datas, **(params or {}))
+    except RuntimeWarning:  # warnings made errors (simplefilter("error")): ours is better
+        with np.errstate(all="ignore"):
+            data = op.forward(*datas, **(params or {}))
     finite = np.isfinite(data)
     if finite.all():
         return data
-    made = ~finite & functools.reduce(np.logical_and, [np.isfinite(d) for d in datas])
-    if not made.any():
-        return data
+    shapes = [np.shape(d) for d in datas]
+    if not op.elementwise or np.broadcast_shapes(*shapes) != np.shape(data):  # sum, @
+        if not all(np.isfinite(d).all() for d in datas):
+            return data
+        made = ~finite
+        result = np.asarray(data)[np.unravel_index(np.argmax(made), made.shape)]
+        largest = max(float(np.max(np.abs(d), initial=0.0)) for d in datas)
+        dtype = np.asarray(data).dtype
+        reason = (f"the result overflows to {result} although every input is finite (the "
+                  f"largest magnitude is {largest:.6g}; the largest {dtype} is about "
+                  f"{np.finfo(dtype).max:.2g})")
+    else:
+        made = ~finite & functools.reduce(np.logical_and, [np.isfinite(d) for d in datas])
+        if not made.any():
+            return data
+        first = tuple(int(i) for i in np.argwhere(made)[0])
+        scalars = [np.broadcast_to(d, np.shape(made))[first].item() for d in datas]
+        reason = non_finite_reason(op, scalars, params, np.asarray(data)[first].item(),
+                                   np.asarray(data).dtype)
     where_ = tuple(int(i) for i in np.argwhere(made)[0])
-    scalars = [np.broadcast_to(d, np.shape(made))[where_].item() for d in datas]
-    reason = domain_reason(op, scalars, params) or "the result is not a finite number"
     detail = [f"at index {where_}"] if where_ else []
     if made.sum() > 1:
         detail.append(f"{int(made.sum())} of {made.size} elements")

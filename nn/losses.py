@@ -130,6 +130,7 @@ def _check_probabilities(prediction: Any) -> None:
 class BinaryCrossEntropyWithLogits(Op):
     """f(z, y) = ln(1 + e**z) - y z; df/dz = sigmoid(z) - y, df/dy = -z"""
 
+    leaves_domain = True  # it can overflow
     name = "bce_with_logits"
     symbol = "bce"
     selective_backward = True  # the targets (usually data) rarely need a gradient
@@ -148,6 +149,7 @@ class MeanBinaryCrossEntropyWithLogits(Op):
     """f(z, y) = mean(ln(1 + e**z) - y z) over N terms; df/dz = (sigmoid(z) - y) / N,
     df/dy = -z / N"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "bce_with_logits_mean"
     symbol = "bce"
     on_values = False

@@ -293,3 +293,56 @@ def test_numpy_functions_on_tensors():
     assert np.mean([loss, loss]) == 1.5
     with pytest.raises(TypeError, match="sum: unexpected argument out="):
         np.sum(t, out=np.zeros(()))
+
+
+# ---------------------------------------------------------------- 2. one overflow policy
+
+from test_ops import SCALAR, TENSOR, _fixed_inputs, _ids, _run  # noqa: E402
+
+from chaingrad.autograd import OpError  # noqa: E402
+
+
+def _huge(name, case, dtype):
+    """The op's usual inputs, scaled close to the largest float: many ops then overflow."""
+    biggest = float(np.finfo(dtype).max)
+    return [t.data * (biggest / 4) for t in _fixed_inputs(name, case, dtype)]
+
+
+def _finite_or_refused(compute):
+    try:
+        out = compute()
+    except OpError:  # a sentence naming the op
+        return
+    values = np.asarray(out.data, dtype=np.float64)
+    assert np.all(np.isfinite(values)), f"silently {values}"
+
+
+@pytest.mark.parametrize(("name", "case"), TENSOR, ids=_ids(TENSOR))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_tensor_op_refuses_to_overflow(name, case, dtype):
+    arrays = _huge(name, case, dtype)
+    _finite_or_refused(lambda: _run(name, case, *[Tensor(a) for a in arrays]))
+
+
+@pytest.mark.parametrize(("name", "case"), SCALAR, ids=_ids(SCALAR))
+def test_every_value_op_refuses_to_overflow(name, case):
+    arrays = _huge(name, case, np.float64)
+    _finite_or_refused(lambda: _run(name, case, *[Value(float(a)) for a in arrays]))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Value(1e308) * 10, lambda: Value(1e308) + 1e308, lambda: Value(-1e308) - 1e308,
+    lambda: Value(1.0) / Value(1e-320), lambda: Tensor([1e308, 1.0]) * 10,
+    lambda: Tensor([1e308]) + Tensor([1e308]), lambda: Tensor([-1e308]) - 1e308,
+    lambda: Tensor(np.full((2, 2), 1e200)) @ Tensor(np.full((2, 2), 1e200)),
+    lambda: Tensor([1e308, 1e308]).sum(), lambda: Tensor([1e308, 1e308]).mean(),
+    lambda: Tensor(np.float32([3e38])) * 10, lambda: Tensor([1.0]) / Tensor([1e-320]),
+])
+def test_the_issue_overflows_raise_a_sentence_on_both_front_ends(make):
+    with pytest.raises(OpError, match="overflows to -?inf"):
+        make()
+
+
+def test_nan_and_infinity_given_as_input_pass_through():
+    assert np.isinf((Tensor([0.0, -np.inf]) + 1.0).data[1])
+    assert (Value(float("inf")) * 2).data == float("inf")
