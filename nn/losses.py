@@ -43,14 +43,33 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
     target = np.asarray(getattr(target, "data", target), dtype=prediction.dtype)
     if target.shape != prediction.shape:
         # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
-        # would silently compare every prediction with every target.
-        if target.size != prediction.size:
+        # would silently compare every prediction with every target, and reshaping (3, 2)
+        # into (2, 3) would pair the wrong ones.
+        if _without_ones(target.shape) != _without_ones(prediction.shape):
             raise ValueError(
                 f"{loss}: prediction has shape {prediction.shape} but target has shape "
-                f"{target.shape}; they need the same number of elements"
+                f"{target.shape}; give one target per prediction, in the same layout"
             )
         target = target.reshape(prediction.shape)
     return prediction, target, True
+
+
+def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for n in shape if n != 1)
+
+
+def _check_labels(target: Any, loss: str) -> None:
+    """Binary labels (or soft ones) lie in [0, 1]: 2 or -1 would give a made-up loss."""
+    values = np.asarray([getattr(t, "data", t) for t in target] if isinstance(
+        target, (list, tuple)) else getattr(target, "data", target), dtype=float)
+    outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
+    if outside.any():
+        first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+        raise ValueError(
+            f"{loss}: the targets must be labels 0 or 1 (or probabilities in [0, 1]), got "
+            f"{float(first):g} ({int(outside.sum())} outside); map other labels first, "
+            "such as y == 4 for the classes {2, 4}"
+        )
 
 
 def _reduce(terms: Any, is_tensor: bool, reduction: str, loss: str) -> Node:
@@ -106,6 +125,7 @@ def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_
     zero gradient.
     """
     _check_probabilities(prediction)
+    _check_labels(target, "bce")
 
     def term(p: Node, t: Any) -> Node:
         p = _clip(p, eps, 1.0 - eps)
@@ -171,6 +191,7 @@ def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
     ``softplus(z) - z * y``, in fewer graph nodes, because training spends its time here.
     The mean over a batch of Tensors is one node too (``MeanBinaryCrossEntropyWithLogits``).
     """
+    _check_labels(target, "bce_with_logits")
     if reduction == "mean" and isinstance(logits, Tensor):
         logits, target, _ = _as_pairs(logits, target, "bce_with_logits")
         return MeanBinaryCrossEntropyWithLogits.apply(logits, target)

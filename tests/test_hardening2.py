@@ -346,3 +346,61 @@ def test_the_issue_overflows_raise_a_sentence_on_both_front_ends(make):
 def test_nan_and_infinity_given_as_input_pass_through():
     assert np.isinf((Tensor([0.0, -np.inf]) + 1.0).data[1])
     assert (Value(float("inf")) * 2).data == float("inf")
+
+
+# ---------------------------------------------------------------- 5. losses and optimizers refuse
+
+
+@pytest.mark.parametrize(("loss", "prediction", "target", "message"), [
+    ("bce", [[0.5], [0.5]], [2.0, 0.0], "labels 0 or 1"),
+    ("bce", [[0.5], [0.5]], [-1.0, 0.0], "labels 0 or 1"),
+    ("bce_with_logits", [1.0, 2.0], [5.0, 0.0], "labels 0 or 1"),
+    ("bce_with_logits", [1.0, 2.0], [np.nan, 0.0], "labels 0 or 1"),
+    ("cross_entropy", [[0.0, 0.0]], [[2.0, -1.0]], "probabilities"),
+    ("cross_entropy", [[0.0, 0.0]], [[0.2, 0.2]], "summing to 1"),
+    ("mse", np.zeros((3, 2)), np.zeros((2, 3)), r"shape \(3, 2\) but target has shape \(2, 3\)"),
+    ("mae", np.zeros((3, 2)), np.zeros(6), "same layout"),
+])
+def test_losses_refuse_targets_that_give_a_made_up_number(loss, prediction, target, message):
+    with pytest.raises(ValueError, match=message):
+        getattr(nn.losses, loss)(Tensor(prediction), np.asarray(target))
+
+
+def test_losses_still_take_their_usual_targets():
+    assert nn.losses.mse(Tensor(np.zeros((3, 1))), np.ones(3)).item() == 1.0
+    assert nn.losses.bce(Tensor([0.5, 0.5]), [0.0, 1.0]).item() == pytest.approx(np.log(2))
+    smooth = np.array([[0.9, 0.1]])
+    assert np.isfinite(nn.losses.cross_entropy(Tensor([[1.0, 0.0]]), smooth).item())
+
+
+def test_fit_with_bce_with_logits_on_labels_two_and_four_refuses():
+    model = nn.Sequential(nn.Linear(2, 1, seed=0))
+    model.compile(loss="bce_with_logits", optimizer="sgd")
+    X = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        model.fit(X, np.array([2.0, 4.0, 2.0, 4.0]), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(("name", "options", "message"), [
+    ("Adam", {"eps": -1}, "eps must be >= 0"),
+    ("Adam", {"weight_decay": float("nan")}, "weight_decay must be a finite number"),
+    ("RMSprop", {"momentum": -1}, "momentum must be >= 0"),
+    ("SGD", {"momentum": float("inf")}, "momentum must be a finite number"),
+    ("Adagrad", {"lr_decay": -1}, "lr_decay must be >= 0"),
+    ("Adagrad", {"initial_accumulator_value": -1}, "initial_accumulator_value must be >= 0"),
+    ("Adam", {"betas": (0.9,)}, "betas must be two numbers"),
+    ("Adamax", {"betas": "ab"}, "betas must be two numbers"),
+    ("AdamW", {"eps": "small"}, "eps must be a number"),
+    ("RMSprop", {"alpha": 2.0}, r"alpha must be in \[0, 1\]"),
+    ("SGD", {"dampening": -0.5}, "dampening must be >= 0"),
+])
+def test_optimizers_refuse_bad_settings_when_made(name, options, message):
+    w = Tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match=message):
+        getattr(nn.optim, name)([w], **options)
+
+
+def test_an_optimizer_refuses_a_parameter_given_twice():
+    w = Tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="parameters 0 and 1 are the same"):
+        nn.optim.Adam([w, w])
