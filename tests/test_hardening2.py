@@ -404,3 +404,51 @@ def test_an_optimizer_refuses_a_parameter_given_twice():
     w = Tensor([1.0], requires_grad=True)
     with pytest.raises(ValueError, match="parameters 0 and 1 are the same"):
         nn.optim.Adam([w, w])
+
+
+# ---------------------------------------------------------------- 6. writers refuse special files
+
+
+def _writers(model, x):
+    from chaingrad import viz
+
+    return {
+        "model.save": lambda path: model.save(path),
+        "nn.save": lambda path: nn.save(model.state_dict(), path) if hasattr(nn, "save")
+        else model.save(path),
+        "viz.draw": lambda path: viz.draw(x, path),
+    }
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("writer", ["model.save", "nn.save", "viz.draw"])
+def test_every_writer_refuses_a_fifo_and_a_device(tmp_path, writer):
+    import os
+
+    model = nn.Linear(2, 1, seed=0)
+    x = Value(2.0, name="x") * 3
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    write = _writers(model, x)[writer]
+    target = fifo if writer != "viz.draw" else fifo.rename(tmp_path / "pipe.svg")
+    with pytest.raises(OSError, match="named pipe"):
+        write(target)
+    assert target.exists() and not target.is_file()  # still the fifo
+    if os.path.exists("/dev/null") and writer != "viz.draw":  # draw wants .svg/.png/.pdf
+        with pytest.raises(OSError, match="character device"):
+            write("/dev/null")
+
+
+def test_the_atomic_writer_refuses_a_socket(tmp_path):
+    import socket
+
+    from chaingrad.autograd.files import write_atomic
+
+    path = tmp_path / "s.sock"
+    server = socket.socket(socket.AF_UNIX)
+    try:
+        server.bind(str(path))
+        with pytest.raises(OSError, match="socket"):
+            write_atomic(path, b"data")
+    finally:
+        server.close()
