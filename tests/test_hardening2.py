@@ -452,3 +452,123 @@ def test_the_atomic_writer_refuses_a_socket(tmp_path):
             write_atomic(path, b"data")
     finally:
         server.close()
+
+
+# ---------------------------------------------------------------- 7. views stay linear
+
+
+def _counting_forwards(monkeypatch):
+    from chaingrad.autograd.ops import Add, Mul
+
+    calls = {"n": 0}
+    for op in (Add, Mul):
+        original = op.forward
+
+        def counted(*args, _original=original, **kwargs):
+            calls["n"] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(op, "forward", staticmethod(counted))
+    return calls
+
+
+def test_check_evaluates_a_sum_of_products_in_linear_work(monkeypatch):
+    from chaingrad.viz.check import numeric_gradients
+    from chaingrad.viz.graph import to_networkx
+
+    n = 300
+    weights = [Value(0.1 * i, name=f"w{i}") for i in range(n)]
+    inputs = [Value(1.0 + i, name=f"x{i}") for i in range(n)]
+    f = sum((w * x for w, x in zip(weights, inputs)), Value(0.0))
+    f.backward()
+    graph = to_networkx(f)
+    calls = _counting_forwards(monkeypatch)
+    results = numeric_gradients(graph)
+    assert calls["n"] <= 10 * graph.number_of_nodes(), calls["n"]  # not leaves × nodes
+    assert len(results) == 2 * n and all(ok for _, ok in results.values())
+
+
+def test_check_marks_a_wrong_backward_rule_in_red():
+    from chaingrad.autograd import Op
+    from chaingrad.viz.check import numeric_gradients
+    from chaingrad.viz.graph import to_networkx
+
+    class WrongCube(Op):
+        """f(x) = x**3; df/dx = 3 x**2 (but backward says 2 x**2)"""
+
+        name = "wrong_cube_h23"
+
+        def forward(x):
+            return x ** 3
+
+        def backward(grad_out, out, x):
+            return (grad_out * 2 * x ** 2,)
+
+    try:
+        x = Value(1.5, name="x")
+        y = WrongCube.apply(x) + x
+        y.backward()
+        results = numeric_gradients(to_networkx(y))
+        assert results and not any(ok for _, ok in results.values())
+    finally:
+        Op.registry.pop("wrong_cube_h23", None)
+
+
+def test_check_survives_the_box_of_earlier_nodes_and_sqrt_near_zero():
+    from chaingrad.viz.check import numeric_gradients
+    from chaingrad.viz.graph import to_networkx
+
+    x = Value(0.5, name="x")
+    y = x
+    for _ in range(80):
+        y = y * 1.0
+    y.backward()
+    numeric_gradients(to_networkx(y, max_nodes=20))  # was KeyError: 'op'
+    z = Value(1e-7, name="z")
+    root = z.sqrt()
+    root.backward()
+    assert all(ok for _, ok in numeric_gradients(to_networkx(root)).values())
+    t = Tensor([1e-7, 4.0], requires_grad=True, name="t")
+    total = t.sqrt().sum()
+    total.backward()
+    assert all(ok for _, ok in numeric_gradients(to_networkx(total)).values())
+
+
+class _CountingList(list):
+    walks = 0
+
+    def __iter__(self):
+        _CountingList.walks += 1
+        return super().__iter__()
+
+
+class _Node:
+    """Just enough of a node for the traversal; its parents count how often they are walked."""
+
+    def __init__(self, parents=()):
+        self.parents = _CountingList(parents)
+
+
+def test_the_traversal_walks_each_nodes_parents_once():
+    from chaingrad.viz.graph import traversal
+
+    leaves = [_Node() for _ in range(3000)]
+    root = _Node(leaves)
+    keep = {id(n): n for n in [root, *leaves]}
+    _CountingList.walks = 0
+    order = traversal(root, keep)
+    assert len(order) == 3001
+    assert _CountingList.walks <= 3001, _CountingList.walks  # once per node, not per parent
+
+
+def test_explain_honours_max_rows_on_a_node_of_many_parents():
+    from chaingrad.viz.terminal import chain_rule_rows
+
+    weights = [Value(0.5, name=f"w{i}") for i in range(1500)]
+    f = Value.dot(weights, [1.0] * 1500)
+    f.backward()
+    rows = chain_rule_rows(f, max_rows=50)
+    assert len(rows) == 51 and "more steps not shown" in rows[-1][2]
+    for bad in (-1, 0, 2.5, True):
+        with pytest.raises(ValueError, match="max_rows must be a whole number"):
+            chain_rule_rows(f, max_rows=bad)

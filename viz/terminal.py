@@ -125,6 +125,9 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
     """
     from ..autograd import backward_steps
 
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)
+                                 or max_rows < 1):
+        raise ValueError(f"explain: max_rows must be a whole number >= 1, got {max_rows!r}")
     graph = to_networkx(root)
     ids = {id(graph.nodes[n]["node"]): n for n in graph if "node" in graph.nodes[n]}
     names = {key: graph.nodes[n]["name"] for key, n in ids.items()}
@@ -136,17 +139,20 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
         raise ValueError(f"explain: the output has shape {tuple(root.data.shape)}; the chain "
                          "rule starts from a single number (a loss): reduce it first, e.g. "
                          ".sum() or .mean()")
-    steps = 0
-    for steps, step in enumerate(backward_steps(root), 1):
-        if max_rows is not None and len(rows) >= max_rows:
-            left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
-            rows.append(("…", "", f"{left:,} more steps not shown; "
-                                  "explain(root, max_rows=...) shows more"))
+    steps, stopped = 0, False
+    limit = max_rows if max_rows is not None else float("inf")
+    for step in backward_steps(root):
+        steps += 1
+        if len(rows) >= limit:
+            stopped = True
             break
         node_name = names.get(id(step.node), "…")
         if not step.received:
             continue
         for parent, local, sent in step.received:
+            if len(rows) >= limit:  # a node of many parents stops here too
+                stopped = True
+                break
             parent_id = ids.get(id(parent), "earlier")
             parent_name = names.get(id(parent), "(an earlier node)")
             received.setdefault(parent_id, []).append(sent)
@@ -169,6 +175,11 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
                     total = sum(parts)
                     terms = " + ".join(f"({number(p)})" for p in parts)
                     rows.append((parent_name, "total", f"{d_parent} = {terms} = {number(total)}"))
+    if stopped:
+        rows = rows[:max_rows]
+        left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
+        rows.append(("…", "", f"about {left:,} more steps not shown; "
+                              "explain(root, max_rows=...) shows more"))
     return rows
 
 
