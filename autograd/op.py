@@ -70,6 +70,12 @@ class Op:
             cls.name = cls.__name__.lower()
         if "symbol" not in cls.__dict__:
             cls.symbol = cls.name
+        existing = Op.registry.get(cls.name)
+        if existing is not None and _builtin(existing) and (
+                existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
+            raise TypeError(
+                f"Op: the name {cls.name!r} belongs to chaingrad's own {existing.__name__} op; "
+                f"give yours another one (name = 'my_{cls.name}' in the class)")
         Op.registry[cls.name] = cls
 
     @staticmethod
@@ -99,6 +105,10 @@ class Op:
         """The op's one-line formula: f and its partial derivatives."""
         lines = (cls.__doc__ or "").strip().splitlines()
         return lines[0] if lines else ""
+
+
+def _builtin(op: type[Op]) -> bool:
+    return op.__module__.startswith("chaingrad.")
 
 
 def owned(value: Any) -> Any:

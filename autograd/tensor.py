@@ -72,6 +72,8 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
+        if not isinstance(requires_grad, (bool, np.bool_)) and requires_grad not in (0, 1):
+            raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
         array = _as_array(data, dtype)
         if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
             raise TypeError(
@@ -277,6 +279,10 @@ class Tensor(Operators):
         axis = _axis(axis, self, "var")
         axes = range(self.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
         count = math.prod(self.shape[a] for a in axes)
+        if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral) or not \
+                0 <= ddof < count:
+            raise ValueError(f"var: ddof must be a whole number from 0 to {count - 1} (one "
+                             f"less than the {count} elements averaged), got {ddof!r}")
         centred = self - self.mean(axis=axis, keepdims=True)
         return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
@@ -422,7 +428,11 @@ def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     """Elementwise choice: x where condition holds, y elsewhere (condition has no gradient)."""
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         x = Tensor(x)
-    condition = owned(np.asarray(_raw(condition), dtype=bool))
+    condition = np.asarray(_raw(condition))
+    if condition.dtype.kind not in "biuf":
+        raise TypeError(f"where: the condition must be booleans (such as x > 0), got "
+                        f"{condition.dtype} {condition!r:.40}")
+    condition = owned(condition.astype(bool))
     return Tensor._apply(Where, (x, y), {"condition": condition})
 
 
@@ -445,6 +455,9 @@ def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
             raise ValueError("Tensor: the rows have different lengths (a ragged list); every "
                              "row must have as many numbers as the others") from None
         raise ValueError(f"Tensor: cannot make an array of numbers from this ({error})") from None
+    if dtype is not None and array.dtype.kind not in "biuf":  # str, object, complex
+        raise TypeError(f"Tensor: dtype must be a real number type (float64, float32, int, "
+                        f"bool), got {array.dtype}")
     if dtype is None:
         kind = array.dtype.kind  # f float, b bool, i/u integer
         if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
@@ -582,6 +595,8 @@ def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray
     expected = np.result_type(*(d.dtype for d in datas))
     if data.dtype.kind == "f" and expected.kind == "f" and data.dtype != expected:
         return data.astype(expected)
+    if data.dtype.kind == "f" and expected.kind == "b":  # exp of a mask: float64, not float16
+        return data.astype(np.float64)
     return data
 
 
@@ -603,6 +618,8 @@ def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:
             raise OpError(f"{caller}: axis {a} does not exist for a tensor of shape "
                           f"{tensor.shape} (its axes are 0 to {tensor.ndim - 1}, or -1 to "
                           f"-{tensor.ndim} from the end)")
+    if len({a % tensor.ndim for a in axes}) != len(axes):
+        raise OpError(f"{caller}: axis {axis!r} names the same axis twice")
     return int(axis) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in axes)
 
 

@@ -572,3 +572,97 @@ def test_explain_honours_max_rows_on_a_node_of_many_parents():
     for bad in (-1, 0, 2.5, True):
         with pytest.raises(ValueError, match="max_rows must be a whole number"):
             chain_rule_rows(f, max_rows=bad)
+
+
+# ---------------------------------------------------------------- 8. smaller holes
+
+
+@pytest.mark.parametrize("dtype", [str, object, complex])
+def test_tensor_refuses_dtypes_that_are_not_real_numbers(dtype):
+    with pytest.raises(TypeError, match="dtype must be a real number type"):
+        Tensor([1], dtype=dtype)
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 2, None])
+def test_requires_grad_must_be_a_boolean(flag):
+    with pytest.raises(TypeError, match="requires_grad must be True or False"):
+        Tensor([1.0], requires_grad=flag)
+
+
+def test_small_holes_in_tensor_maths():
+    assert Tensor(np.array([True, False])).exp().dtype == np.float64
+    with pytest.raises(ValueError, match="var: ddof must be a whole number from 0 to 2"):
+        Tensor([1.0, 2.0, 3.0]).var(ddof=5)
+    with pytest.raises(OpError, match=r"^var: axis \(0, 0\) names the same axis twice"):
+        Tensor(np.ones((2, 2))).var(axis=(0, 0))
+    with pytest.raises(TypeError, match="where: the condition must be booleans"):
+        where("abc", Tensor([1.0]), 0.0)
+
+
+def test_an_op_named_like_a_built_in_one_is_refused():
+    from chaingrad.autograd import Op
+
+    with pytest.raises(TypeError, match="belongs to chaingrad's own Add op"):
+        class Add(Op):  # noqa: F841
+            """f(x, y) = x + y"""
+
+            def forward(x, y):
+                return x + y
+
+    assert Op.registry["add"].__module__ == "chaingrad.autograd.ops"
+    assert nn.losses.bce(Tensor([0.5]), [1.0]).item() > 0  # the losses still work
+
+
+def test_from_torch_refuses_nan_weights():
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="from_torch: a weight .* nan"):
+        nn.from_torch(layer)
+
+
+# ---------------------------------------------------------------- 10. where users look
+
+
+def test_fit_in_a_notebook_shows_a_live_bar_per_epoch_without_rich_widgets(monkeypatch, capsys):
+    pytest.importorskip("IPython")
+    import IPython.display
+
+    from chaingrad.nn import training
+
+    shown = []
+
+    class Handle:
+        def __init__(self, first):
+            self.texts = [first]
+            shown.append(self)
+
+        def update(self, item):
+            self.texts.append(str(item.data))
+
+    monkeypatch.setattr(training, "_in_notebook", lambda: True)
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda item, display_id=False: Handle(str(item.data)))
+    model = nn.Sequential(nn.Linear(2, 1, seed=0))
+    model.compile(loss="mse", optimizer="sgd")
+    X, y = np.zeros((8, 2)), np.zeros((8, 1))
+    model.fit(X, y, epochs=2, batch_size=4, verbose=1)
+    assert len(shown) == 2  # one output per epoch, updated in place
+    assert shown[0].texts[0].startswith("Epoch 1/2 [")
+    assert shown[1].texts[-1].startswith("Epoch 2/2  loss")  # the bar became the summary
+    out = capsys.readouterr()
+    assert "ipywidgets" not in out.out + out.err and out.out.strip() == ""
+
+
+def test_the_views_echo_a_sentence_in_a_plain_repl():
+    from chaingrad import viz
+
+    x = Value(2.0, name="x")
+    f = x * x
+    f.backward()
+    assert "object at 0x" not in repr(viz.terminal.show_tree(f))
+    assert "printed above" in repr(viz.explain(f))
+    drawing = viz.draw(f)
+    assert repr(drawing).startswith("<Drawing: an SVG") and "save(" in repr(drawing)
+    assert repr(viz.animate(f)).startswith("<Stepper: an HTML page")

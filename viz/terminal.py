@@ -31,9 +31,15 @@ class _ShownOnce:
 class GraphTree(_ShownOnce, Tree):
     """What ``show`` returns: a rich Tree."""
 
+    def __repr__(self) -> str:  # a plain REPL echoes the result after it was printed
+        return "(the graph, printed above)"
+
 
 class ChainRuleTable(_ShownOnce, Table):
     """What ``explain`` returns: a rich Table."""
+
+    def __repr__(self) -> str:
+        return f"(the chain rule, {self.row_count} rows, printed above)"
 
 
 def _value(data: Any, scalar: bool) -> str:
