@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from operator import is_
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -500,6 +500,19 @@ def _nonzero(g: Any) -> bool:
     if g is None:
         return False
     return bool(np.any(g != 0)) if isinstance(g, np.ndarray) else g != 0
+
+
+GradOf = TypeVar("GradOf", bound=Node)  # grad(f, x) is of x's kind: a Value or a Tensor
+
+
+@overload
+def grad(outputs: Node | Sequence[Node], inputs: GradOf, *, grad_outputs: Any = None,
+         create_graph: bool = False) -> GradOf: ...
+
+
+@overload
+def grad(outputs: Node | Sequence[Node], inputs: Sequence[GradOf], *, grad_outputs: Any = None,
+         create_graph: bool = False) -> list[GradOf]: ...
 
 
 def grad(

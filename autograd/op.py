@@ -18,6 +18,7 @@ A student's own op, in their own file::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +32,18 @@ class OpError(ValueError):
 
 class OpIndexError(OpError, IndexError):
     """An index outside the tensor: an IndexError too, so ``for row in t`` ends as in Python."""
+
+
+def _missing_forward(*inputs: Any, **params: Any) -> Any:
+    raise NotImplementedError("an op must define forward(*inputs)")
+
+
+def _missing_backward(grad_out: Any, out: Any, *inputs: Any, **params: Any) -> tuple:
+    raise NotImplementedError("an op must define backward(grad_out, out, *inputs)")
+
+
+def _no_sentence(*inputs: Any, **params: Any) -> str | None:
+    return None
 
 
 class Op:
@@ -78,18 +91,13 @@ class Op:
                 f"give yours another one (name = 'my_{cls.name}' in the class)")
         Op.registry[cls.name] = cls
 
-    @staticmethod
-    def forward(*inputs: Any, **params: Any) -> Any:
-        raise NotImplementedError("an op must define forward(*inputs)")
-
-    @staticmethod
-    def backward(grad_out: Any, out: Any, *inputs: Any, **params: Any) -> tuple:
-        raise NotImplementedError("an op must define backward(grad_out, out, *inputs)")
-
-    @staticmethod
-    def domain_error(*inputs: Any, **params: Any) -> str | None:
-        """A sentence for a student when forward fails on these inputs (None: use the error)."""
-        return None
+    # Each op defines forward(*inputs, **params), backward(grad_out, out, *inputs,
+    # **params) and may define domain_error(*inputs, **params): a sentence for a student
+    # when forward fails on these inputs (None: use the error). Typed as callables, so an
+    # op's own signature, forward(x) or forward(x, y), type-checks as a subclass.
+    forward: ClassVar[Callable[..., Any]] = staticmethod(_missing_forward)
+    backward: ClassVar[Callable[..., tuple]] = staticmethod(_missing_backward)
+    domain_error: ClassVar[Callable[..., str | None]] = staticmethod(_no_sentence)
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:

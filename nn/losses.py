@@ -23,6 +23,10 @@ from . import functional
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module
 
+# What a loss returns: a Value for a scalar network, a Tensor (one number) for a batch.
+# Both have the operators, so mse(...) + l2_penalty(...) type-checks.
+Loss = Value | Tensor
+
 # ---------------------------------------------------------------- shared plumbing
 
 
@@ -101,12 +105,12 @@ def _clip(x: Node, low: float, high: float) -> Node:
 # ---------------------------------------------------------------- regression
 
 
-def mse(prediction: Any, target: Any, reduction: str = "mean") -> Node:
+def mse(prediction: Any, target: Any, reduction: str = "mean") -> Loss:
     """Mean squared error: mean((ŷ - y)**2); d/dŷ = 2 (ŷ - y) / N."""
     return _elementwise(lambda p, t: (p - t) ** 2, prediction, target, reduction, "mse")
 
 
-def mae(prediction: Any, target: Any, reduction: str = "mean") -> Node:
+def mae(prediction: Any, target: Any, reduction: str = "mean") -> Loss:
     """Mean absolute error: mean(|ŷ - y|); d/dŷ = sign(ŷ - y) / N."""
     return _elementwise(lambda p, t: (p - t).abs(), prediction, target, reduction, "mae")
 
@@ -116,7 +120,7 @@ def mae(prediction: Any, target: Any, reduction: str = "mean") -> Node:
 BCE_EPSILON = 1e-7  # as Keras: log(0) never happens, and the loss stays below ~16.1
 
 
-def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_EPSILON) -> Node:
+def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_EPSILON) -> Loss:
     """Binary cross-entropy on probabilities p in (0, 1), labels y in {0, 1}:
     mean(-(y log p + (1 - y) log(1 - p))); d/dp = (p - y) / (p (1 - p)) / N.
 
@@ -183,7 +187,7 @@ class MeanBinaryCrossEntropyWithLogits(Op):
         return BinaryCrossEntropyWithLogits.backward(each, out, z, y, needs_grad)
 
 
-def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
+def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Loss:
     """bce(sigmoid(z), y) computed from the logit z without overflow: softplus(z) - y z;
     d/dz = (sigmoid(z) - y) / N.
 
@@ -200,7 +204,7 @@ def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
     )
 
 
-def hinge(scores: Any, target: Any, reduction: str = "mean") -> Node:
+def hinge(scores: Any, target: Any, reduction: str = "mean") -> Loss:
     """Hinge (max-margin) loss with labels y in {-1, +1}: mean(max(0, 1 - y s));
     d/ds = -y / N where y s < 1, else 0."""
     target_values = np.asarray(getattr(target, "data", target))
@@ -209,7 +213,7 @@ def hinge(scores: Any, target: Any, reduction: str = "mean") -> Node:
     return _elementwise(lambda s, t: (1.0 - s * t).relu(), scores, target, reduction, "hinge")
 
 
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Node:
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Loss:
     """Cross-entropy from logits z (N, C): mean over examples of -log softmax(z)[label].
 
     ``target`` holds integer labels (N,) or one row of class probabilities per example
@@ -255,17 +259,17 @@ def _is_model(x: object) -> bool:
     return callable(getattr(x, "parameters", None))
 
 
-def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
+def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Loss:
     """λ Σ|w| over every weight (lasso: pushes weights to exactly 0); d/dw = λ sign(w)."""
     return lam * _total(p.abs() if p.scalar else p.abs().sum() for p in _parameters(parameters))
 
 
-def l2_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
+def l2_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Loss:
     """λ Σ w² over every weight (ridge, "weight decay"); d/dw = 2 λ w."""
     return lam * _total(p * p if p.scalar else (p * p).sum() for p in _parameters(parameters))
 
 
-def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.0) -> Node:
+def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.0) -> Loss:
     """λ ‖∇_w ŷ‖²: the course's regularizer on how steeply the prediction ŷ moves with w.
 
     Its gradient needs the derivative of a derivative: ∇_w ŷ is computed with
