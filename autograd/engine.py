@@ -42,7 +42,17 @@ class GradientAccumulationWarning(UserWarning):
 # ------------------------------------------------------------------ context managers
 
 
-class _Mode(ContextDecorator):
+class _ModeType(type):
+    """``with no_grad:`` (without the parentheses) gets a sentence, not Python's own."""
+
+    def __enter__(cls) -> None:
+        raise TypeError(f"{cls.__name__} is used with parentheses: with {cls.__name__}():")
+
+    def __exit__(cls, *exc: object) -> None:  # pragma: no cover (never entered)
+        pass
+
+
+class _Mode(ContextDecorator, metaclass=_ModeType):
     """Set one mode inside a block, then restore it.
 
     The previous settings are kept on a stack per thread, so one instance can be nested

@@ -529,6 +529,10 @@ def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.nda
     finite = np.isfinite(data)
     if finite.all():
         return data
+    empty = next((d for d in datas if np.size(d) == 0), None)
+    if empty is not None and not op.elementwise:  # the mean of nothing
+        raise OpError(f"{op.name}: the tensor is empty (shape {tuple(np.shape(empty))}), so "
+                      f"its {op.name} is not a number")
     shapes = [np.shape(d) for d in datas]
     if not op.elementwise or np.broadcast_shapes(*shapes) != np.shape(data):  # sum, @
         if not all(np.isfinite(d).all() for d in datas):
@@ -657,6 +661,12 @@ def _freeze(value: Any) -> Any:
 def _shape_message(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
     """The error an op raises: its own sentence, else the shapes of all its inputs."""
     reason = domain_reason(op, datas, params)
+    if reason is None and isinstance(error, TypeError) and any(
+            np.asarray(d).dtype.kind == "b" for d in datas):  # numpy's words for masks
+        reason = (f"{op.symbol} does not work on boolean tensors (masks); make numbers first, "
+                  "e.g. Tensor(mask.data, dtype=float)")
+    if reason is None and "zero-size array" in str(error):
+        reason = f"the tensor is empty (shape {tuple(np.shape(datas[0]))}): it has no {op.name}"
     if reason is not None or len(datas) < 2:
         return f"{op.name}: {reason or error}"
     shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)

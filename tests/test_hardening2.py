@@ -666,3 +666,40 @@ def test_the_views_echo_a_sentence_in_a_plain_repl():
     drawing = viz.draw(f)
     assert repr(drawing).startswith("<Drawing: an SVG") and "save(" in repr(drawing)
     assert repr(viz.animate(f)).startswith("<Stepper: an HTML page")
+
+
+# ---------------------------------------------------------------- 9. sentences, not raw messages
+
+
+def test_a_mode_without_parentheses_gets_a_sentence():
+    from chaingrad.autograd import detect_anomaly, enable_grad, no_grad
+
+    for mode in (no_grad, enable_grad, detect_anomaly):
+        with pytest.raises(TypeError, match=rf"with {mode.__name__}\(\):"):
+            with mode:
+                pass
+
+
+@pytest.mark.parametrize(("compute", "message"), [
+    (lambda: Tensor(np.zeros(0)).max(), r"^max: the tensor is empty \(shape \(0,\)\)"),
+    (lambda: Tensor(np.zeros((0, 3))).min(), r"^min: the tensor is empty"),
+    (lambda: Tensor(np.zeros(0)).mean(), r"^mean: the tensor is empty .* not a number"),
+    (lambda: Tensor(np.array([True])) - Tensor(np.array([False])),
+     r"^sub: - does not work on boolean tensors"),
+    (lambda: -Tensor(np.array([True])), r"^neg: - does not work on boolean tensors"),
+])
+def test_empty_reductions_and_boolean_arithmetic_get_a_sentence(compute, message):
+    with pytest.raises(OpError, match=message):
+        compute()
+
+
+def test_gradcheck_misuse_gets_a_sentence():
+    from chaingrad.autograd import gradcheck
+
+    assert gradcheck(lambda x: x * x, Value(1.0))  # one node is a list of one
+    with pytest.raises(TypeError, match="gradcheck: fn must be a function"):
+        gradcheck(3, [Value(1.0)])
+    with pytest.raises(TypeError, match="gradcheck: fn must return a Value or a Tensor"):
+        gradcheck(lambda x: 3.0, [Value(1.0)])
+    with pytest.raises(TypeError, match="gradcheck: inputs must be a list"):
+        gradcheck(lambda x: x, 5)
