@@ -496,7 +496,8 @@ def backward(root: Node, grad: Any = None) -> None:
             node.grad += g
         else:
             node.grad = g if node.grad is None else node.grad + g
-            node._backward_done()
+            if node.operation is None:  # a parameter: its array may be lent again
+                node._backward_done()
 
 
 def _already_has_gradient(root: Node) -> bool:

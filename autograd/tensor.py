@@ -48,7 +48,7 @@ _FLOAT64 = np.dtype(np.float64)
 PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
 LENT = 1  # .data handed it out: the caller may keep it and write to it later
 LIVE = 2  # a graph that waits for backward read it; a lent array is then read-only
-DONE = 3  # that graph's backward ran; treated as lent (DONE & LENT), and a write in place
+DONE = 4  # that graph's backward ran (DONE | LENT once lent again): a write in place
 #          through .data makes the tensor take a new view, so the old graph can tell
 
 
@@ -158,8 +158,7 @@ class Tensor(Operators):
             self._array = array
             self._state = LENT
             return array
-        if state == PRIVATE:
-            self._state = LENT
+        self._state = state | LENT
         owner = _owner(array)  # the tensor may hold a view of it (see mark_written)
         return array if owner is None else owner
 
@@ -200,14 +199,16 @@ class Tensor(Operators):
         array = self._array
         owner = _owner(array)
         self._array = (owner if owner is not None else array).view()
-        self._state = PRIVATE if self._state in (PRIVATE, LIVE) else LENT
+        self._state = self._state & LENT  # still lent if it was, else private
 
     def _backward_done(self) -> None:
         """backward ran through this tensor: a lent array may be written again (see data)."""
         if self._state == LIVE:
-            if self.operation is None and not self._array.flags.writeable:
+            if self._array.flags.writeable:
+                self._state = DONE
+            else:  # it was lent before the forward pass: writable again, and still lent
                 _make_writable(self._array)
-            self._state = DONE
+                self._state = DONE | LENT
 
     # -- shape and type
     @property
