@@ -86,9 +86,7 @@ class Op:
         existing = Op.registry.get(cls.name)
         if existing is not None and _builtin(existing) and (
                 existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise TypeError(
-                f"Op: the name {cls.name!r} belongs to chaingrad's own {existing.__name__} op; "
-                f"give yours another one (name = 'my_{cls.name}' in the class)")
+            return  # a student's own Sigmoid works through Sigmoid.apply; the library keeps its
         Op.registry[cls.name] = cls
 
     # Each op defines forward(*inputs, **params), backward(grad_out, out, *inputs,
