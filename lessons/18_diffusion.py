@@ -124,7 +124,7 @@ def run(lesson):
             for axis, t in zip(axes, shown):
                 axis.scatter(*clouds[t].T, s=2, color="tab:blue")
                 axis.set(xlim=(-4, 4), ylim=(-4, 4), xticks=[], yticks=[],
-                         aspect="equal", title=f"{name} t = {t}")
+                         aspect="equal", title=f"{name}t = {t}")
 
         rng = np.random.default_rng(2)
         forward = {t: noised(X, t, rng.normal(size=X.shape)) for t in shown}
@@ -260,13 +260,14 @@ def run(lesson):
         The same five steps as before: on top the moons noised forward, below 1,000
         samples on their way back from noise. If the network learned well, each
         step of the way back looks like the same step going forward: the spread of
-        the points should match at every `t`.
+        the points should match at every `t`. (A few samples end between the
+        moons: the network is small and trained for seconds.)
     """)
     v = lesson.code("""
         figure = Figure(figsize=(10, 4.4), layout="constrained")
         rows = figure.subplots(2, 5)
-        draw_row(rows[0], forward, "forward")
-        draw_row(rows[1], reverse, "reverse")
+        draw_row(rows[0], forward, "forward, ")
+        draw_row(rows[1], reverse, "reverse, ")
         for axis in rows[1]:
             axis.collections[0].set_color("tab:orange")
         walk_back = out / "18_reverse.png"
