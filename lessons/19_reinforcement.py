@@ -310,15 +310,16 @@ def run(lesson):
     lesson.step("The learned policy, drawn")
     lesson.say("""
         The learning curve; the policy, `P(push right)` over the pole's angle and
-        angular speed (cart at rest), with one episode's path in black; the
-        pole's angle in that episode and in a random one. And 100 fresh episodes.
+        angular speed (cart at rest), with one of 100 fresh episodes in black;
+        the pole's angle in that episode and in a random one.
     """)
     v = lesson.code("""
         angles, speeds = np.linspace(-0.21, 0.21, 61), np.linspace(-2, 2, 61)
         A, S = np.meshgrid(angles, speeds)
         grid = np.stack([0 * A, 0 * A, A, S], axis=-1).reshape(-1, 4)
-        test_states, _, test_alive = episodes(p_right, 100, np.random.default_rng(4))
-        shaky, _, shaky_alive = episodes(lambda s: 0.5, 1, np.random.default_rng(5))
+        rng = np.random.default_rng(4)
+        test_states, _, test_alive = episodes(p_right, 100, rng)
+        shaky, _, shaky_alive = episodes(lambda s: 0.5, 1, rng)
         figure = Figure(figsize=(11, 3.3), layout="constrained")
         left, middle, right = figure.subplots(1, 3)
         left.plot(range(1, 101), curve)
@@ -338,9 +339,8 @@ def run(lesson):
         right.legend(fontsize=8)
         policy_picture = out / "19_policy.png"
         figure.savefig(policy_picture, dpi=80)
-        print(f"100 fresh episodes: mean length {test_alive.sum(0).mean():.1f}")
     """)
-    lesson.check("100 fresh episodes' mean length: over 150 of 200",
+    lesson.check("the mean length of 100 fresh episodes: over 150 of 200",
                  v.test_alive.sum(axis=0).mean(), 200.0, tol=50.0)
     lesson.check("P(push right) when the pole leans right by 0.1 rad: over ½",
                  float(v.p_right(np.array([[0.0, 0.0, 0.1, 0.0]]))[0]), 0.75, tol=0.25)
