@@ -361,6 +361,6 @@ def run(lesson):
         sampling runs the steps backwards, removing the guessed noise each time.
     """)
     lesson.say("""
-        **Practise it:** homework exercise 6.1 `noised` (the closed-form jump)
-        (`chaingrad exercises start 6` writes assignment 6).
+        **Practise it:** homework exercise 6.1 `noised` (the closed-form jump;
+        `chaingrad exercises start 6` writes assignment 6).
     """)

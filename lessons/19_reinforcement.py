@@ -396,6 +396,7 @@ def run(lesson):
         but 1 point per step, in 2,000 episodes.
     """)
     lesson.say("""
-        **Practise it:** homework exercise 6.2 `reinforce_loss` (the loss with a
-        baseline) (`chaingrad exercises start 6` writes assignment 6).
+        **Practise it:** homework exercise 6.2 `reinforce_gradient` (the gradient
+        of the loss with a baseline, by hand; `chaingrad exercises start 6` writes
+        assignment 6).
     """)
