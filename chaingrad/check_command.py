@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "exercises get a few times more)")
     parser.add_argument("--exercises", metavar="FILE", action="append", default=[],
                         help="grade with the exercises of an instructor's file")
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="the seed of the hidden cases (default: a fresh one per run; "
+                             "--json shows it, so a run can be repeated exactly)")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="run each submission in a sandbox (bubblewrap or unshare: no "
+                             "network, own process space)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="files graded at the same time (default: the number of cores, "
                              "at most 4)")
@@ -47,11 +53,16 @@ def run(arguments: argparse.Namespace) -> int:
     try:
         files = _files(arguments.files)
         _check_options(arguments)
+        if arguments.sandbox:
+            from chaingrad.lessons.exercises.grader import sandbox_prefix
+
+            sandbox_prefix()  # a ValueError saying why there is none here
     except ValueError as error:
         return _fail(str(error))
     try:
         graded = grade_files(files, arguments.exercises, arguments.timeout,
-                             arguments.pictures, arguments.jobs)
+                             arguments.pictures, arguments.jobs, seed=arguments.seed,
+                             sandbox=arguments.sandbox)
     except (OSError, ValueError, SyntaxError) as error:  # the instructor's exercise file
         return _fail(f"cannot use the exercises: {error}")
     for shown, results in graded.items():

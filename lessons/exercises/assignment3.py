@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import assignment, close, exercise, expect, expect_close, number
+from chaingrad import Tensor
+
+from .api import (
+    assignment,
+    cases,
+    close,
+    exercise,
+    expect,
+    expect_close,
+    number,
+    rebuild_model,
+)
 
 assignment(3, "The classic networks and the Keras workflow", intro="""
     Lessons 4, 6, 10 and 11 show the networks of the course's history, from the perceptron
@@ -33,7 +44,7 @@ def _sign(z):
     return np.where(np.asarray(z) >= 0, 1.0, -1.0)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, readonly=True, stub='''
 def perceptron_step(w, x, target, lr):
     """Rosenblatt's perceptron rule for one example. x already starts with x0 = -1 (so
     w[0] is the threshold θ): the output is y = step(w · x) (1 if w · x >= 0, else 0),
@@ -46,21 +57,37 @@ def perceptron_step(w, x, target, lr):
 ''')
 def perceptron_step(student):
     """The perceptron rule"""
-    cases = [(np.zeros(3), np.array([-1.0, 1, 1]), 0.0, 1.0),
-             (np.array([0.5, 1.0, -1.0]), np.array([-1.0, 0, 1]), 1.0, 0.5),
-             (np.array([0.2, 1.0, 1.0]), np.array([-1.0, 1, 0]), 1.0, 0.5)]
-    for w, x, t, lr in cases:
-        got = student.perceptron_step(w.copy(), x, t, lr)
-        y = float(_step(w @ x))
-        hint = None
-        if close(got, w + lr * (t - (w @ x)) * x):
-            hint = "The perceptron learns from step(w·x), not from w·x (that is ADALINE)."
-        elif close(got, w - lr * (t - y) * x):
-            hint = "You moved the weights the wrong way: w + lr (target − y) x."
-        expect_close(got, w + lr * (t - y) * x,
-                     f"your perceptron_step(w = {number(w)}, x = {number(x)}, target = "
-                     f"{number(t)}, lr = {number(lr)})", f"w + lr (target − y) x with y = {y:g}",
-                     hint=hint)
+    public = [(np.zeros(3), np.array([-1.0, 1, 1]), 0.0, 1.0),
+              (np.array([0.5, 1.0, -1.0]), np.array([-1.0, 0, 1]), 1.0, 0.5),
+              (np.array([0.2, 1.0, 1.0]), np.array([-1.0, 1, 0]), 1.0, 0.5)]
+    hidden = {"a wrong answer with target 1": lambda rng: (
+                  -rng.uniform(0.5, 2, 4), np.r_[-1.0, rng.uniform(0.5, 2, 3)], 1.0, 0.5),
+              "a right answer (no change)": lambda rng: (
+                  np.r_[-1.0, rng.uniform(0.5, 2, 3)], np.r_[-1.0, rng.uniform(0.5, 2, 3)],
+                  1.0, 0.5)}
+    answers = [(w, x, t, lr, student.perceptron_step(w, x, t, lr)) for w, x, t, lr in public]
+    variants = [  # (the rule a typical mistake follows, what to say), checked on every case
+        (lambda w, x, t, lr: w + lr * (t - (1.0 if w @ x > 0 else 0.0)) * x,
+         "At w · x = 0 the output is 1: step(0) = 1, so compare with >=, not >."),
+        (lambda w, x, t, lr: w + lr * (t - w @ x) * x,
+         "The perceptron learns from step(w·x), not from w·x (that is ADALINE)."),
+        (lambda w, x, t, lr: w - lr * (t - float(_step(w @ x))) * x,
+         "You moved the weights the wrong way: w + lr (target − y) x."),
+    ]
+    hint = next((said for rule, said in variants
+                 if all(close(got, rule(w, x, t, lr)) for w, x, t, lr, got in answers)), None)
+    for w, x, t, lr, got in answers:
+        _expect_perceptron(got, w, x, t, lr, hint)
+    for w, x, t, lr in cases([], hidden):
+        _expect_perceptron(student.perceptron_step(w, x, t, lr), w, x, t, lr, None)
+
+
+def _expect_perceptron(got, w, x, t, lr, hint) -> None:
+    y = float(_step(w @ x))
+    expect_close(got, w + lr * (t - y) * x,
+                 f"your perceptron_step(w = {number(w)}, x = {number(x)}, target = "
+                 f"{number(t)}, lr = {number(lr)})", f"w + lr (target − y) x with y = {y:g}",
+                 hint=hint)
 
 
 @exercise(points=2, stub='''
@@ -272,11 +299,13 @@ def train_digits(student):
 
     X, y = nn.data.digits("train", flatten=True)
     X_test, y_test = nn.data.digits("test", flatten=True)
-    nn.manual_seed(0)
-    model = student.train_digits(X.copy(), y.copy())
+    student.seed(0)
+    model = student.train_digits(X, y)
     expect(model is not None and hasattr(model, "predict"),
            f"your train_digits returned {model!r}; expected the fitted model.")
-    outputs = np.asarray(model.predict(X_test))
+    # The grader runs the network itself, from its layers and weights: the student's
+    # process never sees the test images.
+    outputs = rebuild_model(student.layers_of(model))(Tensor(X_test)).data
     expect(outputs.shape == (len(X_test), 10), f"your model's outputs for {len(X_test)} test "
            f"images have the shape {outputs.shape}; expected ({len(X_test)}, 10), one score "
            "per digit.")
