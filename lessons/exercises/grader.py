@@ -48,7 +48,8 @@ from . import api
 from .api import ASSIGNMENTS, Assignment, ChildGone, Exercise, StudentError, Wrong
 from .wire import MAX_LINE, BadMessage, Remote, decode, dumps, encode_array, loads
 
-BUILTIN = ("assignment1", "assignment2", "assignment3", "assignment4", "assignment5")
+BUILTIN = ("assignment1", "assignment2", "assignment3", "assignment4", "assignment5",
+           "assignment6")
 DEFAULT_TIMEOUT = 3.0  # CPU seconds per exercise (times the exercise's cost)
 LOAD_SECONDS = 5.0  # CPU seconds for a file's top-level code (or --timeout if larger)
 STARTUP_SECONDS = 60.0  # wall seconds for the child to start (Python, numpy, chaingrad)
