@@ -26,7 +26,7 @@ _HERE = Path(__file__).resolve().parent
 if not (_HERE / "autograd").is_dir() and (_HERE.parent / "autograd" / "__init__.py").is_file():
     __path__.append(str(_HERE.parent))
 
-from chaingrad.autograd import (  # noqa: E402  (needs the search path above)
+from .autograd import (  # noqa: E402  (needs the search path above)
     Op,
     Tensor,
     Value,
@@ -66,5 +66,5 @@ __all__ = [
 def __getattr__(name: str):
     """``chaingrad.nn`` and friends, imported the first time they are asked for."""
     if name in _SUBPACKAGES:
-        return importlib.import_module(f"chaingrad.{name}")
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chaingrad' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """``python -m chaingrad``: the same as the ``chaingrad`` command."""
 
-from chaingrad.cli import main
+from .cli import main
 
 raise SystemExit(main())

@@ -22,7 +22,7 @@ HELP = "grade homework files: per exercise pass / fail / error, a sentence and a
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from chaingrad.lessons.exercises.grader import DEFAULT_TIMEOUT
+    from .lessons.exercises.grader import DEFAULT_TIMEOUT
 
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="the students' .py files (or folders of them)")
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from chaingrad.lessons.exercises.grader import grade_files
+    from .lessons.exercises.grader import grade_files
 
     try:
         files = _files(arguments.files)

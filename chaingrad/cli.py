@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-import chaingrad
+from . import __version__
 
 # subcommand -> the module that implements it
 SUBCOMMANDS = {
@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
         prog="chaingrad",
         description=("chaingrad: draw computational graphs, step through the lessons, "
                      "do and grade homework, train networks in the browser."))
-    top.add_argument("--version", action="version", version=f"chaingrad {chaingrad.__version__}")
+    top.add_argument("--version", action="version", version=f"chaingrad {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["draw"]:
-        from chaingrad.draw_command import protect_leading_minus
+        from .draw_command import protect_leading_minus
 
         argv = protect_leading_minus(argv)
 

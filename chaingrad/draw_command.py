@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chaingrad.expression import ExpressionError, assignments, build
+from .expression import ExpressionError, assignments, build
 
 HELP = "draw an expression's graph with its values and gradients"
 
@@ -57,7 +57,7 @@ def _fail(message: str) -> int:
 
 
 def _draw(arguments: argparse.Namespace) -> int:
-    from chaingrad.viz import animate, draw, explain
+    from .viz import animate, draw, explain
 
     values = assignments(arguments.values)
     root = build(arguments.expression, values)

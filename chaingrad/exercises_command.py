@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from chaingrad.lessons.exercises.grader import builtin_assignments, load_exercise_file
+    from .lessons.exercises.grader import builtin_assignments, load_exercise_file
 
     try:
         assignments = {}

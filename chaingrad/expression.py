@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import math
 
-from chaingrad.autograd import Value
+from .autograd import Value
 
 FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 OPERATORS = {

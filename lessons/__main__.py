@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaingrad.lessons", description=HELP)
     add_arguments(parser)
     arguments = parser.parse_args(argv)
-    from chaingrad.cli import guarded
+    from ..cli import guarded
 
     return guarded(lambda: run(arguments), "python -m chaingrad.lessons")
 

@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from chaingrad.autograd import Node, Op, Tensor, Value, where
-from chaingrad.autograd.dispatch import tanh as tanh_
-
+from ..autograd import Node, Op, Tensor, Value, where
+from ..autograd.dispatch import tanh as tanh_
 from .module import Module, rng
 
 Number = Any  # a float or a numpy array (the explicit derivatives work on raw numbers)

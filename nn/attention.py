@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaingrad.autograd import Node, Tensor
-
+from ..autograd import Node, Tensor
 from . import functional
 from .layers import Linear, as_tensor
 from .module import Module, rng
@@ -179,7 +178,7 @@ class TransformerLM(Module):
     def generate(self, start: list[int], count: int, temperature: float = 1.0,
                  seed: int | np.random.Generator | None = None) -> list[int]:
         """``start`` followed by ``count`` sampled tokens (each from the softmax of the scores)."""
-        from chaingrad.autograd import no_grad
+        from ..autograd import no_grad
 
         generator = rng(seed)
         tokens = list(start)

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chaingrad.autograd import Tensor
-
+from ..autograd import Tensor
 from . import activations, attention, conv, layers, norm
 from .module import Module
 

@@ -3,7 +3,7 @@
 
 Images are (batch, channels, height, width), as in PyTorch, and a kernel is
 (out_channels, in_channels, kh, kw), so PyTorch weights copy over unchanged. The work is
-done by ``nn.functional.conv2d`` / ``max_pool2d`` / ``avg_pool2d``, registered ops with
+done by ``nn.convolution.conv2d`` / ``max_pool2d`` / ``avg_pool2d``, registered ops with
 their own backward rules; these modules only hold the weights and the settings.
 """
 
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaingrad.autograd import Tensor
-
-from . import functional
+from ..autograd import Tensor
+from . import convolution
 from .layers import INITS, as_tensor, initial_weights
 from .module import Module, rng
 
@@ -74,7 +73,7 @@ class Conv2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
         _check_images("Conv2d", x, self.in_channels)
-        return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding,
+        return convolution.conv2d(x, self.weight, self.bias, self.stride, self.padding,
                                  self.dilation)
 
     def __repr__(self) -> str:
@@ -129,7 +128,7 @@ class ConvTranspose2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
         _check_images("ConvTranspose2d", x, self.in_channels)
-        return functional.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+        return convolution.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                            self.output_padding, self.dilation)
 
     def __repr__(self) -> str:
@@ -154,7 +153,7 @@ def _setting(value, layer: str, what: str, smallest: int = 1) -> int | tuple[int
 
 
 class _Pool(Module):
-    function = staticmethod(functional.max_pool2d)
+    function = staticmethod(convolution.max_pool2d)
 
     def __init__(
         self,
@@ -189,7 +188,7 @@ class MaxPool2d(_Pool):
     setting is an int or a (rows, columns) pair; ``dilation`` spreads the window's taps.
     """
 
-    function = staticmethod(functional.max_pool2d)
+    function = staticmethod(convolution.max_pool2d)
 
     def __init__(
         self,
@@ -204,14 +203,14 @@ class MaxPool2d(_Pool):
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)
         _check_images("MaxPool2d", x)
-        return functional.max_pool2d(x, self.kernel_size, self.stride, self.padding,
+        return convolution.max_pool2d(x, self.kernel_size, self.stride, self.padding,
                                      self.dilation)
 
 
 class AvgPool2d(_Pool):
     """y = the mean of each kernel x kernel window (stride defaults to the kernel)."""
 
-    function = staticmethod(functional.avg_pool2d)
+    function = staticmethod(convolution.avg_pool2d)
 
 
 class Reshape(Module):

@@ -11,9 +11,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from chaingrad.autograd import OpError, Tensor
-from chaingrad.autograd.ops import Linear as LinearOp
-
+from ..autograd import OpError, Tensor
+from ..autograd.ops import Linear as LinearOp
 from . import functional
 from .activations import Activation, activation_module
 from .module import Module, rng

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chaingrad.autograd import Node, Op, Tensor, Value, grad
-from chaingrad.autograd.dispatch import tanh as tanh_
-
+from ..autograd import Node, Op, Tensor, Value, grad
+from ..autograd.dispatch import tanh as tanh_
 from . import functional
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()

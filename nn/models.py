@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaingrad.autograd import Tensor
-
+from ..autograd import Tensor
 from .activations import ReLU, Sigmoid, Tanh
 from .conv import Conv2d, MaxPool2d, Reshape
 from .layers import Flatten, Linear, Sequential, as_tensor

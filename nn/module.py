@@ -24,9 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from chaingrad.autograd import Node
-from chaingrad.autograd.files import write_atomic
-
+from ..autograd import Node
+from ..autograd.files import write_atomic
 from . import training as workflow  # Module.fit and co. are nn.training's functions
 from .seeding import manual_seed, rng  # noqa: F401  (models import rng from here)
 
@@ -435,7 +434,7 @@ def _layer_shapes(module: Module, input_shape: tuple[int, ...] | None):
     shape = tuple(input_shape) if input_shape is not None else _first_input_shape(module)
     x: Any = None if shape is None else _zeros(module, shape)
     rows = []
-    from chaingrad.autograd import no_grad
+    from ..autograd import no_grad
 
     was_training = module.training
     module.eval()
@@ -461,7 +460,7 @@ def _first_input_shape(module: Module) -> tuple[int, ...] | None:
 
 
 def _zeros(module: Module, shape: tuple[int, ...]) -> Any:
-    from chaingrad.autograd import Tensor
+    from ..autograd import Tensor
 
     if any(p.scalar for p in module.parameters()):
         return [0.0] * int(np.prod(shape))  # scalar networks read a list of numbers

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaingrad.autograd import Tensor
-
+from ..autograd import Tensor
 from . import functional
 from .layers import as_tensor
 from .module import Module

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chaingrad.autograd import Node
-from chaingrad.autograd.node import array_of
+from ..autograd import Node
+from ..autograd.node import array_of
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaingrad.autograd import Tensor, stack
-
+from ..autograd import Tensor, stack
 from .layers import as_tensor
 from .module import Module, rng
 

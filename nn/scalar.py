@@ -17,8 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chaingrad.autograd import Value
-
+from ..autograd import Value
 from .module import Module, rng
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")

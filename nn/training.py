@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chaingrad.autograd import Node, Tensor, Value, no_grad
-
+from ..autograd import Node, Tensor, Value, no_grad
 from . import data, losses, optim
 from .seeding import manual_seed, rng
 

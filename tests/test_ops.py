@@ -24,6 +24,7 @@ from hypothesis.extra import numpy as hnp
 
 from chaingrad import autograd
 from chaingrad.autograd import Op, Tensor, Value, enable_grad, gradcheck
+from chaingrad.nn import convolution
 from chaingrad.nn import functional as F
 
 with contextlib.suppress(ImportError):  # its ops register themselves when imported
@@ -140,7 +141,7 @@ def _torch_cross_entropy(logits, target):
 
 RNG = np.random.default_rng(7)
 POOL_SOURCE = RNG.standard_normal((2, 2, 5, 5))
-POOL_INDEX = F._pool_argmax(POOL_SOURCE, 3, 2, 1)
+POOL_INDEX = convolution._pool_argmax(POOL_SOURCE, 3, 2, 1)
 MASK_34 = RNG.random((3, 4)) > 0.5
 ONE_HOT = np.eye(5)[[0, 4, 2, 2]]
 PROBABILITIES = RNG.dirichlet(np.ones(5), size=4)
@@ -393,7 +394,7 @@ def _torch_max_pool(x, kernel, stride, padding=0, dilation=1):
 
 
 DILATED_SOURCE = RNG.standard_normal((1, 2, 7, 8))
-DILATED_INDEX = F._pool_argmax(DILATED_SOURCE, (2, 3), (2, 1), (1, 0), (2, 1))
+DILATED_INDEX = convolution._pool_argmax(DILATED_SOURCE, (2, 3), (2, 1), (1, 0), (2, 1))
 
 
 def _torch_dilated_pool_vjp(g, index, input_shape, kernel, stride, padding, dilation):

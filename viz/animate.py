@@ -14,8 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from chaingrad.autograd.files import write_atomic
-
+from ..autograd.files import write_atomic
 from . import builtin
 from .draw import picture
 from .graph import has_gradients, nearest, require_node
@@ -94,7 +93,7 @@ def _value(data: Any, scalar: bool) -> str:
 
 def frames(root: Any, pic: Any) -> list[tuple[str, str, list[str], str]]:
     """(phase, node id, active edge ids, sentence) for every step, forward then backward."""
-    from chaingrad.autograd import backward_steps
+    from ..autograd import backward_steps
 
     graph = pic.graph
     ids = {id(graph.nodes[n]["node"]): n for n in graph}

@@ -18,8 +18,7 @@ from typing import Any
 
 import networkx as nx
 
-from chaingrad.autograd.files import write_atomic
-
+from ..autograd.files import write_atomic
 from . import builtin
 from .graph import KINDS, collapse, prefix_group, require_node, to_networkx
 from .labels import NodeLabel, edge_derivatives, edge_label, gradient_sums, node_label

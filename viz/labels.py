@@ -168,7 +168,7 @@ def edge_derivatives(graph: Any) -> dict[tuple[str, str, int], tuple[float, floa
     The local derivative d child / d parent comes from the op's backward rule with
     upstream gradient 1; the gradient sent is ``child.grad * local``.
     """
-    from chaingrad.autograd import local_derivatives
+    from ..autograd import local_derivatives
 
     result = {}
     show_grad = graph.graph.get("has_grad", False)

@@ -24,7 +24,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator
 
-from chaingrad.autograd.files import write_atomic
+from ..autograd.files import write_atomic
 
 # TensorFlow Playground's colours: orange for the negative class, blue for the positive.
 ORANGE, BLUE = "#f59322", "#0877bd"
@@ -139,7 +139,7 @@ def plot_history(
 
 def _predict_grid(model: Any, grid: np.ndarray) -> np.ndarray:
     """The model's output at each row of ``grid`` (shape (N, 2)), as an array of N rows."""
-    from chaingrad.autograd import Tensor, no_grad
+    from ..autograd import Tensor, no_grad
 
     with no_grad():
         if _is_scalar_model(model):  # every weight a Value: one point at a time
@@ -247,7 +247,7 @@ def plot_decision_boundary(
 
 def _evaluate(fn: Callable, xs: np.ndarray) -> np.ndarray:
     """fn at every x: on the array at once, else on a Tensor, else one Value at a time."""
-    from chaingrad.autograd import Tensor, Value
+    from ..autograd import Tensor, Value
 
     for make_input in (lambda: xs, lambda: Tensor(xs)):
         try:
@@ -261,7 +261,7 @@ def _evaluate(fn: Callable, xs: np.ndarray) -> np.ndarray:
 
 def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
     """d fn / dx at every x, by the engine: one Value per point."""
-    from chaingrad.autograd import Value
+    from ..autograd import Value
 
     derivative = []
     for x in xs:

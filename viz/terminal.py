@@ -123,7 +123,7 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
     use (``+=``), then a row with the sum. With ``max_rows``, the rows stop there, and a
     last row says how many steps are left.
     """
-    from chaingrad.autograd import backward_steps
+    from ..autograd import backward_steps
 
     graph = to_networkx(root)
     ids = {id(graph.nodes[n]["node"]): n for n in graph if "node" in graph.nodes[n]}
