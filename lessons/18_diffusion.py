@@ -291,7 +291,7 @@ def run(lesson):
         of a grid to its `x̂₀`. At `t = 5` (little noise) the arrows should end on
         or near the moons, also from points far from them. At `t = 15` the data
         were shrunk by `√ᾱ_15 = 0.78` and carry noise of spread 0.62, so the guess
-        reaches farther: longer arrows, pointing outwards from the middle.
+        reaches farther: longer arrows, many ending at the moons' two far tips.
     """)
     v = lesson.code("""
         def clean_guess(x, t):
