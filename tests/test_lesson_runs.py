@@ -27,7 +27,8 @@ ANNOUNCED = {
     16: ["16_attention_head.svg", "16_heads.png", "16_transformer.svg"],
     17: ["17_autoencoder.png"],
     18: ["18_schedule.svg", "18_noising.png", "18_reverse.png", "18_field.png"],
-    19: ["19_reinforce_loss.svg", "19_bandit.svg", "19_policy.png", "19_temperature.svg"],
+    19: ["19_reinforce_loss.svg", "19_bandit.svg", "19_policy.png", "19_temperature.svg",
+         "19_decoding.svg"],
 }
 LESSON_FOLDER = Path(__file__).resolve().parent.parent / "lessons"
 
