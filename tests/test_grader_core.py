@@ -263,31 +263,47 @@ def test_a_huge_stderr_costs_the_grader_little(tmp_path):
     assert after - before < 100_000  # kB: far less than the 300 MB written
 
 
-def test_a_fork_bomb_is_bounded_and_leaves_nothing_behind(tmp_path):
+@pytest.fixture
+def scratch(monkeypatch):
+    """The children's private folders go under a folder of this test's own, so their
+    leftovers are told apart from other gradings running on the machine."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="chaingrad-test-")
+    os.chmod(folder, 0o755)  # an unprivileged child must reach its folder inside
+    monkeypatch.setattr(tempfile, "tempdir", folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _leftovers(scratch: str) -> list[int]:
+    """Processes still running whose home is one of this test's child folders."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            home = next((v[5:] for v in environ if v.startswith(b"HOME=")), b"")
+            if home.startswith(scratch.encode()) and state != "Z":
+                found.append(int(entry))
+    return found
+
+
+def test_a_fork_bomb_is_bounded_and_leaves_nothing_behind(tmp_path, scratch):
     text = replace(solution("1"), "    return 1.0, 1.0, z, x + y",
                    "    import os\n    while True:\n        try:\n            os.fork()\n"
                    "        except OSError:\n            pass")
     results = grade(tmp_path, text, timeout=0.5)
     assert results["1.1 local_derivatives"].result == "error"
     assert points(results) == ASSIGNMENTS["1"].points - 1
-    assert _leftovers() == []
+    assert _leftovers(scratch) == []
 
 
-def _leftovers() -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if b"chaingrad.lessons.exercises.child" in cmdline and state != "Z":
-                found.append(int(entry))
-    return found
-
-
-def test_a_daemon_left_behind_is_killed(tmp_path):
+def test_a_daemon_left_behind_is_killed(tmp_path, scratch):
     daemon = """
 import os, time
 if os.fork() == 0:
@@ -299,7 +315,7 @@ if os.fork() == 0:
 """
     results = grade(tmp_path, solution("1") + daemon)
     assert points(results) == ASSIGNMENTS["1"].points
-    assert _leftovers() == []
+    assert _leftovers(scratch) == []
 
 
 # ------------------------------------------------------------------- isolation
@@ -344,11 +360,11 @@ def test_without_a_user_of_its_own_a_child_gets_its_own_process_space(tmp_path,
                                                                        monkeypatch):
     # What a grader that is not root does (where the system offers user namespaces):
     # the child sees only its own processes, so it cannot signal the grader or a classmate.
-    from chaingrad.lessons.exercises import grader
+    from chaingrad.lessons.exercises import session
 
-    if not grader.namespace_prefix() and not ROOT:
+    if not session.namespace_prefix() and not ROOT:
         pytest.skip("no namespaces on this machine")
-    monkeypatch.setattr(grader, "DROP_USER", False)
+    monkeypatch.setattr(session, "DROP_USER", False)
     text = replace(solution("1"), "    return 1.0, 1.0, z, x + y",
                    "    import os\n    print(sorted(int(p) for p in os.listdir('/proc') "
                    "if p.isdigit()))\n    return 1.0, 1.0, z, x + y")
@@ -465,3 +481,27 @@ def test_the_local_derivatives_picture_shows_no_contradicting_edge_labels(tmp_pa
                     "return df_dq * 1.0, df_dq * 1.0, z")
     other = grade(tmp_path, right, pictures=tmp_path / "others")["1.2 f_gradients"]
     assert "local derivative" in Path(other.picture).read_text(encoding="utf-8")
+
+
+def test_the_sandbox_shows_a_child_no_other_file(tmp_path):
+    from chaingrad.lessons.exercises import grader
+
+    try:
+        grader.sandbox_prefix()
+    except ValueError as error:
+        pytest.skip(str(error))
+    classmate = tmp_path / "classmate.py"
+    classmate.write_text(solution("1"))
+    classmate.chmod(0o644)
+    probe = f"""
+import os
+try:
+    SEEN = open({str(classmate)!r}).read()
+except OSError:
+    SEEN = ""
+"""
+    text = replace(solution("1") + probe, "    return 1.0, 1.0, z, x + y",
+                   "    if SEEN:\n        return 0, 0, 0, 0\n    return 1.0, 1.0, z, x + y")
+    results = grade(tmp_path, text, sandbox=True)
+    assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]
+    assert points(results) == ASSIGNMENTS["1"].points

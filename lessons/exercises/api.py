@@ -107,16 +107,18 @@ def cases(public: Any, hidden: Any = (), count: int = 1) -> Iterator[Any]:
     one case; the generator is seeded from the grader's per-run seed, which students never
     see. A Wrong raised while a hidden case is current names its kind, not its numbers.
     """
+    kinds = list(hidden.items()) if isinstance(hidden, dict) else list(hidden)
+    # Counted when the loop starts, so an exercise that fails a public case still says
+    # that it has hidden cases (Gradescope lists them).
+    _grading.hidden_count = hidden_count() + count * len(kinds)
     for case in public:
         _grading.hidden = None
         yield case
-    kinds = list(hidden.items()) if isinstance(hidden, dict) else list(hidden)
     rng = getattr(_grading, "rng", None) or np.random.default_rng(0)
     for kind, draw in kinds:
         for _ in range(count):
             case = draw(rng)
             _grading.hidden = kind
-            _grading.hidden_count = hidden_count() + 1
             yield case
     _grading.hidden = None
 
