@@ -94,17 +94,17 @@ def run(lesson):
 
     lesson.step("Experiment 3: L2 against overfitting on noisy data")
     lesson.say("""
-        Choose **circle**, noise 30, training share 10% (50 points, several on the
+        Choose **circle**, noise 40, training share 10% (50 points, several on the
         wrong side), every feature ticked, two hidden layers of 8, batch size 1,
-        learning rate 0.01. The network has far more weights than there are points, and it bends
+        learning rate 0.03. The network has far more weights than there are points, and it bends
         around the noise: the training loss falls far below the test loss. L2 adds
         `λ Σ w²` to the loss, so every step also shrinks each weight by `2λη·w`:
         smaller weights, a smoother surface, a smaller gap. Compare regularization
         None with L2 at rate 0.03.
     """)
     v = lesson.code("""
-        noisy = dict(dataset="circle", noise=0.3, train_share=0.1,
-                     batch_size=1, learning_rate=0.01, hidden=[8, 8],
+        noisy = dict(dataset="circle", noise=0.4, train_share=0.1,
+                     batch_size=1, learning_rate=0.03, hidden=[8, 8],
                      features=["x1", "x2", "x1²", "x2²", "x1·x2",
                                "sin x1", "sin x2"])
         plain = test_loss(150, **noisy)
