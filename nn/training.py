@@ -441,7 +441,10 @@ def fit(
         if said and verbose:
             from rich.console import Console
 
-            Console().print(said, highlight=False)
+            console = Console()
+            if console.is_jupyter:  # colour codes would stay in the notebook's text/plain
+                console = Console(color_system=None)
+            console.print(said, highlight=False)
     return history
 
 
@@ -659,7 +662,10 @@ class Replications:
         for name in self.histories[0].history:
             spread = self.spread(name)
             table.add_row(name, *(f"{spread[k]:.4g}" for k in ("mean", "std", "min", "max")))
-        Console().print(table)
+        console = Console()
+        if console.is_jupyter:  # colour codes would stay in the notebook's text/plain
+            console = Console(color_system=None)
+        console.print(table)
 
 
 def replicate(

@@ -33,8 +33,18 @@ class _ShownOnce:
 
     def _ipython_display_(self) -> None:
         if not self.printed_in_jupyter:
-            Console().print(self)
+            _print(self, Console())
         self.printed_in_jupyter = False  # displayed on a later request
+
+
+def _print(renderable: Any, console: Console) -> bool:
+    """Print ``renderable``; True when that displayed it in Jupyter. There rich shows HTML
+    (in colour) beside a plain text, which would keep terminal colour codes unless the
+    console has no colour system."""
+    if console.is_jupyter and console.color_system is not None:
+        console = Console(color_system=None, width=console.width)
+    console.print(renderable)
+    return console.is_jupyter
 
 
 class GraphTree(_ShownOnce, Tree):
@@ -124,9 +134,7 @@ def show(root: Any, console: Console | None = None) -> Tree:
     """
     require_node(root, "show")
     tree = show_tree(root)
-    console = console or Console()
-    console.print(tree)
-    tree.printed_in_jupyter = console.is_jupyter
+    tree.printed_in_jupyter = _print(tree, console or Console())
     return tree
 
 
@@ -220,7 +228,5 @@ def explain(root: Any, console: Console | None = None, max_rows: int = MAX_ROWS)
     for name, source, text in chain_rule_rows(root, max_rows):
         table.add_row(_escape(name), _escape(source),
                       f"[red]{_escape(text)}[/red]" if source == "total" else _escape(text))
-    console = console or Console()
-    console.print(table)
-    table.printed_in_jupyter = console.is_jupyter
+    table.printed_in_jupyter = _print(table, console or Console())
     return table
