@@ -10,8 +10,8 @@ def run(lesson):
         The course sends you to *TensorFlow Playground*. chaingrad has its own, and it
         trains on the engine you have been reading: every network in it is an `nn.MLP`
         stepped by `nn.optim.SGD` on half the mean squared error, as TensorFlow
-        Playground shows it (labels are −1 and +1, the
-        output neuron is a tanh). In a notebook (JupyterLab, Notebook 7, VS Code, Colab)
+        Playground shows it (labels are −1 and +1, the output neuron is a tanh).
+        In a notebook (JupyterLab, Notebook 7, VS Code, Colab)
         it appears below the cell and trains in the notebook's own kernel; from a
         terminal, `chaingrad playground` opens it in the browser. Each view or tab gets
         its own network. Besides what
@@ -60,9 +60,9 @@ def run(lesson):
           such features itself.
 
         In the page: XOR, remove every hidden layer (− layer), press Play and watch the
-        test loss stay near 0.5 (the loss of always guessing 0:
-        the playground's loss is TensorFlow Playground's ½·(ŷ − y)²); tick x1·x2; then untick it, add a layer of 4 ReLU
-        neurons.
+        test loss stay near 0.5, the loss of always guessing 0 (the playground's loss
+        is TensorFlow Playground's ½·(ŷ − y)²); tick x1·x2; then untick it, add a
+        layer of 4 ReLU neurons.
     """)
     v = lesson.code("""
         from chaingrad.lessons.playground import Session, Setup
@@ -106,17 +106,17 @@ def run(lesson):
 
     lesson.step("Experiment 3: L2 against overfitting on noisy data")
     lesson.say("""
-        Choose **circle**, noise 50, training share 10% (50 points, several on the
+        Choose **circle**, noise 40, training share 10% (50 points, several on the
         wrong side), every feature ticked, two hidden layers of 8, batch size 1,
-        learning rate 0.01. The network has far more weights than there are points, and it bends
+        learning rate 0.03. The network has far more weights than there are points, and it bends
         around the noise: the training loss falls far below the test loss. L2 adds
         `λ Σ w²` to the loss, so every step also shrinks each weight by `2λη·w`:
         smaller weights, a smoother surface, a smaller gap. Compare regularization
         None with L2 at rate 0.03.
     """)
     v = lesson.code("""
-        noisy = dict(dataset="circle", noise=0.5, train_share=0.1,
-                     batch_size=1, learning_rate=0.01, hidden=[8, 8],
+        noisy = dict(dataset="circle", noise=0.4, train_share=0.1,
+                     batch_size=1, learning_rate=0.03, hidden=[8, 8],
                      features=["x1", "x2", "x1²", "x2²", "x1·x2",
                                "sin x1", "sin x2"])
         plain = test_loss(150, **noisy)
@@ -153,9 +153,8 @@ def run(lesson):
     lesson.check("the same set-up and seed give the test loss above", v.test[-1], v.plain,
                  tol=1e-12)
     lesson.say("""
-        The test loss falls for a while (about 80 epochs), then **rises** while the
-        training loss keeps falling towards 0: the network learns the noise of its 50
-        points. That
+        The test loss falls for a few epochs, then **rises** while the training loss
+        keeps falling towards 0: the network learns the noise of its 50 points. That
         rising test curve is what lesson 9 calls overfitting. In the page, switch on
         L2 and watch the test curve stay down.
     """)

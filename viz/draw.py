@@ -142,6 +142,10 @@ class Drawing:
     def __str__(self) -> str:
         return self.svg
 
+    def __repr__(self) -> str:  # what a plain REPL echoes (Jupyter shows the picture)
+        return (f"<Drawing: an SVG of {len(self.svg):,} characters; .save('graph.svg') "
+                "writes it, or run this in Jupyter to see it>")
+
 
 def dot_available() -> bool:
     return shutil.which("dot") is not None

@@ -88,21 +88,26 @@ def traversal(root: Any, keep: dict[int, Any] | None = None) -> list:
     those nodes (by id) are visited.
     """
     order = []
-    done: set[int] = set()
-    stack = [(root, 0)]
+    done: set[int] = {id(root)}
+    # Each entry keeps its node's parent list (filtered once) and how far it got, so a
+    # node of 50,000 parents is read once, not once per parent.
+    stack = [(root, _kept_parents(root, keep), 0)]
     while stack:
-        node, next_parent = stack.pop()
-        parents = node.parents if keep is None else [p for p in node.parents if id(p) in keep]
+        node, parents, next_parent = stack.pop()
         while next_parent < len(parents) and id(parents[next_parent]) in done:
             next_parent += 1
         if next_parent < len(parents):
-            stack.append((node, next_parent + 1))
+            stack.append((node, parents, next_parent + 1))
             parent = parents[next_parent]
             done.add(id(parent))  # claimed now so a second path does not push it again
-            stack.append((parent, 0))
+            stack.append((parent, _kept_parents(parent, keep), 0))
         else:
             order.append(node)
     return order
+
+
+def _kept_parents(node: Any, keep: dict[int, Any] | None) -> Any:
+    return node.parents if keep is None else [p for p in node.parents if id(p) in keep]
 
 
 MAX_NAME = 40  # characters of a name shown in any view

@@ -50,9 +50,15 @@ def _print(renderable: Any, console: Console) -> bool:
 class GraphTree(_ShownOnce, Tree):
     """What ``show`` returns: a rich Tree."""
 
+    def __repr__(self) -> str:  # a plain REPL echoes the result after it was printed
+        return "(the graph, printed above)"
+
 
 class ChainRuleTable(_ShownOnce, Table):
     """What ``explain`` returns: a rich Table."""
+
+    def __repr__(self) -> str:
+        return f"(the chain rule, {self.row_count} rows, printed above)"
 
 
 def _value(data: Any, scalar: bool) -> str:
@@ -142,6 +148,9 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
     """
     from ..autograd import backward_steps
 
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)
+                                 or max_rows < 1):
+        raise ValueError(f"explain: max_rows must be a whole number >= 1, got {max_rows!r}")
     if is_micrograd_like(root):  # read once, so the steps and the graph share the views
         root = micrograd_view(root)[0]
     walk = (loose_backward_steps(root) if isinstance(root, LooseNode)
@@ -157,15 +166,18 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
         raise ValueError(f"explain: the output has shape {tuple(root.data.shape)}; the chain "
                          "rule starts from a single number (a loss): reduce it first, e.g. "
                          ".sum() or .mean()")
-    steps = 0
-    for steps, (node, grad, received_here) in enumerate(walk, 1):
-        if max_rows is not None and len(rows) >= max_rows:
-            left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
-            rows.append(("…", "", f"{left:,} more steps not shown; "
-                                  "explain(root, max_rows=...) shows more"))
+    steps, stopped = 0, False
+    limit = max_rows if max_rows is not None else float("inf")
+    for node, grad, received_here in walk:
+        steps += 1
+        if len(rows) >= limit:
+            stopped = True
             break
         node_name = names.get(id(node), "…")
         for parent, local, sent in received_here:
+            if len(rows) >= limit:  # a node of many parents stops here too
+                stopped = True
+                break
             if sent is None:
                 continue  # an op of a micrograd-like graph that viz has no rule for
             parent_id = ids.get(id(parent), "earlier")
@@ -190,6 +202,11 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
                     total = sum(parts)
                     terms = " + ".join(f"({number(p)})" for p in parts)
                     rows.append((parent_name, "total", f"{d_parent} = {terms} = {number(total)}"))
+    if stopped:
+        rows = rows[:max_rows]
+        left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
+        rows.append(("…", "", f"about {left:,} more steps not shown; "
+                              "explain(root, max_rows=...) shows more"))
     return rows
 
 
