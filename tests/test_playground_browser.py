@@ -547,3 +547,23 @@ def test_hovering_a_neuron_shows_its_map_large_with_a_colour_scale(page):
     page.mouse.move(0, 0)
     page.wait_for_function("document.getElementById('surface-caption').textContent === ''")
     assert page.locator("#colour-legend .scale").is_visible()
+
+
+def test_each_data_set_has_a_thumbnail_of_its_points_that_selects_it(page):
+    thumbnails = page.locator("#datasets canvas.thumbnail")
+    assert thumbnails.count() == 5  # circle, xor, gauss, spiral, moons
+    # the spiral's picture holds both colours: orange and blue points were drawn
+    colours = page.evaluate("""() => {
+        const canvas = document.querySelectorAll('#datasets canvas.thumbnail')[3];
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let orange = 0, blue = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (data[i] > 200 && data[i + 2] < 100) orange++;
+            if (data[i] < 60 && data[i + 2] > 150) blue++;
+        }
+        return [orange, blue];
+    }""")
+    assert colours[0] > 20 and colours[1] > 20, colours
+    thumbnails.nth(3).click()
+    wait_for_state(page, "s.setup.dataset === 'spiral'")
+    shoot(page, "thumbnails", "#data-panel")

@@ -39,6 +39,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
+
+from .data import GENERATORS, dataset
 from .link import read_link, write_link
 from .session import (
     ACTIVATIONS,
@@ -233,11 +236,21 @@ def serve(port: int = 0, open_browser: bool = False, host: str = "127.0.0.1") ->
     return playground
 
 
+def thumbnails(n: int = 120) -> dict[str, list[list[float]]]:
+    """A few noiseless points [x1, x2, label] of each data set, for the page's thumbnails."""
+    pictures = {}
+    for name in GENERATORS:
+        points, labels, _, _ = dataset(name, n=n, train_share=1.0)
+        pictures[name] = np.round(np.column_stack([points, labels]), 2).tolist()
+    return pictures
+
+
 OPTIONS = {
     "activations": list(ACTIVATIONS), "learning_rates": list(LEARNING_RATES),
     "regularizations": list(REGULARIZATIONS),
     "regularization_rates": list(REGULARIZATION_RATES), "problems": list(PROBLEMS),
     "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS,
+    "thumbnails": thumbnails(),
 }
 
 

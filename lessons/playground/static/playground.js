@@ -447,6 +447,25 @@ function chaingradPlayground(transport) {
     });
   }
 
+  // As in TensorFlow Playground, each data set is a small picture of its points.
+  var THUMB = 48;
+  function thumbnail(name) {
+    var canvas = document.createElement('canvas');
+    canvas.width = canvas.height = THUMB;
+    canvas.className = 'thumbnail';
+    canvas.setAttribute('aria-hidden', 'true');
+    var context = canvas.getContext('2d');
+    context.fillStyle = 'white';
+    context.fillRect(0, 0, THUMB, THUMB);
+    (options.thumbnails[name] || []).forEach(function (point) {
+      var c = colour(point[2]);
+      context.fillStyle = 'rgb(' + c.join(',') + ')';
+      context.fillRect((point[0] + RADIUS) / (2 * RADIUS) * THUMB - 1.5,
+                       (RADIUS - point[1]) / (2 * RADIUS) * THUMB - 1.5, 3, 3);
+    });
+    return canvas;
+  }
+
   function buildDatasets(problem) {
     var box = $('datasets');
     box.textContent = '';
@@ -457,8 +476,11 @@ function chaingradPlayground(transport) {
       radio.name = 'dataset';
       radio.value = name;
       radio.addEventListener('change', function () { setup({dataset: name}); });
-      label.appendChild(radio);
-      label.appendChild(document.createTextNode(' ' + name));
+      var caption = document.createElement('span');
+      caption.appendChild(radio);
+      caption.appendChild(document.createTextNode(' ' + name));
+      label.appendChild(thumbnail(name));
+      label.appendChild(caption);
       box.appendChild(label);
     });
     box.dataset.problem = problem;
