@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import functools
 import io
 import json
 import threading
@@ -192,6 +193,13 @@ def encode(values: np.ndarray) -> str:
     finite = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=-1.0)
     quantised = np.round(np.clip(finite, -1, 1) * 127).astype(np.int8)
     return base64.b64encode(quantised.tobytes()).decode("ascii")
+
+
+def encode_columns(values: np.ndarray) -> list[str]:
+    """encode() of each column of ``values``, quantised in one go (a layer's neuron maps)."""
+    finite = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=-1.0)
+    quantised = np.round(np.clip(finite, -1, 1) * 127).astype(np.int8).T.copy()
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in quantised]
 
 
 def grid(size: int) -> np.ndarray:
@@ -467,11 +475,8 @@ class Session:
                 layers = [np.zeros((len(self.surface_inputs), n)) for n in self.setup.hidden]
                 output = np.zeros((len(self.surface_inputs), 1))
             every_other = self._map_indices()
-            neurons = [[encode(values[every_other, j]) for j in range(values.shape[1])]
-                       for values in layers]
-            square = grid(SURFACE)[every_other]
-            feature_maps = {name: encode(features(square, [name])[:, 0] / self._scale(name))
-                            for name in FEATURES}
+            neurons = [encode_columns(values[every_other]) for values in layers]
+            feature_maps = self._feature_maps()
             start = curve_from if run == self.run else 0
             state = {
                 "version": self.version, "run": self.run, "epoch": self.epoch,
@@ -495,6 +500,14 @@ class Session:
     @staticmethod
     def _points(points: np.ndarray, labels: np.ndarray) -> list[list[float]]:
         return np.round(np.column_stack([points, labels]), 3).tolist()
+
+    @classmethod
+    @functools.lru_cache(maxsize=1)
+    def _feature_maps(cls) -> dict[str, str]:
+        """Each input feature's map: the same for every network, so made once."""
+        square = grid(SURFACE)[cls._map_indices()]
+        return {name: encode(features(square, [name])[:, 0] / cls._scale(name))
+                for name in FEATURES}
 
     @staticmethod
     def _scale(name: str) -> float:
