@@ -654,3 +654,11 @@ def test_a_weight_typed_in_is_checked_then_set(playground, body, status):
         got = (layer.bias.data[body["to"]] if body["from"] is None
                else layer.weight.data[body["from"], body["to"]])
         assert got == body["value"] and "changed by hand" in session.code()
+
+
+def test_a_layers_maps_encoded_together_match_each_encoded_alone():
+    from chaingrad.lessons.playground.session import encode, encode_columns
+
+    values = np.random.default_rng(0).uniform(-2, 2, (625, 5))
+    values[3, 1], values[7, 2] = np.nan, np.inf
+    assert encode_columns(values) == [encode(values[:, j]) for j in range(5)]
