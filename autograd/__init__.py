@@ -7,9 +7,11 @@ and every node it depends on gets its ``.grad``.
 Imports only numpy and the standard library. Each file imports only the files before it,
 so they read top to bottom in this order: node (what a node records), op (what an op is),
 dispatch (helpers for backward rules), ops (every op), engine (reverse mode), operators
-(``x + y`` and ``backward()``), value and tensor (the two front-ends), gradcheck.
+(``x + y`` and ``backward()``), value and tensor (the two front-ends), gradcheck, files,
+and capture (a training step recorded once as a flat program and replayed).
 """
 
+from .capture import CaptureError, Captured, capture
 from .engine import (
     GradientAccumulationWarning,
     Step,
@@ -30,6 +32,8 @@ from .tensor import Tensor, concat, pad, stack, where
 from .value import Value
 
 __all__ = [
+    "CaptureError",
+    "Captured",
     "GradcheckError",
     "GradientAccumulationWarning",
     "Node",
@@ -40,6 +44,7 @@ __all__ = [
     "Value",
     "ValueChangedError",
     "backward_steps",
+    "capture",
     "concat",
     "detect_anomaly",
     "enable_grad",

@@ -1,0 +1,208 @@
+"""capture: a step recorded once and replayed equals eager bit for bit, and is never stale."""
+
+from __future__ import annotations
+
+import copy
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from chaingrad import Tensor, capture, nn
+from chaingrad.autograd import CaptureError
+from chaingrad.nn import losses
+
+
+def _moons_model(seed=0):
+    nn.manual_seed(seed)
+    return nn.MLP(2, [16, 16, 1], activation="tanh")
+
+
+def _batch(rng, n=32):
+    x = rng.normal(size=(n, 2))
+    return x, (x[:, :1] * x[:, 1:] > 0).astype(float)
+
+
+def _eager_step(model, x, t):
+    loss = losses.bce_with_logits(model(x), t)
+    loss.backward()
+    return loss.data
+
+
+@pytest.mark.parametrize("optimizer", [nn.optim.SGD, nn.optim.Adam])
+def test_replayed_steps_equal_eager_steps_bit_for_bit_over_100_steps(optimizer):
+    eager_model = _moons_model()
+    model = copy.deepcopy(eager_model)
+    eager_opt = optimizer(eager_model.parameters(), lr=0.05)
+    opt = optimizer(model.parameters(), lr=0.05)
+    rng = np.random.default_rng(1)
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), *_batch(rng))
+    for _ in range(100):
+        x, t = _batch(rng)
+        eager_opt.zero_grad()
+        expected = _eager_step(eager_model, x, t)
+        eager_opt.step()
+        opt.zero_grad()
+        loss = step(x, t)
+        for p, q in zip(model.parameters(), eager_model.parameters()):
+            assert np.array_equal(p.grad, q.grad)
+        opt.step()
+        assert loss.tobytes() == expected.tobytes()
+    for p, q in zip(model.parameters(), eager_model.parameters()):
+        assert np.array_equal(p.data, q.data)
+    assert step.captures == 1 and step.replays == 100
+
+
+def test_a_replay_adds_into_existing_grad_as_backward_does():
+    model, twin = _moons_model(), _moons_model()
+    rng = np.random.default_rng(2)
+    x, t = _batch(rng)
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), x, t)
+    for p in model.parameters():
+        assert p.grad is None  # capturing leaves .grad alone
+    step(x, t)
+    step(x, t)  # no zero_grad: the second gradient is added, as eager backward() does
+    for _ in range(2):
+        losses.bce_with_logits(twin(x), t).backward()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert np.array_equal(p.grad, q.grad)
+
+
+def test_a_new_batch_shape_captures_a_second_program_and_keeps_the_first():
+    model = _moons_model()
+    rng = np.random.default_rng(3)
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), *_batch(rng))
+    step(*_batch(rng, 8))  # fit's smaller last batch
+    step(*_batch(rng, 32))
+    assert step.captures == 2 and len(step.programs) == 2
+    assert "new input shapes" in step.reasons[0]
+    x, t = _batch(rng, 8)
+    twin = copy.deepcopy(model)
+    for p in model.parameters():
+        p.grad = None
+    loss = step(x, t)
+    assert loss == _eager_step(twin, x, t)
+
+
+def test_a_decision_on_a_value_is_a_guard_and_a_changed_decision_captures_again():
+    w = Tensor([1.0, -2.0], requires_grad=True, name="w")
+
+    def f(x):
+        s = (x * w).sum()
+        if s > 0:  # a Python `if` on a value: replay cannot see which way it goes
+            return s * s
+        return -s
+
+    step = capture(f, np.array([3.0, 1.0]))  # s = 1 > 0: the program is s * s
+    assert "pow" not in step.code and "mul" in step.code
+    w.grad = None
+    loss = step(np.array([1.0, 1.0]))  # s = -1: the other branch, -s
+    assert loss == 1.0 and np.array_equal(w.grad, [-1.0, -1.0])
+    assert step.captures == 2 and "a decision changed" in step.reasons[-1]
+    assert "neg" in step.code
+
+
+def test_a_decision_through_item_is_checked_too():
+    w = Tensor([2.0], requires_grad=True)
+
+    def f(x):
+        y = (x * w).sum()
+        return y * 3 if y.item() > 1 else y
+
+    step = capture(f, np.array([1.0]))
+    assert step(np.array([0.1])) == pytest.approx(0.2)
+    assert step.captures == 2
+
+
+def test_dropout_masks_are_refused_not_replayed():
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+    x, t = _batch(np.random.default_rng(4))
+    with pytest.raises(CaptureError, match="changes from call to call.*dropout"):
+        capture(lambda x, t: losses.mse(model(x), t), x, t)
+    model.eval()  # no mask: nothing random left to replay
+    step = capture(lambda x, t: losses.mse(model(x), t), x, t)
+    assert step.captures == 1
+
+
+def test_values_that_leave_the_graph_are_refused():
+    w = Tensor(np.ones(3), requires_grad=True)
+
+    def f(x):
+        h = x * w
+        scale = h.data.max()  # numpy on a value of the graph: a replay could not follow it
+        return (h / scale).sum()
+
+    with pytest.raises(CaptureError, match=r"reads the values of the result of 'mul' \(.data"):
+        capture(f, np.arange(3.0))
+
+
+def test_a_constant_from_numpy_on_the_inputs_is_refused():
+    w = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(CaptureError, match="changes from call to call"):
+        capture(lambda x: (w * (x - x.mean())).sum(), np.array([1.0, 2.0, 4.0]))
+
+
+def test_a_global_changed_between_calls_is_caught_by_the_periodic_check():
+    w = Tensor(np.ones(2), requires_grad=True)
+    scale = {"value": 2.0}
+    step = capture(lambda x: (w * x * scale["value"]).sum(), np.ones(2), check_every=5)
+    for _ in range(3):
+        step(np.ones(2))
+    scale["value"] = 3.0
+    with pytest.raises(CaptureError, match="no longer gives the program"):
+        for _ in range(5):
+            step(np.ones(2))
+
+
+def test_targets_reshaped_and_cast_by_the_loss_follow_the_inputs():
+    nn.manual_seed(1)
+    model = nn.Linear(3, 4)
+    rng = np.random.default_rng(5)
+    x, labels = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6).astype(float)
+    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, labels)
+    twin = copy.deepcopy(model)
+    x, labels = rng.normal(size=(6, 3)), rng.integers(0, 4, size=6).astype(float)
+    loss = step(x, labels)
+    expected = losses.cross_entropy(twin(x), labels)
+    expected.backward()
+    assert loss == expected.data
+    assert np.array_equal(model.W.grad if hasattr(model, "W") else model.parameters()[0].grad,
+                          twin.parameters()[0].grad)
+
+
+def test_bad_inputs_and_results_get_a_sentence():
+    w = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(CaptureError, match="input 0 is a list"):
+        capture(lambda x: (w * x).sum(), [1.0, 2.0])
+    with pytest.raises(CaptureError, match="has shape \\(2,\\)"):
+        capture(lambda x: w * x, np.ones(2))
+    with pytest.raises(CaptureError, match="must return a loss Tensor"):
+        capture(lambda x: 3.0, np.ones(2))
+    with pytest.raises(CaptureError, match="no op that needs a gradient"):
+        capture(lambda x: Tensor(x).sum(), np.ones(2))
+
+
+def test_replays_allocate_no_more_than_eager_and_nothing_accumulates():
+    model = _moons_model()
+    rng = np.random.default_rng(6)
+    x, t = _batch(rng)
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), x, t)
+
+    def peak(run, times):
+        tracemalloc.start()
+        run()  # warm
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(times):
+            for p in model.parameters():
+                p.grad = None
+            run()
+        now, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return now - before, top - before
+
+    grown, replay_peak = peak(lambda: step(x, t), 50)
+    _, eager_peak = peak(lambda: _eager_step(model, x, t), 50)
+    assert grown < 4096  # the program's lists are reused: 50 replays leave nothing behind
+    assert replay_peak < eager_peak
