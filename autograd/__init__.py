@@ -11,7 +11,7 @@ dispatch (helpers for backward rules), ops (every op), engine (reverse mode), op
 and capture (a training step recorded once as a flat program and replayed).
 """
 
-from .capture import CaptureError, Captured, capture
+from .capture import Captured, CaptureError, capture
 from .engine import (
     GradientAccumulationWarning,
     Step,

@@ -245,6 +245,31 @@ def _follows(constant: np.ndarray, source: np.ndarray) -> bool:
     return bool(np.array_equal(constant, derived, equal_nan=constant.dtype.kind == "f"))
 
 
+def _view_in(constant: np.ndarray, source: np.ndarray) -> tuple | None:
+    """(offset, shape, strides) when constant is a view into source's memory (a slice)."""
+    if constant is source or not source.flags.c_contiguous or constant.dtype != source.dtype:
+        return None
+    if not np.may_share_memory(constant, source):
+        return None
+    start = source.__array_interface__["data"][0]
+    offset = constant.__array_interface__["data"][0] - start
+    view = _read_view(source, (offset, constant.shape, constant.strides))
+    return (offset, constant.shape, constant.strides) if view is not None and _same(
+        view, constant) else None
+
+
+def _read_view(source: np.ndarray, recipe: tuple) -> np.ndarray | None:
+    """The same slice of another array of source's shape (C-contiguous), or None."""
+    offset, shape, strides = recipe
+    if not source.flags.c_contiguous or offset % source.itemsize:
+        return None
+    flat = source.reshape(-1)[offset // source.itemsize:]
+    last = sum((n - 1) * abs(st) for n, st in zip(shape, strides)) // source.itemsize
+    if any(st < 0 for st in strides) or (flat.size and last >= flat.size):
+        return None
+    return np.lib.stride_tricks.as_strided(flat, shape, strides, writeable=False)
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(
         np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
@@ -253,15 +278,16 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 def _changed(array: np.ndarray, attempt: int) -> np.ndarray | None:
     """Other values for an input, of the same shape and dtype (None: no more to try).
 
-    Floats are first nudged by a tiny amount, which changes every value but seldom a
-    decision fn takes on them; then rows are rolled (class labels stay valid labels),
-    then values shifted by +1 or -1.
+    Fractions are first nudged by a tiny amount, which changes every value but seldom a
+    decision fn takes on them; whole numbers (labels, tokens) are first rolled along their
+    rows, so class labels stay valid labels; then values are shifted by +1 or -1.
     """
     if array.size == 0:
         return array.copy() if attempt == 0 else None
     if array.dtype.kind == "b":
         return ~array if attempt == 0 else None
-    ways = ["nudge", "roll", "up", "down"] if array.dtype.kind == "f" else ["roll", "up", "down"]
+    whole = array.dtype.kind != "f" or bool(np.all(array == np.round(array)))
+    ways = ["roll", "up", "down"] if whole else ["nudge", "roll", "up", "down"]
     if attempt >= len(ways):
         return None
     way = ways[attempt]
@@ -284,11 +310,13 @@ class _Input:
     """How a replay gets one array: an input (maybe reshaped or cast), or a live tensor."""
 
     def __init__(self, slot: int, k: int | None = None, shape: Any = None, dtype: Any = None,
-                 tensor: Tensor | None = None) -> None:
-        self.slot, self.k, self.shape, self.dtype, self.tensor = slot, k, shape, dtype, tensor
+                 view: tuple | None = None) -> None:
+        self.slot, self.k, self.shape, self.dtype, self.view = slot, k, shape, dtype, view
 
     def read(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         array = arrays[self.k]
+        if self.view is not None:  # a slice of the input (an RNN's time step)
+            return _read_view(array, self.view)
         if self.shape is not None:
             array = array.reshape(self.shape).astype(self.dtype, copy=False)
         return array
@@ -404,6 +432,12 @@ class Program:
     def _constant(self, slot: Any, value: np.ndarray, other: np.ndarray, arrays: list,
                   changed: list, where: str) -> None:
         for k, (a, b) in enumerate(zip(arrays, changed)):
+            view = None if a is None else _view_in(value, a)
+            if view is not None:
+                again = _read_view(b, view)
+                if again is not None and _same(again, other):
+                    self.from_inputs.append(_Input(slot, k, view=view))
+                    return
             if a is None or not _follows(value, a) or not _follows(other, b):
                 continue
             identity = value is a
@@ -615,9 +649,15 @@ class Program:
                 claim(slot, f"const{slot}")
         counts: dict[str, int] = {}
         for node in graph.ops:
-            counts[node.operation.name] = counts.get(node.operation.name, 0) + 1
-            claim(graph.slot[node], f"{node.operation.name}{counts[node.operation.name]}")
+            stem = _STEMS.get(node.operation.name, node.operation.name)
+            counts[stem] = counts.get(stem, 0) + 1
+            claim(graph.slot[node], f"{stem}{counts[stem]}")
         return names
+
+
+# The course's letters for the values a network computes: z = x @ W + b, h = f(z).
+_STEMS = {"linear": "z", "matmul": "z", "tanh": "h", "sigmoid": "h", "relu": "h",
+          "bce_with_logits_mean": "loss", "cross_entropy": "loss"}
 
 
 def _check(checks: list, value: np.ndarray) -> None:
@@ -666,9 +706,10 @@ def _signature(inputs: Sequence) -> tuple:
     key = []
     for position, x in enumerate(inputs):
         if isinstance(x, Tensor):
-            key.append(("tensor", x.shape, x.dtype.str, x.requires_grad))
+            key.append(("tensor", x.shape, x.dtype.str, x.requires_grad,
+                        x._array.flags.c_contiguous))
         elif isinstance(x, np.ndarray):
-            key.append(("array", x.shape, x.dtype.str))
+            key.append(("array", x.shape, x.dtype.str, x.flags.c_contiguous))
         elif isinstance(x, (bool, int, float, str, type(None))):
             key.append(("value", type(x).__name__, x))  # a new number: a new program
         elif isinstance(x, Node):
@@ -711,7 +752,7 @@ def _known_names(fn: Callable) -> dict[int, str]:
 
 def _cell_is_set(cell: Any) -> bool:
     try:
-        cell.cell_contents
+        _ = cell.cell_contents
     except ValueError:
         return False
     return True
@@ -751,6 +792,7 @@ class Captured:
 
     def __call__(self, *inputs: Any) -> Any:
         key = _signature(inputs)
+        self._last_run = None  # the previous step's arrays go before this step makes its own
         inputs_list = list(inputs)
         arrays = [_array_of_input(x) for x in inputs]
         self._calls += 1
@@ -773,6 +815,7 @@ class Captured:
         self._note(recaptured)
         self.replays += 1
         self._last = program
+        self._last_run = (program, values, grads)
         for slot, k, tensor in program.grad_targets:
             grad = grads[slot]
             if grad is None:
@@ -810,10 +853,45 @@ class Captured:
     def __str__(self) -> str:
         return self.code
 
+    def graph(self) -> ProgramNode:
+        """The latest program as a graph to draw (``viz.draw(step.graph(), "step.svg")``).
+
+        Each op is a node holding the values and gradients of the latest replay (before
+        the first replay, none); leaves are the inputs, parameters and constants.
+        """
+        program = self.program
+        values = grads = [None] * program.count
+        if getattr(self, "_last_run", (None,))[0] is program:
+            _, values, grads = self._last_run
+        nodes: dict[int, ProgramNode] = {}
+        first_op = program.count - len(program.ops)
+        for slot in range(program.count):
+            op = program.ops[slot - first_op] if slot >= first_op else None
+            parents = tuple(nodes[p] for p in op[1]) if op else ()
+            nodes[slot] = ProgramNode(_name_of(program, slot), op[0] if op else None, parents,
+                                      values[slot], grads[slot],
+                                      bool(op) or slot in program.requires)
+        return nodes[program.loss_slot]
+
     def __repr__(self) -> str:
         program = self.program
         return (f"<captured step: {len(program.ops)} ops forward, {len(program.backward_order)} "
                 f"backward; {self.captures} capture(s), {self.replays} replay(s)>")
+
+
+class ProgramNode:
+    """A value of a captured program, with the plain attributes viz reads from a node."""
+
+    def __init__(self, name: str, operation: type[Op] | None, parents: tuple, data: Any,
+                 grad: Any, requires_grad: bool) -> None:
+        self.name, self.operation, self.parents = name, operation, parents
+        self.op = operation.symbol if operation is not None else ""
+        self.data = np.zeros(0) if data is None else data
+        self.grad, self.requires_grad = grad, requires_grad
+        self.params, self.scalar = None, False
+
+    def __repr__(self) -> str:
+        return f"ProgramNode({self.name})"
 
 
 def _describe_key(key: tuple) -> str:
@@ -914,13 +992,19 @@ def _literal(value: np.ndarray) -> str:
     return f"np.array(...)  # shape {value.shape}"
 
 
+def _doc(op: type[Op]) -> str:
+    """The op's docstring up to its first blank line, as one line."""
+    text = (op.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(text.split())
+
+
 def _formula(op: type[Op]) -> str:
-    formula = op.doc().split(";")[0].strip()
+    formula = _doc(op).split(";")[0].strip()
     return f"{op.name}: {formula}" if formula else op.name
 
 
 def _derivatives(op: type[Op], count: int) -> list[str]:
-    parts = op.doc().split(";", 1)
+    parts = _doc(op).split(";", 1)
     text = parts[1].strip() if len(parts) > 1 else ""
     pieces = [p.strip() for p in text.replace(", d", "\0d").split("\0")] if text else []
     if len(pieces) != count:

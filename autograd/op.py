@@ -49,6 +49,11 @@ class Op:
     # with the op's own sentence (domain_error), at the op that did it.
     leaves_domain: ClassVar[bool] = False
 
+    # How a captured program prints the op (chaingrad.capture): a forward expression and
+    # one backward expression per input, over the inputs' names {0}, {1}, ..., the output
+    # {out}, its gradient {g} and the parameters by name. None prints a call to the rule.
+    code: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # Students may write forward/backward without @staticmethod; accept both.

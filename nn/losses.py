@@ -150,6 +150,8 @@ class MeanBinaryCrossEntropyWithLogits(Op):
 
     name = "bce_with_logits_mean"
     symbol = "bce"
+    code = ("np.mean(np.logaddexp(0, {0}) - {1} * {0})",
+            ("{g} / {0}.size * (0.5 * (1 + np.tanh(0.5 * {0})) - {1})", "-{g} / {0}.size * {0}"))
     on_values = False
     selective_backward = True
 

@@ -11,6 +11,7 @@ import pytest
 from chaingrad import Tensor, capture, nn
 from chaingrad.autograd import CaptureError
 from chaingrad.nn import losses
+from chaingrad.nn.models import DigitsCNN, SequenceModel
 
 
 def _moons_model(seed=0):
@@ -191,7 +192,8 @@ def test_replays_allocate_no_more_than_eager_and_nothing_accumulates():
 
     def peak(run, times):
         tracemalloc.start()
-        run()  # warm
+        for _ in range(10):  # warm: caches and the step's bookkeeping reach their size
+            run()
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(times):
@@ -206,3 +208,161 @@ def test_replays_allocate_no_more_than_eager_and_nothing_accumulates():
     _, eager_peak = peak(lambda: _eager_step(model, x, t), 50)
     assert grown < 4096  # the program's lists are reused: 50 replays leave nothing behind
     assert replay_peak < eager_peak
+
+
+# ---------------------------------------------------------------- the program, readable
+
+
+def test_print_shows_the_program_as_numpy_with_each_ops_formula():
+    model = _moons_model()
+    x, t = _batch(np.random.default_rng(7))
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), x, t)
+    lines = str(step).splitlines()
+    assert "h1 = np.tanh(z1)  # tanh: f(x) = tanh x" in lines
+    assert "dz1 = dh1 * (1 - h1 * h1)  # tanh': df/dx = 1 - tanh(x)**2" in lines
+    assert "z1 = x @ L1_W + L1_b  # linear: f(x, W, b) = x @ W + b" in lines
+    assert step.code == str(step)
+
+
+def test_the_printed_program_runs_and_gives_the_replayed_gradients():
+    model = _moons_model()
+    x, t = _batch(np.random.default_rng(8))
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), x, t)
+    namespace = {"np": np, "x": x, "t": t}
+    namespace.update({p.name.replace(".", "_"): p.data for p in model.parameters()})
+    exec(step.code, namespace)  # straight-line numpy: nothing else is needed
+    loss = step(x, t)
+    assert namespace["loss1"] == pytest.approx(float(loss), rel=1e-12)
+    for p in model.parameters():
+        np.testing.assert_allclose(namespace["d" + p.name.replace(".", "_")], p.grad, rtol=1e-10)
+
+
+def test_an_op_without_a_template_prints_a_call_to_its_rule():
+    nn.manual_seed(2)
+    model = DigitsCNN(channels=(2, 3), hidden=8)
+    x = np.random.default_rng(9).normal(size=(4, 64))
+    labels = np.array([1.0, 2.0, 3.0, 0.0])
+    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, labels)
+    assert "Conv2d.forward(" in step.code and "Conv2d.backward(" in step.code
+
+
+def test_viz_draws_the_captured_program():
+    from chaingrad import viz
+
+    model = _moons_model()
+    x, t = _batch(np.random.default_rng(10))
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), x, t)
+    step(x, t)
+    graph = viz.to_networkx(step.graph())
+    names = {data["name"] for _, data in graph.nodes(data=True)}
+    assert {"x", "t", "L1_W", "z1", "h1", "loss1"} <= names
+    assert graph.number_of_nodes() == 14  # 6 ops, 2 inputs, 6 parameters
+    assert "<svg" in str(viz.draw(step.graph(), engine="builtin")._repr_svg_())
+
+
+# ---------------------------------------------------------------- equality on the course's nets
+
+
+def _same_as_eager(build, make_batch, loss_fn, steps=100, lr=0.05, optimizer=nn.optim.SGD):
+    """Train two copies, one eager and one captured; every step must agree bit for bit."""
+    eager_model = build()
+    model = copy.deepcopy(eager_model)
+    eager_opt = optimizer(eager_model.parameters(), lr=lr)
+    opt = optimizer(model.parameters(), lr=lr)
+    rng = np.random.default_rng(11)
+    step = capture(lambda *b: loss_fn(model, *b), *make_batch(rng))
+    for _ in range(steps):
+        batch = make_batch(rng)
+        eager_opt.zero_grad()
+        expected = loss_fn(eager_model, *batch)
+        expected.backward()
+        eager_opt.step()
+        opt.zero_grad()
+        loss = step(*batch)
+        assert loss.tobytes() == expected.data.tobytes()
+        opt.step()
+    for (name, p), q in zip(model.named_parameters(), eager_model.parameters()):
+        assert np.array_equal(p.data, q.data), name
+    assert step.captures == 1
+    return step
+
+
+def test_a_relu_mlp_in_float32_equals_eager():
+    def build():
+        nn.manual_seed(3)
+        return nn.MLP(784, [64, 32, 10], activation="relu")
+
+    def batch(rng):
+        return (rng.normal(size=(16, 784)).astype(np.float32),
+                rng.integers(0, 10, 16).astype(np.float32))
+
+    _same_as_eager(build, batch, lambda m, x, y: losses.cross_entropy(m(Tensor(x)), y), steps=30,
+                   optimizer=nn.optim.Adam, lr=0.01)
+
+
+def test_the_digits_cnn_equals_eager():
+    def build():
+        nn.manual_seed(4)
+        return DigitsCNN(channels=(4, 8), hidden=16)
+
+    def batch(rng):
+        return rng.normal(size=(8, 64)), rng.integers(0, 10, 8).astype(float)
+
+    _same_as_eager(build, batch, lambda m, x, y: losses.cross_entropy(m(x), y), steps=100)
+
+
+def test_an_rnn_over_a_fixed_length_equals_eager():
+    def build():
+        nn.manual_seed(5)
+        return SequenceModel(nn.RNN(3, 8), 1, last_only=True)
+
+    def batch(rng):
+        x = rng.normal(size=(4, 6, 3))
+        return x, x.sum(axis=(1, 2)).reshape(-1, 1)
+
+    _same_as_eager(build, batch, lambda m, x, y: losses.mse(m(x), y), steps=100, lr=0.01)
+
+
+def test_the_tiny_transformer_equals_eager():
+    def build():
+        nn.manual_seed(6)
+        return nn.TransformerLM(vocab_size=7, context=5, dim=8, num_heads=2, num_layers=1)
+
+    def batch(rng):
+        tokens = rng.integers(0, 7, size=(3, 6))
+        return tokens[:, :5], tokens[:, 1:].reshape(-1).astype(float)
+
+    def loss_fn(m, tokens, targets):
+        return losses.cross_entropy(m(tokens).reshape(-1, 7), targets)
+
+    _same_as_eager(build, batch, loss_fn, steps=100, lr=0.01, optimizer=nn.optim.Adam)
+
+
+# ---------------------------------------------------------------- every op in the registry
+
+
+from test_ops import OPS, SECOND, _fixed_inputs, _ids, _run  # noqa: E402
+
+
+@pytest.mark.parametrize(("name", "case"), SECOND, ids=_ids(SECOND))
+def test_every_tensor_op_in_the_registry_can_be_captured(name, case):
+    inputs = _fixed_inputs(name, case, np.float64)
+    weights = np.random.default_rng(12).standard_normal(_run(name, case, *inputs).shape)
+    step = capture(lambda *xs: (_run(name, case, *xs) * weights).sum(), *inputs)
+    others = [Tensor(x.data * 0.97 + 0.01, requires_grad=True) for x in inputs]
+    twins = [Tensor(x.data, requires_grad=True) for x in others]
+    loss = step(*others)
+    expected = (_run(name, case, *twins) * weights).sum()
+    expected.backward()
+    assert loss.tobytes() == expected.data.tobytes()
+    for mine, theirs in zip(others, twins):
+        assert np.array_equal(mine.grad, theirs.grad)
+
+
+def test_ops_on_values_only_are_refused_with_the_reason():
+    from chaingrad import Value
+
+    values_only = [name for name, op in OPS.items() if not op.on_tensors]
+    assert values_only == ["dot"]
+    with pytest.raises(CaptureError, match="is a Value; capture replays Tensor graphs"):
+        capture(lambda w, x: OPS["dot"].apply(w, x), Value(1.0), Value(2.0))
