@@ -49,6 +49,7 @@ capture only; layers that have them read ``.data`` and are refused by rule 3.
 from __future__ import annotations
 
 import inspect
+import re
 import threading
 import traceback
 import warnings
@@ -263,11 +264,10 @@ def _read_view(source: np.ndarray, recipe: tuple) -> np.ndarray | None:
     offset, shape, strides = recipe
     if not source.flags.c_contiguous or offset % source.itemsize:
         return None
-    flat = source.reshape(-1)[offset // source.itemsize:]
-    last = sum((n - 1) * abs(st) for n, st in zip(shape, strides)) // source.itemsize
-    if any(st < 0 for st in strides) or (flat.size and last >= flat.size):
+    last = offset + sum((n - 1) * st for n, st in zip(shape, strides)) + source.itemsize
+    if any(st < 0 for st in strides) or last > source.nbytes:
         return None
-    return np.lib.stride_tricks.as_strided(flat, shape, strides, writeable=False)
+    return np.ndarray(shape, source.dtype, buffer=source, offset=offset, strides=strides)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -344,6 +344,7 @@ class Program:
         self.baked_params: dict[tuple, np.ndarray] = {}  # arrays among ops' parameters
         self.grad_targets: list[tuple[int, int | None, Tensor | None]] = []
         self.fitted: set[tuple[int, int]] = set()  # (op slot, input): broadcasting undone
+        self.facts: set[tuple] = set()  # what the example's replay met, for the fast code
         self._classify_leaves(graph, second, inputs, arrays)
         self.op_params = [self._params_of(i, node, second, arrays)
                           for i, node in enumerate(graph.ops)]
@@ -432,7 +433,9 @@ class Program:
     def _constant(self, slot: Any, value: np.ndarray, other: np.ndarray, arrays: list,
                   changed: list, where: str) -> None:
         for k, (a, b) in enumerate(zip(arrays, changed)):
-            view = None if a is None else _view_in(value, a)
+            view = None
+            if a is not None and value is not a and value.size != a.size:  # a slice of a
+                view = _view_in(value, a)
             if view is not None:
                 again = _read_view(b, view)
                 if again is not None and _same(again, other):
@@ -440,7 +443,8 @@ class Program:
                     return
             if a is None or not _follows(value, a) or not _follows(other, b):
                 continue
-            identity = value is a
+            identity = value is a or (value.shape == a.shape and value.dtype == a.dtype
+                                      and np.may_share_memory(value, a))  # a's own memory
             if _same(a, b) and not identity:
                 continue  # the input did not change, so this proves nothing
             shape = None if identity else value.shape
@@ -509,7 +513,7 @@ class Program:
         ins = tuple(self.graph.slot[p] for p in node.parents)
         out = self.graph.slot[node]
         checks = self.guards.get(out)
-        forward = op.forward
+        forward, facts = op.forward, self.facts
         recipes = None
         if isinstance(params, tuple):
             params, recipes = params
@@ -530,8 +534,10 @@ class Program:
                 raise OpError(_shape_message(op, datas, given, error)) from None
             if type(data) is not np.ndarray:
                 data = np.asarray(data)
+                facts.add(("asarray", out))
             if data.dtype != datas[0].dtype:
                 data = _keep_precision(data, datas)
+                facts.add(("keep", out))
             values[out] = data
             if checks is not None:
                 _check(checks, data)
@@ -552,12 +558,13 @@ class Program:
         if isinstance(node_params, tuple):
             node_params, recipes = node_params
         extra = {"needs_grad": tuple(wanted)} if op.selective_backward else {}
-        backward, fitted = op.backward, self.fitted
+        backward, fitted, facts = op.backward, self.fitted, self.facts
         targets = [(n, slot) for n, (slot, want) in enumerate(zip(ins, wanted)) if want]
 
         def run(values: list, grads: list, arrays: list) -> None:
             grad_out = grads[out]
             if grad_out is None:
+                facts.add(("no gradient", out))
                 return
             given = params if recipes is None else {
                 **_rebuilt(node_params, recipes, arrays), **extra}
@@ -569,6 +576,7 @@ class Program:
             for n, slot in targets:  # eager's own accumulation, in eager's order
                 grad = sent[n]
                 if grad is None:
+                    facts.add(("none sent", out, n))
                     continue
                 data = datas[n]
                 if type(grad) is not np.ndarray or grad.shape != data.shape or (
@@ -614,13 +622,110 @@ class Program:
             for t, grad in zip(targets, saved):
                 t.grad = grad
         values, grads = self.run(arrays)
-        same = _same(values[self.loss_slot], graph.loss._array) and all(
-            (e is None and grads[slot] is None) or (
-                e is not None and grads[slot] is not None and _same(e, grads[slot]))
-            for e, (slot, _, _) in zip(eager, self.grad_targets))
+        self.replay = self._compile()
+        loss, _, fast_grads = self.replay(arrays)
+        same = _same(values[self.loss_slot], graph.loss._array) and _same(
+            loss, graph.loss._array) and all(
+            (e is None and grads[slot] is None and f is None) or (
+                e is not None and grads[slot] is not None and f is not None
+                and _same(e, grads[slot]) and _same(e, f))
+            for e, (slot, _, _), f in zip(eager, self.grad_targets, fast_grads))
         if not same:  # pragma: no cover - a bug in capture, never the student's
             raise CaptureError("capture: the replayed step differs from eager backward() on "
                                "the example inputs; please report this")
+
+    def _compile(self) -> Callable:
+        """The program as one Python function: each op's rule called on local variables.
+
+        The same calls as the step-by-step ``run`` (and as eager), in the same order, minus
+        the bookkeeping that the example's replay showed to be unneeded for these shapes
+        (undoing broadcasting where no gradient needed it, converting numpy scalars).
+        """
+        graph, facts = self.graph, self.facts
+        first_op = len(graph.leaves)
+        space: dict[str, Any] = {"_check": _check, "_rebuilt": _rebuilt, "_fit": _fit_to_tensor,
+                                 "_domain": _forward_in_domain, "_keep": _keep_precision,
+                                 "_asarray": np.asarray, "_seed": _seed_like}
+        lines = ["def replay(arrays):"]
+        for slot, tensor in self.live:
+            space[f"T{slot}"] = tensor
+            lines.append(f"    v{slot} = T{slot}._array")
+        for entry in self.from_inputs:
+            if isinstance(entry.slot, int):
+                if entry.shape is None and entry.view is None:
+                    lines.append(f"    v{entry.slot} = arrays[{entry.k}]")
+                else:
+                    space[f"I{entry.slot}"] = entry
+                    lines.append(f"    v{entry.slot} = I{entry.slot}.read(arrays)")
+        for slot, array in self.baked.items():
+            space[f"C{slot}"] = array
+            lines.append(f"    v{slot} = C{slot}")
+        for slot, checks in self.guards.items():
+            space[f"K{slot}"] = checks
+            if slot < first_op:
+                lines.append(f"    _check(K{slot}, v{slot})")
+        for i, node in enumerate(graph.ops):
+            out, op = first_op + i, node.operation
+            args = ", ".join(f"v{graph.slot[p]}" for p in node.parents)
+            params = self.op_params[i]
+            space[f"OP{out}"], space[f"F{out}"] = op, op.forward
+            given = ""
+            if isinstance(params, tuple):
+                space[f"PP{out}"], space[f"R{out}"] = params
+                lines.append(f"    P{out} = _rebuilt(PP{out}, R{out}, arrays)")
+                given = f"P{out}"
+            elif params is not None:
+                space[f"P{out}"] = params
+                given = f"P{out}"
+            if op.leaves_domain:
+                lines.append(f"    v{out} = _domain(OP{out}, [{args}], {given or None})")
+            else:
+                lines.append(f"    v{out} = F{out}({args}{', **' + given if given else ''})")
+            if ("asarray", out) in facts:
+                lines.append(f"    v{out} = _asarray(v{out})")
+            if ("keep", out) in facts:
+                lines.append(f"    v{out} = _keep(v{out}, [{args}])")
+            if out in self.guards:
+                lines.append(f"    _check(K{out}, v{out})")
+        lines.append(f"    g{self.loss_slot} = _seed(v{self.loss_slot})")
+        written: set[int] = set()
+        for node in graph.backward_order:
+            out, op = graph.slot[node], node.operation
+            if ("no gradient", out) in facts:
+                continue
+            ins = [graph.slot[p] for p in node.parents]
+            args = "".join(f", v{j}" for j in ins)
+            wanted = tuple(p.requires_grad for p in node.parents)
+            params = self.op_params[out - first_op]
+            space[f"B{out}"] = op.backward
+            extra = {"needs_grad": wanted} if op.selective_backward else {}
+            if isinstance(params, tuple):
+                space[f"QQ{out}"], space[f"R{out}"], space[f"X{out}"] = params[0], params[1], extra
+                lines.append(f"    Q{out} = {{**_rebuilt(QQ{out}, R{out}, arrays), **X{out}}}")
+                given = f", **Q{out}"
+            elif params or extra:
+                space[f"Q{out}"] = {**(params or {}), **extra}
+                given = f", **Q{out}"
+            else:
+                given = ""
+            lines.append(f"    s = B{out}(g{out}, v{out}{args}{given})")
+            for n, (j, want) in enumerate(zip(ins, wanted)):
+                if not want or ("none sent", out, n) in facts:
+                    continue
+                grad = f"s[{n}]"
+                if (out, n) in self.fitted:
+                    grad = f"_fit({grad}, v{j}, OP{out}, {n})"
+                lines.append(f"    g{j} = {grad}" if j not in written else
+                             f"    g{j} = g{j} + {grad}")
+                written.add(j)
+        returned = ", ".join(f"g{slot}" if slot in written else "None"
+                             for slot, _, _ in self.grad_targets)
+        extras = ", ".join(f"v{graph.slot[x]}" for x in graph.extras)
+        lines.append(f"    return v{self.loss_slot}, ({extras}{',' if extras else ''}), "
+                     f"({returned}{',' if returned else ''})")
+        self.source = "\n".join(_release_early(lines))
+        exec(compile(self.source, "<captured step>", "exec"), space)  # our own text, no input
+        return space["replay"]
 
     # -- names for print
 
@@ -658,6 +763,31 @@ class Program:
 # The course's letters for the values a network computes: z = x @ W + b, h = f(z).
 _STEMS = {"linear": "z", "matmul": "z", "tanh": "h", "sigmoid": "h", "relu": "h",
           "bce_with_logits_mean": "loss", "cross_entropy": "loss"}
+
+
+def _release_early(lines: list[str]) -> list[str]:
+    """Delete each value and gradient after its last use, so numpy can reuse its memory
+    during the step (eager keeps the whole graph until the step ends)."""
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines[1:-1], start=1):
+        for name in re.findall(r"\b[vgs]\d*\b", line):
+            last[name] = i
+    returned = set(re.findall(r"\b[vg]\d+\b", lines[-1]))
+    ending: dict[int, list[str]] = {}
+    for name, i in last.items():
+        if name not in returned and name != "s":
+            ending.setdefault(i, []).append(name)
+    out = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i in ending:
+            out.append(f"    del {', '.join(sorted(ending[i]))}")
+    return out
+
+
+def _seed_like(loss: np.ndarray) -> np.ndarray:
+    """backward()'s seed: 1 in the loss's shape and dtype."""
+    return np.array(1, dtype=loss.dtype).reshape(loss.shape)
 
 
 def _check(checks: list, value: np.ndarray) -> None:
@@ -792,7 +922,6 @@ class Captured:
 
     def __call__(self, *inputs: Any) -> Any:
         key = _signature(inputs)
-        self._last_run = None  # the previous step's arrays go before this step makes its own
         inputs_list = list(inputs)
         arrays = [_array_of_input(x) for x in inputs]
         self._calls += 1
@@ -806,26 +935,21 @@ class Captured:
             fresh = Program(self.fn, inputs_list, self._names)
             _compare(program, fresh)
         try:
-            values, grads = program.run(arrays)
+            loss, extras, grads = program.replay(arrays)
         except _Stale as stale:
             self.reasons.append(f"a decision changed: {stale}")
             program = self._capture(inputs_list, key)
-            values, grads = program.run(arrays)
+            loss, extras, grads = program.replay(arrays)
             recaptured = True
         self._note(recaptured)
         self.replays += 1
-        self._last = program
-        self._last_run = (program, values, grads)
-        for slot, k, tensor in program.grad_targets:
-            grad = grads[slot]
+        self._last, self._last_arrays = program, arrays
+        for (_, k, tensor), grad in zip(program.grad_targets, grads):
             if grad is None:
                 continue
             target = inputs[k] if tensor is None else tensor
             target.grad = grad if target.grad is None else target.grad + grad
-        loss = values[program.loss_slot]
-        if not program.returns_tuple:
-            return loss
-        return (loss, *[values[slot] for slot in program.extra_slots])
+        return (loss, *extras) if program.returns_tuple else loss
 
     def _note(self, recaptured: bool) -> None:
         self._recent = (self._recent + [recaptured])[-10:]
@@ -856,13 +980,15 @@ class Captured:
     def graph(self) -> ProgramNode:
         """The latest program as a graph to draw (``viz.draw(step.graph(), "step.svg")``).
 
-        Each op is a node holding the values and gradients of the latest replay (before
-        the first replay, none); leaves are the inputs, parameters and constants.
+        Each op is a node holding its values and gradients for the latest call's inputs
+        and the parameters as they are now (before the first call, none); leaves are the
+        inputs, parameters and constants.
         """
         program = self.program
         values = grads = [None] * program.count
-        if getattr(self, "_last_run", (None,))[0] is program:
-            _, values, grads = self._last_run
+        arrays = getattr(self, "_last_arrays", None)
+        if arrays is not None:
+            values, grads = program.run(arrays)
         nodes: dict[int, ProgramNode] = {}
         first_op = program.count - len(program.ops)
         for slot in range(program.count):
