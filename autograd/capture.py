@@ -862,7 +862,7 @@ def _known_names(fn: Callable) -> dict[int, str]:
         arguments = []
     for k, name in enumerate(arguments):
         names[-1 - k] = name
-    reachable = [getattr(fn, "__self__", None)]
+    reachable = [getattr(fn, "__self__", None), *getattr(fn, "args", ())]  # a partial's too
     reachable += [cell.cell_contents for cell in (getattr(fn, "__closure__", None) or ())
                   if _cell_is_set(cell)]
     code = getattr(fn, "__code__", None)

@@ -370,3 +370,46 @@ def test_ops_on_values_only_are_refused_with_the_reason():
     assert values_only == ["dot"]
     with pytest.raises(CaptureError, match="is a Value; capture replays Tensor graphs"):
         capture(lambda w, x: OPS["dot"].apply(w, x), Value(1.0), Value(2.0))
+
+
+# ---------------------------------------------------------------- fit(capture=True)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_fit_with_capture_gives_the_same_history_and_weights_bit_for_bit(optimizer):
+    X, y = nn.data.moons(200, noise=0.1, seed=0)
+    runs = []
+    for captured in (False, True):
+        model = _moons_model(3)
+        model.compile(loss="bce_with_logits", optimizer=optimizer, metrics=["accuracy"])
+        history = model.fit(X, y, epochs=3, batch_size=32, verbose=0, seed=1, capture=captured)
+        runs.append((history, [p.data.copy() for p in model.parameters()]))
+    (eager, eager_weights), (replayed, weights) = runs
+    assert eager.history == replayed.history  # every epoch's loss and accuracy, exactly
+    assert all(np.array_equal(a, b) for a, b in zip(eager_weights, weights))
+    step = replayed.params["capture"]
+    assert "capture" not in eager.params
+    assert step.captures == 2  # batches of 32 and the last batch of 8 (200 = 6 * 32 + 8)
+    assert "h1 = np.tanh(z1)" in str(step)
+
+
+def test_fit_says_when_its_steps_are_captured(capsys):
+    X, y = nn.data.moons(64, noise=0.1, seed=0)
+    model = _moons_model()
+    model.compile(loss="bce_with_logits", optimizer="sgd")
+    model.fit(X, y, epochs=1, verbose=2, capture=True)
+    assert "captured" in capsys.readouterr().out
+    model.fit(X, y, epochs=1, verbose=2)
+    assert "captured" not in capsys.readouterr().out
+
+
+def test_fit_with_capture_refuses_dropout_and_scalar_networks():
+    X, y = nn.data.moons(64, noise=0.1, seed=0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Dropout(0.3), nn.Linear(8, 1))
+    model.compile(loss="bce_with_logits", optimizer="sgd")
+    with pytest.raises(CaptureError, match="dropout"):
+        model.fit(X, y, epochs=1, verbose=0, capture=True)
+    scalar = nn.scalar.MLP(2, [3, 1])
+    scalar.compile(loss="mse", optimizer="sgd")
+    with pytest.raises(ValueError, match="capture=True replays Tensor graphs"):
+        scalar.fit(X[:4], y[:4], epochs=1, verbose=0, capture=True)
