@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 import threading
 import traceback
 import warnings
@@ -892,7 +893,12 @@ def _cell_is_set(cell: Any) -> bool:
 
 
 class Captured:
-    """A captured step: call it like fn; print it to read the program it became."""
+    """A captured step: call it like fn; print it to read the program it became.
+
+    ``fn`` is the function captured (call it for an eager step); ``captures`` counts the
+    programs made and ``reasons`` says why each one after the first was; ``programs``
+    holds one per signature of inputs.
+    """
 
     def __init__(self, fn: Callable, example_inputs: tuple, check_every: int = 100,
                  keep: int = 8) -> None:
@@ -975,7 +981,8 @@ class Captured:
         return program_code(self.program)
 
     def __str__(self) -> str:
-        return self.code
+        """The code, each line kept to 79 columns by shortening its comment (…)."""
+        return "\n".join(_fit_line(line, 79) for line in self.code.splitlines())
 
     def graph(self) -> ProgramNode:
         """The latest program as a graph to draw (``viz.draw(step.graph(), "step.svg")``).
@@ -1059,14 +1066,17 @@ def capture(fn: Callable, *example_inputs: Any, check_every: int = 100) -> Captu
 def program_code(program: Program) -> str:
     """Straight-line Python over numpy for a program: forward, then backward."""
     names = program.names
-    lines = [f"# a captured step: {len(program.ops)} ops; inputs and parameters:"]
-    for entry in program.from_inputs:
-        if isinstance(entry.slot, int):
-            shape, dtype = program.leaf_shapes[entry.slot]
-            lines.append(f"#   {names[entry.slot]}: {shape} {dtype}")
-    for slot, _ in program.live:
-        shape, dtype = program.leaf_shapes[slot]
-        lines.append(f"#   {names[slot]}: {shape} {dtype}")
+
+    def listed(slots: list[int]) -> str:
+        return ", ".join(f"{names[slot]} {program.leaf_shapes[slot][0]}" for slot in slots)
+
+    inputs = [e.slot for e in program.from_inputs if isinstance(e.slot, int)]
+    dtypes = sorted({str(program.leaf_shapes[slot][1]) for slot in program.leaf_shapes})
+    lines = textwrap.wrap(f"# inputs {listed(inputs)}; {', '.join(dtypes)}", 79,
+                          subsequent_indent="#   ", break_on_hyphens=False)
+    if program.live:
+        lines += textwrap.wrap(f"# parameters {listed([slot for slot, _ in program.live])}",
+                               79, subsequent_indent="#   ", break_on_hyphens=False)
     lines.append("# forward")
     for slot, value in program.baked.items():
         if isinstance(slot, int):
@@ -1102,6 +1112,14 @@ def program_code(program: Program) -> str:
     return "\n".join(lines)
 
 
+def _fit_line(line: str, width: int) -> str:
+    if len(line) <= width or "  # " not in line:
+        return line
+    code, comment = line.split("  # ", 1)
+    room = width - len(code) - 4
+    return f"{code}  # {comment[:room - 1]}…" if room > 8 else code
+
+
 def _name_of(program: Program, slot: int) -> str:
     return program.names.get(slot) or f"t{slot}"
 
@@ -1124,9 +1142,14 @@ def _doc(op: type[Op]) -> str:
     return " ".join(text.split())
 
 
+def _label(op: type[Op]) -> str:
+    """The op's short word (its symbol when that is a word: bce, σ), else its name."""
+    return op.symbol if op.symbol.isidentifier() else op.name
+
+
 def _formula(op: type[Op]) -> str:
     formula = _doc(op).split(";")[0].strip()
-    return f"{op.name}: {formula}" if formula else op.name
+    return f"{_label(op)}: {formula}" if formula else _label(op)
 
 
 def _derivatives(op: type[Op], count: int) -> list[str]:
@@ -1135,7 +1158,7 @@ def _derivatives(op: type[Op], count: int) -> list[str]:
     pieces = [p.strip() for p in text.replace(", d", "\0d").split("\0")] if text else []
     if len(pieces) != count:
         pieces = [text or "its backward rule"] * count
-    return [f"{op.name}': {piece}" for piece in pieces]
+    return [f"{_label(op)}': {piece}" for piece in pieces]
 
 
 def _params_text(params: dict | None) -> dict[str, str]:
