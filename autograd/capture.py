@@ -610,6 +610,41 @@ class Program:
             step(values, grads, arrays)
         return values, grads
 
+    def verify(self, fn: Callable, inputs: list, arrays: list) -> None:
+        """check_every: fn traced again on these inputs must give this program.
+
+        One eager forward: the same ops with the same inputs and parameters, the same
+        tensors where the program reads live ones, and every constant the same or read
+        from the inputs as the program reads it. Anything else raises CaptureError.
+        """
+        trace = _Trace(fn, inputs)
+        graph = _Graph(trace)
+        leaves = {slot: leaf for leaf, slot in graph.slot.items() if leaf.operation is None}
+        same = graph.structure() == self.structure and len(leaves) == len(self.leaf_shapes)
+        for slot, tensor in self.live if same else ():
+            same = same and leaves[slot] is tensor
+        for entry in self.from_inputs if same else ():
+            if isinstance(entry.slot, int):
+                same = same and _same(leaves[entry.slot]._array, entry.read(arrays))
+        for slot, value in self.baked.items() if same else ():
+            same = same and _same(leaves[slot]._array, value)
+        for (i, key, position), value in self.baked_params.items() if same else ():
+            found = graph.ops[i].params[key]
+            same = same and _same(found if position is None else found[position], value)
+        recipes = [entry for params in self.op_params if isinstance(params, tuple)
+                   for entry in params[1]]
+        for entry in recipes if same else ():  # arrays among parameters that follow inputs
+            i, key, position = entry.slot
+            found = graph.ops[i].params[key]
+            same = same and _same(found if position is None else found[position],
+                                  entry.read(arrays))
+        if not same:
+            raise CaptureError(
+                "capture: the function no longer gives the program being replayed (a "
+                "constant or the graph changed: a global it reads, a setting changed between "
+                "calls?). Calls since the last check (check_every) may have used the old "
+                "program; capture the step again after such a change")
+
     def _check_against_eager(self, graph: _Graph, inputs: list, arrays: list) -> None:
         """Replay the example once and compare with eager backward(), bit for bit."""
         targets = [graph.leaves[slot] for slot, _, _ in self.grad_targets]
@@ -938,8 +973,7 @@ class Captured:
             program = self._capture(inputs_list, key)
             recaptured = True
         elif self.check_every and self._calls % self.check_every == 0:
-            fresh = Program(self.fn, inputs_list, self._names)
-            _compare(program, fresh)
+            program.verify(self.fn, inputs_list, arrays)
         try:
             loss, extras, grads = program.replay(arrays)
         except _Stale as stale:
@@ -1029,22 +1063,6 @@ class ProgramNode:
 
 def _describe_key(key: tuple) -> str:
     return ", ".join(f"{k[1]} {k[2]}" if k[0] != "value" else f"{k[2]!r}" for k in key)
-
-
-def _compare(program: Program, fresh: Program) -> None:
-    """check_every: the program captured afresh must equal the one being replayed."""
-    same = program.structure == fresh.structure and program.baked.keys() == fresh.baked.keys()
-    same = same and all(_same(program.baked[s], fresh.baked[s]) for s in program.baked)
-    same = same and program.baked_params.keys() == fresh.baked_params.keys() and all(
-        _same(program.baked_params[s], fresh.baked_params[s]) for s in program.baked_params)
-    same = same and [(e.slot, e.k, e.shape) for e in program.from_inputs] == [
-        (e.slot, e.k, e.shape) for e in fresh.from_inputs]
-    if not same:
-        raise CaptureError(
-            "capture: the function no longer gives the program being replayed (a constant "
-            "or the graph changed: a global it reads, a setting changed between calls?). "
-            "Calls since the last check (check_every) may have used the old program; "
-            "capture the step again after such a change")
 
 
 def capture(fn: Callable, *example_inputs: Any, check_every: int = 100) -> Captured:
