@@ -452,8 +452,8 @@ class Program:
             self.from_inputs.append(_Input(slot, k, shape, None if identity else value.dtype))
             return
         if _same(value, other):
-            if isinstance(slot, int):
-                self.baked[slot] = value.copy()
+            if isinstance(slot, int):  # kept, not copied: a change made in place is followed
+                self.baked[slot] = value
             else:  # the op's parameters keep it; remembered to compare (check_every)
                 self.baked_params[slot] = value
             return

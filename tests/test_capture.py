@@ -157,6 +157,28 @@ def test_a_global_changed_between_calls_is_caught_by_the_periodic_check():
             step(np.ones(2))
 
 
+def test_an_array_among_an_ops_parameters_rebound_between_calls_is_caught_too():
+    from chaingrad import where
+
+    w = Tensor(np.ones(3), requires_grad=True)
+    settings = {"mask": np.array([True, False, True])}
+    step = capture(lambda x: where(settings["mask"], w * x, -w * x).sum(), np.ones(3),
+                   check_every=3)
+    step(np.ones(3))
+    settings["mask"] = np.array([False, False, True])
+    with pytest.raises(CaptureError, match="no longer gives the program"):
+        for _ in range(3):
+            step(np.ones(3))
+
+
+def test_a_constant_changed_in_place_is_followed():
+    w = Tensor(np.ones(2), requires_grad=True)
+    offset = np.array([1.0, 2.0])
+    step = capture(lambda x: (w * x + Tensor(offset)).sum(), np.ones(2))
+    offset[:] = [10.0, 20.0]  # the program keeps the array, not a copy of it
+    assert step(np.ones(2)) == 32.0
+
+
 def test_targets_reshaped_and_cast_by_the_loss_follow_the_inputs():
     nn.manual_seed(1)
     model = nn.Linear(3, 4)
