@@ -27,7 +27,9 @@ When a program may no longer be the function (the rules; never a stale replay in
   2. Decisions on values: while capturing, every conversion of a tensor to a Python value
      (``bool(t)``, ``if t > 0``, ``t.item()``) is recorded as a guard, and re-checked at
      that point of every replay. A guard that comes out differently captures again, on
-     these inputs, before anything is computed from the old path.
+     these inputs, before anything is computed from the old path. ``if t > 0`` changes
+     only when the decision does; ``t.item()`` whenever the number does (capture cannot
+     see what Python does with it), so most steps capture again and a warning says so.
   3. Values that leave the graph: reading ``.data`` (or ``numpy()``) of a tensor computed
      in fn or of a parameter, and computing with it outside the graph, is refused at
      capture with a sentence: the program could not follow those numbers.

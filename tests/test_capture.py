@@ -439,3 +439,29 @@ def test_fit_with_capture_refuses_dropout_and_scalar_networks():
     scalar.compile(loss="mse", optimizer="sgd")
     with pytest.raises(ValueError, match="capture=True replays Tensor graphs"):
         scalar.fit(X[:4], y[:4], epochs=1, verbose=0, capture=True)
+
+
+def test_batch_norm_in_training_mode_is_refused_and_captured_in_evaluation_mode():
+    nn.manual_seed(7)
+    model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
+    x, t = _batch(np.random.default_rng(13))
+    with pytest.raises(CaptureError, match=r"reads the values of .*\(\.data, at "):
+        capture(lambda x, t: losses.mse(model(x), t), x, t)  # its running averages
+    model.eval()
+    assert capture(lambda x, t: losses.mse(model(x), t), x, t).captures == 1
+
+
+def test_a_decision_that_changes_every_call_warns_once():
+    from chaingrad.autograd.capture import CaptureWarning
+
+    w = Tensor([2.0], requires_grad=True)
+
+    def f(x):
+        s = (x * w).sum()
+        return s * 3 if s.item() > 1 else -s
+
+    step = capture(f, np.array([1.0]))
+    with pytest.warns(CaptureWarning, match="most calls had to capture again"):
+        for value in [0.1, 1.0] * 6:  # the decision flips at every call
+            step(np.array([value]))
+    assert step.captures == 13
