@@ -56,6 +56,7 @@ import textwrap
 import threading
 import traceback
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -873,11 +874,13 @@ def _with_values(x: Any, array: np.ndarray) -> Any:
 def _signature(inputs: Sequence) -> tuple:
     key = []
     for position, x in enumerate(inputs):
-        if isinstance(x, Tensor):
-            key.append(("tensor", x.shape, x.dtype.str, x.requires_grad,
+        if type(x) is np.ndarray:  # the usual case first: a batch of data
+            key.append(("array", x.shape, x.dtype, x.flags.c_contiguous))
+        elif isinstance(x, Tensor):
+            key.append(("tensor", x.shape, x.dtype, x.requires_grad,
                         x._array.flags.c_contiguous))
         elif isinstance(x, np.ndarray):
-            key.append(("array", x.shape, x.dtype.str, x.flags.c_contiguous))
+            key.append(("array", x.shape, x.dtype, x.flags.c_contiguous))
         elif isinstance(x, (bool, int, float, str, type(None))):
             key.append(("value", type(x).__name__, x))  # a new number: a new program
         elif isinstance(x, Node):
@@ -950,7 +953,7 @@ class Captured:
         self.replays = 0         # calls answered by a program
         self.reasons: list[str] = []  # why each capture after the first happened
         self._calls = 0
-        self._recent: list[bool] = []
+        self._recent: deque[bool] = deque(maxlen=10)  # which of the last calls captured
         self._names = _known_names(fn)
         self._last: Program | None = None
         self._capture(list(example_inputs), _signature(example_inputs))
@@ -966,7 +969,7 @@ class Captured:
     def __call__(self, *inputs: Any) -> Any:
         key = _signature(inputs)
         inputs_list = list(inputs)
-        arrays = [_array_of_input(x) for x in inputs]
+        arrays = [x if type(x) is np.ndarray else _array_of_input(x) for x in inputs]
         self._calls += 1
         program = self.programs.get(key)
         recaptured = False
@@ -994,8 +997,8 @@ class Captured:
         return (loss, *extras) if program.returns_tuple else loss
 
     def _note(self, recaptured: bool) -> None:
-        self._recent = (self._recent + [recaptured])[-10:]
-        if len(self._recent) == 10 and sum(self._recent) >= 8 and not getattr(
+        self._recent.append(recaptured)
+        if recaptured and len(self._recent) == 10 and sum(self._recent) >= 8 and not getattr(
                 self, "_warned", False):
             self._warned = True
             warnings.warn(
