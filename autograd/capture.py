@@ -320,7 +320,7 @@ class _Input:
     def read(self, arrays: Sequence[np.ndarray]) -> np.ndarray:
         array = arrays[self.k]
         if self.view is not None:  # a slice of the input (an RNN's time step)
-            return _read_view(array, self.view)
+            return _read_view(np.ascontiguousarray(array), self.view)
         if self.shape is not None:
             array = array.reshape(self.shape).astype(self.dtype, copy=False)
         return array
@@ -649,7 +649,11 @@ class Program:
                 "program; capture the step again after such a change")
 
     def _check_against_eager(self, graph: _Graph, inputs: list, arrays: list) -> None:
-        """Replay the example once and compare with eager backward(), bit for bit."""
+        """Replay the example once and compare with eager backward(), bit for bit.
+
+        Both the step-by-step ``run`` and the compiled function are compared; the
+        gradients the tensors held before are put back afterwards.
+        """
         targets = [graph.leaves[slot] for slot, _, _ in self.grad_targets]
         saved = [t.grad for t in targets]
         try:
@@ -657,18 +661,23 @@ class Program:
                 t.grad = None
             graph.loss.backward()
             eager = [t.grad for t in targets]
+            for t in targets:
+                t.grad = None
+            values, grads = self.run(arrays)
+            self.replay = self._compile()
+            loss, _, returned = self.replay(arrays)
+            returned = iter(returned)
+            fast = [next(returned) if tensor is None else tensor.grad
+                    for _, _, tensor in self.grad_targets]
         finally:
             for t, grad in zip(targets, saved):
                 t.grad = grad
-        values, grads = self.run(arrays)
-        self.replay = self._compile()
-        loss, _, fast_grads = self.replay(arrays)
         same = _same(values[self.loss_slot], graph.loss._array) and _same(
             loss, graph.loss._array) and all(
             (e is None and grads[slot] is None and f is None) or (
                 e is not None and grads[slot] is not None and f is not None
                 and _same(e, grads[slot]) and _same(e, f))
-            for e, (slot, _, _), f in zip(eager, self.grad_targets, fast_grads))
+            for e, (slot, _, _), f in zip(eager, self.grad_targets, fast))
         if not same:  # pragma: no cover - a bug in capture, never the student's
             raise CaptureError("capture: the replayed step differs from eager backward() on "
                                "the example inputs; please report this")
@@ -757,8 +766,12 @@ class Program:
                 lines.append(f"    g{j} = {grad}" if j not in written else
                              f"    g{j} = g{j} + {grad}")
                 written.add(j)
+        for slot, _, tensor in self.grad_targets:  # as backward(): None, or add to it
+            if tensor is not None and slot in written:
+                lines.append(f"    T{slot}.grad = g{slot} if T{slot}.grad is None else "
+                             f"T{slot}.grad + g{slot}")
         returned = ", ".join(f"g{slot}" if slot in written else "None"
-                             for slot, _, _ in self.grad_targets)
+                             for slot, _, tensor in self.grad_targets if tensor is None)
         extras = ", ".join(f"v{graph.slot[x]}" for x in graph.extras)
         lines.append(f"    return v{self.loss_slot}, ({extras}{',' if extras else ''}), "
                      f"({returned}{',' if returned else ''})")
@@ -875,12 +888,11 @@ def _signature(inputs: Sequence) -> tuple:
     key = []
     for position, x in enumerate(inputs):
         if type(x) is np.ndarray:  # the usual case first: a batch of data
-            key.append(("array", x.shape, x.dtype, x.flags.c_contiguous))
+            key.append((x.shape, x.dtype))
         elif isinstance(x, Tensor):
-            key.append(("tensor", x.shape, x.dtype, x.requires_grad,
-                        x._array.flags.c_contiguous))
+            key.append(("tensor", x.shape, x.dtype, x.requires_grad))
         elif isinstance(x, np.ndarray):
-            key.append(("array", x.shape, x.dtype, x.flags.c_contiguous))
+            key.append((x.shape, x.dtype))
         elif isinstance(x, (bool, int, float, str, type(None))):
             key.append(("value", type(x).__name__, x))  # a new number: a new program
         elif isinstance(x, Node):
@@ -989,11 +1001,12 @@ class Captured:
         self._note(recaptured)
         self.replays += 1
         self._last, self._last_arrays = program, arrays
-        for (_, k, tensor), grad in zip(program.grad_targets, grads):
-            if grad is None:
-                continue
-            target = inputs[k] if tensor is None else tensor
-            target.grad = grad if target.grad is None else target.grad + grad
+        if grads:  # inputs that require gradients (the parameters' are filled already)
+            ks = [k for _, k, tensor in program.grad_targets if tensor is None]
+            for k, grad in zip(ks, grads):
+                if grad is not None:
+                    target = inputs[k]
+                    target.grad = grad if target.grad is None else target.grad + grad
         return (loss, *extras) if program.returns_tuple else loss
 
     def _note(self, recaptured: bool) -> None:
@@ -1067,7 +1080,15 @@ class ProgramNode:
 
 
 def _describe_key(key: tuple) -> str:
-    return ", ".join(f"{k[1]} {k[2]}" if k[0] != "value" else f"{k[2]!r}" for k in key)
+    """The shapes and dtypes (or values) of a call's inputs, for step.reasons."""
+    parts = []
+    for k in key:
+        if k[0] == "value":
+            parts.append(repr(k[2]))
+        else:
+            shape, dtype = (k[1], k[2]) if k[0] == "tensor" else k
+            parts.append(f"{shape} {dtype}")
+    return ", ".join(parts)
 
 
 def capture(fn: Callable, *example_inputs: Any, check_every: int = 100) -> Captured:
