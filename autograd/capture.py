@@ -1121,6 +1121,8 @@ def program_code(program: Program) -> str:
     if program.live:
         lines += textwrap.wrap(f"# parameters {listed([slot for slot, _ in program.live])}",
                                79, subsequent_indent="#   ", break_on_hyphens=False)
+    if program.fitted:
+        lines.append("# unbroadcast(g, shape): g summed down to shape (numpy broadcast it)")
     lines.append("# forward")
     for slot, value in program.baked.items():
         if isinstance(slot, int):
