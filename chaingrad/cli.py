@@ -3,7 +3,8 @@
     chaingrad draw "(x + y) * z" x=-2 y=5 z=-4 -o f.svg [--explain] [--animate f.html]
     chaingrad lessons [N] [--auto] [--out DIR]
     chaingrad exercises [start N [DIR]]
-    chaingrad check FILE... [--pictures DIR] [--report grades.csv] [--json] [--timeout S]
+    chaingrad check FILE... [--pictures DIR] [--report grades.csv] [--feedback DIR] [--json]
+    chaingrad autograder gradescope N -o autograder.zip
     chaingrad playground [--port N] [--host 127.0.0.1] [--no-browser]
     chaingrad --version
 
@@ -28,6 +29,7 @@ SUBCOMMANDS = {
     "lessons": "chaingrad.lessons.__main__",
     "exercises": "chaingrad.exercises_command",
     "check": "chaingrad.check_command",
+    "autograder": "chaingrad.autograder_command",
     "playground": "chaingrad.lessons.playground.command",
 }
 
@@ -37,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="chaingrad",
         description=("chaingrad: draw computational graphs, step through the lessons, "
-                     "do and grade homework, train networks in the browser."))
+                     "do and grade homework (also on Gradescope), train networks in the browser."))
     top.add_argument("--version", action="version", version=f"chaingrad {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():

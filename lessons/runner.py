@@ -12,8 +12,8 @@ A lesson is a plain Python file ``lessons/NN_topic.py`` (NN = two digits) with t
         lesson.step("Build the graph")             # a new step (waits for Enter before it)
         lesson.say('''The course's example is *f = (x + y) z*.''')   # Markdown prose
         v = lesson.code('''
-            from .. import viz
-            from ..autograd import Value
+            from chaingrad import viz
+            from chaingrad.autograd import Value
             x, y, z = Value(-2.0, name="x"), Value(5.0, name="y"), Value(-4.0, name="z")
             f = (x + y) * z
             f.backward()

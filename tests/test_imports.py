@@ -158,8 +158,8 @@ def test_autograd_reads_in_one_order():
 def test_autograd_imports_everything_at_the_top():
     """No late imports in the engine: what a file needs is listed where a reader starts."""
     for module, path in FILES.items():
-        if not module.startswith("chaingrad.autograd"):
-            continue
+        if module != "chaingrad.autograd" and not module.startswith("chaingrad.autograd."):
+            continue  # (chaingrad.autograder_command is not the engine)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         top = {id(node) for node in tree.body}
         late = [node.lineno for node in ast.walk(tree)

@@ -23,7 +23,9 @@ my_exercises.py submissions/*.py``); the course's three assignments live beside 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+import threading
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -31,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from chaingrad.autograd import Node
+
+from .wire import NodeData, Opaque, Remote
 
 
 class Wrong(Exception):
@@ -40,10 +44,83 @@ class Wrong(Exception):
     gradients; ``chaingrad check --pictures DIR`` draws it with the wrong ones in red.
     """
 
-    def __init__(self, message: str, graph: Any = None) -> None:
+    def __init__(self, message: str, graph: Any = None, hint: str | None = None,
+                 formula: str | None = None, edge_labels: bool | None = None,
+                 marks: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.graph = graph
+        self.hint = hint  # said again when a hidden case fails (it shows no numbers)
+        self.formula = formula
+        self.edge_labels = edge_labels
+        self.marks = marks  # the nodes to paint red (passed to viz.draw as check=)
+
+
+class StudentError(BaseException):
+    """The student's code raised while a check called it (a BaseException: a check's
+    ``except Exception`` does not eat it). ``details`` is the child's plain description."""
+
+    def __init__(self, details: dict) -> None:
+        super().__init__(details.get("type", "error"))
+        self.details = details
+
+
+class ChildGone(BaseException):
+    """The process running the student's code ended, was stopped, or answered nonsense."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+
+
+# ------------------------------------------------------------------ hidden cases
+
+_grading = threading.local()  # the exercise being graded in this thread: seed, hidden case
+
+
+def start_exercise(label: str, seed: int) -> None:
+    """The grader calls this before a check: hidden cases draw from (seed, label)."""
+    _grading.rng = np.random.default_rng([seed, zlib.crc32(label.encode("utf-8"))])
+    _grading.seed = seed
+    _grading.hidden = None
+    _grading.hidden_count = 0
+
+
+def api_seed() -> int:
+    """The run's seed (for data a check draws itself, such as a test set)."""
+    return getattr(_grading, "seed", 0)
+
+
+def current_hidden() -> str | None:
+    """The kind of hidden case the check is on now ("a negative x"), or None."""
+    return getattr(_grading, "hidden", None)
+
+
+def hidden_count() -> int:
+    return getattr(_grading, "hidden_count", 0)
+
+
+def cases(public: Any, hidden: Any = (), count: int = 1) -> Iterator[Any]:
+    """The public cases (shown in feedback), then ``count`` hidden cases of each kind.
+
+    ``hidden`` maps a kind ("a negative x") to a function of a numpy Generator that draws
+    one case; the generator is seeded from the grader's per-run seed, which students never
+    see. A Wrong raised while a hidden case is current names its kind, not its numbers.
+    """
+    kinds = list(hidden.items()) if isinstance(hidden, dict) else list(hidden)
+    # Counted when the loop starts, so an exercise that fails a public case still says
+    # that it has hidden cases (Gradescope lists them).
+    _grading.hidden_count = hidden_count() + count * len(kinds)
+    for case in public:
+        _grading.hidden = None
+        yield case
+    rng = getattr(_grading, "rng", None) or np.random.default_rng(0)
+    for kind, draw in kinds:
+        for _ in range(count):
+            case = draw(rng)
+            _grading.hidden = kind
+            yield case
+    _grading.hidden = None
 
 
 @dataclass
@@ -57,7 +134,10 @@ class Exercise:
     points: float = 1.0
     assignment: str = ""
     number: str = ""
-    cost: float = 1.0  # its time limit is cost × --timeout (training exercises need more)
+    cost: float = 1.0  # its CPU budget is cost × --timeout (training exercises need more)
+    by_hand: bool = False  # an answer that calls backward() is refused
+    readonly: bool = False  # arrays are handed over read-only ("do not change w in place")
+    forbid: tuple = ()  # chaingrad's own names the answer must not use (it writes them)
 
     def label(self) -> str:
         """``1.2 Sigmoid`` (or just the name when it has no number)."""
@@ -73,6 +153,7 @@ class Assignment:
     intro: str = ""
     imports: str = ""
     exercises: list[Exercise] = field(default_factory=list)
+    source: str = ""  # the instructor's exercise file, for the stub's check command
 
     @property
     def points(self) -> float:
@@ -89,7 +170,8 @@ class Assignment:
         header = (f'"""Assignment {self.key}: {self.title}\n\n'
                   f"{textwrap.dedent(self.intro).strip()}\n\n"
                   "Write your code where it says `raise NotImplementedError`; keep the names.\n"
-                  f"Check your work:  chaingrad check {path or self.filename()} --pictures pictures/\n"
+                  f"Check your work:  chaingrad check {path or self.filename()}"
+                  f"{f' --exercises {self.source}' if self.source else ''} --pictures pictures/\n"
                   '"""\n\n'
                   f"ASSIGNMENT = {marker}\n\n")
         parts = [header + textwrap.dedent(self.imports).strip() + "\n"]
@@ -115,11 +197,14 @@ def assignment(key: str | int, title: str, intro: str = "", imports: str = "") -
 
 def exercise(stub: str, points: float = 1.0, name: str | None = None,
              title: str | None = None, assignment: str | int | None = None,
-             cost: float = 1.0) -> Callable[[Callable], Exercise]:
+             cost: float = 1.0, by_hand: bool = False, readonly: bool = False,
+             forbid: tuple = ()) -> Callable[[Callable], Exercise]:
     """Decorator: turn a check function into an exercise with this stub and these points.
 
     ``name`` (default: the check function's name) is what the student's file must define;
     ``title`` (default: the first line of the check's docstring) is shown in lists.
+    ``by_hand`` refuses answers that call backward(); ``readonly`` hands arrays over
+    read-only; ``forbid`` names chaingrad's own functions or classes the answer must not use.
     """
 
     def register(check: Callable[[ModuleType], Any]) -> Exercise:
@@ -131,7 +216,8 @@ def exercise(stub: str, points: float = 1.0, name: str | None = None,
         made = Exercise(
             name=name or check.__name__, title=title or (doc[0] if doc else check.__name__),
             stub=stub, check=check, points=points, assignment=key,
-            number=f"{key}.{len(group.exercises) + 1}" if key.isdigit() else "", cost=cost)
+            number=f"{key}.{len(group.exercises) + 1}" if key.isdigit() else "", cost=cost,
+            by_hand=by_hand, readonly=readonly, forbid=tuple(forbid))
         group.exercises.append(made)
         return made
 
@@ -160,8 +246,10 @@ def as_number(got: Any, what: str) -> Any:
     """``got`` as a float or a float array, or a Wrong saying what came back instead."""
     if got is None:
         raise Wrong(f"{what} returned None: did you forget `return`?")
-    if isinstance(got, Node):  # a Value or Tensor is fine: compare its data
+    if isinstance(got, (Node, NodeData)):  # a Value or Tensor is fine: compare its data
         got = got.data
+    if isinstance(got, (Remote, Opaque)):
+        raise Wrong(f"{what} returned {got!r}, which is not a number")
     try:
         array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
@@ -192,7 +280,63 @@ def expect_close(got: Any, expected: Any, what: str, formula: str | None = None,
         hint = "Only the sign is wrong: check the minus signs."
     if hint is None and not np.all(np.isfinite(value)):
         hint = "It is not a finite number: look for a division by zero or an overflow."
-    raise Wrong(f"{message} {hint}" if hint else message, graph)
+    raise Wrong(f"{message} {hint}" if hint else message, graph, hint=hint, formula=formula)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every Value/Tensor that came back replaced by its numbers (one rule
+    for every exercise: a loss may be returned as a float or as a one-number Tensor)."""
+    if isinstance(value, NodeData):
+        data = np.asarray(value.data)
+        return float(data.reshape(())) if data.dtype.kind in "biuf" and data.size == 1 \
+            else data
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    return value
+
+
+def shape_of(value: Any) -> tuple | None:
+    """The shape of an answer that is numbers (None if it is not numbers)."""
+    try:
+        return np.shape(np.asarray(plain(value), dtype=float))
+    except (TypeError, ValueError):
+        return None
+
+
+def rebuild_model(layers: list) -> Any:
+    """A model rebuilt in the grader from ``student.layers_of(model)``: only Linear layers
+    and the course's activations (anything else is a Wrong)."""
+    from chaingrad import Tensor, nn
+    from chaingrad.nn.activations import activation_module
+
+    built = []
+    for layer in layers:
+        kind = layer[0] if isinstance(layer, list) and layer else None
+        if kind == "linear" and isinstance(layer[1], np.ndarray) and layer[1].ndim == 2:
+            linear = nn.Linear(*layer[1].shape, bias=layer[2] is not None)
+            linear.weight = Tensor(np.asarray(layer[1], dtype=float))
+            if layer[2] is not None:
+                bias = np.asarray(layer[2], dtype=float)
+                expect(bias.shape == (layer[1].shape[1],), "your model's bias does not fit "
+                       "its weights, so the grader cannot run it.")
+                linear.bias = Tensor(bias)
+            built.append(linear)
+        elif kind == "activation" and isinstance(layer[1], str):
+            try:
+                built.append(activation_module(layer[1]))
+            except (ValueError, KeyError, TypeError):
+                raise Wrong(f"your model uses the activation {layer[1]!r}, which the grader "
+                            "cannot rebuild: use one of the course's activations.") from None
+        elif kind in ("flatten", "dropout"):
+            built.append(nn.Flatten() if kind == "flatten" else nn.Sequential())
+        else:
+            name = layer[1] if isinstance(layer, list) and len(layer) > 1 else "?"
+            raise Wrong(f"your model has a layer the grader cannot rebuild ({name}): build "
+                        "it from nn.Linear layers and activations (nn.MLP does).")
+    expect(bool(built), "your model has no layers.")
+    return nn.Sequential(*built)
 
 
 def expect(condition: bool, message: str, graph: Any = None) -> None:

@@ -13,7 +13,19 @@ import numpy as np
 
 from chaingrad.autograd import Op, Tensor, Value
 
-from .api import Wrong, as_number, assignment, close, exercise, expect, expect_close, number
+from .api import (
+    StudentError,
+    Wrong,
+    as_number,
+    assignment,
+    cases,
+    close,
+    exercise,
+    expect,
+    expect_close,
+    number,
+    shape_of,
+)
 
 assignment(1, "Backpropagation by hand and by code", intro="""
     Lessons 1 to 3 show the chain rule; here you write it. Each exercise below states its
@@ -54,7 +66,16 @@ def _f_graph(x, y, z):
 POINTS_FXYZ = [(-2.0, 5.0, -4.0), (1.5, -0.5, 2.0), (3.0, 1.0, 0.25)]
 
 
-@exercise(points=1, stub='''
+def _signed(rng, low, high, size):
+    return tuple(float(v) for v in rng.uniform(low, high, size) * rng.choice([-1, 1], size))
+
+
+HIDDEN_FXYZ = {"negative x, y and z": lambda rng: tuple(float(v) for v in -rng.uniform(0.5, 5, 3)),
+               "z = 0": lambda rng: (*_signed(rng, 0.5, 5, 2), 0.0),
+               "large numbers": lambda rng: _signed(rng, 10, 100, 3)}
+
+
+@exercise(points=1, by_hand=True, stub='''
 def local_derivatives(x, y, z):
     """Local derivatives of the two nodes of f = (x + y) z, with q = x + y.
 
@@ -67,7 +88,7 @@ def local_derivatives(x, y, z):
 def local_derivatives(student):
     """Local derivatives of f = (x + y) z"""
     names = ("dq/dx", "dq/dy", "df/dq", "df/dz")
-    for x, y, z in POINTS_FXYZ:
+    for x, y, z in cases(POINTS_FXYZ, HIDDEN_FXYZ):
         got = student.local_derivatives(x, y, z)
         at = f"at (x, y, z) = ({number(x)}, {number(y)}, {number(z)})"
         expect(isinstance(got, (tuple, list)) and len(got) == 4,
@@ -88,11 +109,17 @@ def local_derivatives(student):
             hint = ("You swapped df/dq and df/dz: a product's derivative with respect to one "
                     "input is the other input.")
         formulas = ("1", "1", "z", "q = x + y")
-        for name, g, w, formula in zip(names, got, wanted, formulas):
-            expect_close(g, w, f"your {name} {at}", formula, graph=graph, hint=hint)
+        try:
+            for name, g, w, formula in zip(names, got, wanted, formulas):
+                expect_close(g, w, f"your {name} {at}", formula, graph=graph, hint=hint)
+        except Wrong as wrong:
+            # The leaves carry what your local derivatives give; the edges would show the
+            # right local derivatives beside them, which contradicts the leaves: leave them out.
+            wrong.edge_labels = False
+            raise
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, by_hand=True, stub='''
 def f_gradients(x, y, z):
     """The gradients of f = (x + y) z by the chain rule: return (df/dx, df/dy, df/dz).
 
@@ -104,7 +131,7 @@ def f_gradients(x, y, z):
 ''')
 def f_gradients(student):
     """The chain rule on f = (x + y) z"""
-    for x, y, z in POINTS_FXYZ:
+    for x, y, z in cases(POINTS_FXYZ, HIDDEN_FXYZ):
         got = student.f_gradients(x, y, z)
         at = f"at (x, y, z) = ({number(x)}, {number(y)}, {number(z)})"
         expect(isinstance(got, (tuple, list)) and len(got) == 3,
@@ -127,54 +154,86 @@ def _array_message(cls: str, method: str, error: Exception) -> str:
             "np.where(x < 0, ..., ...) instead of math.exp and if/else.")
 
 
-def check_op(student, cls: str, f, df, f_text: str, df_text: str, xs: list[float]) -> None:
-    """Check a student's one-input Op: forward, backward, grad_out, arrays, the engine."""
-    op = getattr(student, cls)
-    expect(isinstance(op, type) and issubclass(op, Op),
+OP_BASE = f"{Op.__module__}.{Op.__qualname__}"
+HIDDEN_X = {"a large positive x": lambda rng: float(rng.uniform(3, 8)),
+            "a large negative x": lambda rng: float(-rng.uniform(3, 8)),
+            "an x near 0": lambda rng: float(rng.uniform(-0.1, 0.1))}
+
+
+def check_op(student, cls: str, f, df, f_text: str, df_text: str, xs: list[float],
+             graph=None) -> None:
+    """Check a student's one-input Op: forward, backward, grad_out, arrays.
+
+    ``graph(x)`` builds x → f(x) with the engine's own ops, for the picture."""
+    kind = student.describe(cls)
+    expect(kind.get("kind") == "class" and OP_BASE in kind.get("bases", []),
            f"your {cls} must be a class that subclasses Op: class {cls}(Op): ...")
-    for x in xs:
+    op = getattr(student, cls)
+    for x in cases(xs, HIDDEN_X):
         expect_close(op.forward(x), f(x), f"your {cls}.forward at x = {number(x)}", f_text)
-    for x in xs:
+    for x in cases(xs, HIDDEN_X):
         grads = op.backward(1.0, f(x), x)
         expect(isinstance(grads, (tuple, list)) and len(grads) == 1,
                f"your {cls}.backward at x = {number(x)} returned {grads!r}; it must return a "
                "tuple with one gradient per input, such as (grad_out * local,).")
         if not close(grads[0], df(x)):
             expect_close(grads[0], df(x), f"your {cls}.backward at x = {number(x)}", df_text,
-                         graph=_op_graph(op, x))
+                         graph=_op_graph(graph, x, grads[0]))
     x = xs[0]
-    scaled = op.backward(-2.0, f(x), x)[0]
+    scaled = op.backward(-2.0, f(x), x)
+    scaled = scaled[0] if isinstance(scaled, (tuple, list)) and scaled else scaled
     if not close(scaled, -2.0 * df(x)):
         expect_close(scaled, -2.0 * df(x),
                      f"your {cls}.backward with grad_out = -2 at x = {number(x)}",
                      f"grad_out · ({df_text})",
                      hint="Multiply the local derivative by grad_out: that is the chain rule.",
-                     graph=_op_graph(op, x, upstream=-2.0))
+                     graph=_op_graph(graph, x, scaled, upstream=-2.0))
     array = np.array(xs, dtype=float)
     try:
         forward = op.forward(array)
-    except (TypeError, ValueError) as error:
-        raise Wrong(_array_message(cls, "forward", error)) from None
+    except StudentError as error:
+        _array_problem(cls, "forward", error)
     expect_close(forward, [f(v) for v in xs], f"your {cls}.forward at x = {number(array)}",
                  f_text)
     try:
-        backward = op.backward(np.ones_like(array), forward, array)[0]
-    except (TypeError, ValueError) as error:
-        raise Wrong(_array_message(cls, "backward", error)) from None
+        backward = op.backward(np.ones_like(array), np.array([f(v) for v in xs]), array)
+    except StudentError as error:
+        _array_problem(cls, "backward", error)
+    backward = backward[0] if isinstance(backward, (tuple, list)) and backward else backward
     expect_close(backward, [df(v) for v in xs], f"your {cls}.backward at x = {number(array)}",
                  df_text)
 
 
-def _op_graph(op, x: float, upstream: float = 1.0):
-    """x → op(x) (→ upstream · op(x)): the student's backward gives x its gradient."""
+def _array_problem(cls: str, method: str, error: StudentError) -> None:
+    """A student's op that fails on arrays: say how to fix it (or let the error through)."""
+    details = error.details
+    if details["type"] in ("TypeError", "ValueError") and not details["time_limit"]:
+        raise Wrong(_array_message(cls, method, details)) from None
+    raise error
+
+
+def _array_message(cls: str, method: str, details: dict) -> str:
+    return (f"your {cls}.{method} works on one number but not on a numpy array (it raised "
+            f"{details['type']}: {details['message']}). Ops run on Tensors too: use np.exp, "
+            "np.tanh, np.where(x < 0, ..., ...) instead of math.exp and if/else.")
+
+
+def _op_graph(graph, x: float, student_grad, upstream: float = 1.0):
+    """x → f(x) (→ upstream · f(x)) with the engine's ops; x carries the student's gradient."""
+    if graph is None:
+        return None
     try:
         vx = Value(x, name="x")
-        out = op.apply(vx)
-        out.name = op.name
+        out = graph(vx)
+        out.name = "out"
         if upstream != 1.0:
             out = out * upstream
-            out.name = "out"
+            out.name = "upstream · out"
         out.backward()
+        try:
+            vx.grad = float(as_number(student_grad, "x"))
+        except (TypeError, ValueError, Wrong):
+            vx.grad = float("nan")
         return out
     except Exception:
         return None
@@ -190,7 +249,7 @@ SMELU_BETA = 1.0
 XS = [0.5, -1.0, 2.0, -0.25, 0.0]
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=("sigmoid", "Sigmoid"), stub='''
 class Sigmoid(Op):
     """The logistic function as an op: f(x) = 1 / (1 + e^(-x)); f'(x) = f(x)(1 - f(x)).
 
@@ -209,10 +268,10 @@ class Sigmoid(Op):
 def Sigmoid(student):  # noqa: N802 (the exercise is named after the student's class)
     """Sigmoid as an Op"""
     check_op(student, "Sigmoid", sigmoid, lambda x: sigmoid(x) * (1 - sigmoid(x)),
-             "1 / (1 + e^(-x))", "σ(x)(1 − σ(x))", XS)
+             "1 / (1 + e^(-x))", "σ(x)(1 − σ(x))", XS, lambda x: x.sigmoid())
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("tanh", "Tanh"), stub='''
 class Tanh(Op):
     """The hyperbolic tangent as an op: f(x) = tanh(x); f'(x) = 1 - f(x)^2.
 
@@ -229,10 +288,10 @@ class Tanh(Op):
 def Tanh(student):  # noqa: N802
     """Tanh as an Op"""
     check_op(student, "Tanh", math.tanh, lambda x: 1 - math.tanh(x) ** 2,
-             "tanh(x)", "1 − tanh(x)²", XS)
+             "tanh(x)", "1 − tanh(x)²", XS, lambda x: x.tanh())
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("softplus", "Softplus", "SoftplusOp"), stub='''
 class Softplus(Op):
     """SoftPlus as an op: f(x) = ln(1 + e^x); f'(x) = 1 / (1 + e^(-x)), the logistic.
 
@@ -248,10 +307,10 @@ class Softplus(Op):
 def Softplus(student):  # noqa: N802
     """SoftPlus as an Op"""
     check_op(student, "Softplus", lambda x: math.log1p(math.exp(x)), sigmoid,
-             "ln(1 + e^x)", "1 / (1 + e^(−x))", XS)
+             "ln(1 + e^x)", "1 / (1 + e^(−x))", XS, lambda x: (x.exp() + 1).log())
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("elu", "ELU"), stub='''
 ALPHA = 1.0
 
 
@@ -275,10 +334,11 @@ def ELU(student):  # noqa: N802
     check_op(student, "ELU",
              lambda x: ELU_ALPHA * (math.exp(x) - 1) if x < 0 else x,
              lambda x: ELU_ALPHA * math.exp(x) if x < 0 else 1.0,
-             "α(eˣ − 1) for x < 0, x for x ≥ 0", "αeˣ for x < 0, 1 for x ≥ 0", XS)
+             "α(eˣ − 1) for x < 0, x for x ≥ 0", "αeˣ for x < 0, 1 for x ≥ 0", XS,
+             lambda x: ELU_ALPHA * (x.exp() - 1) if x.data < 0 else x * 1.0)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("selu", "SELU"), stub='''
 LAMBDA, SELU_ALPHA = 1.0507, 1.67326
 
 
@@ -302,7 +362,8 @@ def SELU(student):  # noqa: N802
     check_op(student, "SELU",
              lambda x: lam * alpha * (math.exp(x) - 1) if x < 0 else lam * x,
              lambda x: lam * alpha * math.exp(x) if x < 0 else lam,
-             "λα(eˣ − 1) for x < 0, λx for x ≥ 0", "λαeˣ for x < 0, λ for x ≥ 0", XS)
+             "λα(eˣ − 1) for x < 0, λx for x ≥ 0", "λαeˣ for x < 0, λ for x ≥ 0", XS,
+             lambda x: lam * alpha * (x.exp() - 1) if x.data < 0 else lam * x)
 
 
 def _smelu(x, beta=SMELU_BETA):
@@ -321,7 +382,7 @@ def _smelu_derivative(x, beta=SMELU_BETA):
     return (x + beta) / (2 * beta)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=("smelu", "SmeLU"), stub='''
 BETA = 1.0
 
 
@@ -343,7 +404,15 @@ def SmeLU(student):  # noqa: N802
     """SmeLU as an Op"""
     check_op(student, "SmeLU", _smelu, _smelu_derivative,
              "0, (x + β)²/4β, x on x ≤ −β, |x| ≤ β, x ≥ β", "0, (x + β)/2β, 1",
-             XS + [-1.5, 1.5])
+             XS + [-1.5, 1.5], _smelu_graph)
+
+
+def _smelu_graph(x, beta=SMELU_BETA):
+    if x.data <= -beta:
+        return x * 0.0
+    if x.data >= beta:
+        return x * 1.0
+    return (x + beta) ** 2 / (4 * beta)
 
 
 # ------------------------------------------------------------ a neuron, a network
@@ -351,7 +420,7 @@ def SmeLU(student):  # noqa: N802
 NEURON_POINTS = [(1.5, 0.8, -0.5, 1.0), (-1.0, 0.3, 0.2, 0.0), (2.0, -1.2, 0.5, 1.0)]
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, by_hand=True, stub='''
 def neuron_gradients(x, w, b, target):
     """One neuron y = w x + b, Y = sigmoid(y), error E = 1/2 (target - Y)^2.
 
@@ -365,7 +434,10 @@ def neuron_gradients(x, w, b, target):
 ''')
 def neuron_gradients(student):
     """A neuron's gradient by the chain rule"""
-    for x, w, b, t in NEURON_POINTS:
+    hidden = {"a negative input x": lambda rng: (float(-rng.uniform(0.5, 3)),
+                                                 *_signed(rng, 0.1, 2, 2), 1.0),
+              "target 0": lambda rng: (*_signed(rng, 0.5, 3, 3), 0.0)}
+    for x, w, b, t in cases(NEURON_POINTS, hidden):
         got = student.neuron_gradients(x, w, b, t)
         at = f"at x = {number(x)}, w = {number(w)}, b = {number(b)}, target = {number(t)}"
         expect(isinstance(got, (tuple, list)) and len(got) == 2,
@@ -423,7 +495,7 @@ def _network_graph(x, W1, b1, W2, b2, t):
     return leaves, E
 
 
-@exercise(points=3, stub='''
+@exercise(points=3, by_hand=True, stub='''
 def two_layer_gradients(x, W1, b1, W2, b2, target):
     """A two-layer network, by hand with numpy: z = W1 @ x + b1, h = tanh(z),
     y = W2 · h + b2 (one output), E = 1/2 (y - target)^2.
@@ -442,26 +514,44 @@ def two_layer_gradients(x, W1, b1, W2, b2, target):
 def two_layer_gradients(student):
     """A two-layer network's gradients by hand, against backward()"""
     worked = (np.array([1.0, 0, 0]), np.zeros((4, 3)), np.zeros(4), np.ones(4), 0.5, 0.0)
-    for inputs in (worked, _network(1), _network(2)):
+    hidden = {"a random network": lambda rng: _network(int(rng.integers(3, 2**31)))}
+    for inputs in cases([worked, _network(1), _network(2)], hidden):
         x, W1, b1, W2, b2, t = inputs
         got = student.two_layer_gradients(x.copy(), W1.copy(), b1.copy(), W2.copy(), b2, t)
-        expect(isinstance(got, dict) and set(got) >= {"W1", "b1", "W2", "b2"},
-               f"your two_layer_gradients returned {type(got).__name__}; expected a dict "
-               'with the keys "W1", "b1", "W2" and "b2".')
+        _expect_gradient_dict(got)
         leaves, E = _network_graph(*inputs)
         E.backward()
         wanted = {name: leaf.grad for name, leaf in leaves.items()}
-        wrong = [n for n in ("b2", "W2", "b1", "W1") if not close(got[n], wanted[n])]
+        for name in ("b2", "W2", "b1", "W1"):  # a wrong shape is said as a shape
+            shape = shape_of(got[name])
+            expect(shape == np.shape(wanted[name]) or (shape == (1,) and name == "b2"),
+                   f"your dE/d{name} has the shape {shape}; expected {np.shape(wanted[name])}, "
+                   f"the shape of {name}." if shape is not None else
+                   f"your dE/d{name} is {got[name]!r}, which is not numbers.")
+        wrong = [n for n in ("b2", "W2", "b1", "W1") if not close(got[n], wanted[n])
+                 and not (n == "b2" and close(np.ravel(got[n]), [wanted[n]]))]
         if not wrong:
             continue
         for name, leaf in leaves.items():  # the picture shows the student's gradients
-            try:
-                leaf.grad = np.asarray(got[name], dtype=float).reshape(leaf.shape)
-            except (TypeError, ValueError):
-                leaf.grad = np.full(leaf.shape, np.nan)
+            leaf.grad = np.asarray(got[name], dtype=float).reshape(leaf.shape)
         first = wrong[0]
         expect_close(got[first], wanted[first],
                      f"your dE/d{first} at x = {number(x)}, target = {number(t)}",
                      NETWORK_FORMULAS[first], graph=E,
                      hint=f"Wrong: {' and '.join(wrong)}. Work backwards from the output and "
                           "fix the first of them: the ones after it use it.")
+
+
+def _expect_gradient_dict(got) -> None:
+    """A dict with exactly the keys W1, b1, W2, b2, or a sentence naming what is off."""
+    keys = ("W1", "b1", "W2", "b2")
+    expect(isinstance(got, dict), f"your two_layer_gradients returned {got!r}; expected a "
+           'dict with the keys "W1", "b1", "W2" and "b2".')
+    missing = [k for k in keys if k not in got]
+    extra = [repr(k) for k in got if k not in keys]
+    if missing:
+        said = ", ".join(repr(k) for k in missing)
+        also = f" (it has {', '.join(extra)} instead: the keys are the weights' names)" \
+            if extra else ""
+        raise Wrong(f"your two_layer_gradients returned a dict without the key"
+                    f"{'s' if len(missing) > 1 else ''} {said}{also}.")

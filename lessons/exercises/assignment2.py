@@ -11,7 +11,7 @@ import numpy as np
 
 from chaingrad.autograd import Tensor
 
-from .api import assignment, close, exercise, expect, expect_close, number
+from .api import api_seed, assignment, cases, close, exercise, expect, expect_close, number, plain
 
 assignment(2, "Learning: gradient descent, losses, training loops", intro="""
     Lessons 2 and 5 to 9 train networks with chaingrad's optimizers and fit(); here you
@@ -24,7 +24,7 @@ assignment(2, "Learning: gradient descent, losses, training loops", intro="""
 """)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, readonly=True, forbid=("SGD", "optim"), stub='''
 def gradient_descent_step(w, grad, lr):
     """One step of gradient descent: return the new weights w + Δw with Δw = -lr · dE/dw.
 
@@ -35,16 +35,22 @@ def gradient_descent_step(w, grad, lr):
 ''')
 def gradient_descent_step(student):
     """Gradient descent without momentum"""
-    cases = [(1.0, 0.5, 0.1), (np.array([1.0, -2.0]), np.array([0.5, -4.0]), 0.25)]
-    for w, g, lr in cases:
-        got = student.gradient_descent_step(np.copy(w) if np.ndim(w) else w, g, lr)
+    public = [(1.0, 0.5, 0.1), (np.array([1.0, -2.0]), np.array([0.5, -4.0]), 0.25)]
+    hidden = {"an array of 7 weights": lambda rng: (rng.normal(size=7), rng.normal(size=7),
+                                                    float(rng.uniform(0.01, 1))),
+              "a 3 x 2 matrix of weights": lambda rng: (rng.normal(size=(3, 2)),
+                                                        rng.normal(size=(3, 2)), 0.5),
+              "a negative gradient": lambda rng: (float(rng.normal()),
+                                                  float(-rng.uniform(0.1, 5)), 0.1)}
+    for w, g, lr in cases(public, hidden):
+        got = student.gradient_descent_step(w, g, lr)
         hint = "You stepped uphill: Δw = −η·dE/dw." if close(got, w + lr * g) else None
         expect_close(got, w - lr * g,
                      f"your gradient_descent_step(w = {number(w)}, grad = {number(g)}, "
                      f"lr = {number(lr)})", "w − lr·grad", hint=hint)
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=("SGD", "optim", "Adam"), stub='''
 class Momentum:
     """Gradient descent with momentum, as in the course:
         Δw(t+1) = -lr · dE/dw + alpha · Δw(t),    w(t+1) = w(t) + Δw(t+1)
@@ -75,13 +81,14 @@ def Momentum(student):  # noqa: N802 (named after the student's class)
         "no memory": lambda g, prev_g, d: -lr * g,
     }
     paths = {name: _path(rule, grads) for name, rule in variants.items()}
-    optimizer = student.Momentum(lr, alpha)
-    w, got = 1.0, []
-    for g in grads:
-        w = optimizer.step(w, g)
-        got.append(w)
+    got = _momentum_path(student, lr, alpha, grads)
     if close(got, paths["right"]):
         _check_momentum_arrays(student)
+        hidden = {"a random sequence of 6 gradients": lambda rng: list(rng.normal(size=6))}
+        for more in cases([], hidden):
+            expect_close(_momentum_path(student, 0.05, 0.8, more),
+                         _path(lambda g, prev_g, d: -0.05 * g + 0.8 * d, more),
+                         "your Momentum took w through", "w + Δw each step", verb="")
         return
     hints = {
         "gradient": "You added alpha times the previous gradient; momentum adds alpha times "
@@ -95,6 +102,15 @@ def Momentum(student):  # noqa: N802 (named after the student's class)
     expect_close(got, paths["right"], f"your Momentum(lr=0.1, alpha=0.9), from w = 1 with the "
                  f"gradients {number(grads)}, took w through", "w + Δw each step", hint=hint,
                  verb="")
+
+
+def _momentum_path(student, lr, alpha, grads):
+    optimizer = student.Momentum(lr, alpha)
+    w, got = 1.0, []
+    for g in grads:
+        w = optimizer.step(w, float(g))
+        got.append(plain(w))
+    return got
 
 
 def _path(rule, grads):
@@ -130,10 +146,10 @@ def _loss_graph(loss_fn, prediction, target, student_gradient):
     return loss
 
 
-def _check_loss(student, name, loss_fn, cases, loss_formula, gradient_formula, hints):
+def _check_loss(student, name, loss_fn, public, hidden, loss_formula, gradient_formula, hints):
     function = getattr(student, name)
-    for prediction, target in cases:
-        got = function(prediction.copy(), target.copy())
+    for prediction, target in cases(public, hidden):
+        got = function(prediction, target)
         at = f"at prediction = {number(prediction)}, target = {number(target)}"
         expect(isinstance(got, (tuple, list)) and len(got) == 2,
                f"your {name} {at} returned {got!r}; expected (loss, gradient).")
@@ -149,7 +165,7 @@ def _check_loss(student, name, loss_fn, cases, loss_formula, gradient_formula, h
                          graph=_loss_graph(loss_fn, prediction, target, got[1]), hint=hint)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, by_hand=True, forbid=("mse", "losses"), stub='''
 def mse_and_gradient(prediction, target):
     """Mean squared error and its gradient, by hand with numpy (arrays of n numbers):
         loss = (1/n) Σ (prediction - target)^2,    dloss/dprediction = 2 (prediction - target) / n
@@ -162,16 +178,18 @@ def mse_and_gradient(student):
     """MSE and its gradient by hand"""
     from chaingrad.nn import losses
 
-    cases = [(np.array([0.5, 2.0]), np.array([1.0, 1.0])),
+    public = [(np.array([0.5, 2.0]), np.array([1.0, 1.0])),
              (np.array([0.1, -0.4, 1.3, 0.0]), np.array([0.0, 1.0, 1.0, -2.0]))]
     hints = [(lambda p, t: 2 * (p - t), "Divide by n: the loss is a mean."),
              (lambda p, t: (p - t) / len(p), "The derivative of a square brings a factor 2."),
              (lambda p, t: np.sum((p - t) ** 2), "The loss is a mean: divide the sum by n.")]
-    _check_loss(student, "mse_and_gradient", losses.mse, cases,
+    hidden = {"9 predictions": lambda rng: (rng.normal(size=9), rng.normal(size=9)),
+              "one prediction": lambda rng: (rng.normal(size=1), rng.normal(size=1))}
+    _check_loss(student, "mse_and_gradient", losses.mse, public, hidden,
                 "(1/n) Σ (prediction − target)²", "2 (prediction − target) / n", hints)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, by_hand=True, forbid=("bce", "losses"), stub='''
 def bce_and_gradient(p, y):
     """Binary cross-entropy and its gradient, by hand with numpy (p: probabilities in
     (0, 1), y: labels 0 or 1, arrays of n numbers):
@@ -185,12 +203,15 @@ def bce_and_gradient(student):
     """Binary cross-entropy and its gradient by hand"""
     from chaingrad.nn import losses
 
-    cases = [(np.array([0.8, 0.3]), np.array([1.0, 0.0])),
+    public = [(np.array([0.8, 0.3]), np.array([1.0, 0.0])),
              (np.array([0.1, 0.6, 0.95]), np.array([0.0, 0.0, 1.0]))]
     hints = [(lambda p, y: (p - y) / (p * (1 - p)), "Divide by n: the loss is a mean."),
              (lambda p, y: np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)),
               "Cross-entropy has a minus sign in front: −(1/n) Σ ...")]
-    _check_loss(student, "bce_and_gradient", losses.bce, cases,
+    hidden = {"7 probabilities": lambda rng: (rng.uniform(0.05, 0.95, 7),
+                                              rng.integers(0, 2, 7).astype(float)),
+              "all labels 1": lambda rng: (rng.uniform(0.05, 0.95, 4), np.ones(4))}
+    _check_loss(student, "bce_and_gradient", losses.bce, public, hidden,
                 "−(1/n) Σ [y ln p + (1 − y) ln(1 − p)]", "(p − y) / (p(1 − p)) / n", hints)
 
 
@@ -227,7 +248,7 @@ def _stale(model):
         p.grad = np.full(p.shape, STALE)
 
 
-@exercise(points=2, stub='''
+@exercise(points=2, forbid=("SGD", "optim", "Adam", "fit"), stub='''
 def training_step(model, loss_fn, X, y, lr):
     """One step of training, from scratch (no optimizer object):
       1. set every gradient to zero: model.zero_grad()   (gradients add up otherwise)
@@ -246,34 +267,61 @@ def training_step(student):
     from chaingrad import nn
 
     X, y = nn.data.xor()
-    y = y.astype(float)
-    model, reference = _model(0), _model(0)
-    _stale(model)
+    public = [(0, X, y.astype(float), 0.5)]
+    hidden = {"another network on 6 random points": lambda rng: (
+        int(rng.integers(1, 2**31)), rng.normal(size=(6, 2)), rng.uniform(0, 1, 6), 0.3)}
+    for seed, X, y, lr in cases(public, hidden):
+        _check_training_step(student, seed, X, y, lr)
+
+
+def _in_child(student, model, stale=True):
+    """The grader's model, made again in the child with the same weights (and stale grads)."""
+    weights = [p.data for p in model.parameters()]
+    grads = [np.full(p.shape, STALE) for p in model.parameters()] if stale else None
+    return student.build_model(2, [p.shape[-1] for p in model.parameters()][1::2],
+                               weights, grads)
+
+
+def _flat(arrays) -> np.ndarray:
+    expect(isinstance(arrays, list) and all(isinstance(a, np.ndarray) for a in arrays),
+           "the model's weights are no longer arrays after your code ran.")
+    return np.concatenate([np.ravel(a).astype(float) for a in arrays])
+
+
+def _check_training_step(student, seed, X, y, lr):
+    from chaingrad import nn
+
+    model, reference = _model(seed), _model(seed)
     _stale(reference)
-    got = student.training_step(model, nn.losses.mse, X, y, 0.5)
-    expected = _reference_step(reference, nn.losses.mse, X, y, 0.5)
-    expect_close(got, expected, "your training_step on XOR (MSE, lr = 0.5) returned the loss",
+    theirs = _in_child(student, model)
+    got = plain(student.training_step(theirs, student.build_loss("mse"), X, y, lr))
+    expected = _reference_step(reference, nn.losses.mse, X, y, lr)
+    expect_close(got, expected, f"your training_step on {'XOR' if len(X) == 4 else 'the data'}"
+                 f" (MSE, lr = {number(lr)}) returned the loss",
                  "mse(model(X), y) before the step")
-    if close(_weights(model), _weights(reference)):
+    after = _flat(student.weights_of(theirs))
+    expect(after.shape == _weights(reference).shape, "your training_step changed the shape "
+           "of the model's weights.")
+    if close(after, _weights(reference)):
         return
-    stale, uphill, untouched = _model(0), _model(0), _model(0)
+    stale, uphill, untouched = _model(seed), _model(seed), _model(seed)
     _stale(stale)
-    _reference_step(stale, nn.losses.mse, X, y, 0.5, zero=False)
-    _reference_step(uphill, nn.losses.mse, X, y, -0.5)
+    _reference_step(stale, nn.losses.mse, X, y, lr, zero=False)
+    _reference_step(uphill, nn.losses.mse, X, y, -lr)
     hint = None
-    if close(_weights(model), _weights(stale)):
+    if close(after, _weights(stale)):
         hint = ("Your step used an old gradient plus the new one: call model.zero_grad() "
                 "before loss.backward(), or gradients add up from step to step.")
-    elif close(_weights(model), _weights(uphill)):
+    elif close(after, _weights(uphill)):
         hint = "You stepped uphill: p.data -= lr * p.grad."
-    elif close(_weights(model), _weights(untouched)):
+    elif close(after, _weights(untouched)):
         hint = "The weights did not change: subtract lr * p.grad from each p.data."
-    expect_close(_weights(model)[0], _weights(reference)[0],
+    expect_close(after[0], _weights(reference)[0],
                  "after your training_step the first weight is",
                  "w − lr·dE/dw with this step's gradient", hint=hint, verb="")
 
 
-@exercise(points=3, cost=3, stub='''
+@exercise(points=3, cost=3, forbid=("SGD", "optim", "Adam", "fit"), stub='''
 def train(model, loss_fn, X, y, epochs, lr):
     """A training loop from scratch: `epochs` times, one step on the whole data set
     (zero the gradients, forward, loss, backward, step, as in training_step).
@@ -281,7 +329,8 @@ def train(model, loss_fn, X, y, epochs, lr):
 
     The check trains a 2-8-1 tanh network on XOR (MSE, 300 epochs, lr = 0.2): all four
     answers must be right. Then a 2-16-16-1 network on 300 moons (binary cross-entropy
-    from logits, 300 epochs, lr = 0.5): at least 95% right on 300 moons it never saw.
+    from logits, 300 epochs, lr = 0.5): at least 95% right on 300 moons it never saw
+    (the grader draws them, and runs your trained network itself).
     Worked number: the first loss on XOR is the untrained network's MSE, about 0.3 to 0.6.
     """
     raise NotImplementedError
@@ -292,8 +341,9 @@ def train(student):
 
     X, y = nn.data.xor()
     y = y.astype(float)
-    model, reference = _model(0), _model(0)
-    got = student.train(model, nn.losses.mse, X, y, 3, 0.2)
+    reference = _model(0)
+    got = plain(student.train(_in_child(student, _model(0), stale=False),
+                              student.build_loss("mse"), X, y, 3, 0.2))
     expect(isinstance(got, (list, tuple)) and len(got) == 3,
            f"your train(..., epochs=3) returned {got!r}; expected a list of 3 losses.")
     expected = [_reference_step(reference, nn.losses.mse, X, y, 0.2) for _ in range(3)]
@@ -305,19 +355,35 @@ def train(student):
                 if close(got, wrong) else None)
         expect_close(got, expected, "your train on XOR for 3 epochs (lr = 0.2) returned the "
                      "losses", "one full-batch step per epoch", hint=hint, verb="")
-    model = _model(0)
-    student.train(model, nn.losses.mse, X, y, 300, 0.2)
-    answers = (model(Tensor(X)).data.ravel() > 0.5).astype(int)
+    trained = _trained(student, _model(0), X, y, nn.losses.mse, "mse", 300, 0.2)
+    answers = (trained(Tensor(X)).data.ravel() > 0.5).astype(int)
     expect(np.array_equal(answers, y.astype(int)),
            f"after 300 epochs on XOR your network answers {answers.tolist()} for the inputs "
            f"{X.astype(int).tolist()}; expected {y.astype(int).tolist()}.")
-    X, y = nn.data.moons(300, noise=0.1, seed=1)
-    X_new, y_new = nn.data.moons(300, noise=0.1, seed=2)
-    model = _model(0, (16, 16, 1))
-    student.train(model, nn.losses.bce_with_logits, X, y.astype(float), 300, 0.5)
-    accuracy = float(np.mean((model(Tensor(X_new)).data.ravel() > 0).astype(int) == y_new))
+    # Moons: trained in the child on one draw, judged here on another it never saw.
+    rng = np.random.default_rng([api_seed(), 26])
+    X, y = nn.data.moons(300, noise=0.1, seed=int(rng.integers(2**31)))
+    X_new, y_new = nn.data.moons(300, noise=0.1, seed=int(rng.integers(2**31)))
+    trained = _trained(student, _model(0, (16, 16, 1)), X, y.astype(float),
+                       nn.losses.bce_with_logits, "bce_with_logits", 300, 0.5)
+    accuracy = float(np.mean((trained(Tensor(X_new)).data.ravel() > 0).astype(int) == y_new))
     expect(accuracy >= 0.95, f"after 300 epochs on moons your network is right on "
            f"{accuracy:.1%} of new points; expected at least 95%.")
+
+
+def _trained(student, model, X, y, loss_fn, loss_name, epochs, lr):
+    """Train a copy of ``model`` with the student's train in the child; the grader's own
+    model with the weights that came back."""
+    theirs = _in_child(student, model, stale=False)
+    student.train(theirs, student.build_loss(loss_name), X, y, epochs, lr)
+    weights = student.weights_of(theirs)
+    mine = list(model.parameters())
+    expect(isinstance(weights, list) and len(weights) == len(mine) and all(
+        isinstance(w, np.ndarray) and w.shape == p.shape for w, p in zip(weights, mine)),
+        "after your train the model's weights no longer have their shapes.")
+    for p, w in zip(mine, weights):
+        p.data = np.asarray(w, dtype=float)
+    return model
 
 
 # ------------------------------------------------------------ generalization
@@ -337,10 +403,13 @@ def split_data(X, y, fractions=(0.6, 0.2, 0.2), seed=0):
 ''')
 def split_data(student):
     """Train, validation and test sets"""
-    for n, fractions in ((10, (0.6, 0.2, 0.2)), (50, (0.8, 0.1, 0.1))):
+    public = [(10, (0.6, 0.2, 0.2), 3), (50, (0.8, 0.1, 0.1), 3)]
+    hidden = {"another size and seed": lambda rng: (int(rng.integers(20, 80)),
+                                                    (0.7, 0.15, 0.15), int(rng.integers(99)))}
+    for n, fractions, seed in cases(public, hidden):
         X = np.arange(2 * n, dtype=float).reshape(n, 2)
         y = np.arange(n)
-        got = student.split_data(X, y, fractions, seed=3)
+        got = student.split_data(X, y, fractions, seed=seed)
         expect(isinstance(got, (tuple, list)) and len(got) == 3
                and all(len(part) == 2 for part in got),
                "your split_data must return three (X, y) pairs: train, validation, test.")
@@ -359,7 +428,7 @@ def split_data(student):
                    "the same permutation.")
         expect(rows.tolist() != list(range(n)), "your split_data keeps the rows in order: "
                "shuffle them first, or the parts are not alike.")
-        again = student.split_data(X, y, fractions, seed=3)
+        again = student.split_data(X, y, fractions, seed=seed)
         expect(np.array_equal(np.concatenate([np.asarray(p[1]) for p in again]), rows),
                "your split_data gives a different split for the same seed: use "
                "np.random.default_rng(seed).")
@@ -372,7 +441,8 @@ class EarlyStopping:
     update(epoch, val_loss) is called after every epoch (epochs count 0, 1, 2, ...). It
     remembers the best (lowest) loss so far in self.best_loss and its epoch in
     self.best_epoch, and returns True when training should stop: when `patience` epochs
-    in a row have passed without a new best.
+    in a row have passed without a new best. Only a lower loss is a new best: a loss equal
+    to the best so far is no improvement (it counts towards the patience).
     Worked number: patience = 2 and the losses 1.0, 0.8, 0.85, 0.7, 0.75, 0.76 give
     False, False, False, False, False, True; best_epoch = 3, best_loss = 0.7.
     """
@@ -387,15 +457,17 @@ class EarlyStopping:
 ''')
 def EarlyStopping(student):  # noqa: N802
     """Early stopping on the validation loss"""
-    cases = [(2, [1.0, 0.8, 0.85, 0.7, 0.75, 0.76], 5, 3),
-             (3, [0.9, 0.95, 0.97, 0.5, 0.6, 0.55, 0.4], None, 6),
-             (1, [0.5, 0.5], 1, 0)]
-    for patience, losses, stop_at, best in cases:
+    public = [(2, [1.0, 0.8, 0.85, 0.7, 0.75, 0.76]),
+              (3, [0.9, 0.95, 0.97, 0.5, 0.6, 0.55, 0.4]),
+              (1, [0.5, 0.5])]
+    hidden = {"a longer run of losses": lambda rng: (
+        int(rng.integers(1, 4)), [float(v) for v in np.round(rng.uniform(0.2, 1, 12), 1)])}
+    for patience, losses in cases(public, hidden):
+        stop_at, best = _early_stopping(patience, losses)
         stopper = student.EarlyStopping(patience)
-        answers = [bool(stopper.update(epoch, loss)) for epoch, loss in enumerate(losses)]
-        expected = [epoch == stop_at for epoch in range(len(losses))]
-        if stop_at is not None:
-            answers, expected = answers[:stop_at + 1], expected[:stop_at + 1]
+        seen = losses if stop_at is None else losses[:stop_at + 1]  # training stops there
+        answers = [bool(stopper.update(epoch, loss)) for epoch, loss in enumerate(seen)]
+        expected = [epoch == stop_at for epoch in range(len(seen))]
         expect(answers == expected,
                f"your EarlyStopping(patience={patience}) with the validation losses "
                f"{losses} answered {answers}; expected {expected}"
@@ -406,3 +478,16 @@ def EarlyStopping(student):  # noqa: N802
                f"best_epoch = {stopper.best_epoch}, best_loss = {stopper.best_loss}; "
                f"expected {best} and {losses[best]} (a loss equal to the best is no "
                "improvement).")
+
+
+def _early_stopping(patience: int, losses: list) -> tuple:
+    """(the epoch it stops at or None, the best epoch by then): the reference rule."""
+    best, waited = 0, 0
+    for epoch, loss in enumerate(losses):
+        if epoch == 0 or loss < losses[best]:
+            best, waited = epoch, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                return epoch, best
+    return None, best

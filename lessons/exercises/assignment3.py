@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import assignment, close, exercise, expect, expect_close, number
+from chaingrad import Tensor
+
+from .api import (
+    assignment,
+    cases,
+    close,
+    exercise,
+    expect,
+    expect_close,
+    number,
+    rebuild_model,
+)
 
 assignment(3, "The classic networks and the Keras workflow", intro="""
     Lessons 4, 6, 10 and 11 show the networks of the course's history, from the perceptron
@@ -33,7 +44,7 @@ def _sign(z):
     return np.where(np.asarray(z) >= 0, 1.0, -1.0)
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, readonly=True, stub='''
 def perceptron_step(w, x, target, lr):
     """Rosenblatt's perceptron rule for one example. x already starts with x0 = -1 (so
     w[0] is the threshold θ): the output is y = step(w · x) (1 if w · x >= 0, else 0),
@@ -46,21 +57,37 @@ def perceptron_step(w, x, target, lr):
 ''')
 def perceptron_step(student):
     """The perceptron rule"""
-    cases = [(np.zeros(3), np.array([-1.0, 1, 1]), 0.0, 1.0),
-             (np.array([0.5, 1.0, -1.0]), np.array([-1.0, 0, 1]), 1.0, 0.5),
-             (np.array([0.2, 1.0, 1.0]), np.array([-1.0, 1, 0]), 1.0, 0.5)]
-    for w, x, t, lr in cases:
-        got = student.perceptron_step(w.copy(), x, t, lr)
-        y = float(_step(w @ x))
-        hint = None
-        if close(got, w + lr * (t - (w @ x)) * x):
-            hint = "The perceptron learns from step(w·x), not from w·x (that is ADALINE)."
-        elif close(got, w - lr * (t - y) * x):
-            hint = "You moved the weights the wrong way: w + lr (target − y) x."
-        expect_close(got, w + lr * (t - y) * x,
-                     f"your perceptron_step(w = {number(w)}, x = {number(x)}, target = "
-                     f"{number(t)}, lr = {number(lr)})", f"w + lr (target − y) x with y = {y:g}",
-                     hint=hint)
+    public = [(np.zeros(3), np.array([-1.0, 1, 1]), 0.0, 1.0),
+              (np.array([0.5, 1.0, -1.0]), np.array([-1.0, 0, 1]), 1.0, 0.5),
+              (np.array([0.2, 1.0, 1.0]), np.array([-1.0, 1, 0]), 1.0, 0.5)]
+    hidden = {"a wrong answer with target 1": lambda rng: (
+                  -rng.uniform(0.5, 2, 4), np.r_[-1.0, rng.uniform(0.5, 2, 3)], 1.0, 0.5),
+              "a right answer (no change)": lambda rng: (
+                  np.r_[-1.0, rng.uniform(0.5, 2, 3)], np.r_[-1.0, rng.uniform(0.5, 2, 3)],
+                  1.0, 0.5)}
+    answers = [(w, x, t, lr, student.perceptron_step(w, x, t, lr)) for w, x, t, lr in public]
+    variants = [  # (the rule a typical mistake follows, what to say), checked on every case
+        (lambda w, x, t, lr: w + lr * (t - (1.0 if w @ x > 0 else 0.0)) * x,
+         "At w · x = 0 the output is 1: step(0) = 1, so compare with >=, not >."),
+        (lambda w, x, t, lr: w + lr * (t - w @ x) * x,
+         "The perceptron learns from step(w·x), not from w·x (that is ADALINE)."),
+        (lambda w, x, t, lr: w - lr * (t - float(_step(w @ x))) * x,
+         "You moved the weights the wrong way: w + lr (target − y) x."),
+    ]
+    hint = next((said for rule, said in variants
+                 if all(close(got, rule(w, x, t, lr)) for w, x, t, lr, got in answers)), None)
+    for w, x, t, lr, got in answers:
+        _expect_perceptron(got, w, x, t, lr, hint)
+    for w, x, t, lr in cases([], hidden):
+        _expect_perceptron(student.perceptron_step(w, x, t, lr), w, x, t, lr, None)
+
+
+def _expect_perceptron(got, w, x, t, lr, hint) -> None:
+    y = float(_step(w @ x))
+    expect_close(got, w + lr * (t - y) * x,
+                 f"your perceptron_step(w = {number(w)}, x = {number(x)}, target = "
+                 f"{number(t)}, lr = {number(lr)})", f"w + lr (target − y) x with y = {y:g}",
+                 hint=hint)
 
 
 @exercise(points=2, stub='''
@@ -90,6 +117,15 @@ def train_perceptron(student):
     expect(np.array_equal(answers, y), f"your perceptron trained on AND answers "
            f"{answers.astype(int).tolist()} for the inputs {X.astype(int).tolist()}; expected "
            f"{y.astype(int).tolist()} (the output is step(w · [-1, x1, x2])).")
+    separable = {"another function a line separates (OR, NAND or NOR)": lambda rng: [
+        [0, 1, 1, 1.0], [1, 1, 1, 0.0], [1, 0, 0, 0.0]][int(rng.integers(3))]}
+    for target in cases([], separable):
+        got = student.train_perceptron(X, np.array(target), 1.0, 100)
+        expect(isinstance(got, (tuple, list)) and len(got) == 2 and bool(got[1]) is True,
+               "your train_perceptron did not converge on a linearly separable function.")
+        w = np.asarray(got[0], dtype=float)
+        expect(w.shape == (3,) and np.array_equal(_step(np.c_[-np.ones(4), X] @ w), target),
+               "your trained perceptron answers a linearly separable function wrongly.")
     X, y = XOR
     w, converged = student.train_perceptron(X.copy(), y.copy(), 1.0, 50)
     expect(bool(converged) is False, "your train_perceptron says XOR converged; no straight "
@@ -110,10 +146,12 @@ def adaline_step(w, x, target, lr):
 ''')
 def adaline_step(student):
     """The ADALINE (Widrow–Hoff) rule"""
-    cases = [(np.array([0.5, -0.5]), np.array([1.0, 2.0]), 1.0, 0.1),
-             (np.array([0.2, 0.1, -0.3]), np.array([-1.0, 0.5, 2.0]), -1.0, 0.05)]
-    for w, x, t, lr in cases:
-        got = student.adaline_step(w.copy(), x, t, lr)
+    public = [(np.array([0.5, -0.5]), np.array([1.0, 2.0]), 1.0, 0.1),
+              (np.array([0.2, 0.1, -0.3]), np.array([-1.0, 0.5, 2.0]), -1.0, 0.05)]
+    hidden = {"5 weights": lambda rng: (rng.normal(size=5), rng.normal(size=5),
+                                        float(rng.choice([-1.0, 1.0])), 0.1)}
+    for w, x, t, lr in cases(public, hidden):
+        got = student.adaline_step(w, x, t, lr)
         hint = None
         thresholded = [w + lr * (t - f(w @ x)) * x for f in (_sign, _step)]
         if any(close(got, wrong) for wrong in thresholded):
@@ -137,11 +175,13 @@ def hebbian_step(W, a, b, lr):
 ''')
 def hebbian_step(student):
     """The Hebbian rule"""
-    cases = [(np.zeros((1, 2)), np.array([1.0, -1.0]), np.array([-1.0]), 1.0),
-             (np.array([[0.5, -1.0, 0.0], [1.0, 1.0, 1.0]]), np.array([1.0, 1.0, -1.0]),
-              np.array([1.0, -1.0]), 0.5)]
-    for W, a, b, lr in cases:
-        got = student.hebbian_step(W.copy(), a, b, lr)
+    public = [(np.zeros((1, 2)), np.array([1.0, -1.0]), np.array([-1.0]), 1.0),
+              (np.array([[0.5, -1.0, 0.0], [1.0, 1.0, 1.0]]), np.array([1.0, 1.0, -1.0]),
+               np.array([1.0, -1.0]), 0.5)]
+    hidden = {"a 3 x 4 layer": lambda rng: (rng.normal(size=(3, 4)), rng.choice([-1.0, 1.0], 4),
+                                            rng.choice([-1.0, 1.0], 3), 0.5)}
+    for W, a, b, lr in cases(public, hidden):
+        got = student.hebbian_step(W, a, b, lr)
         b_hat = _sign(W @ a)
         hint = None
         if close(got, W + lr * np.outer(b, a)):
@@ -175,8 +215,9 @@ def hopfield_store(patterns):
 ''')
 def hopfield_store(student):
     """Hopfield storage"""
-    for patterns in (np.array([[1.0, -1.0, 1.0]]), _patterns(8, 2, 0)):
-        got = student.hopfield_store(patterns.copy())
+    hidden = {"3 patterns of 10 units": lambda rng: rng.choice([-1.0, 1.0], size=(3, 10))}
+    for patterns in cases([np.array([[1.0, -1.0, 1.0]]), _patterns(8, 2, 0)], hidden):
+        got = student.hopfield_store(patterns)
         expected = _hopfield_weights(patterns)
         hint = None
         n = patterns.shape[1]
@@ -205,13 +246,49 @@ def hopfield_recall(student):
     got = student.hopfield_recall(W, np.array([1.0, 1.0, 1.0]))
     expect_close(got, [1, -1, 1], "your hopfield_recall of [1, 1, 1] with the pattern "
                  "[1, -1, 1] stored", "the stored pattern")
-    patterns = _patterns(64, 3, 1)
-    W = _hopfield_weights(patterns)
-    rng = np.random.default_rng(2)
+    for seed in cases([1], {"3 other stored patterns": _recallable_seed}):
+        _check_recall(student, seed)
+
+
+def _recallable_seed(rng) -> int:
+    """A seed whose three patterns the course's rule recalls from their noisy copies."""
+    while True:
+        seed = int(rng.integers(3, 2**31))
+        patterns, noisy = _noisy_patterns(seed)
+        W = _hopfield_weights(patterns)
+        if all(np.array_equal(_recall(W, n), p) for p, n in zip(patterns, noisy)):
+            return seed
+
+
+def _recall(W, state, max_sweeps=100):
+    s = state.copy()
+    for _ in range(max_sweeps):
+        changed = False
+        for i in range(len(s)):
+            h = W[i] @ s
+            if h != 0 and np.sign(h) != s[i]:
+                s[i], changed = np.sign(h), True
+        if not changed:
+            break
+    return s
+
+
+def _noisy_patterns(seed: int):
+    patterns = _patterns(64, 3, seed)
+    rng = np.random.default_rng(seed + 1)
+    noisy = []
     for pattern in patterns:
-        noisy = pattern.copy()
-        noisy[rng.choice(64, 6, replace=False)] *= -1
-        got = np.asarray(student.hopfield_recall(W, noisy.copy()), dtype=float)
+        copy = pattern.copy()
+        copy[rng.choice(64, 6, replace=False)] *= -1
+        noisy.append(copy)
+    return patterns, noisy
+
+
+def _check_recall(student, seed: int) -> None:
+    patterns, noisy_copies = _noisy_patterns(seed)
+    W = _hopfield_weights(patterns)
+    for pattern, noisy in zip(patterns, noisy_copies):
+        got = np.asarray(student.hopfield_recall(W, noisy), dtype=float)
         wrong = int(np.sum(got != pattern)) if got.shape == pattern.shape else -1
         expect(wrong == 0, f"your hopfield_recall of one of 3 stored 64-unit patterns with 6 "
                f"units flipped ended {wrong} units away from it (expected 0): update one unit "
@@ -234,10 +311,12 @@ def winner_takes_all(W, x, lr):
 ''')
 def winner_takes_all(student):
     """Winner takes all"""
-    cases = [(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0.9, 0.8]), 0.5),
-             (np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]), np.array([-0.2, -0.5]), 0.25)]
-    for W, x, lr in cases:
-        got = student.winner_takes_all(W.copy(), x, lr)
+    public = [(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0.9, 0.8]), 0.5),
+              (np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]), np.array([-0.2, -0.5]), 0.25)]
+    hidden = {"5 units in 3 dimensions": lambda rng: (rng.normal(size=(5, 3)),
+                                                      rng.normal(size=3), 0.3)}
+    for W, x, lr in cases(public, hidden):
+        got = student.winner_takes_all(W, x, lr)
         expect(isinstance(got, (tuple, list)) and len(got) == 2,
                f"your winner_takes_all returned {got!r}; expected (k, new W).")
         k = int(np.argmin(np.linalg.norm(W - x, axis=1)))
@@ -272,11 +351,13 @@ def train_digits(student):
 
     X, y = nn.data.digits("train", flatten=True)
     X_test, y_test = nn.data.digits("test", flatten=True)
-    nn.manual_seed(0)
-    model = student.train_digits(X.copy(), y.copy())
+    student.seed(0)
+    model = student.train_digits(X, y)
     expect(model is not None and hasattr(model, "predict"),
            f"your train_digits returned {model!r}; expected the fitted model.")
-    outputs = np.asarray(model.predict(X_test))
+    # The grader runs the network itself, from its layers and weights: the student's
+    # process never sees the test images.
+    outputs = rebuild_model(student.layers_of(model))(Tensor(X_test)).data
     expect(outputs.shape == (len(X_test), 10), f"your model's outputs for {len(X_test)} test "
            f"images have the shape {outputs.shape}; expected ({len(X_test)}, 10), one score "
            "per digit.")

@@ -1,47 +1,54 @@
 """The grader: run each exercise's check on a student's file and say what happened.
 
-Every file is graded in a subprocess of its own (``python -m
-chaingrad.lessons.exercises.grader FILE --results R.jsonl ...``), so a crash or an endless
-loop in one submission never stops the others. Inside that subprocess each check runs
-under a time limit (a timer signal where the system has one). The child writes a line
-when it starts an exercise and one with each result; the parent reads them, kills a child
-that stays in one exercise past its limit (the student's code may have silenced the
-timer), and starts a new child for the exercises after it.
+A grade is decided only in this process, where no student code runs. Each submission
+runs in a child process of its own (:mod:`.child`, started and watched by
+:mod:`.session`): a private temporary folder holding a copy of the file only, isolated
+Python (nothing beside the file is importable), a scrubbed environment, its own session,
+memory / CPU / file-size / process limits, and an unprivileged user (or a process space)
+of its own. The checks run here: each ``student.f(x)`` in a check is a request to the
+child, which calls the student's code on the inputs the check chose and answers with
+plain data (:mod:`.wire`; never pickle). The check compares that data with its own
+reference; the points come from this process's own list of exercises.
+
+Time is CPU time, measured here from the child's /proc entry: one budget for the file's
+top-level code, one per exercise (``--timeout`` × the exercise's cost). A crash, a kill or
+an exit in exercise k fails k with a sentence; the next exercise gets a fresh child.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import contextlib
 import importlib
 import importlib.util
-import io
-import json
 import os
+import random
 import re
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from typing import Any
 
-from chaingrad.autograd import Op
+from . import api
+from .api import ASSIGNMENTS, Assignment, ChildGone, Exercise, StudentError, Wrong
+from .session import (  # noqa: F401 (the prefixes and stop_all: for the command and tests)
+    MEMORY_BYTES,
+    Session,
+    Student,
+    namespace_prefix,
+    sandbox_prefix,
+    stop_all,
+)
 
-from .api import ASSIGNMENTS, Assignment, Exercise, Wrong
-
-BUILTIN = ("assignment1", "assignment2", "assignment3")
-DEFAULT_TIMEOUT = 3.0  # seconds per exercise (times the exercise's cost)
-STARTUP_SECONDS = 10.0  # the child's own start: Python, numpy, chaingrad
-PRINTED_LIMIT = 2000  # characters of a student's print() output kept per exercise
-GRACE_SECONDS = 2.0  # how long past its limit a child may run before it is killed
+BUILTIN = ("assignment1", "assignment2", "assignment3", "assignment4", "assignment5")
+DEFAULT_TIMEOUT = 3.0  # CPU seconds per exercise (times the exercise's cost)
+LOAD_SECONDS = 5.0  # CPU seconds for a file's top-level code (or --timeout if larger)
 ASSIGNMENT_LINE = re.compile(r"""^ASSIGNMENT\s*=\s*['"]?(\w+)""", re.MULTILINE)
 
 
@@ -57,20 +64,22 @@ class Result:
     message: str = ""
     picture: str = ""
     output: str = ""  # what the student's code printed during the check (the start of it)
-
-
-class TimeLimit(BaseException):
-    """The time limit ran out (a BaseException: a student's ``except Exception`` can't eat it)."""
+    hidden: str = ""  # the kind of hidden case that failed ("" when none did)
+    hidden_cases: int = 0  # how many hidden cases the exercise has (0: public cases only)
+    seed: int = 0  # the run's seed (--seed re-grades exactly)
 
 
 # ------------------------------------------------------------------ which exercises
 
 
 def builtin_assignments() -> dict[str, Assignment]:
-    """The course's three assignments (imported on first use)."""
+    """The course's assignments (imported on first use)."""
+    keys = []
     for name in BUILTIN:
-        importlib.import_module(f"{__package__}.{name}")
-    return {key: a for key, a in ASSIGNMENTS.items() if key in ("1", "2", "3")}
+        if importlib.util.find_spec(f"{__package__}.{name}") is not None:
+            importlib.import_module(f"{__package__}.{name}")
+            keys.append(name.removeprefix("assignment"))
+    return {key: ASSIGNMENTS[key] for key in keys if key in ASSIGNMENTS}
 
 
 _loaded: dict[Path, dict[str, Assignment]] = {}
@@ -92,8 +101,6 @@ def _import_exercises(path: Path) -> dict[str, Assignment]:
     if spec is None or spec.loader is None:
         raise ValueError(f"cannot load exercises from {str(path)!r}: not a Python file")
     module = importlib.util.module_from_spec(spec)
-    from . import api
-
     api._current["key"] = path.stem  # exercises without an assignment= belong to the file
     try:
         spec.loader.exec_module(module)
@@ -108,437 +115,495 @@ def _import_exercises(path: Path) -> dict[str, Assignment]:
     made = {key: a for key, a in ASSIGNMENTS.items() if len(a.exercises) > before.get(key, 0)}
     if not made:
         raise ValueError(f"{str(path)!r} defines no exercises (use the @exercise decorator)")
+    for a in made.values():
+        a.source = a.source or path.name
     return made
 
 
-def declared_assignment(path: str | os.PathLike) -> str | None:
-    """The ``ASSIGNMENT = ...`` a stub file declares, read without running the file."""
+def _tree(text: str | None) -> ast.Module | None:
+    if text is None:
+        return None
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    except (SyntaxError, ValueError, OSError):
-        tree = None
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def declared_assignment(path: str | os.PathLike | None = None,
+                        text: str | None = None) -> str | None:
+    """The ``ASSIGNMENT = ...`` a stub file declares, read without running the file."""
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+    tree = _tree(text)
     for node in getattr(tree, "body", []):
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and getattr(node.targets[0], "id", None) == "ASSIGNMENT"
                 and isinstance(node.value, ast.Constant)):
             return str(node.value.value)
     if tree is None:  # Python cannot read the file: look for the line itself
-        try:
-            found = ASSIGNMENT_LINE.search(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            found = None
+        found = ASSIGNMENT_LINE.search(text)
         return found.group(1) if found else None
     return None
 
 
-def choose_assignment(path: str | os.PathLike, assignments: dict[str, Assignment],
-                      module: ModuleType | None = None) -> Assignment | None:
-    """The assignment a file answers: its ASSIGNMENT line, else the one whose names it has,
-    else the only one there is."""
-    key = declared_assignment(path)
+def defined_names(text: str) -> set[str]:
+    """The names a file defines at its top level (read, not run)."""
+    names: set[str] = set()
+    for node in getattr(_tree(text), "body", []):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def choose_assignment(path: str | os.PathLike | None, assignments: dict[str, Assignment],
+                      text: str | None = None) -> Assignment | None:
+    """The assignment a file answers: its ASSIGNMENT line, else the one whose names it
+    defines, else the only one there is."""
+    key = declared_assignment(path, text)
     if key in assignments:
         return assignments[key]
     if len(assignments) == 1:
         return next(iter(assignments.values()))
-    if module is not None:
-        overlap = {k: sum(hasattr(module, e.name) for e in a.exercises)
-                   for k, a in assignments.items()}
+    if text is not None:
+        names = defined_names(text)
+        overlap = {k: sum(e.name in names for e in a.exercises) for k, a in assignments.items()}
         best = max(overlap, key=overlap.get)
         if overlap[best]:
             return assignments[best]
     return None
 
 
-# ------------------------------------------------------- inside the child: run checks
+# --------------------------------------------------- what the source says (never run)
 
 
-_previous_handler: list = []
+CHAINGRAD_ROOTS = ("chaingrad",)
+SAFE_ROOTS = ("np", "numpy", "math", "self", "cls", "random")
 
 
-def _alarm(seconds: float) -> None:
-    """Arm (seconds > 0) or disarm (0) the timer that raises TimeLimit in this thread.
-
-    Only the main thread of a process with SIGALRM has it (not Windows); elsewhere the
-    parent's watch is the only limit. Disarming puts the previous handler back.
-    """
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
-            threading.main_thread():
-        return
-    if seconds > 0:
-        def expire(signum, frame):
-            raise TimeLimit()
-
-        _previous_handler.append(signal.signal(signal.SIGALRM, expire))
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-    else:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        while _previous_handler:
-            signal.signal(signal.SIGALRM, _previous_handler.pop())
-
-
-def _student_frame(error: BaseException, path: Path):
-    """The deepest frame of the traceback that is in the student's file (or None)."""
-    found = None
-    tb = error.__traceback__
-    while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename).resolve() == path:
-            found = tb
-        tb = tb.tb_next
+def _definition(tree: ast.Module, name: str) -> list[ast.AST]:
+    """The top-level definition of ``name`` and the top-level functions and classes it
+    uses, by name, transitively (the helpers an answer calls)."""
+    defs = {n.name: n for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    found, todo = [], [name]
+    while todo:
+        current = todo.pop()
+        node = defs.pop(current, None)
+        if node is None:
+            continue
+        found.append(node)
+        todo += [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in defs]
     return found
 
 
-def _function_name(frame) -> str:
-    """``Class.method`` as Python 3.11's co_qualname says; on 3.10, found in the module."""
-    code = frame.f_code
-    if hasattr(code, "co_qualname"):
-        return code.co_qualname
-    for value in list(frame.f_globals.values()):
-        if isinstance(value, type):
-            for attribute in vars(value).values():
-                function = getattr(attribute, "__func__", attribute)
-                if getattr(function, "__code__", None) is code:
-                    return f"{value.__name__}.{code.co_name}"
-    return code.co_name
+def refusal(text: str, exercise: Exercise) -> str | None:
+    """Why the source of an answer breaks the exercise's rules (None when it does not)."""
+    if not (exercise.by_hand or exercise.forbid):
+        return None
+    tree = _tree(text)
+    if tree is None:
+        return None
+    nodes = [n for d in _definition(tree, exercise.name) for n in ast.walk(d)]
+    if exercise.by_hand:
+        for node in nodes:
+            if isinstance(node, ast.Attribute) and node.attr in ("backward", "backward_steps"):
+                return (f"refused: your {exercise.name} calls backward() (line {node.lineno}); "
+                        "this exercise asks for the gradient by hand, with the chain rule.")
+    if not exercise.forbid:
+        return None
+    from_chaingrad = {(a.asname or a.name) for n in ast.walk(tree)
+                      if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("chaingrad")
+                      for a in n.names}
+    from_chaingrad |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                       if isinstance(n, ast.Import) for a in n.names
+                       if a.name.startswith("chaingrad")}
+    forbidden = set(exercise.forbid)
+    if any(isinstance(n, (ast.Import, ast.ImportFrom)) and any(
+            a.name == "gc" for a in n.names) or getattr(n, "module", None) == "gc"
+           for n in ast.walk(tree)):
+        return (f"refused: your file imports gc, which can reach chaingrad's own "
+                f"{', '.join(sorted(forbidden))}; {exercise.name} must be your own code.")
+    for node in nodes:
+        used = None
+        if isinstance(node, ast.Name) and node.id in forbidden & from_chaingrad:
+            used = node.id
+        elif isinstance(node, ast.Attribute) and (node.attr in forbidden or
+                                                  node.attr == "registry"):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if not (isinstance(root, ast.Name) and root.id in SAFE_ROOTS):
+                used = node.attr
+        if used:
+            return (f"refused: your {exercise.name} uses chaingrad's own {used} (line "
+                    f"{node.lineno}); the exercise asks you to write it yourself.")
+    return None
 
 
-def _where(frame) -> str:
-    name = _function_name(frame.tb_frame)
+# ------------------------------------------------------------- the child, from here
+
+
+# ------------------------------------------------------------------ the sentences
+
+
+def _where(frames: list) -> str:
+    if not frames:
+        return ""
+    line, name = frames[-1]
     place = "top level" if name == "<module>" else f"in {name}"
-    return f"line {frame.tb_lineno} of your file ({place})"
+    text = f" at line {line} of your file ({place})"
+    outer = [f"{n} (line {ln})" for ln, n in frames[:-1] if n != "<module>"]
+    if outer:
+        text += f", called from {' ← '.join(reversed(outer))}"
+    return text
 
 
-def explain_error(error: BaseException, path: Path, limit: float) -> tuple[str, str]:
-    """(result, sentence) for an exception raised while a check ran the student's code."""
-    frame = _student_frame(error, path)
-    if isinstance(error, TimeLimit):
-        where = f" at {_where(frame)}" if frame is not None else ""
-        return "error", (f"stopped after {limit:g} s{where}: the code did not finish (an "
-                         "endless loop, or training for too long?)")
-    if isinstance(error, NotImplementedError) and frame is not None:
-        name = _function_name(frame.tb_frame)
+def explain(details: dict, limit: float, hidden: str | None = None) -> tuple[str, str]:
+    """(result, sentence) for an exception the student's code raised in a check."""
+    frames = details["frames"]
+    where = _where(frames)
+    if details["time_limit"]:
+        return "error", (f"stopped after {limit:g} s of CPU time{where}: the code did "
+                         "not finish (an endless loop, or too slow: if it is right but slow, "
+                         f"try --timeout {max(10, 3 * limit):g}).")
+    if details["not_implemented"] and frames:
+        line, name = frames[-1]
         return "fail", (f"not written yet: {name} still raises NotImplementedError (line "
-                        f"{frame.tb_lineno}); its docstring has the formula and a worked number.")
-    what = f"{type(error).__name__}: {error}".rstrip(": ")
-    if frame is not None:
-        return "error", f"your code raised {what} at {_where(frame)}."
-    return "error", f"running your code raised {what}."
+                        f"{line}); its docstring has the formula and a worked number.")
+    if details["readonly"]:
+        return "fail", (f"your code changed an input array in place{where}; this exercise "
+                        "says not to: compute a new array (w - lr * grad) instead of w -= ...")
+    if hidden:
+        return "error", f"your code raised {details['type']} on a hidden case ({hidden}){where}."
+    kind = details["type"]
+    if kind == "SystemExit":
+        return "error", f"your code called exit(){where}; return a value instead."
+    if kind == "KeyboardInterrupt":
+        return "error", f"your code raised KeyboardInterrupt{where}."
+    if kind == "MemoryError":
+        return "error", (f"your code ran out of memory{where} (the limit is "
+                         f"{MEMORY_BYTES >> 30} GB).")
+    what = f"{kind}: {details['message']}".rstrip(": ")
+    return "error", f"your code raised {what}{where}."
 
 
-def _draw(graph, pictures: Path, stem: str, exercise: Exercise) -> str:
-    """Draw the graph with the student's gradients, wrong ones marked; "" if it can't."""
+def _hidden_sentence(wrong: Wrong, kind: str) -> str:
+    text = (f"wrong on a hidden case ({kind}): the worked cases pass, but this kind of input "
+            "does not (the grader does not show its numbers).")
+    if wrong.formula:
+        text += f" Expected {wrong.formula}."
+    if wrong.hint:
+        text += f" {wrong.hint}"
+    return text
+
+
+def _draw(graph: Any, pictures: Path, stem: str, exercise: Exercise,
+          edge_labels: bool | None, marks: Any = None) -> str:
+    """Draw the graph with the student's gradients, wrong ones marked; "" if it can't.
+
+    The picture is written to a fresh temporary name and renamed into place: a symlink
+    planted at the picture's name is replaced, never followed."""
     try:
         from chaingrad import viz
 
         pictures.mkdir(parents=True, exist_ok=True)
         target = pictures / f"{stem}_{exercise.label().replace(' ', '_')}.svg"
-        return str(viz.draw(graph, target, check=True))
+        handle, temporary = tempfile.mkstemp(suffix=".svg", dir=pictures, prefix=".drawing-")
+        os.close(handle)
+        try:
+            viz.draw(graph, temporary, check=True if marks is None else marks,
+                     edge_labels=edge_labels)
+            os.replace(temporary, target)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        return str(target)
     except Exception as error:  # a picture is a bonus: never lose the verdict over it
         return f"(no picture: {type(error).__name__}: {error})"
 
 
-def load_student(path: Path, limit: float) -> ModuleType:
-    """Run the student's file as a module (its folder importable), under a time limit."""
-    spec = importlib.util.spec_from_file_location(f"student_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # as an import would (a @dataclass in it needs this)
-    sys.path.insert(0, str(path.parent))
-    _alarm(limit)
+# ------------------------------------------------------------------ grading a file
+
+
+def read_source(path: str | os.PathLike) -> tuple[str | None, str]:
+    """(the file's text, "") or (None, a sentence saying why it cannot be read)."""
     try:
-        spec.loader.exec_module(module)
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        return None, f"the grader cannot read your file ({error.strerror})."
+    return decode_source(raw)
+
+
+def decode_source(raw: bytes) -> tuple[str | None, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+        return None, ("your file is not UTF-8 text (it looks like UTF-16): save it as UTF-8 "
+                      "(in most editors: Save with encoding, UTF-8).")
+    try:
+        return raw.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        return None, (f"your file is not UTF-8 text (line {line} has a byte UTF-8 cannot "
+                      "read): save it as UTF-8.")
+
+
+def _syntax_problem(text: str) -> str | None:
+    try:
+        compile(text, "your file", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        where = f"line {error.lineno}" if error.lineno else "your file"
+        return f"Python cannot read {where}: {error.msg}."
+    except (ValueError, RecursionError, MemoryError) as error:
+        return f"Python cannot read your file: {error}."
+    return None
+
+
+def wall_cap(assignment: Assignment | None, timeout: float) -> float:
+    """The overall wall-clock seconds one file may take."""
+    total = max(LOAD_SECONDS, timeout) + sum(timeout * e.cost for e in
+                                             (assignment.exercises if assignment else []))
+    return 3 * total + 30
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**31)
+
+
+def grade_source(text: str | None, shown: str, assignments: dict[str, Assignment],
+                 timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
+                 seed: int | None = None, sandbox: bool = False,
+                 report: Callable[[Result], None] = lambda r: None,
+                 unreadable: str = "", picture_stem: str | None = None,
+                 skip: Iterable[str] = (), stop: threading.Event | None = None
+                 ) -> list[Result]:
+    """Grade one submission's text (``shown`` is its name in the results)."""
+    seed = new_seed() if seed is None else int(seed)
+    skip = set(skip)
+    assignment = choose_assignment(shown, assignments, text) if text is not None else \
+        (next(iter(assignments.values())) if len(assignments) == 1 else None)
+    results: list[Result] = []
+
+    def emit(result: Result) -> None:
+        result.seed = seed
+        results.append(result)
+        report(result)
+
+    problem = unreadable or (_syntax_problem(text) if text is not None else "")
+    if assignment is None:
+        names = ", ".join(sorted(assignments))
+        emit(Result(shown, "(file)", "error", 0.0, 0.0, problem or (
+            f"cannot tell which assignment this file answers ({names}): add a line such as "
+            "ASSIGNMENT = 1, as the stub file has")))
+        return results
+    todo = [e for e in assignment.exercises if e.label() not in skip]
+    if problem:
+        message = problem if unreadable else f"your file could not be loaded: {problem}"
+        for e in todo:
+            emit(Result(shown, e.label(), "error", 0.0, e.points, message))
+        return results
+    name = re.sub(r"[^\w.-]", "_", Path(shown).name) or "submission.py"
+    name = name if name.endswith(".py") else name + ".py"
+    stem = picture_stem or Path(shown).stem
+    file_wall_end = time.monotonic() + wall_cap(assignment, timeout)
+    load_budget = max(LOAD_SECONDS, timeout)
+    backstop = int(load_budget + sum(timeout * e.cost for e in todo) + 10)
+    session: Session | None = None
+    names: dict = {}
+    try:
+        for index, e in enumerate(todo):
+            if stop is not None and stop.is_set():
+                break
+            if time.monotonic() > file_wall_end:
+                for rest in todo[index:]:
+                    emit(Result(shown, rest.label(), "error", 0.0, rest.points,
+                                "not graded: the file used up the grader's time for one file."))
+                break
+            if session is None:
+                try:
+                    session = Session(text, name, {"cpu": backstop}, sandbox)
+                    session.file_wall_end = file_wall_end
+                    session.begin(load_budget, 10 * load_budget + 10)
+                    names = session.request({"op": "load"})
+                    names = names if isinstance(names, dict) else {}
+                except (StudentError, ChildGone, Wrong) as error:
+                    message = _load_failure(error, load_budget)
+                    for rest in todo[index:]:
+                        emit(Result(shown, rest.label(), "error", 0.0, rest.points, message))
+                    break
+            result = _grade_one(e, session, names, text, shown, timeout, pictures, stem, seed)
+            emit(result)
+            if session.process.poll() is not None or session.killed_for:
+                session.close()
+                session = None
     finally:
-        _alarm(0)
-    return module
+        if session is not None:
+            session.close()
+    return results
+
+
+def _load_failure(error: BaseException, budget: float) -> str:
+    if isinstance(error, StudentError):
+        details = error.details
+        if details["time_limit"]:
+            why = (f"its top-level code used more than {budget:g} s of CPU time (an endless "
+                   "loop, or training at the top level? Put it in a function).")
+        elif details["type"] == "SystemExit":
+            why = "it calls exit() while loading."
+        else:
+            why = "it " + explain(details, budget)[1].removeprefix("your code ")
+        return f"your file could not be loaded: {why}"
+    if isinstance(error, ChildGone):
+        return f"your file could not be loaded: {error.sentence}"
+    return f"your file could not be loaded: {error}"
+
+
+def _grade_one(e: Exercise, session: Session, names: dict, text: str, shown: str,
+               timeout: float, pictures: Any, stem: str, seed: int) -> Result:
+    def result(kind: str, message: str = "", picture: str = "", hidden: str = "") -> Result:
+        points = e.points if kind == "pass" else 0.0
+        return Result(shown, e.label(), kind, points, e.points, message, picture,
+                      "".join(session.printed)[:2000], hidden, api.hidden_count(), seed)
+
+    api.start_exercise(e.label(), seed)
+    if e.name not in names:
+        return result("fail", f"your file defines no {e.name}: keep the name the stub gave it.")
+    refused = refusal(text, e)
+    if refused:
+        return result("fail", refused)
+    limit = timeout * e.cost
+    session.begin(limit, 10 * limit + 10)
+    session.readonly = e.readonly
+    try:
+        e.check(Student(session, names))
+    except Wrong as wrong:
+        kind = api.current_hidden()
+        if kind:
+            return result("fail", _hidden_sentence(wrong, kind), hidden=kind)
+        picture = ""
+        if pictures is not None and wrong.graph is not None:
+            picture = _draw(wrong.graph, Path(pictures), stem, e, wrong.edge_labels,
+                            wrong.marks)
+        return result("fail", wrong.message, picture)
+    except StudentError as error:
+        kind = api.current_hidden()
+        verdict, message = explain(error.details, limit, kind)
+        return result(verdict, message, hidden=kind or "")
+    except ChildGone as gone:
+        return result("error", gone.sentence, hidden=api.current_hidden() or "")
+    except Exception as error:  # the check could not use what came back
+        return result("error", f"the grader could not check what your code returned "
+                      f"({type(error).__name__}: {error}).")
+    finally:
+        session.readonly = False
+    if e.by_hand and session.backward_calls:
+        return result("fail", f"refused: your {e.name} called backward(); this exercise asks "
+                      "for the gradient by hand, with the chain rule.")
+    return result("pass")
+
+
+# ------------------------------------------------------------- the public entry points
 
 
 def run_checks(path: str | os.PathLike, assignments: dict[str, Assignment],
                timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
                report: Callable[[Result], None] = lambda r: None,
-               skip: Iterable[str] = (),
-               starting: Callable[[str], None] = lambda label: None) -> list[Result]:
-    """Grade one file in this process: load it, run every check of its assignment (except
-    the exercises labelled in ``skip``), and pass each result to ``report`` as it comes."""
-    path = Path(path).resolve()
-    # Leave this process as it was: the student's ops must not replace the engine's for
-    # good, nor their folder stay importable.
-    registry, search_path = dict(Op.registry), list(sys.path)
-    try:
-        return _run_checks(path, assignments, timeout, pictures, report, set(skip), starting)
-    finally:
-        Op.registry.clear()
-        Op.registry.update(registry)
-        sys.path[:] = search_path
-        sys.modules.pop(f"student_{path.stem}", None)
-
-
-def _run_checks(path: Path, assignments: dict[str, Assignment], timeout: float,
-                pictures: str | os.PathLike | None, report: Callable[[Result], None],
-                skip: set[str], starting: Callable[[str], None]) -> list[Result]:
-    shown = str(path)
-    assignment = choose_assignment(path, assignments)
-    results: list[Result] = []
-
-    def emit(result: Result) -> None:
-        results.append(result)
-        report(result)
-
-    try:
-        module = load_student(path, timeout)
-    except BaseException as error:  # noqa: B036 (the student's file may raise anything)
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        _, why = explain_error(error, path, timeout)
-        if isinstance(error, SyntaxError):
-            why = f"Python cannot read line {error.lineno}: {error.msg}."
-        elif isinstance(error, SystemExit):
-            why = "it calls exit() while loading."
-        message = f"your file could not be loaded: {why}"
-        exercises = assignment.exercises if assignment else []
-        for e in exercises:
-            if e.label() not in skip:
-                emit(Result(shown, e.label(), "error", 0.0, e.points, message))
-        if not exercises:
-            emit(Result(shown, "(file)", "error", 0.0, 0.0, message))
-        return results
-    assignment = assignment or choose_assignment(path, assignments, module)
-    if assignment is None:
-        names = ", ".join(sorted(assignments))
-        emit(Result(shown, "(file)", "error", 0.0, 0.0,
-                    f"cannot tell which assignment this file answers ({names}): add a line "
-                    "such as ASSIGNMENT = 1, as the stub file has"))
-        return results
-    for e in assignment.exercises:
-        if e.label() not in skip:
-            starting(e.label())
-            emit(_run_one(e, module, path, timeout, pictures))
-    return results
-
-
-def _run_one(e: Exercise, module: ModuleType, path: Path, timeout: float,
-             pictures: str | os.PathLike | None) -> Result:
-    shown = str(path)
-    if not hasattr(module, e.name):
-        return Result(shown, e.label(), "fail", 0.0, e.points,
-                      f"your file defines no {e.name}: keep the name the stub gave it.")
-    limit = timeout * e.cost
-    printed = Printed()
-    _alarm(limit)
-    try:
-        with contextlib.redirect_stdout(printed):
-            e.check(module)
-    except Wrong as wrong:
-        _alarm(0)
-        picture = ""
-        if pictures is not None and wrong.graph is not None:
-            picture = _draw(wrong.graph, Path(pictures), path.stem, e)
-        return Result(shown, e.label(), "fail", 0.0, e.points, wrong.message, picture,
-                      printed.text())
-    except BaseException as error:  # noqa: B036 (a student's error is data)
-        _alarm(0)
-        if isinstance(error, KeyboardInterrupt):
-            raise
-        result, message = explain_error(error, path, limit)
-        return Result(shown, e.label(), result, 0.0, e.points, message, "", printed.text())
-    finally:
-        _alarm(0)
-    return Result(shown, e.label(), "pass", e.points, e.points, output=printed.text())
-
-
-class Printed(io.TextIOBase):
-    """Where a student's print() goes while a check runs: the first PRINTED_LIMIT
-    characters are kept (an endless print loop must not fill the memory)."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        if self.size < PRINTED_LIMIT:
-            self.parts.append(text[:PRINTED_LIMIT - self.size])
-            self.size += len(self.parts[-1])
-        return len(text)
-
-    def text(self) -> str:
-        text = "".join(self.parts)
-        return text + (" ..." if self.size >= PRINTED_LIMIT else "")
-
-
-# ------------------------------------------------ outside: one subprocess per file
+               skip: Iterable[str] = (), seed: int | None = None,
+               sandbox: bool = False) -> list[Result]:
+    """Grade one file with these assignments (the checks here, the student's code in a
+    child), passing each result to ``report`` as it comes."""
+    text, unreadable = read_source(path)
+    return grade_source(text, str(path), assignments, timeout, pictures, seed, sandbox,
+                        report, unreadable, skip=skip)
 
 
 def grade_file(path: str | os.PathLike, exercise_files: Iterable[str] = (),
-               timeout: float = DEFAULT_TIMEOUT,
-               pictures: str | os.PathLike | None = None) -> list[Result]:
-    """Grade one file in a subprocess of its own; its crash or endless loop is a result.
-
-    The parent watches the child: an exercise that runs past its limit (plus a grace of
-    GRACE_SECONDS, in case the child's own timer could not stop it) gets the child killed,
-    and a new child grades the exercises after it (at most three times).
-    """
-    path = Path(path).resolve()
-    exercise_files = [str(Path(f).resolve()) for f in exercise_files]
-    planned = choose_assignment(path, _assignments(exercise_files))
-    limits = {e.label(): timeout * e.cost for e in (planned.exercises if planned else [])}
-    results: list[Result] = []
-    code, complaint = 0, ""
-    for _ in range(3):
-        skip = {r.exercise for r in results}
-        new, code, complaint, stuck = _child(path, exercise_files, timeout, pictures, skip,
-                                             limits)
-        results += new
-        if code is not None:
-            break
-        if stuck is None:  # it never got past loading its file: nothing more to try
-            complaint = (f"the grader stopped your file after {STARTUP_SECONDS + timeout:g} s "
-                         "while loading it (an endless loop at the top level?)")
-            break
-        limit = limits.get(stuck, timeout) + GRACE_SECONDS
-        points = next((e.points for e in planned.exercises if e.label() == stuck), 0.0) \
-            if planned else 0.0
-        results.append(Result(str(path), stuck, "error", 0.0, points,
-                              f"the grader stopped your file after {limit:g} s in this "
-                              "exercise (an endless loop that ignores the time limit?)"))
-    return _complete(path, results, planned, code, complaint)
-
-
-def _child(path: Path, exercise_files: list[str], timeout: float, pictures, skip: set[str],
-           limits: dict[str, float]) -> tuple[list[Result], int | None, str, str | None]:
-    """Run the grading child once and watch it. Returns its results, its exit code (None
-    when it had to be killed), its stderr and the exercise it was in when killed."""
-    with tempfile.TemporaryDirectory(prefix="chaingrad-check-") as scratch:
-        results_file = Path(scratch) / "results.jsonl"
-        command = [sys.executable, "-m", __name__, str(path), "--results", str(results_file),
-                   "--timeout", str(timeout)]
-        for f in exercise_files:
-            command += ["--exercises", f]
-        for label in sorted(skip):
-            command += ["--skip", label]
-        if pictures is not None:
-            command += ["--pictures", str(Path(pictures).resolve())]
-        with open(Path(scratch) / "stderr.txt", "w+b") as stderr:
-            child = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=stderr,
-                                     cwd=path.parent, env=_child_env())
-            current, killed = None, False
-            deadline = time.monotonic() + STARTUP_SECONDS + timeout
-            while child.poll() is None:
-                time.sleep(0.05)
-                running = _running(results_file)
-                if running != current:
-                    current = running
-                    deadline = time.monotonic() + limits.get(running, timeout) + GRACE_SECONDS
-                if time.monotonic() > deadline:
-                    child.kill()
-                    child.wait()
-                    killed = True
-            code = None if killed else child.returncode
-            stderr.seek(0)
-            complaint = stderr.read()[-2000:].decode("utf-8", "replace").strip()
-        return _read_results(results_file), code, complaint, current
-
-
-def _running(results_file: Path) -> str | None:
-    """The exercise the child has started and not finished (from its last line), or None."""
-    try:
-        with open(results_file, "rb") as f:
-            lines = f.read().decode("utf-8", "replace").splitlines()
-    except OSError:
-        return None
-    last = json.loads(lines[-1]) if lines and lines[-1].endswith("}") else {}
-    return last.get("start")
-
-
-def _child_env() -> dict[str, str]:
-    """The child's environment: one numpy thread (grading runs several files at once)."""
-    env = dict(os.environ)
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.setdefault(name, "1")
-    # From a source checkout that is not installed, the child must find this chaingrad too.
-    root = Path(__file__).resolve().parents[2]
-    if (root / "chaingrad" / "__init__.py").is_file():
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    return env
-
-
-def _read_results(path: Path) -> list[Result]:
-    if not path.exists():
-        return []
-    results = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            results.append(Result(**json.loads(line)))
-        except (ValueError, TypeError):
-            continue
-    return results
-
-
-def _complete(path: Path, results: list[Result], planned: Assignment | None,
-              code: int | None, complaint: str) -> list[Result]:
-    """Fill in the exercises a killed or crashed child never reported, in their order."""
-    if planned is None and results:
-        return results
-    done = {r.exercise: r for r in results}
-    if code is None:
-        why = complaint or "not graded: the grader had to stop your file too often"
+               timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
+               *, seed: int | None = None, source: str | bytes | None = None,
+               sandbox: bool = False, picture_stem: str | None = None,
+               report: Callable[[Result], None] = lambda r: None,
+               stop: threading.Event | None = None) -> list[Result]:
+    """Grade one file (or ``source``, its text or bytes, shown under ``path``)."""
+    if source is None:
+        text, unreadable = read_source(path)
+    elif isinstance(source, bytes):
+        text, unreadable = decode_source(source)
     else:
-        last = complaint.splitlines()[-1] if complaint else f"exit code {code}"
-        why = f"the grader's process for your file ended early: {last}"
-    if planned is None:
-        return [Result(str(path), "(file)", "error", 0.0, 0.0, why)]
-    return [done.get(e.label()) or Result(str(path), e.label(), "error", 0.0, e.points, why)
-            for e in planned.exercises]
+        text, unreadable = source, ""
+    return grade_source(text, str(Path(path).resolve()) if source is None else str(path),
+                        _assignments(exercise_files), timeout, pictures, seed, sandbox,
+                        report, unreadable, picture_stem, stop=stop)
 
 
 def grade_files(paths: Iterable[str | os.PathLike], exercise_files: Iterable[str] = (),
                 timeout: float = DEFAULT_TIMEOUT, pictures: str | os.PathLike | None = None,
-                jobs: int | None = None) -> dict[str, list[Result]]:
-    """Grade many files, ``jobs`` subprocesses at a time; file -> its results, in order."""
+                jobs: int | None = None, *, seed: int | None = None,
+                sources: dict | None = None, sandbox: bool = False,
+                on_file: Callable[[str, list[Result]], None] | None = None
+                ) -> dict[str, list[Result]]:
+    """Grade many files, ``jobs`` at a time; file -> its results, in the order given.
+
+    Every file is read before any submission runs (a submission that rewrites a
+    classmate's file changes nothing). ``on_file(path, results)`` is called as soon as
+    each file is graded, never twice at once."""
     paths = [str(p) for p in paths]
-    exercise_files = list(exercise_files)
+    exercise_files = [str(Path(f).resolve()) for f in exercise_files]
+    _assignments(exercise_files)  # an instructor's file that fails, fails here
+    seed = new_seed() if seed is None else int(seed)
+    given = dict(sources or {})
+    snapshot = {p: given[p] if p in given else Path(p).read_bytes()
+                if Path(p).is_file() and os.access(p, os.R_OK) else None for p in paths}
+    stems = [Path(p).stem for p in paths]
+    unique = {p: (s if stems.count(s) == 1 else f"{s}-{zlib.crc32(p.encode()):08x}")
+              for p, s in zip(paths, stems)}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def one(path: str) -> list[Result]:
+        if stop.is_set():
+            return []
+        source = snapshot[path]
+        if source is None:
+            results = grade_source(None, path, _assignments(exercise_files), timeout,
+                                   pictures, seed, sandbox, unreadable=read_source(path)[1]
+                                   or "the grader cannot read your file.")
+        else:
+            results = grade_file(path, exercise_files, timeout, pictures, seed=seed,
+                                 source=source, sandbox=sandbox, picture_stem=unique[path],
+                                 stop=stop)
+        if stop.is_set():
+            return results
+        if on_file is not None:
+            with lock:
+                on_file(path, results)
+        return results
+
     jobs = jobs or max(1, min(4, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        graded = pool.map(lambda p: grade_file(p, exercise_files, timeout, pictures), paths)
-        return dict(zip(paths, graded))
+    graded: dict[str, list[Result]] = {}
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = {pool.submit(one, p): p for p in paths}
+        for future in as_completed(futures):
+            graded[futures[future]] = future.result()
+    except BaseException:  # Ctrl-C (or a bug): stop every child now, start no new one
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        raise
+    pool.shutdown()
+    return {p: graded[p] for p in paths}
 
 
 def _assignments(exercise_files: Iterable[str]) -> dict[str, Assignment]:
+    exercise_files = list(exercise_files)
     if not exercise_files:
         return builtin_assignments()
     chosen: dict[str, Assignment] = {}
     for f in exercise_files:
         chosen.update(load_exercise_file(f))
     return chosen
-
-
-# ------------------------------------------------------------------ the child's main
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The child: grade one file, appending each result as a JSON line to --results."""
-    parser = argparse.ArgumentParser(prog="python -m chaingrad.lessons.exercises.grader")
-    parser.add_argument("file")
-    parser.add_argument("--results", required=True)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
-    parser.add_argument("--exercises", action="append", default=[])
-    parser.add_argument("--pictures")
-    parser.add_argument("--skip", action="append", default=[], help="exercises not to run")
-    arguments = parser.parse_args(argv)
-    assignments = _assignments(arguments.exercises)
-    with open(arguments.results, "a", encoding="utf-8") as out:
-        def report(result: Result) -> None:
-            out.write(json.dumps(asdict(result)) + "\n")
-            out.flush()
-
-        def starting(label: str) -> None:
-            out.write(json.dumps({"start": label}) + "\n")
-            out.flush()
-
-        run_checks(arguments.file, assignments, arguments.timeout, arguments.pictures, report,
-                   skip=set(arguments.skip), starting=starting)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
