@@ -198,7 +198,61 @@ def run(lesson):
         output and multiplies by local derivatives along every path, adding where paths
         meet. That is all backpropagation is, in a network of any size.
     """)
-    lesson.say("**Practise it:** homework exercises 1.1 `local_derivatives` and 1.2 `f_gradients` (`chaingrad exercises start N` writes assignment N).")
+
+    lesson.step("Why the order matters: every use before passing on")
+    lesson.say("""
+        A node may pass its gradient down only once it is **complete**: every use has
+        sent its share. Take `a = x + 1`, `b = 2a`, `f = a · b` at `x = 3` (`a = 4`,
+        `b = 8`, `f = 2a² = 32`), so `∂f/∂x = 4a = 16`. A naive walk, depth-first from
+        the output, reaches `a` straight from `f` and passes `a`'s gradient on before
+        `b` has sent its share:
+    """)
+    v = lesson.code("""
+        from chaingrad.autograd import local_derivatives, topological_order
+
+        x = Value(3.0, name="x")
+        a = x + 1;  a.name = "a"
+        b = 2 * a;  b.name = "b"
+        f = a * b;  f.name = "f"
+
+        def walk(order):
+            grad = {id(f): 1.0}
+            for node in order:
+                pairs = zip(node.parents, local_derivatives(node) or ())
+                for parent, local in pairs:
+                    sent = grad.get(id(node), 0.0) * local
+                    grad[id(parent)] = grad.get(id(parent), 0.0) + sent
+            return grad[id(x)]
+
+        naive = walk([f, a, b])   # depth-first: a before b has sent its share
+        right = walk(topological_order(f))  # f, b, a: every use first
+        print(f"naive: {naive}   topological: {right}")
+    """)
+    lesson.check("the naive order misses b's share: ∂f/∂x = 8", v.naive, 8.0)
+    lesson.check("reverse topological order: ∂f/∂x = 4a = 16", v.right, 16.0)
+
+    lesson.step("The order backward() uses, drawn")
+    lesson.say("""
+        `topological_order(f)` lists every node **before** the nodes it is computed
+        from (outputs first): `f, b, a, x` (and the constants 2 and 1). Walking it, a node is reached only after
+        every node that uses it, so its gradient is complete when it passes it on. The
+        engine computes this order without recursion (a chain of a million nodes
+        works) and `backward()` walks it. In the picture, `a`'s gradient is the sum of
+        its two uses: `8` from `f` and `2 · 4 = 8` from `b`.
+    """)
+    v = lesson.code("""
+        f.backward()
+        print("order:", [n.name for n in topological_order(f) if n.name])
+        order = viz.draw(f, out / "01_order.svg")
+    """)
+    lesson.file(v.order, "a's gradient 8 + 8 = 16: both uses summed before it goes on")
+    lesson.check("f.backward() agrees: x.grad = 16", v.x.grad, 16.0)
+    lesson.say("""
+        **Practise it:** homework exercises 1.1 `local_derivatives` and 1.2
+        `f_gradients`; in assignment 4 you write this engine yourself: a `Value`, the
+        topological order, `backward()` and a network that learns (`chaingrad exercises
+        start N` writes assignment N).
+    """)
 
 
 def _locals(v):

@@ -252,4 +252,4 @@ def run(lesson):
         layer of neurons. On top of that, `compile`, `summary`, `fit`, `evaluate` and
         `predict` are the same five calls as in Keras.
     """)
-    lesson.say("**Practise it:** homework exercises 1.10 `two_layer_gradients` and 3.8 `train_digits` (`chaingrad exercises start N` writes assignment N).")
+    lesson.say("**Practise it:** homework exercises 1.10 `two_layer_gradients` and 3.8 `train_digits`; assignment 4 has you write a scalar engine yourself, and assignment 5 the tensor backward passes: broadcasting, matmul, softmax with cross-entropy, im2col convolution and max-pooling (`chaingrad exercises start N` writes assignment N).")

@@ -141,7 +141,7 @@ def _node(node_id: str, label: NodeLabel, x: float, y: float, w: float, h: float
     baseline = y + TITLE + 16
     for text, role in rows:
         if role == "note":
-            colour = style.BAD[1] if label.bad and text.startswith("numeric") else style.MUTED
+            colour = style.BAD[1] if label.bad and text.endswith("MISMATCH") else style.MUTED
             spans = [(text, colour, False)]
         else:
             head, rest = text[:5], text[5:]

@@ -55,7 +55,7 @@ def node_html(label: NodeLabel) -> str:
     for text in label.grad:
         rows.append(_font(text[:5], style.GRAD) + _font(text[5:], style.GRAD, bold=True))
     for text in label.notes:
-        colour = style.BAD[1] if label.bad and text.startswith("numeric") else style.MUTED
+        colour = style.BAD[1] if label.bad and text.endswith("MISMATCH") else style.MUTED
         rows.append(_font(text, colour))
     cells = "".join(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{row}</TD></TR>' for row in rows)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'

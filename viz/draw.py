@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ class Picture:
 def picture(
     root: Any,
     edge_labels: bool | None = None,
-    check: bool = False,
+    check: bool | Mapping[Any, Any] = False,
     collapse_threshold: int = 500,
     parameters: Iterable[Any] | None = None,
     group_by: Callable[[str | None], str | None] = prefix_group,
@@ -65,7 +65,11 @@ def picture(
     full = to_networkx(root, parameters)
     show_grad = full.graph["has_grad"]
     checked = None
-    if check:
+    if isinstance(check, Mapping):
+        from .check import expected_gradients
+
+        checked = expected_gradients(full, check)
+    elif check:
         from .check import numeric_gradients
 
         checked = numeric_gradients(full)
@@ -112,7 +116,9 @@ def _notes(full, graph, show_grad: bool, has_edge_texts: bool, check: bool) -> l
     if graph.graph.get("collapsed"):
         notes.append(f"{full.number_of_nodes()} nodes collapsed into "
                      f"{graph.number_of_nodes()} boxes (by name prefix, then by depth)")
-    if check:
+    if isinstance(check, Mapping):
+        notes.append("check: gradients compared with the expected ones; red = mismatch")
+    elif check:
         notes.append("check: leaf gradients compared with central differences; red = mismatch")
     return notes
 
@@ -216,7 +222,7 @@ def draw(
     engine: str = "auto",
     *,
     edge_labels: bool | None = None,
-    check: bool = False,
+    check: bool | Mapping[Any, Any] = False,
     collapse_threshold: int = 500,
     parameters: Iterable[Any] | None = None,
     group_by: Callable[[str | None], str | None] = prefix_group,
@@ -227,12 +233,15 @@ def draw(
     path you get a :class:`Drawing` that Jupyter shows inline. ``engine`` is "graphviz",
     "builtin" (no Graphviz needed) or "auto". ``edge_labels`` shows the chain rule on
     every edge (default: on up to 100 nodes). ``check=True`` compares every leaf's
-    gradient with central differences and paints mismatches red. Graphs with more than
-    ``collapse_threshold`` nodes are collapsed into boxes named by ``group_by`` (default:
-    the name without its last dotted part, so "L1.N3.w0" joins the box "L1.N3"; for a
-    model named with ``nn.name_parameters``, ``viz.module_prefix(2)`` gives one box per
-    module, and a box holding attention weights shows them as a small matrix).
+    gradient with central differences and paints mismatches red; ``check={node:
+    expected gradient}`` compares those nodes' gradients with the given ones instead.
+    Graphs with more than ``collapse_threshold`` nodes are collapsed into boxes named by
+    ``group_by`` (default: the name without its last dotted part, so "L1.N3.w0" joins the
+    box "L1.N3"; for a model named with ``nn.name_parameters``, ``viz.module_prefix(2)``
+    gives one box per module, and a box holding attention weights shows them as a small
+    matrix).
     ``parameters`` (e.g. ``model.parameters()``) says which leaves are weights.
+    ``root`` may also be a micrograd-like Value (``data grad _prev _op``, optional ``label``).
     """
     require_node(root, "draw")
     fmt = "svg"

@@ -6,12 +6,15 @@ engine for anything else. Node identifiers come from the node's position in a fi
 traversal from the root (``n0`` is the root), never from ``id()``, so the same program
 gives the same identifiers, and therefore the same picture, every time it runs.
 ``n0`` is the first node a student would evaluate by hand; the root comes last.
+A graph of micrograd-like objects (``data grad _prev _op``, optional ``label``) is read
+through light views with those same attributes (see :func:`micrograd_view`).
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -25,10 +28,17 @@ LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "paramet
 # summarised in one box, so a million-node graph still gets an answer in seconds.
 MAX_NODES = 20_000
 EARLIER = "earlier"  # the id of that box
+ENGINE_GRAPHS_ONLY = ("animate",)  # views that replay chaingrad's own backward pass
 
 
 def require_node(root: Any, caller: str) -> None:
     """Refuse anything that is not a graph node, in one sentence naming ``caller``."""
+    if is_micrograd_like(root):
+        if caller in ENGINE_GRAPHS_ONLY:
+            raise TypeError(f"{caller}: reads chaingrad's own graphs only (it replays the "
+                            "engine's backward pass); draw, show, to_dot and to_networkx "
+                            "also read this micrograd-like graph")
+        return
     if not hasattr(root, "parents") or not hasattr(root, "data"):
         raise TypeError(
             f"{caller}: expected the Value or Tensor at the end of a computation (e.g. the loss), "
@@ -134,6 +144,8 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None,
     ``earlier`` count them.
     """
     require_node(root, "to_networkx")
+    if is_micrograd_like(root):
+        root, parameters = readable_micrograd(root, parameters)
     max_nodes = MAX_NODES if max_nodes is None else max_nodes
     keep = nearest(root, max_nodes + 1)
     keep = None if len(keep) <= max_nodes else nearest(root, max(1, max_nodes))
@@ -398,3 +410,236 @@ def _attention_matrix(graph: nx.MultiDiGraph, ids: list[str]) -> np.ndarray | No
 
 def _first(graph: nx.MultiDiGraph, item: tuple[str, list[str]]) -> int:
     return graph.nodes[item[1][0]]["order"]
+
+
+# ------------------------------------------------------- micrograd-like graphs
+# A graph made of objects shaped like micrograd's Value (``data``, ``grad``, ``_prev``: the
+# inputs, a set or a tuple; ``_op``: a string; optional ``label``) is read through light
+# views that carry the attributes above, so every view of viz draws it unchanged.
+
+MICROGRAD_ATTRIBUTES = ("data", "grad", "_prev", "_op")
+
+
+def is_micrograd_like(obj: Any) -> bool:
+    """Whether ``obj`` looks like micrograd's Value (and is not a chaingrad node)."""
+    return not hasattr(obj, "parents") and all(hasattr(obj, a) for a in MICROGRAD_ATTRIBUTES)
+
+
+def micrograd_walk(root: Any, limit: int | None = None) -> list[tuple[Any, list[int]]]:
+    """Every node ``root`` depends on as ``(node, positions of its inputs)``, inputs first.
+
+    Iterative (a 10,000-node chain is fine) and keyed by identity, never by the nodes' own
+    ``==`` or hash. Inputs kept in a tuple or list stay in that order; a set's members are
+    ordered by what their subgraphs hold (op, numbers, label), so the same program gives
+    the same order, and the same picture, every run. More than ``limit`` nodes, an input
+    that is not in a set, tuple or list, or a cycle is a ValueError that says so.
+    """
+    inputs: dict[int, list] = {}
+    order: list = []
+    state: dict[int, int] = {}  # id -> 1 while its inputs are walked, 2 when done
+    stack = [root]
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        if state.get(key) is None:
+            state[key] = 1
+            inputs[key] = _inputs_of(node)
+            if limit is not None and len(state) > limit:
+                raise ValueError(f"the graph has more than {limit:,} nodes")
+            for child in reversed(inputs[key]):
+                if state.get(id(child)) == 1:
+                    raise ValueError(f"the graph has a cycle: a node with data {node.data!r} "
+                                     "is among its own inputs")
+                if state.get(id(child)) is None:
+                    stack.append(child)
+        else:
+            stack.pop()
+            if state[key] == 1:
+                state[key] = 2
+                order.append(node)
+    return _ordered(order, inputs)
+
+
+def _inputs_of(node: Any) -> list:
+    prev = node._prev
+    if isinstance(prev, (set, frozenset)):
+        return list(prev)  # ordered later, once every subgraph is known
+    if isinstance(prev, (tuple, list)):
+        return list(prev)
+    raise ValueError(f"a node's _prev is a {type(prev).__name__}; expected a set or a tuple "
+                     "of the Values it was computed from")
+
+
+def _ordered(order: list, inputs: dict[int, list]) -> list[tuple[Any, list[int]]]:
+    """Positions of each node's inputs, a set's members sorted by their subgraph's digest."""
+    import hashlib
+
+    position = {id(node): k for k, node in enumerate(order)}
+    digest: dict[int, str] = {}
+    walked = []
+    for node in order:
+        members = inputs[id(node)]
+        if isinstance(node._prev, (set, frozenset)):
+            members = sorted(members, key=lambda m: digest[id(m)])
+        text = "|".join((str(node._op), repr(node.data), repr(node.grad),
+                         str(getattr(node, "label", "")), *sorted(digest[id(m)] for m in members)))
+        digest[id(node)] = hashlib.sha1(text.encode("utf-8", "backslashreplace")).hexdigest()
+        walked.append((node, [position[id(m)] for m in members]))
+    return walked
+
+
+class LooseOp:
+    """The op of a micrograd-like node: its name, and its rule when viz knows the op.
+
+    ``forward(*inputs)`` and ``backward(grad_out, out, *inputs)`` (one gradient per input)
+    exist for ``+ * - / **k tanh exp relu`` when they reproduce the node's data; otherwise
+    they raise ValueError, and the picture shows no local derivatives for that node.
+    """
+
+    def __init__(self, text: str, rule: tuple | None) -> None:
+        self.name = self.symbol = text
+        self._rule = rule
+
+    def forward(self, *inputs: float, **params: Any) -> float:
+        if self._rule is None:
+            raise ValueError(f"viz does not know the op {self.name!r}")
+        return self._rule[0](*inputs)
+
+    def backward(self, grad_out: float, out: float, *inputs: float, **params: Any) -> tuple:
+        if self._rule is None:
+            raise ValueError(f"viz does not know the op {self.name!r}")
+        return tuple(grad_out * d for d in self._rule[1](out, *inputs))
+
+
+def _product(values) -> float:
+    result = 1.0
+    for v in values:
+        result *= v
+    return result
+
+
+def _pow_rule(k: float) -> tuple:
+    return (lambda x: x ** k, lambda out, x: (k * x ** (k - 1),))
+
+
+# op text -> (arity or None for any, commutative, forward, local derivatives(out, *inputs))
+LOOSE_RULES: dict[str, tuple] = {
+    "+": (None, True, lambda *xs: sum(xs), lambda out, *xs: (1.0,) * len(xs)),
+    "*": (None, True, lambda *xs: _product(xs),
+          lambda out, *xs: tuple(_product(xs[:i] + xs[i + 1:]) for i in range(len(xs)))),
+    "-": (2, False, lambda a, b: a - b, lambda out, a, b: (1.0, -1.0)),
+    "/": (2, False, lambda a, b: a / b, lambda out, a, b: (1.0 / b, -a / (b * b))),
+    "neg": (1, True, lambda a: -a, lambda out, a: (-1.0,)),
+    "tanh": (1, True, math.tanh, lambda out, a: (1.0 - out * out,)),
+    "exp": (1, True, math.exp, lambda out, a: (out,)),
+    "relu": (1, True, lambda a: a if a > 0 else 0.0, lambda out, a: (1.0 if out > 0 else 0.0,)),
+}
+
+
+def _loose_rule(text: str, inputs: list[float], data: float, unordered: bool) -> tuple | None:
+    """The rule of op ``text`` if it applies to these inputs and gives ``data``, else None."""
+    key = text.strip().lower()
+    if key.startswith("**"):
+        try:
+            arity, commutative, *rule = (1, True, *_pow_rule(float(key[2:])))
+        except ValueError:
+            return None
+    elif key in LOOSE_RULES:
+        arity, commutative, *rule = LOOSE_RULES[key]
+    else:
+        return None
+    if (arity is not None and len(inputs) != arity) or (unordered and not commutative):
+        return None
+    try:
+        again = rule[0](*inputs)
+        same = math.isclose(again, data, rel_tol=1e-9, abs_tol=1e-12)
+    except (ArithmeticError, ValueError, TypeError):  # (-8) ** (1/3) is complex, for one
+        return None
+    return tuple(rule) if same else None
+
+
+class LooseNode:
+    """A micrograd-like node seen with the attributes viz reads (``source`` is the node)."""
+
+    scalar = True
+    requires_grad = True
+    params = None
+
+    def __init__(self, source: Any, parents: tuple) -> None:
+        if len(parents) == 1 and isinstance(source._prev, (set, frozenset)) \
+                and str(source._op) in ("+", "*"):
+            parents = parents * 2  # micrograd keeps x * x's inputs in a set: {x}, used twice
+        self.source = source
+        self.data = _as_float(source.data, "data")
+        self.grad = _as_float(source.grad, "grad") if source.grad is not None else 0.0
+        label = getattr(source, "label", None)
+        self.name = str(label) if label not in (None, "") else None
+        self.parents = parents
+        datas = [p.data for p in parents]
+        if len(datas) == 1:
+            self.saved_x = datas[0]
+        elif len(datas) == 2:
+            self.saved_x, self.saved_y = datas
+        else:
+            self.saved_x = tuple(datas)
+        self.operation = None
+        if parents:  # a computed node, even when the student left _op empty
+            text = str(source._op) or "?"
+            unordered = isinstance(source._prev, (set, frozenset))
+            self.operation = LooseOp(text, _loose_rule(text, datas, self.data, unordered))
+            if text.startswith("**") and self.operation._rule is not None:  # x ** 2
+                self.params = {"exponent": float(text[2:])}
+                self.operation.name, self.operation.symbol = "pow_constant", "**"
+
+    @property
+    def op(self) -> str:
+        return self.operation.symbol if self.operation is not None else ""
+
+
+def _as_float(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"a node's {what} is {value!r:.40}, not a number") from None
+
+
+def micrograd_view(root: Any, limit: int | None = None) -> tuple[LooseNode, dict[int, LooseNode]]:
+    """The graph of a micrograd-like ``root`` as LooseNodes: (the root's view, id -> view)."""
+    walked = micrograd_walk(root, limit)
+    views: list[LooseNode] = []
+    for node, positions in walked:
+        views.append(LooseNode(node, tuple(views[k] for k in positions)))
+    by_source = {id(node): view for (node, _), view in zip(walked, views)}
+    return views[-1], by_source
+
+
+def readable_micrograd(root: Any, parameters: Iterable[Any] | None = None,
+                       ) -> tuple[LooseNode, list[LooseNode] | None]:
+    """A micrograd-like root (and its parameters) as the views to_networkx reads."""
+    view, by_source = micrograd_view(root)
+    if parameters is not None:
+        parameters = [by_source[id(p)] for p in parameters if id(p) in by_source]
+    return view, parameters
+
+
+def loose_backward_steps(root: LooseNode) -> Iterator[tuple[Any, Any, tuple]]:
+    """The chain rule through a micrograd-like graph's views, as ``backward_steps`` gives it
+    for chaingrad's: ``(node, gradient, ((parent, local, sent), ...))`` from the output
+    back, in reverse topological order. The gradients are recomputed with viz's rules
+    from the forward values (not read from ``.grad``); past an op viz has no rule for,
+    ``local`` and ``sent`` are None and nothing is sent."""
+    grads: dict[int, float] = {id(root): 1.0}
+    for node in reversed(traversal(root)):
+        grad = grads.get(id(node))
+        received = []
+        if node.operation is not None and grad is not None:
+            try:
+                local = node.operation.backward(1.0, node.data, *(p.data for p in node.parents))
+            except (ValueError, ArithmeticError):
+                local = (None,) * len(node.parents)
+            for parent, d in zip(node.parents, local):
+                sent = None if d is None else grad * d
+                if sent is not None:
+                    grads[id(parent)] = grads.get(id(parent), 0.0) + sent
+                received.append((parent, d, sent))
+        yield node, grad, tuple(received)

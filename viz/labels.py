@@ -125,10 +125,10 @@ def node_label(graph: Any, node_id: str, show_grad: bool, sums: dict | None = No
         if show_grad and attrs["grad"] is not None:
             label.grad = _prefixed("grad", array_lines(attrs["grad"]))
     if check and node_id in check:
-        numeric, ok = check[node_id]
+        numeric, ok, *word = check[node_id]  # word: what the number is, "numeric" or "expected"
         label.bad = not ok
         mark = "ok" if ok else "MISMATCH"
-        label.notes.append(f"numeric {numeric}  {mark}")
+        label.notes.append(f"{word[0] if word else 'numeric'} {numeric}  {mark}")
     return label
 
 

@@ -9,7 +9,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from .graph import count_nodes, has_gradients, require_node, to_networkx
+from .graph import (
+    LooseNode,
+    count_nodes,
+    has_gradients,
+    is_micrograd_like,
+    loose_backward_steps,
+    micrograd_view,
+    require_node,
+    to_networkx,
+)
 from .labels import formula, number, shape_text
 
 MAX_LINES = 200
@@ -125,6 +134,10 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
     """
     from ..autograd import backward_steps
 
+    if is_micrograd_like(root):  # read once, so the steps and the graph share the views
+        root = micrograd_view(root)[0]
+    walk = (loose_backward_steps(root) if isinstance(root, LooseNode)
+            else (tuple(step) for step in backward_steps(root)))
     graph = to_networkx(root)
     ids = {id(graph.nodes[n]["node"]): n for n in graph if "node" in graph.nodes[n]}
     names = {key: graph.nodes[n]["name"] for key, n in ids.items()}
@@ -137,16 +150,16 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
                          "rule starts from a single number (a loss): reduce it first, e.g. "
                          ".sum() or .mean()")
     steps = 0
-    for steps, step in enumerate(backward_steps(root), 1):
+    for steps, (node, grad, received_here) in enumerate(walk, 1):
         if max_rows is not None and len(rows) >= max_rows:
             left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
             rows.append(("…", "", f"{left:,} more steps not shown; "
                                   "explain(root, max_rows=...) shows more"))
             break
-        node_name = names.get(id(step.node), "…")
-        if not step.received:
-            continue
-        for parent, local, sent in step.received:
+        node_name = names.get(id(node), "…")
+        for parent, local, sent in received_here:
+            if sent is None:
+                continue  # an op of a micrograd-like graph that viz has no rule for
             parent_id = ids.get(id(parent), "earlier")
             parent_name = names.get(id(parent), "(an earlier node)")
             received.setdefault(parent_id, []).append(sent)
@@ -158,7 +171,7 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
                 d_node, local_name = "1", f"(local {local_name})"
             if local is not None:
                 text = (f"{d_parent} {sign} {d_node} · {local_name} = "
-                        f"({_value(step.grad, True)})({number(local)}) = {number(sent)}")
+                        f"({_value(grad, True)})({number(local)}) = {number(sent)}")
             else:
                 text = (f"{d_parent} {sign} {d_node} · {local_name} "
                         f"(vector-Jacobian product) = {_value(sent, False)}")
