@@ -1123,7 +1123,6 @@ def program_code(program: Program) -> str:
                                79, subsequent_indent="#   ", break_on_hyphens=False)
     if program.fitted:
         lines.append("# unbroadcast(g, shape): g summed down to shape (numpy broadcast it)")
-    lines.append("# forward")
     for slot, value in program.baked.items():
         if isinstance(slot, int):
             lines.append(f"{names[slot]} = {_literal(value)}  # a constant")
@@ -1132,9 +1131,8 @@ def program_code(program: Program) -> str:
         out = names[first_op + i]
         args = [_name_of(program, s) for s in ins]
         lines.append(f"{out} = {_forward_code(op, args, params)}  # {_formula(op)}")
-    lines.append("# backward")
     loss = names[program.loss_slot]
-    lines.append(f"d{loss} = 1.0")
+    lines.append(f"d{loss} = 1.0  # backward, from d{loss}/d{loss} = 1")
     written: set[int] = set()
     for slot in program.backward_order:
         i = slot - first_op
