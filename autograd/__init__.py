@@ -11,6 +11,8 @@ dispatch (helpers for backward rules), ops (every op), engine (reverse mode), op
 and capture (a training step recorded once as a flat program and replayed).
 """
 
+import warnings
+
 from .capture import Captured, CaptureError, capture
 from .engine import (
     GradientAccumulationWarning,
@@ -30,6 +32,10 @@ from .node import Node
 from .op import Op, OpError
 from .tensor import Tensor, concat, pad, stack, where
 from .value import Value
+
+# An op that overflows (or divides by zero, or leaves its domain) raises an OpError that
+# names it; numpy's own RuntimeWarning about the same line would only repeat it.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chaingrad\.(autograd|nn)\.")
 
 __all__ = [
     "CaptureError",

@@ -37,6 +37,7 @@ class Add(Op):
     """f(x, y) = x + y; df/dx = 1, df/dy = 1"""
     code = ("{0} + {1}", ("{g}", "{g}"))
 
+    leaves_domain = True  # it can overflow
     symbol = "+"
 
     def forward(x, y):
@@ -50,6 +51,7 @@ class Sub(Op):
     """f(x, y) = x - y; df/dx = 1, df/dy = -1"""
     code = ("{0} - {1}", ("{g}", "-{g}"))
 
+    leaves_domain = True  # it can overflow
     symbol = "-"
 
     def forward(x, y):
@@ -63,6 +65,7 @@ class Mul(Op):
     """f(x, y) = x * y; df/dx = y, df/dy = x"""
     code = ("{0} * {1}", ("{g} * {1}", "{g} * {0}"))
 
+    leaves_domain = True  # it can overflow
     symbol = "*"
 
     def forward(x, y):
@@ -303,6 +306,8 @@ class Clip(Op):
 class Dot(Op):
     """f(w1..wn, x1..xn) = sum_i wi xi; df/dwi = xi, df/dxi = wi (a neuron's weighted sum)"""
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     symbol = "Σw·x"
     on_tensors = False
 
@@ -323,6 +328,8 @@ class MatMul(Op):
     """f(A, B) = A @ B; df/dA = G @ B.T, df/dB = A.T @ G (G the upstream gradient)"""
     code = ("{0} @ {1}", ("{g} @ {1}.T", "{0}.T @ {g}"))
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     symbol = "@"
     on_values = False
     # The engine passes needs_grad (one bool per input), so the product for an input that
@@ -374,6 +381,8 @@ class Linear(Op):
     """f(x, W, b) = x @ W + b; df/dx = G @ W.T, df/dW = x.T @ G, df/db = G summed over rows"""
     code = ("{0} @ {1} + {2}", ("{g} @ {1}.T", "{0}.T @ {g}", "{g}.sum(axis=0)"))
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     on_values = False
     # A layer of neurons as one node instead of two (matmul, then add): the graph of an
     # MLP is smaller, and the product for the data batch (no gradient) is skipped.
@@ -421,6 +430,8 @@ class Sum(Op):
     """f(x) = sum of x over axis; df/dx = 1 for every summed element"""
     code = ("{0}.sum(axis={axis}, keepdims={keepdims})", ("np.broadcast_to({g}, {0}.shape)",))
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     on_values = False
 
     def forward(x, axis=None, keepdims=False):
@@ -437,6 +448,8 @@ class Mean(Op):
     code = ("{0}.mean(axis={axis}, keepdims={keepdims})",
             ("np.broadcast_to({g} / ({0}.size // {out}.size), {0}.shape)",))
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     on_values = False
 
     def forward(x, axis=None, keepdims=False):
@@ -560,6 +573,7 @@ class GetItem(Op):
 class ScatterAdd(Op):
     """f(g) = zeros(shape) with g added at index; df/dg = the gradient read at index"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "scatter_add"
     on_values = False
 
