@@ -254,9 +254,14 @@ def _view_in(constant: np.ndarray, source: np.ndarray) -> tuple | None:
     """(offset, shape, strides) when constant is a view into source's memory (a slice)."""
     if constant is source or not source.flags.c_contiguous or constant.dtype != source.dtype:
         return None
-    if not np.may_share_memory(constant, source):
-        return None
-    start = source.__array_interface__["data"][0]
+    origin = source
+    if not np.may_share_memory(constant, source):  # a view of a copy of source, maybe
+        origin = constant.base  # (Tensor(array) copies: a model slicing its input)
+        if not (isinstance(origin, np.ndarray) and origin.flags.c_contiguous
+                and origin.dtype == source.dtype and origin.size == source.size
+                and np.array_equal(origin.reshape(-1), source.reshape(-1))):
+            return None
+    start = origin.__array_interface__["data"][0]
     offset = constant.__array_interface__["data"][0] - start
     view = _read_view(source, (offset, constant.shape, constant.strides))
     return (offset, constant.shape, constant.strides) if view is not None and _same(
