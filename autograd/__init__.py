@@ -7,11 +7,13 @@ and every node it depends on gets its ``.grad``.
 Imports only numpy and the standard library. Each file imports only the files before it,
 so they read top to bottom in this order: node (what a node records), op (what an op is),
 dispatch (helpers for backward rules), ops (every op), engine (reverse mode), operators
-(``x + y`` and ``backward()``), value and tensor (the two front-ends), gradcheck.
+(``x + y`` and ``backward()``), value and tensor (the two front-ends), gradcheck, files,
+and capture (a training step recorded once as a flat program and replayed).
 """
 
 import warnings
 
+from .capture import Captured, CaptureError, capture
 from .engine import (
     GradientAccumulationWarning,
     Step,
@@ -36,6 +38,8 @@ from .value import Value
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chaingrad\.(autograd|nn)\.")
 
 __all__ = [
+    "CaptureError",
+    "Captured",
     "GradcheckError",
     "GradientAccumulationWarning",
     "Node",
@@ -46,6 +50,7 @@ __all__ = [
     "Value",
     "ValueChangedError",
     "backward_steps",
+    "capture",
     "concat",
     "detect_anomaly",
     "enable_grad",

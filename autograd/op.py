@@ -72,6 +72,11 @@ class Op:
     # infinity they make is reported for the result, not traced to the inputs' elements.
     elementwise: ClassVar[bool] = True
 
+    # How a captured program prints the op (chaingrad.capture): a forward expression and
+    # one backward expression per input, over the inputs' names {0}, {1}, ..., the output
+    # {out}, its gradient {g} and the parameters by name. None prints a call to the rule.
+    code: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # Students may write forward/backward without @staticmethod; accept both.

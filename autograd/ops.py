@@ -35,6 +35,7 @@ from .op import Op
 
 class Add(Op):
     """f(x, y) = x + y; df/dx = 1, df/dy = 1"""
+    code = ("{0} + {1}", ("{g}", "{g}"))
 
     leaves_domain = True  # it can overflow
     symbol = "+"
@@ -48,6 +49,7 @@ class Add(Op):
 
 class Sub(Op):
     """f(x, y) = x - y; df/dx = 1, df/dy = -1"""
+    code = ("{0} - {1}", ("{g}", "-{g}"))
 
     leaves_domain = True  # it can overflow
     symbol = "-"
@@ -61,6 +63,7 @@ class Sub(Op):
 
 class Mul(Op):
     """f(x, y) = x * y; df/dx = y, df/dy = x"""
+    code = ("{0} * {1}", ("{g} * {1}", "{g} * {0}"))
 
     leaves_domain = True  # it can overflow
     symbol = "*"
@@ -74,6 +77,7 @@ class Mul(Op):
 
 class Div(Op):
     """f(x, y) = x / y; df/dx = 1/y, df/dy = -x/y**2"""
+    code = ("{0} / {1}", ("{g} / {1}", "-{g} * {out} / {1}"))
 
     leaves_domain = True
     symbol = "/"
@@ -91,6 +95,7 @@ class Div(Op):
 
 class Neg(Op):
     """f(x) = -x; df/dx = -1"""
+    code = ("-{0}", ("-{g}",))
 
     symbol = "-"
 
@@ -103,6 +108,7 @@ class Neg(Op):
 
 class Pow(Op):
     """f(x, y) = x**y; df/dx = y x**(y-1), df/dy = x**y ln x"""
+    code = ("{0} ** {1}", ("{g} * {1} * {0} ** ({1} - 1)", "{g} * {out} * np.log({0})"))
 
     leaves_domain = True
     symbol = "**"
@@ -124,6 +130,7 @@ class Pow(Op):
 
 class PowConstant(Op):
     """f(x) = x**c for a number c; df/dx = c x**(c-1)"""
+    code = ("{0} ** {exponent}", ("{g} * {exponent} * {0} ** ({exponent} - 1)",))
 
     leaves_domain = True
     name = "pow_constant"
@@ -156,6 +163,7 @@ def _power_overflow(x, y):
 
 class Exp(Op):
     """f(x) = e**x; df/dx = e**x"""
+    code = ("np.exp({0})", ("{g} * {out}",))
 
     leaves_domain = True
     def forward(x):
@@ -170,6 +178,7 @@ class Exp(Op):
 
 class Log(Op):
     """f(x) = ln x; df/dx = 1/x"""
+    code = ("np.log({0})", ("{g} / {0}",))
 
     leaves_domain = True
     domain = (0.2, 3.0)
@@ -186,6 +195,7 @@ class Log(Op):
 
 class Sqrt(Op):
     """f(x) = sqrt(x); df/dx = 1 / (2 sqrt(x))"""
+    code = ("np.sqrt({0})", ("{g} * 0.5 / {out}",))
 
     leaves_domain = True
     domain = (0.2, 3.0)
@@ -202,6 +212,7 @@ class Sqrt(Op):
 
 class Tanh(Op):
     """f(x) = tanh x; df/dx = 1 - tanh(x)**2"""
+    code = ("np.tanh({0})", ("{g} * (1 - {out} * {out})",))
 
     def forward(x):
         return _tanh(x)
@@ -212,6 +223,7 @@ class Tanh(Op):
 
 class Sigmoid(Op):
     """f(x) = 1 / (1 + e**-x); df/dx = f(x) (1 - f(x))"""
+    code = ("0.5 * (1 + np.tanh(0.5 * {0}))", ("{g} * {out} * (1 - {out})",))
 
     symbol = "σ"
 
@@ -227,6 +239,7 @@ class Sigmoid(Op):
 
 class Relu(Op):
     """f(x) = max(x, 0); df/dx = 1 if x > 0 else 0"""
+    code = ("np.maximum({0}, 0)", ("{g} * ({0} > 0)",))
 
     kinks = (0.0,)
 
@@ -241,6 +254,7 @@ class Relu(Op):
 
 class Sin(Op):
     """f(x) = sin x; df/dx = cos x"""
+    code = ("np.sin({0})", ("{g} * np.cos({0})",))
 
     def forward(x):
         return sin(x)
@@ -251,6 +265,7 @@ class Sin(Op):
 
 class Cos(Op):
     """f(x) = cos x; df/dx = -sin x"""
+    code = ("np.cos({0})", ("-{g} * np.sin({0})",))
 
     def forward(x):
         return cos(x)
@@ -261,6 +276,7 @@ class Cos(Op):
 
 class Abs(Op):
     """f(x) = |x|; df/dx = sign(x)"""
+    code = ("np.abs({0})", ("{g} * np.sign({0})",))
 
     kinks = (0.0,)
 
@@ -310,6 +326,7 @@ class Dot(Op):
 
 class MatMul(Op):
     """f(A, B) = A @ B; df/dA = G @ B.T, df/dB = A.T @ G (G the upstream gradient)"""
+    code = ("{0} @ {1}", ("{g} @ {1}.T", "{0}.T @ {g}"))
 
     leaves_domain = True  # it can overflow
     elementwise = False
@@ -362,6 +379,7 @@ class MatMul(Op):
 
 class Linear(Op):
     """f(x, W, b) = x @ W + b; df/dx = G @ W.T, df/dW = x.T @ G, df/db = G summed over rows"""
+    code = ("{0} @ {1} + {2}", ("{g} @ {1}.T", "{0}.T @ {g}", "{g}.sum(axis=0)"))
 
     leaves_domain = True  # it can overflow
     elementwise = False
@@ -410,6 +428,7 @@ def _axis_error(x, axis=None, keepdims=False):
 
 class Sum(Op):
     """f(x) = sum of x over axis; df/dx = 1 for every summed element"""
+    code = ("{0}.sum(axis={axis}, keepdims={keepdims})", ("np.broadcast_to({g}, {0}.shape)",))
 
     leaves_domain = True  # it can overflow
     elementwise = False
@@ -426,6 +445,8 @@ class Sum(Op):
 
 class Mean(Op):
     """f(x) = mean of x over axis; df/dx = 1/n for each of the n averaged elements"""
+    code = ("{0}.mean(axis={axis}, keepdims={keepdims})",
+            ("np.broadcast_to({g} / ({0}.size // {out}.size), {0}.shape)",))
 
     leaves_domain = True  # it can overflow
     elementwise = False
@@ -483,6 +504,7 @@ def _extremum_grad(grad_out, out, x, axis, keepdims):
 
 class Reshape(Op):
     """f(x) = x with a new shape; df/dx = the gradient reshaped back"""
+    code = ("{0}.reshape({shape})", ("{g}.reshape({0}.shape)",))
 
     on_values = False
 
@@ -498,6 +520,7 @@ class Reshape(Op):
 
 class Transpose(Op):
     """f(x) = x with axes permuted; df/dx = the gradient permuted back"""
+    code = ("{0}.transpose({axes})", ("{g}.transpose(np.argsort({axes}))",))
 
     on_values = False
 

@@ -4,7 +4,13 @@ A 2-16-16-1 MLP (tanh hidden, linear output), binary cross-entropy on the logit,
 SGD (lr 0.1) or Adam (lr 0.01), 1,000 two-moons points, batch 32, reshuffled every epoch:
 3,200 steps where per-step overhead, not arithmetic, decides. Systems: a hand-written
 numpy loop (the floor, with the same optimizer written out), PyTorch eager, ours with a
-manual loop (SGD only), and ours with ``model.fit`` when nn has it.
+manual loop (SGD only), ours with ``model.fit`` when nn has it, and ``model.fit(...,
+capture=True)`` (issue 24: the step captured once and replayed).
+
+A second table (issue 24) times one training step of bench_tensor's workloads, the MLP
+784-256-128-10 at batch 32 in float32 and the convnet, beside the same numpy floor and
+PyTorch eager: ours eager with nn.optim.SGD, ours eager with the update written by hand
+(``p.data -= lr * p.grad``), and ours captured (``chaingrad.capture``) with nn.optim.SGD.
 """
 
 from __future__ import annotations
@@ -12,20 +18,38 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from _harness import Job, failures, format_table, load_torch, medians, moons, ratio, verdict
+from _harness import (
+    Job,
+    failures,
+    format_table,
+    load_torch,
+    medians,
+    moons,
+    ratio,
+    time_calls,
+    verdict,
+)
 
 TITLE = "(c) training: 2-16-16-1 MLP, 1,000 moons, 100 epochs, batch 32 (seconds)"
-SYSTEMS = ("numpy", "torch", "ours-loop", "ours-fit")
+SYSTEMS = ("numpy", "torch", "ours-loop", "ours-fit", "ours-fit-captured")
 POINTS, EPOCHS, BATCH = 1000, 100, 32
 LEARNING_RATES = {"sgd": 0.1, "adam": 0.01}
 WORKLOADS = {"moons": "sgd", "moons-adam": "adam"}  # workload -> optimizer
 TARGET = 1.5
+TARGETS = {"ours-fit-captured": 1.2}  # issue 24; the other systems of ours: TARGET
+STEP_WORKLOADS = ("step-mlp-32-float32", "step-conv")
+STEP_SYSTEMS = ("numpy", "torch", "ours", "ours-hand-update", "ours-captured")
+STEP_TARGETS = {("step-mlp-32-float32", "ours-captured"): 1.05,
+                ("step-conv", "ours-captured"): 1.1}
 
 
 def plan(quick: bool) -> list[Job]:
-    return [Job("training", system, workload, 2 if quick else 5)
+    jobs = [Job("training", system, workload, 2 if quick else 5)
             for workload, optimizer in WORKLOADS.items() for system in SYSTEMS
             if not (system == "ours-loop" and optimizer != "sgd")]
+    jobs += [Job("training", system, workload, 5 if quick else 15)
+             for workload in STEP_WORKLOADS for system in STEP_SYSTEMS]
+    return jobs
 
 
 def _problem():
@@ -235,10 +259,116 @@ def _ours_fit(optimizer="sgd"):
     return train, f"{model_source}.fit + {source}"
 
 
-BUILDERS = {"numpy": _numpy, "torch": _torch, "ours-loop": _ours_loop, "ours-fit": _ours_fit}
+def _ours_fit_captured(optimizer="sgd"):
+    X, y, _ = _problem()
+    _, make_optimizer, source = _ours_loss_and_optimizer(optimizer)
+
+    def train():
+        model, params, _ = _ours_model()
+        model.compile(loss="bce_with_logits", optimizer=make_optimizer(params))
+        history = model.fit(X, y, epochs=EPOCHS, batch_size=BATCH, shuffle=True, verbose=0,
+                            capture=True)
+        return history.history["loss"][-1]
+
+    return train, f"{_ours_model()[2]}.fit(capture=True) + {source}"
+
+
+BUILDERS = {"numpy": _numpy, "torch": _torch, "ours-loop": _ours_loop, "ours-fit": _ours_fit,
+            "ours-fit-captured": _ours_fit_captured}
+
+
+# ---------------------------------------------------------------- one step (issue 24)
+
+
+def _step_model(workload):
+    """bench_tensor's problem as (loss of (x, labels), parameters, x, labels, built from)."""
+    import bench_tensor
+
+    from chaingrad.autograd import Tensor
+    from chaingrad.nn import functional
+
+    if workload == "step-conv":
+        x, labels, weights = bench_tensor._conv_problem()
+        kernel, kernel_bias, dense, dense_bias = params = [
+            Tensor(w, requires_grad=True) for w in weights]
+
+        def loss_of(x, labels):
+            h = functional.conv2d(x, kernel, kernel_bias).relu()
+            h = functional.max_pool2d(h, 2)
+            return functional.cross_entropy(h.reshape(h.shape[0], -1) @ dense + dense_bias,
+                                            labels)
+
+        return loss_of, params, x, labels, "nn.functional.conv2d/max_pool2d/cross_entropy"
+    from chaingrad.nn import Linear
+
+    x, labels, weights = bench_tensor._mlp_problem(32, "float32")
+    layers = []
+    for W, b in zip(weights[::2], weights[1::2]):
+        layer = Linear(*W.shape)
+        layer.weight.data, layer.bias.data = W.copy(), b.copy()
+        layers.append(layer)
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]
+
+    def loss_of(x, labels):
+        h = Tensor(x)
+        for k, layer in enumerate(layers):
+            h = layer(h)
+            h = h.relu() if k < len(layers) - 1 else h
+        return functional.cross_entropy(h, labels)
+
+    return loss_of, params, x, labels, "nn.Linear + nn.functional.cross_entropy"
+
+
+def _step(workload, system):
+    import bench_tensor
+
+    name = workload.removeprefix("step-")
+    if system in ("numpy", "torch"):
+        return bench_tensor.BUILDERS[system](name)
+    from chaingrad.autograd import capture, no_grad
+    from chaingrad.nn.optim import SGD
+
+    loss_of, params, x, labels, built_from = _step_model(workload)
+    lr = bench_tensor.LEARNING_RATE
+    optimizer = SGD(params, lr=lr)
+    if system == "ours-captured":
+        step_of = capture(loss_of, x, labels)
+
+        def step():
+            optimizer.zero_grad()
+            loss = step_of(x, labels)
+            optimizer.step()
+            return float(loss)
+
+        return step, f"capture({built_from}) + nn.optim.SGD"
+
+    def step():
+        loss = loss_of(x, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        if system == "ours-hand-update":
+            with no_grad():
+                for p in params:
+                    p.data -= lr * p.grad
+        else:
+            optimizer.step()
+        return loss.item()
+
+    update = "p.data -= lr * p.grad" if system == "ours-hand-update" else "nn.optim.SGD"
+    return step, f"{built_from} + {update}"
+
+
+def _measure_step(job: Job) -> dict:
+    step, built_from = _step(job.workload, job.system)
+    first, second = step(), step()
+    samples = time_calls(step, job.repeats, min_seconds=0.1)
+    return {"step_ms": [s * 1e3 for s in samples], "loss_after_1_step": second,
+            "loss_0": first, "built_from": built_from}
 
 
 def measure(job: Job) -> dict:
+    if job.workload in STEP_WORKLOADS:
+        return _measure_step(job)
     train, built_from = BUILDERS[job.system](WORKLOADS[job.workload])
     final_loss = train()  # also the warm-up
     samples, cpu = [], []
@@ -266,7 +396,7 @@ def report(results: dict) -> list[str]:
             got = by[(workload, system)]
             seconds = got.get("seconds")
             r = ratio(seconds, floor)
-            target = TARGET if system.startswith("ours") else None
+            target = TARGETS.get(system, TARGET) if system.startswith("ours") else None
             loss = got.get("final_loss")
             rows.append([system, optimizer, seconds,
                          None if seconds is None else seconds / steps * 1e6, r,
@@ -277,4 +407,24 @@ def report(results: dict) -> list[str]:
              "same shuffles: the manual loops end at the same loss.",
              "× numpy (CPU) compares process CPU time, which leaves out the time spent waiting "
              "for a core: steadier than wall time when the machine is shared."]
-    return [format_table(headers, rows)] + notes + failures(results)
+    return [format_table(headers, rows)] + notes + [_step_table(by)] + failures(results)
+
+
+def _step_table(by: dict) -> str:
+    headers = ["workload", "system", "ms per step", "× numpy", "× ours eager", "target", "met",
+               "loss after 1 step", "built from"]
+    rows = []
+    for workload in STEP_WORKLOADS:
+        floor = by.get((workload, "numpy"), {}).get("step_ms")
+        eager = by.get((workload, "ours"), {}).get("step_ms")
+        for system in STEP_SYSTEMS:
+            got = by.get((workload, system), {})
+            ms = got.get("step_ms")
+            r = ratio(ms, floor)
+            target = STEP_TARGETS.get((workload, system))
+            loss = got.get("loss_after_1_step")
+            rows.append([workload.removeprefix("step-"), system, ms, r,
+                         ratio(ms, eager) if system.startswith("ours") else None,
+                         f"≤ {target}×" if target else "", verdict(r, target),
+                         "–" if loss is None else f"{loss:.5f}", got.get("built_from", "")])
+    return format_table(headers, rows, title="(c2) one training step, captured (issue 24)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # Installed, the four packages sit inside this folder. In a source checkout they sit beside
 # it (the repository's layout is fixed), so look there too.
@@ -32,6 +32,7 @@ from .autograd import (  # noqa: E402  (needs the search path above)
     Value,
     ValueChangedError,
     backward_steps,
+    capture,
     concat,
     detect_anomaly,
     enable_grad,
@@ -51,6 +52,7 @@ __all__ = [
     "ValueChangedError",
     "__version__",
     "backward_steps",
+    "capture",
     "concat",
     "detect_anomaly",
     "enable_grad",

@@ -232,6 +232,16 @@ def run(lesson):
     """)
     lesson.check("1 − (mistakes / 359) equals evaluate's accuracy",
                  1 - len(v.wrong) / 359, v.test_accuracy, tol=1e-12)
+    lesson.step("capture: a training step recorded once, replayed as plain numpy")
+    v = lesson.code("""
+        from chaingrad import capture
+        net = nn.MLP(2, [3, 1], activation="tanh")
+        Xm, ym = nn.data.moons(32, noise=0.1, seed=0)
+        step = capture(lambda x, y: nn.losses.bce_with_logits(net(x), y), Xm, ym)
+        print(step)
+    """)
+    lesson.check("the replayed loss equals eager's, bit for bit",
+                 float(v.step(v.Xm, v.ym)), v.step.fn(v.Xm, v.ym).item(), tol=0)
     lesson.say("""
         **What to remember:** a tensor node does a whole array's work; broadcasting
         reuses a small array across a batch (and sums its gradient back); `X @ W` is a

@@ -176,6 +176,8 @@ class MeanBinaryCrossEntropyWithLogits(Op):
     leaves_domain, elementwise = True, False  # it can overflow
     name = "bce_with_logits_mean"
     symbol = "bce"
+    code = ("np.mean(np.logaddexp(0, {0}) - {1} * {0})",
+            ("{g} / {0}.size * (0.5 * (1 + np.tanh(0.5 * {0})) - {1})", "-{g} / {0}.size * {0}"))
     on_values = False
     selective_backward = True
 

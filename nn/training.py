@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..autograd import Node, Tensor, Value, no_grad
+from ..autograd import capture as capture_step
 from . import data, losses, optim
 from .seeding import manual_seed, rng
 
@@ -357,6 +358,7 @@ def fit(
     callbacks: Iterable[Callback] = (),
     verbose: int | str = 1,
     seed: int | None = None,
+    capture: bool = False,
 ) -> History:
     """Train for ``epochs`` passes over (X, y) in mini-batches; returns a History.
 
@@ -365,6 +367,13 @@ def fit(
     ``seed`` fixes the shuffling. ``verbose``: 0 silent, 1 a progress bar per epoch,
     2 one line per epoch, ``"auto"`` 1 (as in Keras). With a ``GD`` optimizer every step
     uses all rows.
+
+    ``capture=True`` records the first batch's forward and backward once
+    (``chaingrad.capture``) and replays that program for every batch: the same numbers, bit
+    for bit, without building a graph per step (about twice as fast on small networks).
+    The epoch lines say "captured", and ``history.params["capture"]`` holds the captured
+    step (``print(history.params["capture"])`` shows its program). Models with randomness
+    or side effects in training mode (dropout, batch norm) are refused with a sentence.
     """
     settings = _compiled(model, "fit")
     verbose = _verbosity(verbose)
@@ -399,6 +408,10 @@ def fit(
     history = History(params={"epochs": epochs, "batch_size": batch_size, "samples": len(X)})
     callbacks = list(callbacks)
     scalar = _is_scalar(model)
+    if capture and scalar:
+        raise ValueError("fit: capture=True replays Tensor graphs; this model's weights are "
+                         "Values (nn.scalar), so train it without capture")
+    captured = None
     optimizer = settings.optimizer
     model.stop_training = False
     model.train()
@@ -406,20 +419,27 @@ def fit(
         callback.on_train_begin(model)
     metrics = _for_labels(settings.metrics, y)
     steps = -(-len(X) // batch_size)
-    with _Progress(verbose, epochs, steps) as progress:
+    with _Progress(verbose, epochs, steps, "captured" if capture else "") as progress:
         for epoch in range(epochs):
             progress.start_epoch(epoch)
             totals: dict[str, float] = {"loss": 0.0, **{name: 0.0 for name, _ in metrics}}
             for xb, yb in data.batches(X, y, batch_size, shuffle=shuffle, seed=generator):
                 optimizer.zero_grad()
-                output = _forward(model, xb, scalar)
-                loss = _loss(settings, output, yb, scalar)
-                loss.backward()
+                if capture:
+                    if captured is None:
+                        captured = capture_step(partial(_step, model, settings), xb, yb)
+                        history.params["capture"] = captured
+                    loss_value, predicted = captured(xb, yb)
+                else:
+                    output = _forward(model, xb, scalar)
+                    loss = _loss(settings, output, yb, scalar)
+                    loss.backward()
+                    loss_value = loss.data
                 optimizer.step()
                 weight = len(xb)
-                totals["loss"] += float(loss.data) * weight
+                totals["loss"] += float(loss_value) * weight
                 if metrics:
-                    predicted = _numbers(output)
+                    predicted = predicted if capture else _numbers(output)
                     for name, metric in metrics:
                         totals[name] += metric(predicted, yb) * weight
                 progress.advance(totals, weight)
@@ -446,6 +466,12 @@ def fit(
                 console = Console(color_system=None)
             console.print(said, highlight=False)
     return history
+
+
+def _step(model: Module, settings: Compiled, xb: np.ndarray, yb: np.ndarray) -> tuple:
+    """One batch's loss and the model's output: the function fit(capture=True) captures."""
+    output = _forward(model, xb, scalar=False)
+    return _loss(settings, output, yb, scalar=False), output
 
 
 def _scores(
@@ -496,8 +522,8 @@ class _Progress:
     """A rich progress bar per epoch with the running loss and metrics (verbose=1), one
     line per epoch (verbose=2), or nothing (verbose=0)."""
 
-    def __init__(self, verbose: int, epochs: int, steps: int) -> None:
-        self.verbose, self.epochs, self.steps = verbose, epochs, steps
+    def __init__(self, verbose: int, epochs: int, steps: int, note: str = "") -> None:
+        self.verbose, self.epochs, self.steps, self.note = verbose, epochs, steps, note
         self.progress: Any = None
 
     def __enter__(self) -> _Progress:
@@ -559,6 +585,8 @@ class _Progress:
     def end_epoch(self, logs: dict[str, float]) -> None:
         # The finished epoch becomes one full line; the bar lives only while it runs.
         line = f"Epoch {self.epoch + 1}/{self.epochs}  {_short(logs)}"
+        if self.note:  # how the steps ran (captured), so a switch is never invisible
+            line += f"  {self.note}"
         if self.progress is not None:
             self.progress.remove_task(self.task)
             seconds = time.monotonic() - self.started
