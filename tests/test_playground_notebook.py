@@ -250,3 +250,16 @@ def test_the_widget_plays_in_jupyterlab(jupyterlab):
     assert int(shown.replace(",", "")) > 0
     assert left == "networks left: 0"
     assert [error for error in errors if "chaingrad" in error.lower()] == []
+
+
+def test_without_anywidget_widget_says_how_to_get_it(monkeypatch):
+    from chaingrad.lessons.playground import widget as make_widget
+    from chaingrad.lessons.playground.widget import widget_class
+
+    widget_class.cache_clear()
+    monkeypatch.setitem(sys.modules, "anywidget", None)  # import anywidget fails
+    try:
+        with pytest.raises(ImportError, match=r"pip install 'chaingrad\[notebook\]'"):
+            make_widget()
+    finally:
+        widget_class.cache_clear()

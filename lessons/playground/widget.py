@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -32,12 +33,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from .server import MAX_BODY, Answer, Refused, Sessions, answer
 from .session import SetupError
-
-try:
-    import anywidget
-    import traitlets
-except ImportError:  # the optional extra is missing: widget() says how to get it
-    anywidget = None
 
 WORKERS = 4  # requests answered at once per widget (a long poll holds one for <= 1 s)
 
@@ -171,7 +166,17 @@ class Requests:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-if anywidget is not None:
+@functools.lru_cache(maxsize=1)
+def widget_class() -> type:
+    """The widget's class, made on first use: importing anywidget (and ipywidgets) takes
+    a moment that the terminal's playground should not pay."""
+    try:
+        import anywidget
+        import traitlets
+    except ImportError:  # the optional extra is missing
+        raise ImportError("widget: the playground in a notebook needs anywidget; install "
+                          "it with  pip install 'chaingrad[notebook]'  (or use serve())."
+                          ) from None
 
     class PlaygroundWidget(anywidget.AnyWidget):
         """The playground as a Jupyter widget; ``close()`` ends its networks."""
@@ -194,6 +199,8 @@ if anywidget is not None:
             """The same as close(), named as Playground.stop()."""
             self.close()
 
+    return PlaygroundWidget
+
 
 def in_notebook() -> bool:
     """True inside a Jupyter kernel (a notebook's cells), False in a terminal or a script."""
@@ -204,7 +211,4 @@ def in_notebook() -> bool:
 
 def widget(height: int = 760) -> Any:
     """The playground in a notebook cell: each view trains its own network in the kernel."""
-    if anywidget is None:
-        raise ImportError("widget: the playground in a notebook needs anywidget; install it "
-                          "with  pip install 'chaingrad[notebook]'  (or use serve()).")
-    return PlaygroundWidget(height=height)
+    return widget_class()(height=height)
