@@ -30,7 +30,7 @@ def run(lesson):
 
             playground = widget()
             display(playground)
-            page = playground._page
+            page = playground.html
         else:  # a terminal: the page at a local address, for the browser
             import urllib.request
 

@@ -190,6 +190,11 @@ def widget_class() -> type:
             self._requests = Requests(self.send)
             self.on_msg(lambda _widget, content, _buffers: self._requests.receive(content))
 
+        @property
+        def html(self) -> str:
+            """The page the widget shows (static/index.html, its CSS and script inlined)."""
+            return self._page
+
         def close(self) -> None:
             """End every view's network and close the widget (its views go blank)."""
             self._requests.close()
