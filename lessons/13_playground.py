@@ -11,33 +11,28 @@ def run(lesson):
         trains on the engine you have been reading: every network in it is an `nn.MLP`
         stepped by `nn.optim.SGD` on half the mean squared error, as TensorFlow
         Playground shows it (labels are −1 and +1, the output neuron is a tanh).
-        In a notebook (JupyterLab, Notebook 7, VS Code, Colab)
-        it appears below the cell and trains in the notebook's own kernel; from a
-        terminal, `chaingrad playground` opens it in the browser. Each view or tab gets
-        its own network. Besides what
+        In a notebook it appears below the cell and trains in the notebook's kernel;
+        from a terminal, `chaingrad playground` opens it in the browser. Besides what
         TensorFlow Playground shows (the data, the features, each neuron's heat map,
-        the weights as coloured lines, the loss curve and the output surface), a click
-        on any point shows **its computational graph**: every value, every gradient of
-        its squared error and the chain rule on every edge, updated while it trains. *Step backward* walks the backward pass node by
-        node, *Show code* gives the script that reproduces your set-up.
+        the weights as lines, the loss curve and the output surface), a click on any
+        point shows **its computational graph**: every value, every gradient of its
+        squared error and the chain rule on every edge, updated while it trains.
+        *Step backward* walks the backward pass node by node, *Show code* gives the
+        script that reproduces your set-up.
     """)
     lesson.namespace["open_browser"] = not lesson.auto  # --auto: no browser, no waiting
     v = lesson.code("""
         from chaingrad.lessons.playground import in_notebook, serve, widget
 
-        if in_notebook():  # the page below this cell, talking to this kernel
-            from IPython.display import display
-
+        if in_notebook():  # the page below, talking to this notebook's kernel
             playground = widget()
             display(playground)
             page = playground.html
         else:  # a terminal: the page at a local address, for the browser
             import urllib.request
-
             playground = serve(port=0, open_browser=open_browser)
             print("The playground is at", playground.url)
-            print("(playground.stop() stops it; so does the end of this lesson)")
-            page = urllib.request.urlopen(playground.url, timeout=30).read().decode()
+            page = urllib.request.urlopen(playground.url).read().decode()
     """)
     lesson.at_end(v.playground.stop)
     lesson.check("Play buttons on the page",
