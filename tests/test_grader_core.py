@@ -505,3 +505,50 @@ except OSError:
     results = grade(tmp_path, text, sandbox=True)
     assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]
     assert points(results) == ASSIGNMENTS["1"].points
+
+
+# Each way a file reached chaingrad's own sigmoid past the first source check (an alias, a
+# module import, a dynamic import, introspection, a module reached through an allowed one).
+SIGMOID_BYPASSES = {
+    "an aliased name": "from chaingrad.autograd.ops import sigmoid as _s\n"
+                       "def _own(x):\n    return _s(x)\n",
+    "an aliased module": "import chaingrad as c\nS = c.nn.Sigmoid\n",
+    "a dotted import": "import chaingrad.nn\n_n = chaingrad.nn\nS = _n.Sigmoid\n",
+    "getattr passed along": "from functools import reduce\nfrom chaingrad import nn\n"
+                            "S = reduce(getattr, ['Sig' + 'moid'], nn)\n",
+    "__getattribute__": "from chaingrad import nn\nS = nn.__getattribute__('Sig' + 'moid')\n",
+    "__import__": "_c = __import__('chaingrad')\n",
+    "importlib": "import importlib\n_c = importlib.import_module('chaingrad')\n",
+    "sys.modules": "import sys\n_c = sys.modules['chaingrad']\n",
+    "random._os": "import random\n_c = random._os.sys.modules['chaingrad']\n",
+    "typing.sys": "import typing\n_c = typing.sys\n",
+    "from typing import sys": "from typing import sys as _t\n",
+    "Op.__subclasses__": "from chaingrad import Op\n_all = Op.__subclasses__()\n",
+    "a computed getattr": "from chaingrad import nn\n_s = getattr(nn, 'Sig' + 'moid')\n",
+    "exec": "exec('from chaingrad import sig' + 'moid')\n",
+    "a frame's globals": "try:\n    1 / 0\nexcept Exception as e:\n"
+                        "    _g = e.__traceback__.tb_frame.f_globals\n",
+    "a pickle": "import numpy as np\n_s = np.load('x.npy', allow_pickle=True)\n",
+    "a star import": "from chaingrad.nn import *\n",
+}
+
+
+@pytest.mark.parametrize("bypass", SIGMOID_BYPASSES)
+def test_every_way_to_reach_chaingrads_own_sigmoid_is_refused(bypass):
+    from chaingrad.lessons.exercises.grader import refusal
+    exercise = {e.name: e for e in ASSIGNMENTS["1"].exercises}["Sigmoid"]
+    assert refusal(solution("1"), exercise) is None
+    why = refusal(solution("1") + "\n" + SIGMOID_BYPASSES[bypass], exercise)
+    assert why is not None and why.startswith("refused: your "), bypass
+
+
+def test_honest_imports_and_own_names_are_not_refused():
+    from chaingrad.lessons.exercises.grader import refusal
+    exercises = [e for key in ASSIGNMENTS for e in ASSIGNMENTS[key].exercises if e.forbid]
+    honest = ("import math\nimport random\nimport numpy as np\nfrom functools import reduce\n"
+              "from collections import defaultdict\nfrom typing import List\n"
+              "_w = np.linalg.norm(np.ones(2))\n_h = getattr(np, 'float64', None)\n")
+    own = {"1": "from chaingrad import Op, Tensor\n", "2": "from chaingrad import Tensor, nn\n"}
+    for e in exercises:
+        text = solution(e.assignment) + "\n" + honest + own.get(e.assignment, "")
+        assert refusal(text, e) is None, (e.label(), refusal(text, e))
