@@ -552,3 +552,38 @@ def test_honest_imports_and_own_names_are_not_refused():
     for e in exercises:
         text = solution(e.assignment) + "\n" + honest + own.get(e.assignment, "")
         assert refusal(text, e) is None, (e.label(), refusal(text, e))
+
+
+# Top-level code that replaces the course's helper which runs beside the student's code
+# (assignment 4's child_mlp) with one that answers chaingrad's numbers: the MLP is not
+# written, so the honest file earns 0 for 4.5.
+PATCHED_HELPER = '''
+class MLP:
+    def __init__(self, n_in, sizes):
+        raise NotImplementedError
+
+{reach}
+
+def _fake(student, n_in, sizes, weights, inputs):
+    import numpy as np
+    out = _a4.mlp_numpy(weights, n_in, sizes, np.array(inputs))[:, 0]
+    return {{"count": len(weights), "outputs": [float(v) for v in out]}}
+
+
+_a4.child_mlp = _fake
+'''
+REACHES = {"an import": "from chaingrad.lessons.exercises import assignment4 as _a4",
+           "a dynamic import": "import importlib\n_a4 = importlib.import_module("
+                               "'chaingrad.lessons.exercises.assignment4')",
+           "an attribute": "import chaingrad.lessons.exercises.assignment4\n"
+                           "_a4 = chaingrad.lessons.exercises.assignment4"}
+
+
+@pytest.mark.parametrize("reach", REACHES)
+def test_replacing_a_course_helper_in_the_child_earns_nothing(reach, tmp_path):
+    text = solution("4").replace("class MLP:", "class _OwnMLP:")
+    text += PATCHED_HELPER.format(reach=REACHES[reach])
+    skip = [e.label() for e in ASSIGNMENTS["4"].exercises if e.label() != "4.5 MLP"]
+    results = grade(tmp_path, text, skip=skip)
+    assert results["4.5 MLP"].result != "pass", results["4.5 MLP"].message
+    assert results["4.5 MLP"].message.startswith("refused: your file")
