@@ -587,3 +587,25 @@ def test_replacing_a_course_helper_in_the_child_earns_nothing(reach, tmp_path):
     results = grade(tmp_path, text, skip=skip)
     assert results["4.5 MLP"].result != "pass", results["4.5 MLP"].message
     assert results["4.5 MLP"].message.startswith("refused: your file")
+
+
+@pytest.mark.skipif(not ROOT, reason="as root each child is a user of its own, whose files "
+                    "the grader can find")
+def test_nothing_a_child_writes_to_the_shared_temporary_folders_outlives_it(tmp_path):
+    # /tmp, /var/tmp and /dev/shm are writable by every user: a child (even a fresh user)
+    # could leave files there for a later child (a classmate's) or fill the machine's
+    # memory (/dev/shm is RAM). The grader removes what the child's user left.
+    mark = f"chaingrad-test-{os.getpid()}-{tmp_path.name}"
+    places = [Path(p) / mark for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
+    text = solution("1") + "".join(
+        f"\ntry:\n    import os\n    os.makedirs({str(p)!r} + '/in', exist_ok=True)\n"
+        f"    open({str(p)!r} + '/in/x', 'w').write('x')\n"
+        f"    open({str(p)!r} + '-file', 'w').write('x')\nexcept OSError:\n    pass\n"
+        for p in places)
+    path = tmp_path / "submission.py"
+    path.write_text(text, encoding="utf-8")
+    results = run_checks(path, ASSIGNMENTS, skip=[e.label() for e in
+                                                  ASSIGNMENTS["1"].exercises][1:])
+    assert results[0].result == "pass", results[0]
+    left = [str(p) for p in places if p.exists() or Path(f"{p}-file").exists()]
+    assert not left, left
