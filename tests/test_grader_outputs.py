@@ -381,3 +381,40 @@ def test_validate_finds_what_gradescope_would_refuse():
         "a test's visibility is 'later'",
         "a test's score is outside 0..max_score: {'name': 'a', 'score': 2.0, 'max_score': "
         "1.0, 'output': '', 'visibility': 'later'}"]
+
+
+# A student names their file (a Canvas download keeps the name they uploaded) and shapes
+# the messages (an exception's text): neither may become a spreadsheet formula, a heading
+# or a forged result in the feedback.
+HOSTILE_ID = "=HYPERLINK(\"http://x\";\"full marks\")\n## 1.1 double: pass\n.py"
+HOSTILE_MESSAGE = ("your code raised ValueError: \n\n## 1.2 mean: pass\n\n**2 of 2 points**"
+                   "\n+cmd|' /C calc'!A0")
+
+
+def _hostile_graded():
+    from chaingrad.lessons.exercises.grader import Result
+    from chaingrad.lessons.exercises.reports import Graded
+
+    results = [Result(HOSTILE_ID, "1.1 double", "fail", 0.0, 1.0, HOSTILE_MESSAGE),
+               Result(HOSTILE_ID, "1.2 mean", "error", 0.0, 2.0, "@SUM(1+1)")]
+    return [Graded(HOSTILE_ID, "-" + HOSTILE_ID, results)]
+
+
+def test_no_report_cell_is_a_formula_and_resume_reads_the_names_back(tmp_path):
+    from chaingrad.lessons.exercises.reports import csv_text, read_report
+
+    text = csv_text(_hostile_graded())
+    cells = [cell for row in csv.reader(text.splitlines(keepends=True)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    (tmp_path / "grades.csv").write_text(text, encoding="utf-8")
+    back = read_report(tmp_path / "grades.csv")
+    assert [(g.student, g.file) for g in back] == [(HOSTILE_ID, "-" + HOSTILE_ID)]
+
+
+def test_the_feedback_holds_no_heading_or_bold_a_student_wrote():
+    from chaingrad.lessons.exercises.reports import by_student, feedback_markdown
+
+    text = feedback_markdown(by_student(_hostile_graded())[0], {})
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings[1:] == ["## 1.1 double: fail", "## 1.2 mean: error"], headings
+    assert "**2 of 2" not in text and "\n+cmd" not in text
