@@ -418,3 +418,17 @@ def test_the_feedback_holds_no_heading_or_bold_a_student_wrote():
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings[1:] == ["## 1.1 double: fail", "## 1.2 mean: error"], headings
     assert "**2 of 2" not in text and "\n+cmd" not in text
+
+
+def test_the_terminal_gets_no_control_character_a_student_chose(tmp_path, exercises, capfd):
+    # A file name (and what the code printed) with a terminal's escape sequences (set the
+    # window's title, clear the screen) and a newline that would forge a line of its own.
+    folder = tmp_path / "class"
+    folder.mkdir()
+    name = "evil\x1b]0;PWNED\x07\x1b[2J\n  ✓ pass  double  9 of 9.py"
+    (folder / name).write_text(PARTIAL.replace("def double(x):\n",
+                                               "def double(x):\n    print('\\x1b[2J\\x07')\n"))
+    check(exercises, folder)
+    out, err = capfd.readouterr()
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out + err), repr(out + err)
+    assert not [line for line in out.splitlines() if line.startswith("  ✓ pass  double  9")]
