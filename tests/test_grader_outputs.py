@@ -432,3 +432,21 @@ def test_the_terminal_gets_no_control_character_a_student_chose(tmp_path, exerci
     out, err = capfd.readouterr()
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out + err), repr(out + err)
     assert not [line for line in out.splitlines() if line.startswith("  ✓ pass  double  9")]
+
+
+def test_a_link_to_a_classmates_file_earns_nothing_and_a_hard_link_is_said(tmp_path,
+                                                                          exercises):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "perfect.py").write_text(PERFECT)
+    (folder / "copier.py").symlink_to(folder / "perfect.py")
+    os.link(folder / "perfect.py", folder / "twin.py")
+    report = tmp_path / "grades.csv"
+    check(exercises, folder, "--report", report)
+    total = totals(report)
+    assert total["copier.py"][0] == 0 and total["copier.py"][1] > 0
+    assert total["perfect.py"][0] == total["perfect.py"][1]
+    found, _ = find_submissions([str(folder)])
+    notes = {s.student: s.notes for s in found}
+    assert any("twin.py" in n and "hard link" in n for n in notes["perfect.py"]), notes
+    assert any("perfect.py" in n for n in notes["twin.py"]), notes
