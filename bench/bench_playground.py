@@ -1,4 +1,4 @@
-"""How live the playground is: pictures per second for a 2-4-4-1 tanh network on 500 points.
+"""How live the playground is: pictures per second for 2-4-4-1 and 7-8x6-1 tanh networks.
 
     python bench/bench_playground.py            # about 30 seconds
     python bench/bench_playground.py --seconds 20
@@ -89,8 +89,16 @@ def python_client(seconds: float) -> tuple[float, float, float]:
         playground.stop()
 
 
-def chromium_client(seconds: float) -> tuple[float, float] | str:
-    """(pictures drawn per second, epochs per second) in the real page, or why not."""
+NETWORKS = {  # name -> the page's link for it (TF Playground's keys)
+    "2-4-4-1": "#networkShape=4,4&points=500",
+    "7-8x6-1": "#networkShape=8,8,8,8,8,8&xSquared=true&ySquared=true&xTimesY=true"
+               "&sinX=true&sinY=true&points=500",
+}
+
+
+def chromium_client(seconds: float, link: str) -> tuple[float, float, float] | str:
+    """(pictures drawn per second, epochs per second, idle CPU % once the tab closed) in
+    the real page, or why not."""
     chromium = shutil.which("chromium")
     if chromium is None:
         return "skipped: Debian's chromium is not installed"
@@ -102,16 +110,13 @@ def chromium_client(seconds: float) -> tuple[float, float] | str:
     try:
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=chromium, args=ARGS)
-            page = browser.new_context(bypass_csp=True).new_page()
-            page.goto(playground.url)
-            page.wait_for_function("window.chaingradPlayground && "
-                                   "window.chaingradPlayground.state()")
-            page.get_by_role("button", name="Remove a hidden layer").click()
-            page.wait_for_function("window.chaingradPlayground.state().setup.hidden.length"
-                                   " === 1")
-            page.get_by_role("button", name="Add a hidden layer").click()
-            page.wait_for_function("JSON.stringify(window.chaingradPlayground.state()"
-                                   ".setup.hidden) === '[4,4]'")
+            context = browser.new_context(bypass_csp=True)
+            page = context.new_page()
+            page.goto(playground.url + link)
+            shape = link.split("networkShape=")[1].split("&")[0]
+            page.wait_for_function("window.chaingradPlayground && window.chaingradPlayground"
+                                   f".state() && window.chaingradPlayground.state().setup"
+                                   f".hidden.join(',') === '{shape}'", timeout=120_000)
             page.get_by_role("button", name="Play", exact=True).click()
             page.wait_for_function("window.chaingradPlayground.state().playing")
             read = "[window.chaingradPlayground.draws(), window.chaingradPlayground.state().epoch]"
@@ -120,10 +125,22 @@ def chromium_client(seconds: float) -> tuple[float, float] | str:
             page.wait_for_timeout(seconds * 1000)
             draws_after, epoch_after = page.evaluate(read)
             elapsed = time.perf_counter() - started
+            context.close()  # the tab says goodbye: its training must end
+            deadline = time.monotonic() + 60
+            while playground.sessions and time.monotonic() < deadline:
+                time.sleep(0.1)
+            idle = idle_cpu_percent(3.0)
             browser.close()
-        return (draws_after - draws) / elapsed, (epoch_after - epoch) / elapsed
+        return (draws_after - draws) / elapsed, (epoch_after - epoch) / elapsed, idle
     finally:
         playground.stop()
+
+
+def idle_cpu_percent(seconds: float) -> float:
+    """This process's CPU use (the server's threads) over ``seconds``, in % of one core."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    time.sleep(seconds)
+    return (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
 
 
 def main() -> None:
@@ -131,20 +148,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per client (default 10)")
     arguments = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# Playground: 2-4-4-1 tanh, 500 points (250 for training, batch 10), "
+    print(f"# Playground: tanh, 500 points (250 for training, batch 10), "
           f"50x50 surface, 25x25 neuron maps; load average {load:.2f}, "
           f"{os.cpu_count()} cores; training capped at {MAX_EPOCHS_PER_SECOND} epochs/s\n")
     epoch, snapshot = server_costs()
-    print(f"server, alone: one epoch {epoch:.2f} ms, one snapshot {snapshot:.2f} ms\n")
-    print("| client | updates/s | epochs/s | note |")
-    print("|---|---:|---:|---|")
+    print(f"server, alone (2-4-4-1): one epoch {epoch:.2f} ms, one snapshot {snapshot:.2f} ms\n")
+    print("| network | client | pictures/s | epochs/s | note |")
+    print("|---|---|---:|---:|---|")
     updates, epochs, kilobytes = python_client(arguments.seconds)
-    print(f"| python long-poll | {updates:.1f} | {epochs:.1f} | {kilobytes:.1f} kB a state |")
-    result = chromium_client(arguments.seconds)
-    if isinstance(result, str):
-        print(f"| chromium page | – | – | {result} |")
-    else:
-        print(f"| chromium page | {result[0]:.1f} | {result[1]:.1f} | pictures drawn on canvases |")
+    print(f"| 2-4-4-1 | python long-poll | {updates:.1f} | {epochs:.1f} | "
+          f"{kilobytes:.1f} kB a state |")
+    for name, link in NETWORKS.items():
+        result = chromium_client(arguments.seconds, link)
+        if isinstance(result, str):
+            print(f"| {name} | chromium page | – | – | {result} |")
+        else:
+            print(f"| {name} | chromium page | {result[0]:.1f} | {result[1]:.1f} | pictures "
+                  f"drawn on canvases; idle CPU after the tab closed {result[2]:.1f}% |")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chaingrad.lessons.playground import serve
@@ -48,6 +50,7 @@ def browser():
 def page(browser, playground):
     # bypass_csp: the page forbids eval, and Playwright's wait_for_function uses it
     context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -206,6 +209,7 @@ def test_a_click_on_empty_ground_adds_a_point(page):
 
 def test_several_tabs_train_their_own_networks(browser, playground, page):
     other = browser.new_page(bypass_csp=True)
+    other.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     other.goto(playground.url)
     other.wait_for_function("window.chaingradPlayground && window.chaingradPlayground.state()")
     other.get_by_label("spiral").check()
@@ -246,6 +250,7 @@ def test_save_and_load_a_network(page, tmp_path):
 
 def test_the_address_carries_the_set_up(browser, playground):
     context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
     tab = context.new_page()
     tab.goto(playground.url + "#dataset=spiral&hidden=3,3&activation=relu&features=x1,x2,sin%20x1")
     shared = wait_for_state(tab, "s.setup.dataset === 'spiral'")
@@ -254,8 +259,291 @@ def test_the_address_carries_the_set_up(browser, playground):
     tab.get_by_label("moons").check()
     wait_for_state(tab, "s.setup.dataset === 'moons'")
     tab.wait_for_function("window.location.hash.indexOf('dataset=moons') >= 0")
-    assert "hidden=3%2C3" in tab.url or "hidden=3,3" in tab.url
-    tab.goto(playground.url + "#hidden=99")
+    assert "networkShape=3,3" in tab.url and "sinX=true" in tab.url
+    tab.goto(playground.url + "#networkShape=99")
     tab.wait_for_function("document.getElementById('message').textContent.length > 0")
     assert "hidden layers" in tab.locator("#message").text_content()
     context.close()
+
+
+def open_tab(browser, url: str):
+    """A new tab on ``url``, its JavaScript errors collected in tab.errors."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.goto(url)
+    return tab
+
+
+def message(tab) -> str:
+    tab.wait_for_function("document.getElementById('message').textContent.length > 0",
+                          timeout=TIMEOUT_MS)
+    return tab.locator("#message").text_content()
+
+
+def test_a_truncated_link_names_its_bad_key_and_draws_the_rest(browser, playground):
+    tab = open_tab(browser, playground.url + "#dataset=%E0%A4%A&activation=relu&colour=red")
+    shown = wait_for_state(tab, "s.setup.activation === 'relu'")
+    said = message(tab)
+    assert "dataset" in said and "colour" in said and "URI" not in said, said
+    assert shown["setup"]["dataset"] == "circle"  # the garbled key skipped, the rest applied
+    assert "error" not in tab.locator("#message").get_attribute("class")  # a warning
+    tab.reload()  # and the page comes back after a reload
+    wait_for_state(tab, "s.setup.activation === 'relu'")
+    assert tab.errors == []
+    tab.context.close()
+
+
+def test_a_tensorflow_playground_link_opens_here(browser, playground):
+    # a link as TF Playground writes it (its own key names, its seed, its data set names)
+    link = ("#activation=relu&batchSize=20&dataset=xor&regDataset=reg-plane&learningRate=0.1"
+            "&regularizationRate=0.001&noise=10&networkShape=5,3&seed=0.84722"
+            "&showTestData=true&discretize=true&percTrainData=70&x=true&y=true"
+            "&xTimesY=true&xSquared=false&ySquared=false&cosX=false&sinX=false&cosY=false"
+            "&sinY=false&collectStats=false&problem=classification&initZero=false"
+            "&hideText=false&regularization=L2")
+    tab = open_tab(browser, playground.url + link)
+    s = wait_for_state(tab, "s.setup.dataset === 'xor' && s.setup.hidden.length === 2")["setup"]
+    assert (s["activation"], s["batch_size"], s["learning_rate"]) == ("relu", 20, 0.1)
+    assert (s["regularization"], s["regularization_rate"]) == ("L2", 0.001)
+    assert s["noise"] == pytest.approx(0.1) and s["train_share"] == pytest.approx(0.7)
+    assert s["hidden"] == [5, 3] and s["features"] == ["x1", "x2", "x1·x2"]
+    assert s["seed"] == 84722
+    tab.wait_for_function("document.getElementById('show_test').checked"
+                          " && document.getElementById('discretize').checked",
+                          timeout=TIMEOUT_MS)
+    assert tab.locator("#message").text_content() == ""  # nothing skipped
+    tab.wait_for_function("location.hash.indexOf('showTestData=true') >= 0"
+                          " && location.hash.indexOf('discretize=true') >= 0",
+                          timeout=TIMEOUT_MS)
+    assert tab.errors == []
+    tab.context.close()
+
+
+def newest_session(playground):
+    return list(playground.sessions.values())[-1]
+
+
+def test_a_diverged_network_says_so_and_can_be_reset(browser, playground):
+    tab = open_tab(browser, playground.url + "#problem=regression&regDataset=reg-plane"
+                   "&activation=linear&learningRate=10")
+    wait_for_state(tab, "s.setup.learning_rate === 10 && s.setup.problem === 'regression'")
+    tab.get_by_role("button", name="Play", exact=True).click()
+    broken = wait_for_state(tab, "s.trouble !== null")
+    trouble = tab.locator("#trouble")
+    assert trouble.is_visible()
+    assert re.search(r"The loss became infinite at epoch \d+: lower the learning rate",
+                     trouble.text_content())
+    assert not broken["playing"]
+    assert tab.get_by_role("button", name="Play", exact=True).is_disabled()
+    assert tab.get_by_label("test loss", exact=True).text_content() == "∞"
+    shoot(tab, "07_diverged")
+    tab.get_by_label("Learning rate").select_option(label="0.03")
+    wait_for_state(tab, "s.setup.learning_rate === 0.03")
+    tab.get_by_role("button", name="Reset", exact=True).click()
+    wait_for_state(tab, "s.trouble === null && s.epoch === 0")
+    assert not trouble.is_visible()
+    tab.get_by_role("button", name="Step", exact=True).click()
+    after = wait_for_state(tab, "s.epoch === 1")
+    assert after["test_loss"] is not None and after["test_loss"] < 1
+    assert tab.errors == []
+    tab.context.close()
+
+
+def test_a_training_thread_that_fails_tells_the_page(browser, playground):
+    tab = open_tab(browser, playground.url)
+    wait_for_state(tab, "true")
+    session = newest_session(playground)
+
+    def broken_epoch():
+        raise RuntimeError("a bug in an epoch")
+
+    session.train_epoch = broken_epoch  # only this tab's network
+    tab.get_by_role("button", name="Play", exact=True).click()
+    wait_for_state(tab, "s.trouble !== null && !s.playing")
+    said = tab.locator("#trouble").text_content()
+    assert "Training stopped" in said and "a bug in an epoch" in said
+    assert tab.errors == []
+    tab.context.close()
+
+
+def test_a_refused_load_leaves_the_network_and_says_why_in_plain_words(page, tmp_path):
+    page.get_by_role("button", name="Step", exact=True).click()
+    trained = wait_for_state(page, "s.epoch === 1")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save network").click()
+    good = tmp_path / "good.npz"
+    download.value.save_as(good)
+    with np.load(good) as saved:
+        arrays = dict(saved)
+    text = arrays["playground.setup"].astype(np.uint8).tobytes().decode()
+    arrays["playground.setup"] = np.frombuffer(
+        text.replace('"hidden": [4, 2]', '"hidden": [3]').encode(), np.uint8).astype(float)
+    bad = tmp_path / "other_layers.npz"
+    np.savez(bad, **arrays)
+    page.locator("#load").set_input_files(str(bad))
+    said = message(page)
+    assert "do not fit" in said and "L1" not in said and "Linear" not in said, said
+    assert "error" in page.locator("#message").get_attribute("class")
+    now = state(page)
+    assert now["epoch"] == 1 and now["weights"] == trained["weights"]  # nothing changed
+    page.locator("#load").set_input_files(str(good))
+    page.wait_for_function("document.getElementById('message').textContent.startsWith('Loaded')")
+    assert page.locator("#message").get_attribute("class") == "ok"
+    colour = page.evaluate("getComputedStyle(document.getElementById('message')).color")
+    assert colour != "rgb(185, 28, 28)"  # not the error red
+
+
+def test_show_code_replays_a_learning_rate_changed_during_training(page, tmp_path):
+    set_up_xor_with_four_relu_neurons(page)
+    page.get_by_role("button", name="Play", exact=True).click()
+    wait_for_state(page, "s.epoch >= 3")
+    page.get_by_label("Learning rate").select_option(label="0.3")
+    wait_for_state(page, "s.setup.learning_rate === 0.3")
+    changed_at = state(page)["epoch"]
+    wait_for_state(page, f"s.epoch >= {changed_at + 3}")
+    final = pause(page)
+    page.get_by_role("button", name="Show code").click()
+    page.locator("#code").wait_for()
+    code = page.locator("#code").text_content()
+    assert "CHANGES = {" in code and "'learning_rate': 0.3" in code
+    script = tmp_path / "playground_network.py"
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1].split()
+    assert int(last[1]) == final["epoch"]
+    assert float(last[-1]) == pytest.approx(final["test_loss"], abs=1e-4)
+
+
+def test_a_new_data_set_clears_the_old_points_graph(page):
+    click_training_point(page, 3)
+    wait_for_state(page, "s.selected !== null")
+    page.locator("#graph svg").wait_for()
+    page.get_by_label("spiral").check()
+    wait_for_state(page, "s.setup.dataset === 'spiral' && s.selected === null")
+    page.wait_for_function("document.querySelector('#graph svg') === null", timeout=TIMEOUT_MS)
+    assert "Click a point" in page.locator("#graph-info").text_content()
+
+
+def test_closing_a_tab_stops_its_training_and_frees_its_network(browser, playground):
+    tab = open_tab(browser, playground.url)
+    wait_for_state(tab, "true")
+    session = newest_session(playground)
+    tab.get_by_role("button", name="Play", exact=True).click()
+    wait_for_state(tab, "s.playing && s.epoch > 0")
+    tab.context.close()
+    wait_until(lambda: session not in playground.sessions.values() and not session.playing)
+    session.thread.join(timeout=60)
+    assert not session.thread.is_alive()
+
+
+def wait_until(condition, seconds: float = 60.0) -> None:
+    """Wait for ``condition`` (bounded, so that a bug fails instead of hanging)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.05)
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+@pytest.mark.parametrize("width, height", [(800, 600), (1280, 800), (1920, 1080)])
+def test_six_wide_layers_fit_their_panel_at_every_window_size(browser, playground, width,
+                                                             height):
+    context = browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
+    tab = context.new_page()
+    console: list[str] = []
+    tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    tab.goto(playground.url + "#networkShape=8,8,8,8,8,8&xSquared=true&sinX=true")
+    wait_for_state(tab, "s.setup.hidden.length === 6")
+    tab.wait_for_function("document.querySelectorAll('#columns canvas.node').length === 56",
+                          timeout=TIMEOUT_MS)
+    network = tab.locator("#network-panel").bounding_box()
+    output = tab.locator("#output-panel").bounding_box()
+    assert not boxes_overlap(network, output)
+    assert tab.evaluate("document.documentElement.scrollWidth") <= width  # nothing cut off
+    out_node = tab.locator("canvas[data-key='output']").bounding_box()
+    visible = tab.locator("#network").bounding_box()
+    assert out_node["x"] + out_node["width"] <= visible["x"] + visible["width"] + 1
+    shoot(tab, f"08_six_layers_{width}x{height}")
+    assert console == []
+    context.close()
+
+
+def test_a_clicked_point_brings_its_graph_into_view(browser, playground):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    context.set_default_timeout(TIMEOUT_MS)  # a loaded machine
+    tab = context.new_page()
+    console: list[str] = []
+    tab.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    tab.goto(playground.url + "#networkShape=8,8,8,8,8,8&xSquared=true&sinX=true")
+    wait_for_state(tab, "s.setup.hidden.length === 6")
+    click_training_point(tab, 5)
+    tab.locator("#graph svg").wait_for()
+    tab.wait_for_function("document.getElementById('graph-panel').getBoundingClientRect().top"
+                          " < window.innerHeight - 100", timeout=TIMEOUT_MS)
+    scale = tab.evaluate("(s => s.getBoundingClientRect().width / s.dataset.width)"
+                         "(document.querySelector('#graph svg'))")
+    assert 0.59 <= scale <= 1  # fitted, but never too small to read (60%)
+    assert console == []  # no <svg> attribute error on a graph refresh
+    context.close()
+
+
+def contrast(foreground: str, background: str = "rgb(255, 255, 255)") -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted([luminance(foreground), luminance(background)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_grey_text_meets_wcag_aa(page):
+    for selector in (".train-line", ".curve-legend", ".count", "h3", ".hint",
+                     ".feature:not(.on)"):
+        colour = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).color")
+        assert contrast(colour) >= 4.5, (selector, colour)
+
+
+def test_a_stopped_server_is_named_as_such(browser):
+    running = serve(port=0)
+    tab = open_tab(browser, running.url)
+    wait_for_state(tab, "true")
+    running.stop()
+    said = message(tab)
+    assert "server has stopped" in said and "Failed to fetch" not in said, said
+    tab.context.close()
+
+
+def test_weights_and_biases_can_be_typed_in_as_in_tf(page):
+    answers = iter(["1.5", "-0.25"])
+    page.on("dialog", lambda dialog: dialog.accept(next(answers)))
+    line = page.locator("#links path[data-layer='0'][data-from='1'][data-to='2']")
+    box = line.bounding_box()
+    page.evaluate("p => p.dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+                  line.element_handle())
+    wait_for_state(page, "s.weights[0][1][2] === 1.5")
+    page.locator("button.bias[data-layer='1'][data-to='1']").click()
+    after = wait_for_state(page, "s.biases[1][1] === -0.25")
+    assert after["weights"][0][1][2] == 1.5 and box is not None
+
+
+def test_hovering_a_neuron_shows_its_map_large_with_a_colour_scale(page):
+    surface = "document.getElementById('surface').toDataURL()"
+    before = page.evaluate(surface)
+    page.locator("canvas[data-key='L1.N0']").hover()
+    page.wait_for_function("document.getElementById('surface-caption').textContent"
+                           ".indexOf('layer 1, neuron 0') >= 0")
+    assert page.evaluate(surface) != before
+    shoot(page, "09_hovered_neuron", "#output-panel")
+    page.mouse.move(0, 0)
+    page.wait_for_function("document.getElementById('surface-caption').textContent === ''")
+    assert page.locator("#colour-legend .scale").is_visible()

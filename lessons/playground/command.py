@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    from .server import Playground
+    from .server import Playground, is_loopback
 
     if not 0 <= arguments.port <= 65535:
         print(f"chaingrad playground: --port must be 0 to 65535, got {arguments.port}.",
@@ -33,7 +33,7 @@ def run(arguments: argparse.Namespace) -> int:
               f"({error.strerror or error}).", file=sys.stderr)
         return 2
     print(f"The playground is at {playground.url}  (Ctrl-C stops it)", flush=True)
-    if arguments.host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(arguments.host):
         print(f"Note: listening on {arguments.host}, so other computers can reach it too.",
               flush=True)
     if not arguments.no_browser:

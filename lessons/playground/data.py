@@ -71,7 +71,7 @@ def spiral(n: int, noise: float, rng: np.random.Generator):
     radius = 5 * t
     angle = 1.75 * t * 2 * np.pi + np.pi * arm
     points = np.column_stack([radius * np.sin(angle), radius * np.cos(angle)])
-    points += rng.uniform(-1, 1, points.shape) * noise * 5
+    points += rng.uniform(-1, 1, points.shape) * noise  # TF: at most ±0.5 at noise 0.5
     labels = np.where(arm == 0, 1.0, -1.0)
     return points, labels
 

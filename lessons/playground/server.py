@@ -11,14 +11,24 @@ Safety: the server listens on 127.0.0.1 by default, serves only the files listed
 STATIC, and answers only requests whose Host is its own address (against DNS rebinding)
 and whose Origin, when the browser sends one, is its own page; a page elsewhere cannot
 drive it. Each tab gets a session with an unguessable id, and its own network.
+
+Robustness: the listen backlog holds 128 waiting connections; a request must arrive within
+REQUEST_SECONDS (a body announced and never sent is dropped); the JSON sent is strict (no
+NaN or Infinity either way); a tab that closes says goodbye (its network is freed at once),
+and a tab not heard from is paused within seconds and freed within minutes, by a small
+watch thread; a tab beyond MAX_SESSIONS is refused with a sentence, never at the expense
+of another live tab; after stop() no connection is answered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import ipaddress
 import json
 import secrets
 import socket
+import sys
 import threading
 import time
 import webbrowser
@@ -28,6 +38,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .link import read_link, write_link
 from .session import (
     ACTIVATIONS,
     LEARNING_RATES,
@@ -47,10 +58,39 @@ STATIC = {
     "/playground.js": ("playground.js", "text/javascript; charset=utf-8"),
     "/playground.css": ("playground.css", "text/css; charset=utf-8"),
 }
-MAX_SESSIONS = 16  # tabs at once; the one quiet for longest makes room for a new one
-SESSION_IDLE_SECONDS = 600  # a session not heard from for ten minutes is dropped
+MAX_SESSIONS = 16  # tabs at once; one more is refused with a sentence
+SESSION_GONE_SECONDS = 120  # a tab not heard from for this long is freed (a hidden tab
+# still asks about once a minute, so it keeps its network)
+WATCH_SECONDS = 1.0  # how often the watch thread looks for silent tabs
 MAX_BODY = 1_000_000  # bytes: a saved network is a few kilobytes
 LONG_POLL_SECONDS = 1.0
+REQUEST_SECONDS = 10.0  # a request (or a body) that takes longer is dropped
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Server(ThreadingHTTPServer):
+    """The standard threading server with a listen backlog of 128 and IPv6 addresses."""
+
+    request_queue_size = 128  # the standard 5 leaves a burst of connections waiting
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that hung up (or a connection cut by stop()) is no error to print."""
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class Playground:
@@ -59,11 +99,12 @@ class Playground:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sessions: dict[str, Session] = {}
         self.sessions_lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        self.connections: set[socket.socket] = set()
+        self.stopped = threading.Event()
+        self.httpd = Server((host, port), Handler)
         self.httpd.playground = self  # type: ignore[attr-defined]
         self.host, self.port = host, self.httpd.server_address[1]
-        shown = "localhost" if host in ("127.0.0.1", "::1", "localhost") else host
+        shown = "localhost" if host in ("127.0.0.1", "localhost") else host
         self.url = f"http://{shown if ':' not in shown else f'[{shown}]'}:{self.port}/"
         names = {"localhost", "127.0.0.1", "[::1]", host if ":" not in host else f"[{host}]"}
         if host in ("0.0.0.0", "::", ""):  # every interface: the names others reach us by
@@ -71,9 +112,11 @@ class Playground:
         self.allowed_hosts = {f"{name}:{self.port}" for name in names}
         self.allowed_origins = {f"http://{name}" for name in self.allowed_hosts}
         self.thread: threading.Thread | None = None
+        self.watcher: threading.Thread | None = None
 
     def start(self) -> Playground:
         """Serve in a background thread; returns self."""
+        self._watch()
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="playground",
                                        daemon=True)
         self.thread.start()
@@ -81,10 +124,12 @@ class Playground:
 
     def serve_forever(self) -> None:
         """Serve in this thread until Ctrl-C (KeyboardInterrupt) or stop()."""
+        self._watch()
         self.httpd.serve_forever()
 
     def stop(self) -> None:
-        """Stop serving, pause every network and close the socket."""
+        """Stop serving, end every network's training, close every connection and the socket."""
+        self.stopped.set()
         if self.thread is not None:
             self.httpd.shutdown()
             self.thread.join(timeout=5)
@@ -92,9 +137,31 @@ class Playground:
         with self.sessions_lock:
             sessions = list(self.sessions.values())
             self.sessions.clear()
+            connections = list(self.connections)
+        for connection in connections:  # keep-alive ones too: nothing is answered after stop
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         for session in sessions:
             session.stop()
         self.httpd.server_close()
+        if self.watcher is not None and self.watcher is not threading.current_thread():
+            self.watcher.join(timeout=5)
+
+    def _watch(self) -> None:
+        if self.watcher is None:
+            self.watcher = threading.Thread(target=self._watch_tabs, name="playground-tabs",
+                                            daemon=True)
+            self.watcher.start()
+
+    def _watch_tabs(self) -> None:
+        """Free the networks of tabs not heard from (closed without a goodbye)."""
+        while not self.stopped.wait(WATCH_SECONDS):
+            now = time.monotonic()
+            with self.sessions_lock:
+                gone = [key for key, session in self.sessions.items()
+                        if now - session.last_seen > SESSION_GONE_SECONDS]
+            for key in gone:
+                self.end_session(key)
 
     def __enter__(self) -> Playground:
         return self
@@ -105,15 +172,12 @@ class Playground:
     # ------------------------------------------------------------ sessions
 
     def new_session(self) -> tuple[str, Session]:
+        """A network for a new tab; refused (never evicting a live tab) when full."""
         with self.sessions_lock:
-            now = time.monotonic()
-            for key, old in list(self.sessions.items()):
-                if now - old.last_seen > SESSION_IDLE_SECONDS:
-                    old.pause()
-                    del self.sessions[key]
             if len(self.sessions) >= MAX_SESSIONS:
-                oldest = min(self.sessions, key=lambda k: self.sessions[k].last_seen)
-                self.sessions.pop(oldest).pause()
+                raise Refused(HTTPStatus.SERVICE_UNAVAILABLE,
+                              f"There are already {MAX_SESSIONS} tabs open on this "
+                              "playground: close one, then reload this page.")
             key = secrets.token_urlsafe(16)
             session = Session(Setup())
             self.sessions[key] = session
@@ -122,6 +186,13 @@ class Playground:
     def session(self, key: str | None) -> Session | None:
         with self.sessions_lock:
             return self.sessions.get(key or "")
+
+    def end_session(self, key: str) -> None:
+        """A tab has gone: stop its training and free its network."""
+        with self.sessions_lock:
+            session = self.sessions.pop(key, None)
+        if session is not None:
+            session.stop()
 
 
 def this_machine_names() -> set[str]:
@@ -165,6 +236,7 @@ class Refused(Exception):
 class Handler(BaseHTTPRequestHandler):
     server_version = "chaingrad-playground"
     protocol_version = "HTTP/1.1"
+    timeout = REQUEST_SECONDS  # the socket's: a request or body that stalls is dropped
     # headers and body leave in separate writes; with Nagle's algorithm on, the body's last
     # packet waits for the browser's delayed ACK (about 40 ms), capping updates near 20/s
     disable_nagle_algorithm = True
@@ -176,6 +248,23 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # quiet: the terminal shows the URL and nothing else
 
+    def setup(self) -> None:
+        super().setup()
+        with self.playground.sessions_lock:
+            self.playground.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.playground.sessions_lock:
+            self.playground.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def handle_one_request(self) -> None:
+        if self.playground.stopped.is_set():  # stopped: answer nothing, not even keep-alive
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
     # ------------------------------------------------------------ entry points
 
     def do_GET(self) -> None:  # noqa: N802
@@ -185,6 +274,9 @@ class Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
+        if self.playground.stopped.is_set():
+            self.close_connection = True
+            return
         try:
             self._check_origin()
             url = urlsplit(self.path)
@@ -198,7 +290,9 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 raise Refused(HTTPStatus.NOT_FOUND, f"there is no {url.path}")
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
+        except TimeoutError:  # the body announced never came: drop the request
+            self._fail(HTTPStatus.REQUEST_TIMEOUT, "the request took too long to arrive")
         except Refused as refusal:
             self._fail(refusal.status, str(refusal))
         except SetupError as error:
@@ -209,8 +303,9 @@ class Handler(BaseHTTPRequestHandler):
     def _fail(self, status: HTTPStatus, reason: str) -> None:
         # the request's body may be unread: close the connection rather than misread it
         self.close_connection = True
-        self._send(status, reason.encode(), "text/plain; charset=utf-8",
-                   {"Connection": "close"})
+        with contextlib.suppress(OSError):
+            self._send(status, reason.encode(), "text/plain; charset=utf-8",
+                       {"Connection": "close"})
 
     def _check_origin(self) -> None:
         """Refuse requests for another host name (DNS rebinding) or from another page."""
@@ -244,8 +339,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, data: Any) -> None:
-        body = json.dumps(data, separators=(",", ":")).encode()
-        self._send(HTTPStatus.OK, body, "application/json")
+        try:  # strict JSON: a browser cannot read NaN or Infinity
+            text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            text = json.dumps(finite(data), separators=(",", ":"), allow_nan=False)
+        self._send(HTTPStatus.OK, text.encode(), "application/json")
 
     def _static(self, path: str) -> None:
         name, content_type = STATIC[path]
@@ -260,9 +358,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json_body(self) -> dict:
         try:
-            data = json.loads(self._body() or b"{}")
-        except ValueError:
-            raise Refused(HTTPStatus.BAD_REQUEST, "the request is not JSON") from None
+            data = json.loads(self._body() or b"{}", parse_constant=_no_constant)
+        except RecursionError:
+            raise Refused(HTTPStatus.BAD_REQUEST, "the request is nested too deeply") from None
+        except ValueError as error:
+            reason = str(error) if isinstance(error, NotANumber) else "the request is not JSON"
+            raise Refused(HTTPStatus.BAD_REQUEST, reason) from None
         if not isinstance(data, dict):
             raise Refused(HTTPStatus.BAD_REQUEST, "the request is not a JSON object")
         return data
@@ -272,9 +373,16 @@ class Handler(BaseHTTPRequestHandler):
             self._body()
             key, session = self.playground.new_session()
             state = session.snapshot()
+            state["link"] = write_link(session.setup)
             self._json({"session": key, "options": OPTIONS, "state": state})
             return
-        session = self.playground.session(self.headers.get("X-Session") or query.get("session"))
+        key = self.headers.get("X-Session") or query.get("session")
+        if route == "bye" and method == "POST":  # the tab is closing (navigator.sendBeacon)
+            self._body()
+            self.playground.end_session(key or "")
+            self._send(HTTPStatus.NO_CONTENT, b"", "text/plain")
+            return
+        session = self.playground.session(key)
         if session is None:
             raise Refused(HTTPStatus.GONE, "this tab's network is gone; reload the page")
         handler = getattr(self, f"_{method.lower()}_{route}", None)
@@ -285,22 +393,50 @@ class Handler(BaseHTTPRequestHandler):
     def _get_state(self, session: Session, query: dict[str, str]) -> None:
         since = _integer(query.get("since"), -1)
         session.wait(since, LONG_POLL_SECONDS)
-        self._json(session.snapshot(curve_from=_integer(query.get("curve_from"), 0),
-                                    run=_integer(query.get("run"), -1),
-                                    with_points=query.get("points") != "0"))
+        state = session.snapshot(curve_from=_integer(query.get("curve_from"), 0),
+                                 run=_integer(query.get("run"), -1),
+                                 with_points=query.get("points") != "0")
+        state["link"] = write_link(session.setup)
+        self._json(state)
 
     def _post_control(self, session: Session, query: dict[str, str]) -> None:
         action = self._json_body().get("action")
-        actions = {"play": session.play, "pause": session.pause, "step": session.step,
+        actions = {"play": session.play, "pause": session.halt, "step": session.step,
                    "reset": session.reset, "regenerate": session.regenerate}
-        if action not in actions:
-            raise Refused(HTTPStatus.BAD_REQUEST, f"unknown action {action!r}")
+        if not isinstance(action, str) or action not in actions:
+            raise Refused(HTTPStatus.BAD_REQUEST,
+                          f"the action must be one of {', '.join(actions)}")
         actions[action]()
         self._json({"version": session.version})
 
     def _post_setup(self, session: Session, query: dict[str, str]) -> None:
         session.configure(self._json_body())
         self._json({"version": session.version})
+
+    def _post_weight(self, session: Session, query: dict[str, str]) -> None:
+        """A weight or a bias typed in on the page (TF Playground's weight editing)."""
+        data = self._json_body()
+        layer, to, source, value = (data.get(key) for key in ("layer", "to", "from", "value"))
+        if not (_whole(layer) and _whole(to) and (source is None or _whole(source))
+                and isinstance(value, (int, float)) and not isinstance(value, bool)):
+            raise Refused(HTTPStatus.BAD_REQUEST,
+                          "a weight needs whole numbers layer, to (and from) and a value")
+        session.set_weight(layer, source, to, float(value))
+        self._json({"version": session.version})
+
+    def _post_link(self, session: Session, query: dict[str, str]) -> None:
+        """A set-up from the page's address, read key by key (see link.py)."""
+        pairs = self._json_body().get("pairs")
+        if not isinstance(pairs, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in pairs.items()):
+            raise Refused(HTTPStatus.BAD_REQUEST, "the link's settings must be text")
+        with session.lock:
+            setup, page, skipped = read_link(pairs, session.setup)
+            changes = {key: value for key, value in dataclasses.asdict(setup).items()
+                       if getattr(session.setup, key) != value}
+            if changes:
+                session.configure(changes)
+        self._json({"version": session.version, "page": page, "skipped": skipped})
 
     def _post_point(self, session: Session, query: dict[str, str]) -> None:
         data = self._json_body()
@@ -329,6 +465,29 @@ class Handler(BaseHTTPRequestHandler):
     def _post_load(self, session: Session, query: dict[str, str]) -> None:
         session.load_bytes(self._body())
         self._json({"version": session.version})
+
+
+class NotANumber(ValueError):
+    """NaN or Infinity in a request."""
+
+
+def _no_constant(name: str) -> float:
+    raise NotANumber(f"the request holds {name}, which is not a number the playground accepts")
+
+
+def finite(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None (null in JSON)."""
+    if isinstance(data, float):
+        return data if data == data and abs(data) != float("inf") else None
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite(value) for value in data]
+    return data
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _integer(text: str | None, default: int) -> int:

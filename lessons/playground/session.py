@@ -11,18 +11,20 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import io
 import json
-import tempfile
 import threading
 import time
+import traceback
+import zipfile
+import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chaingrad import nn
-from chaingrad.autograd import Tensor, Value, no_grad
+from chaingrad.autograd import OpError, Tensor, Value, no_grad
 
 from .data import CLASSIFICATION, FEATURES, RADIUS, REGRESSION, dataset, features
 
@@ -37,7 +39,12 @@ NEURON_MAP = 25  # each neuron's small heat map is NEURON_MAP x NEURON_MAP
 MAX_EXTRA_POINTS = 200
 GRAPH_NODE_LIMIT = 400  # above this, the point's graph is collapsed into one box per neuron
 MAX_EPOCHS_PER_SECOND = 60  # like TensorFlow Playground: about one epoch per frame
-IDLE_SECONDS = 30  # a tab not heard from for this long is paused
+IDLE_SECONDS = 10  # a tab not heard from for this long is paused (closed, or hidden long)
+# what Load network accepts: a saved network is a few kilobytes
+MAX_LOAD_BYTES = 200_000  # the file as sent
+MAX_UNPACKED_BYTES = 400_000  # its members once decompressed, declared and read
+MAX_EPOCH = 10_000_000  # about two days of training at 60 epochs a second
+MAX_WEIGHT = 1000.0  # larger weights come from no training the playground does
 
 
 class SetupError(ValueError):
@@ -124,10 +131,29 @@ def _whole(x: Any) -> bool:
 
 
 def build_model(setup: Setup) -> nn.MLP:
-    """The network of a set-up: tanh output for ±1 labels, a linear one for regression."""
+    """The network of a set-up: tanh output for ±1 labels, a linear one for regression.
+
+    Initialised as TensorFlow Playground does: every weight uniform in [-0.5, 0.5], every
+    bias 0.1 (from the set-up's seed), whatever the activation.
+    """
     output = "tanh" if setup.problem == "classification" else None
-    return nn.MLP(len(setup.features), [*setup.hidden, 1], activation=activation(setup),
-                  output_activation=output, seed=setup.seed)
+    model = nn.MLP(len(setup.features), [*setup.hidden, 1], activation=activation(setup),
+                   output_activation=output, seed=setup.seed)
+    initialise_like_tf(model, setup.seed)
+    return model
+
+
+def initialise_like_tf(model: nn.MLP, seed: int) -> None:
+    """Weights uniform in [-0.5, 0.5] and biases 0.1, TensorFlow Playground's scheme."""
+    generator = np.random.default_rng(seed)
+    for layer in linear_layers(model):
+        layer.weight.data = generator.uniform(-0.5, 0.5, layer.weight.shape)
+        layer.bias.data = np.full(layer.bias.shape, 0.1)
+
+
+def half_mse(prediction, target):
+    """TensorFlow Playground's loss: the mean of ½(ŷ - y)² (its gradient is ŷ - y)."""
+    return 0.5 * nn.losses.mse(prediction, target)
 
 
 def activation(setup: Setup) -> str | nn.Module:
@@ -163,7 +189,8 @@ def penalty(setup: Setup, weights: list[Tensor]):
 
 def encode(values: np.ndarray) -> str:
     """Values in [-1, 1] as base64 of signed bytes (-127..127): small and quick to send."""
-    quantised = np.round(np.clip(values, -1, 1) * 127).astype(np.int8)
+    finite = np.nan_to_num(values, nan=0.0, posinf=1.0, neginf=-1.0)
+    quantised = np.round(np.clip(finite, -1, 1) * 127).astype(np.int8)
     return base64.b64encode(quantised.tobytes()).decode("ascii")
 
 
@@ -188,6 +215,7 @@ class Session:
         self.last_seen = time.monotonic()
         self.extra_points: list[tuple[float, float, float]] = []
         self.selected: tuple[str, int] | None = None
+        self.trouble: str | None = None  # why training stopped by itself, for the page
         self.build(setup or Setup())
 
     # ------------------------------------------------------------ building
@@ -205,11 +233,20 @@ class Session:
             self.optimizer = nn.optim.SGD(self.model, lr=setup.learning_rate)
             self.shuffle = np.random.default_rng(setup.seed + 1000)
             self.epoch = 0
-            self.curve: list[tuple[int, float, float]] = []
+            self.curve: list[tuple[int, float | None, float | None]] = []
             self.run += 1
             self.selected = None
+            self.trouble = None
+            # the live settings each epoch was trained with, where they changed: "Show
+            # code" replays them; and what a script cannot replay (a load, late points)
+            self.live = {key: getattr(setup, key) for key in Setup.LIVE}
+            self.start_live = dict(self.live)
+            self.schedule: list[tuple[int, dict[str, Any]]] = []
+            self.history_note: str | None = None
+            self.finite_weights = [p.data.copy() for p in self.model.parameters()]
             self._refresh_inputs()
-            self._record_losses()
+            if not self._record_losses():
+                self._diverged()
 
     def _refresh_inputs(self) -> None:
         """The feature matrices, after the points or the chosen features changed."""
@@ -228,9 +265,8 @@ class Session:
         with self.lock:
             new = self.setup.changed(changes)
             live = all(key in Setup.LIVE for key in changes)
-            if live:
+            if live:  # taken at the start of the next epoch (see train_epoch)
                 self.setup = new
-                self.optimizer.lr = new.learning_rate
             else:
                 if new.dataset != self.setup.dataset or new.problem != self.setup.problem:
                     self.extra_points = []
@@ -257,39 +293,87 @@ class Session:
 
         The lock is taken batch by batch, so that the page is drawn and answered even in
         the middle of a long epoch; a rebuild (new set-up, Reset) ends the epoch early.
-        ``epoch_lock`` keeps two epochs (Play's thread and Step) from interleaving.
+        ``epoch_lock`` keeps two epochs (Play's thread and Step) from interleaving. The
+        live settings (learning rate, batch size, regularization) are read once, at the
+        start of the epoch, so that "Show code" can replay a run whose settings changed.
+        A loss that becomes infinite (or NaN) stops training with a sentence for the page.
         """
         with self.epoch_lock:
             with self.lock:
-                run, batch_size = self.run, self.setup.batch_size
+                if self.trouble is not None:
+                    return
+                run, setup = self.run, self.setup
+                self._note_live_settings()
                 order = self.shuffle.permutation(len(self.X_train))
-            for start in range(0, len(order), batch_size):
+            for start in range(0, len(order), setup.batch_size):
                 with self.lock:
                     if self.run != run:
                         return
-                    self._train_batch(order[start:start + batch_size])
+                    if not self._train_batch(setup, order[start:start + setup.batch_size]):
+                        return
             with self.lock:
                 if self.run == run:
                     self.epoch += 1
-                    self._record_losses()
-                    self._touch()
+                    if self._record_losses():
+                        self._touch()
+                    else:
+                        self.epoch -= 1
+                        self._diverged()
 
-    def _train_batch(self, batch: np.ndarray) -> None:
-        """One step of SGD on the mean squared error of a batch, plus the penalty."""
-        self.optimizer.zero_grad()
-        loss = nn.losses.mse(self.model(Tensor(self.X_train[batch])), self.y_train[batch])
-        extra = penalty(self.setup, [layer.weight for layer in linear_layers(self.model)])
-        if extra is not None:
-            loss = loss + extra
-        loss.backward()
-        self.optimizer.step()
+    def _note_live_settings(self) -> None:
+        """Take the live settings for the coming epoch; remember the ones that changed."""
+        live = {key: getattr(self.setup, key) for key in Setup.LIVE}
+        changed = {key: value for key, value in live.items() if self.live[key] != value}
+        if changed and self.epoch == 0:
+            self.start_live = dict(live)  # changed before training began: the start
+        elif changed:
+            self.schedule.append((self.epoch + 1, changed))
+        self.live = live
+        self.optimizer.lr = live["learning_rate"]
 
-    def _record_losses(self) -> None:
-        with evaluating(self.model):
-            train = nn.losses.mse(self.model(Tensor(self.X_train)), self.y_train).item()
-            test = nn.losses.mse(self.model(Tensor(self.X_test)), self.y_test).item()
+    def _train_batch(self, setup: Setup, batch: np.ndarray) -> bool:
+        """One step of SGD on ½·MSE of a batch, plus the penalty; False if it diverged."""
+        self.finite_weights = [p.data.copy() for p in self.model.parameters()]
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.optimizer.zero_grad()
+                loss = half_mse(self.model(Tensor(self.X_train[batch])), self.y_train[batch])
+                extra = penalty(setup, [layer.weight for layer in linear_layers(self.model)])
+                if extra is not None:
+                    loss = loss + extra
+                finite = bool(np.isfinite(loss.item()))
+                if finite:
+                    loss.backward()
+                    self.optimizer.step()
+        except (OpError, FloatingPointError, OverflowError):
+            finite = False  # an overflow inside the network: the same story
+        if not finite:
+            self._diverged()
+        return finite
+
+    def _diverged(self) -> None:
+        """Stop training; the picture shows the weights before the last step."""
+        for p, saved in zip(self.model.parameters(), self.finite_weights):
+            p.data = saved
+        self.playing = False
+        self.trouble = (f"The loss became infinite at epoch {self.epoch + 1}: lower the "
+                        "learning rate, then press Reset.")
+        self.train_loss = self.test_loss = None
+        self._touch()
+
+    def _record_losses(self) -> bool:
+        """The losses on every training and test point (½·MSE); False if they diverged."""
+        try:
+            with evaluating(self.model), np.errstate(over="ignore", invalid="ignore"):
+                train = half_mse(self.model(Tensor(self.X_train)), self.y_train).item()
+                test = half_mse(self.model(Tensor(self.X_test)), self.y_test).item()
+        except (OpError, FloatingPointError, OverflowError):
+            train = test = float("inf")
+        if not (np.isfinite(train) and np.isfinite(test)):
+            return False
         self.train_loss, self.test_loss = train, test
         self.curve.append((self.epoch, train, test))
+        return True
 
     def _touch(self) -> None:
         self.version += 1
@@ -299,6 +383,8 @@ class Session:
         """Train in a thread of its own until pause(), or until the tab goes quiet."""
         with self.lock:
             self.last_seen = time.monotonic()
+            if self.trouble is not None:
+                raise SetupError(self.trouble)
             if self.playing:
                 return
             self.playing = True
@@ -312,12 +398,37 @@ class Session:
             self.playing = False
             self._touch()
 
+    def halt(self) -> None:
+        """Pause (the Pause button): the page hears of it once the epoch under way ended,
+        so the paused state it draws is the final one."""
+        with self.lock:
+            self.playing = False
+        with self.epoch_lock:
+            pass
+        self.pause()
+
     def step(self) -> None:
         """Pause, then train exactly one epoch."""
         self.pause()
+        with self.lock:
+            if self.trouble is not None:
+                raise SetupError(self.trouble)
         self.train_epoch()
 
     def _loop(self) -> None:
+        """Play's thread: an error never ends it silently, the page is told."""
+        try:
+            self._train_until_paused()
+        except Exception as error:  # a bug: stop, and say so on the page and the terminal
+            traceback.print_exc()
+            with self.lock:
+                self.playing = False
+                self.trouble = (f"Training stopped because of an error in the playground "
+                                f"({type(error).__name__}: {error}). Press Reset to start "
+                                "again.")
+                self._touch()
+
+    def _train_until_paused(self) -> None:
         interval = 1.0 / MAX_EPOCHS_PER_SECOND
         while True:
             started = time.monotonic()
@@ -350,7 +461,11 @@ class Session:
         """Everything the page draws: numbers, curve, surface, neuron maps, weights."""
         with self.lock:
             self.last_seen = time.monotonic()
-            layers, output = self._activations(self.surface_inputs)
+            try:
+                layers, output = self._activations(self.surface_inputs)
+            except (OpError, FloatingPointError, OverflowError):  # weights too large to draw
+                layers = [np.zeros((len(self.surface_inputs), n)) for n in self.setup.hidden]
+                output = np.zeros((len(self.surface_inputs), 1))
             every_other = self._map_indices()
             neurons = [[encode(values[every_other, j]) for j in range(values.shape[1])]
                        for values in layers]
@@ -361,7 +476,7 @@ class Session:
             state = {
                 "version": self.version, "run": self.run, "epoch": self.epoch,
                 "playing": self.playing, "train_loss": self.train_loss,
-                "test_loss": self.test_loss, "curve_from": start,
+                "test_loss": self.test_loss, "trouble": self.trouble, "curve_from": start,
                 "curve": [[e, round(a, 5), round(b, 5)] for e, a, b in self.curve[start:]],
                 "surface": encode(output[:, 0]), "surface_size": SURFACE,
                 "neurons": neurons, "features": feature_maps, "map_size": NEURON_MAP,
@@ -398,7 +513,7 @@ class Session:
         """Each hidden layer's outputs and the network's output for the rows of ``inputs``."""
         hidden = []
         x = Tensor(inputs)
-        with evaluating(self.model):
+        with evaluating(self.model), np.errstate(over="ignore", invalid="ignore"):
             layers = list(self.model)
             for index, layer in enumerate(layers):
                 x = layer(x)
@@ -408,13 +523,41 @@ class Session:
                     hidden.append(x.data)
         return hidden, x.data
 
+    def set_weight(self, layer: int, source: int | None, to: int, value: float) -> None:
+        """Set one weight (``source`` None: the bias) of linear layer ``layer`` (from 0)."""
+        if not (np.isfinite(value) and abs(value) <= MAX_WEIGHT):
+            raise SetupError(f"a weight must be a number from -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}")
+        with self.lock:
+            linears = linear_layers(self.model)
+            if not 0 <= layer < len(linears):
+                raise SetupError(f"there is no layer {layer + 1}")
+            target = linears[layer]
+            if not 0 <= to < target.n_out or not (source is None or 0 <= source < target.n_in):
+                raise SetupError(f"there is no such weight in layer {layer + 1}")
+            tensor = target.bias if source is None else target.weight
+            values = tensor.data.copy()
+            values[(to,) if source is None else (source, to)] = value
+            tensor.data = values
+            self.finite_weights = [p.data.copy() for p in self.model.parameters()]
+            if self.history_note is None:
+                self.history_note = (f"weights were changed by hand at epoch {self.epoch}; "
+                                     "this script cannot repeat that")
+            if not self._record_losses():
+                self._diverged()
+            self._touch()
+
     # ------------------------------------------------------------ one point's graph
 
     def add_point(self, x1: float, x2: float, label: float) -> None:
         """Add a training point where the page was clicked, and select it."""
+        if not all(np.isfinite([x1, x2, label])):
+            raise SetupError("a point needs finite numbers for x1, x2 and its label")
         with self.lock:
             if len(self.extra_points) >= MAX_EXTRA_POINTS:
                 raise SetupError(f"at most {MAX_EXTRA_POINTS} added points")
+            if self.epoch > 0 and self.history_note is None:
+                self.history_note = (f"points were added on the page after epoch {self.epoch}; "
+                                     "this script adds them from the start")
             if self.setup.problem == "classification":
                 label = 1.0 if label >= 0 else -1.0
             self.extra_points.append((float(np.clip(x1, -RADIUS, RADIUS)),
@@ -434,7 +577,7 @@ class Session:
 
     def point_graph(self) -> tuple[Value, dict]:
         """The selected point's computational graph through the current weights, with
-        every weight and activation a Value, after backward() of its squared error."""
+        every weight and activation a Value, after backward() of its loss ½(ŷ - y)²."""
         with self.lock:
             if self.selected is None:
                 raise SetupError("no point is selected; click a point first")
@@ -469,7 +612,7 @@ class Session:
                 inputs = outputs
             prediction = inputs[0]
             prediction.name = "ŷ"
-            loss = (prediction - Value(float(label), name="y")) ** 2
+            loss = 0.5 * (prediction - Value(float(label), name="y")) ** 2
             loss.name = "loss"
             loss.backward()
             info = {"which": which, "index": int(index), "x1": float(p1), "x2": float(p2),
@@ -512,13 +655,14 @@ class Session:
         from .code import script
 
         with self.lock:
-            return script(self.setup, self.extra_points, max(self.epoch, 1))
+            return script(self.setup, self.extra_points, max(self.epoch, 1),
+                                        start=self.start_live, schedule=self.schedule,
+                          note=self.history_note)
 
     def save_bytes(self) -> bytes:
-        """The weights and the set-up as .npz bytes (written by nn.save: no pickle).
+        """The weights and the set-up as .npz bytes (numpy arrays only: no pickle).
 
-        nn.save and nn.load keep to arrays of floats, so the set-up (JSON) is stored as
-        its UTF-8 bytes, one number each.
+        The set-up (JSON) is stored as its UTF-8 bytes, one number each.
         """
         with self.lock:
             state = self.model.state_dict()
@@ -527,40 +671,133 @@ class Session:
             state["playground.epoch"] = np.array(float(self.epoch))
             state["playground.extra_points"] = np.array(self.extra_points,
                                                         dtype=float).reshape(-1, 3)
-        with tempfile.TemporaryDirectory() as folder:
-            path = nn.save(state, Path(folder) / "network.npz")
-            return path.read_bytes()
+        buffer = io.BytesIO()
+        np.savez(buffer, **state)
+        return buffer.getvalue()
 
     def load_bytes(self, content: bytes) -> None:
-        """Load a network saved by save_bytes: its set-up, points and weights."""
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "network.npz"
-            path.write_bytes(content)
-            try:
-                state = nn.load(path)
-            except ValueError:
-                raise SetupError("that file is not a network saved by the playground") from None
+        """Load a network saved by save_bytes: its set-up, points and weights.
+
+        Everything is read and checked before anything changes: a refused file leaves
+        this network exactly as it was. The file's members are bounded by their declared
+        sizes before anything is decompressed, and read with a cap.
+        """
+        arrays = read_saved(content)
+        setup, epoch, extra = checked_saved(arrays)
+        model = build_model(setup)
+        weights = {key: value for key, value in arrays.items()
+                   if not key.startswith("playground.")}
         try:
-            codes = state.pop("playground.setup")
-            if codes.ndim != 1 or not np.all((codes >= 0) & (codes < 256)):
-                raise ValueError("the set-up is not text")
-            saved = json.loads(codes.astype(np.uint8).tobytes().decode("utf-8"))
-            epoch = int(state.pop("playground.epoch"))
-            extra = np.asarray(state.pop("playground.extra_points"), dtype=float).reshape(-1, 3)
-        except (KeyError, ValueError, TypeError):
-            raise SetupError("that file is not a network saved by the playground") from None
-        if not isinstance(saved, dict):
-            raise SetupError("that file is not a network saved by the playground")
-        setup = Setup().changed(saved)
+            model.load_state_dict(weights)
+        except ValueError:
+            layers = " ".join(str(n) for n in setup.hidden) or "no"
+            raise SetupError(f"Load network: the weights in this file do not fit the network "
+                             f"it describes ({len(setup.features)} inputs, hidden layers "
+                             f"{layers}); it was not saved by this playground.") from None
         with self.lock:
             self.pause()
-            self.extra_points = [tuple(row) for row in extra[:MAX_EXTRA_POINTS].tolist()]
+            self.extra_points = extra
             self.build(setup)
-            try:
-                self.model.load_state_dict(state)
-            except ValueError as error:
-                raise SetupError(str(error)) from None
+            self.model = model
+            self.optimizer = nn.optim.SGD(model, lr=setup.learning_rate)
             self.epoch = epoch
             self.curve = []
-            self._record_losses()
+            self.history_note = ("this network was loaded from a file; the script trains a "
+                                 f"fresh one for {max(epoch, 1)} epochs")
+            self.finite_weights = [p.data.copy() for p in model.parameters()]
+            if not self._record_losses():
+                self._diverged()
             self._touch()
+
+
+NOT_SAVED = ("Load network: this file is not a network saved by the playground (use Save "
+             "network to make one).")
+
+
+def read_saved(content: bytes) -> dict[str, np.ndarray]:
+    """The arrays of a saved network's .npz bytes; SetupError for anything else.
+
+    Hostile files are expected: sizes are checked from the zip's directory before a byte
+    is decompressed, each member is read with a cap, and an array's header is checked
+    before its data are touched (no pickle, floats only, the size it claims).
+    """
+    too_large = ("Load network: this file is too large to be a network saved by the "
+                 "playground (they are a few kilobytes).")
+    if len(content) > MAX_LOAD_BYTES:
+        raise SetupError(too_large)
+    arrays = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+            if len(members) > 64 or sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+                raise SetupError(too_large)
+            for member in members:
+                if not member.filename.endswith(".npy"):
+                    raise SetupError(NOT_SAVED)
+                with archive.open(member) as file:
+                    raw = file.read(MAX_UNPACKED_BYTES + 1)
+                if len(raw) > MAX_UNPACKED_BYTES:
+                    raise SetupError(too_large)
+                arrays[member.filename[:-len(".npy")]] = _array(raw)
+    except SetupError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, KeyError,
+            NotImplementedError, RuntimeError):  # not a zip, corrupt, encrypted, odd
+        raise SetupError(NOT_SAVED) from None
+    return arrays
+
+
+def _array(raw: bytes) -> np.ndarray:
+    """One .npy member: its header checked first (floats, the size it claims)."""
+    stream = io.BytesIO(raw)
+    version = np.lib.format.read_magic(stream)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, fortran, dtype = read_header(stream)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if dtype.kind != "f" or dtype.hasobject or count * dtype.itemsize != len(raw) - stream.tell():
+        raise ValueError("not an array of floats of the size it claims")
+    values = np.frombuffer(raw, dtype=dtype, count=count, offset=stream.tell())
+    return values.reshape(shape, order="F" if fortran else "C").astype(float)
+
+
+def checked_saved(arrays: dict[str, np.ndarray]) -> tuple[Setup, int, list]:
+    """The set-up, epoch and added points of a saved network, each checked for the page."""
+    try:
+        codes = arrays["playground.setup"]
+        epoch_array = arrays["playground.epoch"]
+        extra = arrays["playground.extra_points"]
+    except KeyError:
+        raise SetupError(NOT_SAVED) from None
+    if codes.ndim != 1 or len(codes) > 10_000 or not np.all((codes >= 0) & (codes < 256)):
+        raise SetupError(NOT_SAVED)
+    try:
+        saved = json.loads(codes.astype(np.uint8).tobytes().decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise SetupError(NOT_SAVED) from None
+    if not isinstance(saved, dict):
+        raise SetupError(NOT_SAVED)
+    try:
+        setup = Setup().changed(saved)
+    except (SetupError, TypeError) as error:
+        raise SetupError(f"Load network: the file's set-up cannot be built here: {error}.") \
+            from None
+    epoch = epoch_array.ravel()[0] if epoch_array.size == 1 else -1.0
+    if not (np.isfinite(epoch) and epoch == int(epoch) and 0 <= epoch <= MAX_EPOCH):
+        raise SetupError(f"Load network: the saved epoch must be a whole number from 0 to "
+                         f"{MAX_EPOCH:,}.")
+    if extra.size == 0:
+        extra = extra.reshape(0, 3)
+    if extra.ndim != 2 or extra.shape[1] != 3 or len(extra) > MAX_EXTRA_POINTS:
+        raise SetupError(f"Load network: the added points must be at most {MAX_EXTRA_POINTS} "
+                         "rows of x1, x2 and a label.")
+    if not (np.all(np.isfinite(extra)) and np.all(np.abs(extra[:, :2]) <= RADIUS)
+            and np.all(np.abs(extra[:, 2]) <= 1)):
+        raise SetupError(f"Load network: an added point lies outside the square from "
+                         f"-{RADIUS:g} to {RADIUS:g}, or its label is not between -1 and 1.")
+    for key, value in arrays.items():
+        if not key.startswith("playground.") and not (
+                np.all(np.isfinite(value)) and np.all(np.abs(value) <= MAX_WEIGHT)):
+            raise SetupError(f"Load network: a weight in this file is not a number or larger "
+                             f"than {MAX_WEIGHT:g}, which no training here makes.")
+    return setup, int(epoch), [tuple(row) for row in extra.tolist()]

@@ -22,6 +22,9 @@
   var stepping = null;  // the backward steps while "Step backward" is on
   var stepAt = 0;
   var draws = 0;
+  var GRAPH_HINT = '';  // the graph panel's first words, shown again when it is cleared
+  var hovered = null;  // the neuron under the mouse: its map is shown large on the output
+  var neuronMaps = {};  // key -> the newest map of each feature and neuron
 
   function $(id) { return document.getElementById(id); }
 
@@ -44,25 +47,48 @@
   function post(path, body) {
     return request('POST', path, body).then(function (r) { return r.json(); })
       .then(function (answer) { say(''); return answer; })
-      .catch(function (error) { say(error.message); });
+      .catch(function (error) { say(explain(error)); });
   }
 
-  function say(text) { $('message').textContent = text; }
+  // A sentence for the page, as an error (red), a warning or good news (neither red).
+  function say(text, kind) {
+    var message = $('message');
+    message.textContent = text;
+    message.className = text ? (kind || 'error') : '';
+  }
+
+  // fetch's own words for a server that is gone ("Failed to fetch") mean nothing to a student
+  function explain(error) {
+    if (error instanceof TypeError) {
+      return 'The playground server has stopped: start it again (chaingrad playground), ' +
+        'then reload this page.';
+    }
+    return error.message;
+  }
 
   function control(action) { return post('/api/control', {action: action}); }
 
   function setup(changes) { return post('/api/setup', changes); }
 
+  var lost = false;  // the server is unreachable: keep asking, slowly
   function poll() {
     var since = state ? state.version : -1;
     var path = '/api/state?since=' + since + '&run=' + run + '&curve_from=' + curve.length;
     request('GET', path).then(function (r) { return r.json(); }).then(function (next) {
+      if (lost) { lost = false; say(''); }
       if (next.version !== since) { show(next); }
-      window.requestAnimationFrame(poll);
+      nextPoll();
     }).catch(function (error) {
-      say(error.message || 'lost the playground server');
-      window.setTimeout(poll, 1000);
+      lost = true;
+      say(explain(error));
+      window.setTimeout(poll, 2000);
     });
+  }
+
+  // Drawing waits for the next frame; a hidden tab (no frames) still asks now and then,
+  // so the server knows it is alive (it pauses and frees tabs it no longer hears from).
+  function nextPoll() {
+    if (document.hidden) { window.setTimeout(poll, 500); } else { window.requestAnimationFrame(poll); }
   }
 
   // ------------------------------------------------------------------ drawing
@@ -107,8 +133,14 @@
 
   function drawSurface() {
     var canvas = $('surface');
+    var values = decode(state.surface), size = state.surface_size;
+    var large = hovered && hovered !== 'output' && neuronMaps[hovered];
+    if (large) { values = decode(neuronMaps[hovered]); size = state.map_size; }
+    $('surface-caption').textContent = large ? 'Showing the map of ' +
+      hovered.replace(/^feature:/, 'the feature ').replace(/^L(\d+)\.N(\d+)$/,
+        'layer $1, neuron $2') + ' (move the mouse away for the output).' : '';
     // lighter than the points, so a blue point on blue ground still shows
-    paintMap(canvas, decode(state.surface), state.surface_size, $('discretize').checked, true);
+    paintMap(canvas, values, size, $('discretize').checked, true);
     var context = canvas.getContext('2d');
     var regression = state.setup.problem === 'regression';
     function dots(points, edge) {
@@ -127,30 +159,46 @@
     if ($('show_test').checked) { dots(state.test, 'black'); }
     if (state.selected) {
       var p = (state.selected[0] === 'train' ? state.train : state.test)[state.selected[1]];
-      if (p) {
-        context.beginPath();
-        context.arc(toPixel(p[0], canvas), toPixelY(p[1], canvas), 7, 0, 2 * Math.PI);
-        context.lineWidth = 2.5;
-        context.strokeStyle = '#e11d48';
-        context.stroke();
+      if (p) {  // black inside white: seen on blue and orange, whatever colours one sees
+        [['white', 5], ['black', 2.5]].forEach(function (ring) {
+          context.beginPath();
+          context.arc(toPixel(p[0], canvas), toPixelY(p[1], canvas), 7.5, 0, 2 * Math.PI);
+          context.lineWidth = ring[1];
+          context.strokeStyle = ring[0];
+          context.stroke();
+        });
       }
     }
-    // axes ticks at -6, 0, 6
+    // axis ticks every unit along the bottom (x1) and the left (x2), numbers every 3
     context.fillStyle = '#374151';
+    context.strokeStyle = '#374151';
+    context.lineWidth = 1;
     context.font = '10px sans-serif';
-    context.fillText('-6', 2, canvas.height - 3);
-    context.fillText('6', canvas.width - 9, canvas.height - 3);
-    context.fillText('6', 2, 10);
+    for (var t = -RADIUS; t <= RADIUS; t++) {
+      var x = toPixel(t, canvas), y = toPixelY(t, canvas), long = t % 3 === 0 ? 5 : 3;
+      context.beginPath();
+      context.moveTo(x, canvas.height); context.lineTo(x, canvas.height - long);
+      context.moveTo(0, y); context.lineTo(long, y);
+      context.stroke();
+      if (t % 3 === 0 && t > -RADIUS && t < RADIUS) {
+        context.fillText(String(t), x - (t < 0 ? 5 : 3), canvas.height - 7);
+        if (t !== 0) { context.fillText(String(t), 7, y + 3); }
+      }
+    }
+    context.fillText('-6', 2, canvas.height - 7);
+    context.fillText('6', canvas.width - 9, canvas.height - 7);
+    context.fillText('6', 7, 10);
   }
 
   function drawCurve() {
     var canvas = $('curve'), context = canvas.getContext('2d');
     context.clearRect(0, 0, canvas.width, canvas.height);
+    curve = curve.filter(function (c) { return c[1] !== null && c[2] !== null; });
     if (curve.length < 2) { return; }
     var last = curve[curve.length - 1][0] || 1, top = 0;
     curve.forEach(function (c) { top = Math.max(top, c[1], c[2]); });
     top = top || 1;
-    [[1, '#9ca3af'], [2, '#111827']].forEach(function (line) {
+    [[1, '#6b7280'], [2, '#111827']].forEach(function (line) {
       context.beginPath();
       curve.forEach(function (c, i) {
         var x = c[0] / last * (canvas.width - 2) + 1;
@@ -213,15 +261,19 @@
       count.textContent = width + (width === 1 ? ' neuron' : ' neurons');
       layer.appendChild(count);
       for (var j = 0; j < width; j++) {
-        layer.appendChild(nodeCanvas('L' + (k + 1) + '.N' + j, 'layer ' + (k + 1) + ', neuron ' + j));
+        layer.appendChild(neuron('L' + (k + 1) + '.N' + j, 'layer ' + (k + 1) + ', neuron ' + j,
+                                 k, j));
       }
       columns.appendChild(layer);
     });
     var out = column('Output');
-    out.appendChild(nodeCanvas('output', 'the output ŷ'));
+    out.appendChild(neuron('output', 'the output ŷ', s.hidden.length, 0));
     columns.appendChild(out);
     $('layer-count').textContent = s.hidden.length +
       (s.hidden.length === 1 ? ' hidden layer' : ' hidden layers');
+    // too wide for the panel: smaller neurons first, a scroll bar only if still too wide
+    columns.classList.remove('compact');
+    if (columns.scrollWidth > $('network').clientWidth) { columns.classList.add('compact'); }
     buildLinks();
   }
 
@@ -251,30 +303,68 @@
     canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', 'heat map of ' + label);
     canvas.title = label;
+    canvas.addEventListener('mouseenter', function () {
+      hovered = key; if (state) { drawSurface(); }
+    });
+    canvas.addEventListener('mouseleave', function () {
+      hovered = null; if (state) { drawSurface(); }
+    });
     return canvas;
+  }
+
+  // A neuron: its map, with a small square for its bias (click it to change the bias).
+  function neuron(key, label, k, j) {
+    var box = document.createElement('span');
+    box.className = 'neuron';
+    box.appendChild(nodeCanvas(key, label));
+    var bias = document.createElement('button');
+    bias.type = 'button';
+    bias.className = 'bias';
+    bias.dataset.layer = k; bias.dataset.to = j;
+    bias.setAttribute('aria-label', 'bias of ' + label);
+    bias.addEventListener('click', function () { editWeight(k, null, j); });
+    box.appendChild(bias);
+    return box;
+  }
+
+  // TF Playground's weight editing: a click on a line or a bias square asks for a value.
+  function editWeight(k, i, j) {
+    var bias = i === null;
+    var now = bias ? state.biases[k][j] : state.weights[k][i][j];
+    var name = 'L' + (k + 1) + '.N' + j + (bias ? '.b' : '.w' + i);
+    var text = window.prompt('New value for ' + name + ' (now ' + now.toFixed(4) + '):',
+                             now.toFixed(4));
+    if (text === null) { return; }
+    var value = Number(text.replace(',', '.'));
+    if (text.trim() === '' || !isFinite(value)) { say(name + ' must be a number'); return; }
+    post('/api/weight', {layer: k, from: i, to: j, value: value});
   }
 
   // One SVG line per weight, from a node of one column to a node of the next.
   function buildLinks() {
     var svg = $('links');
     svg.textContent = '';
-    var box = $('network').getBoundingClientRect();
-    svg.setAttribute('width', box.width);
-    svg.setAttribute('height', box.height);
+    var network = $('network'), box = network.getBoundingClientRect();
+    svg.setAttribute('width', Math.max(box.width, network.scrollWidth));
+    svg.setAttribute('height', Math.max(box.height, network.scrollHeight));
     var columns = Array.prototype.map.call(document.querySelectorAll('#columns .column'),
       function (c) { return Array.prototype.slice.call(c.querySelectorAll('canvas.node:not(.off)')); });
     for (var k = 0; k + 1 < columns.length; k++) {
       columns[k].forEach(function (from, i) {
         columns[k + 1].forEach(function (to, j) {
           var a = from.getBoundingClientRect(), b = to.getBoundingClientRect();
-          var x1 = a.right - box.left, y1 = a.top + a.height / 2 - box.top;
-          var x2 = b.left - box.left, y2 = b.top + b.height / 2 - box.top;
+          var dx = network.scrollLeft - box.left, dy = network.scrollTop - box.top;
+          var x1 = a.right + dx, y1 = a.top + a.height / 2 + dy;
+          var x2 = b.left + dx, y2 = b.top + b.height / 2 + dy;
           var path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
           var middle = (x1 + x2) / 2;
           path.setAttribute('d', 'M' + x1 + ',' + y1 + ' C' + middle + ',' + y1 + ' ' +
                             middle + ',' + y2 + ' ' + x2 + ',' + y2);
           path.setAttribute('fill', 'none');
           path.dataset.layer = k; path.dataset.from = i; path.dataset.to = j;
+          path.addEventListener('click', function () {  // (k is the loop's: read the path)
+            editWeight(+path.dataset.layer, +path.dataset.from, +path.dataset.to);
+          });
           var title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
           path.appendChild(title);
           svg.appendChild(path);
@@ -290,6 +380,12 @@
     FEATURES.forEach(function (name) { maps['feature:' + name] = state.features[name]; });
     state.neurons.forEach(function (layer, k) {
       layer.forEach(function (values, j) { maps['L' + (k + 1) + '.N' + j] = values; });
+    });
+    neuronMaps = maps;
+    document.querySelectorAll('#columns button.bias').forEach(function (square) {
+      var b = state.biases[+square.dataset.layer][+square.dataset.to] || 0;
+      square.style.background = 'rgb(' + colour(b).join(',') + ')';
+      square.title = 'bias ' + b.toFixed(4) + ': click to change it';
     });
     document.querySelectorAll('#columns canvas.node').forEach(function (canvas) {
       var key = canvas.dataset.key;
@@ -308,26 +404,34 @@
     });
     document.querySelectorAll('#links path').forEach(function (path) {
       var k = +path.dataset.layer, i = +path.dataset.from, j = +path.dataset.to;
-      var w = state.weights[k][i][j];
+      var w = state.weights[k][i][j] || 0;
       path.setAttribute('stroke', w >= 0 ? '#0877bd' : '#f59322');
       path.setAttribute('stroke-width', Math.min(8, 0.5 + Math.abs(w) * 1.5).toFixed(2));
       path.setAttribute('stroke-opacity', '0.8');
-      path.firstChild.textContent = 'weight L' + (k + 1) + '.N' + j + '.w' + i + ' = ' + w.toFixed(4);
+      path.firstChild.textContent = 'weight L' + (k + 1) + '.N' + j + '.w' + i + ' = ' +
+        w.toFixed(4) + ': click to change it';
     });
   }
 
-  function number(x) { return x === undefined || x === null ? '–' : x.toFixed(3); }
+  function number(x) {
+    if (x === undefined) { return '–'; }
+    return x === null ? '∞' : x.toFixed(3);
+  }
 
   function show(next) {
     if (next.run !== run) { curve = []; run = next.run; }
     if (next.curve_from === 0) { curve = []; }
     curve = curve.concat(next.curve);
+    if (state && state.selected && !next.selected) { clearGraph(); }
     state = next;
     $('epoch').textContent = String(state.epoch).padStart(6, '0').replace(/(\d{3})$/, ',$1');
     $('test-loss').textContent = number(state.test_loss);
     $('train-loss').textContent = number(state.train_loss);
-    $('play').disabled = state.playing;
+    $('play').disabled = state.playing || !!state.trouble;
     $('pause').disabled = !state.playing;
+    $('step').disabled = !!state.trouble;
+    $('trouble').textContent = state.trouble || '';
+    $('trouble').hidden = !state.trouble;
     syncControls();
     drawNetwork();
     drawSurface();
@@ -428,8 +532,11 @@
     $('remove-layer').addEventListener('click', function () {
       setHidden(state.setup.hidden.slice(0, -1));
     });
-    $('show_test').addEventListener('change', function () { if (state) { drawSurface(); } });
-    $('discretize').addEventListener('change', function () { if (state) { drawSurface(); } });
+    ['show_test', 'discretize'].forEach(function (id) {
+      $(id).addEventListener('change', function () {
+        if (state) { drawSurface(); rememberSetup(); }
+      });
+    });
     $('surface').addEventListener('click', clickSurface);
     $('show-code').addEventListener('click', showCode);
     $('hide-code').addEventListener('click', function () { $('code-panel').hidden = true; });
@@ -460,6 +567,7 @@
     look(state.train, 'train');
     if ($('show_test').checked) { look(state.test, 'test'); }
     graphShownFor = -1;
+    revealGraph();
     if (best) {
       post('/api/point', best);
     } else {
@@ -490,14 +598,30 @@
     }).catch(function (error) { graphBusy = false; say(error.message); });
   }
 
+  // The chosen point is gone (new data, new network): so is its graph.
+  function clearGraph() {
+    if (stepping) { toggleStepping(); }
+    $('graph').textContent = '';
+    $('graph-info').textContent = GRAPH_HINT;
+    graphShownFor = -1;
+  }
+
   function showGraph(g) {
     var which = g.which === 'train' ? 'training' : 'test';
     $('graph-info').textContent = 'The ' + which + ' point (' + g.x1.toFixed(2) + ', ' +
       g.x2.toFixed(2) + '), label ' + g.label + ': ŷ = ' + g.prediction.toFixed(4) +
-      ', squared error ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
+      ', loss ½(ŷ − y)² = ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
       ' nodes' + (g.collapsed ? ', one box per neuron' : '') + ').';
     $('graph').innerHTML = g.svg;  // SVG made by chaingrad.viz on our own server
     fitGraph();
+  }
+
+  // After a click, the graph appears below the fold on small screens: bring it into view.
+  function revealGraph() {
+    var box = $('graph-panel').getBoundingClientRect();
+    if (box.top > window.innerHeight - 120) {
+      $('graph-panel').scrollIntoView({block: 'start'});
+    }
   }
 
   function setFit(fit) {
@@ -526,10 +650,14 @@
       svg.dataset.height = svg.getAttribute('height');
     }
     var fit = $('fit-graph').getAttribute('aria-pressed') === 'true';
-    var wider = +svg.dataset.width > $('graph').clientWidth;
-    svg.setAttribute('width', fit && wider ? '100%' : svg.dataset.width);
-    svg.setAttribute('height', fit && wider ? '' : svg.dataset.height);
-    if (fit && wider) { svg.removeAttribute('height'); }
+    var width = +svg.dataset.width, height = +svg.dataset.height;
+    var shown = width;
+    if (fit && width > $('graph').clientWidth) {
+      // scaled to the panel, but never below 60%: smaller text cannot be read
+      shown = Math.max($('graph').clientWidth, 0.6 * width);
+    }
+    svg.setAttribute('width', String(shown));
+    svg.setAttribute('height', String(Math.round(height * shown / width)));
   }
 
   function toggleStepping() {
@@ -611,41 +739,50 @@
     if (!file) { return; }
     file.arrayBuffer().then(function (content) {
       return request('POST', '/api/load', content, true);
-    }).then(function () { say('loaded ' + file.name); $('load').value = ''; })
-      .catch(function (error) { say(error.message); });
+    }).then(function () { say('Loaded ' + file.name + '.', 'ok'); $('load').value = ''; })
+      .catch(function (error) { say(explain(error)); $('load').value = ''; });
   }
 
   // ------------------------------------------------------------------ the set-up in the URL
 
-  // As in TensorFlow Playground, the address carries the set-up, so a link shares it:
-  // #dataset=xor&hidden=4,2&activation=tanh&learning_rate=0.03...
-  var LISTS = {features: true, hidden: true};
-
-  function setupToHash(s) {
-    return '#' + Object.keys(s).map(function (key) {
-      var value = LISTS[key] ? s[key].join(',') : String(s[key]);
-      return key + '=' + encodeURIComponent(value);
+  // As in TensorFlow Playground, the address carries the set-up, so a link shares it, in
+  // TF's own key names: #activation=tanh&learningRate=0.03&networkShape=4,2&x=true...
+  // The server writes the set-up's keys; the page adds its own two (showTestData,
+  // discretize). Reading is key by key: a key that cannot be read is named and skipped.
+  function linkOf() {
+    var pairs = state.link.concat([['showTestData', String($('show_test').checked)],
+                                   ['discretize', String($('discretize').checked)]]);
+    return '#' + pairs.map(function (pair) {
+      return pair[0] + '=' + encodeURIComponent(pair[1]).replace(/%2C/g, ',');
     }).join('&');
   }
 
-  function hashToSetup(hash) {
-    var changes = {};
+  function readLink(hash) {
+    var pairs = {}, unreadable = [];
     hash.replace(/^#/, '').split('&').forEach(function (pair) {
+      if (!pair) { return; }
       var cut = pair.indexOf('=');
-      if (cut <= 0) { return; }
-      var key = pair.slice(0, cut), value = decodeURIComponent(pair.slice(cut + 1));
-      if (LISTS[key]) {
-        var items = value === '' ? [] : value.split(',');
-        changes[key] = key === 'hidden' ? items.map(Number) : items;
-      } else {
-        changes[key] = value !== '' && !isNaN(Number(value)) ? Number(value) : value;
+      var key = cut < 0 ? pair : pair.slice(0, cut), value = cut < 0 ? '' : pair.slice(cut + 1);
+      try {
+        pairs[decodeURIComponent(key)] = decodeURIComponent(value.replace(/\+/g, ' '));
+      } catch (error) {  // a truncated %-escape: name it, read the rest
+        unreadable.push(key.slice(0, 40) + ': its value is cut short or garbled');
       }
     });
-    return changes;
+    return request('POST', '/api/link', {pairs: pairs}).then(function (r) { return r.json(); })
+      .then(function (answer) {
+        if ('showTestData' in answer.page) { $('show_test').checked = answer.page.showTestData; }
+        if ('discretize' in answer.page) { $('discretize').checked = answer.page.discretize; }
+        var skipped = unreadable.concat(answer.skipped);
+        if (skipped.length) {
+          say('From the link, skipped ' + skipped.join('; ') + '. The rest was applied.', 'warn');
+        } else { say(''); }
+        if (state) { drawSurface(); rememberSetup(); }
+      }).catch(function (error) { say(explain(error)); });
   }
 
   function rememberSetup() {
-    var hash = setupToHash(state.setup);
+    var hash = linkOf();
     if (window.location.hash !== hash) { window.history.replaceState(null, '', hash); }
   }
 
@@ -660,14 +797,19 @@
   request('POST', '/api/session', {}).then(function (r) { return r.json(); }).then(function (start) {
     session = start.session;
     options = start.options;
+    GRAPH_HINT = $('graph-info').textContent;
     wireControls();
-    var asked = window.location.hash.length > 1 ? hashToSetup(window.location.hash) : null;
+    var asked = window.location.hash.length > 1 ? window.location.hash : null;
     show(start.state);
-    if (asked) { setup(asked); }
+    if (asked) { readLink(asked); }
     // a set-up pasted into the address bar of this tab (our own replaceState fires none)
     window.addEventListener('hashchange', function () {
-      if (window.location.hash.length > 1) { setup(hashToSetup(window.location.hash)); }
+      if (window.location.hash.length > 1) { readLink(window.location.hash); }
+    });
+    // closing the tab frees its network at once (the server also notices silence)
+    window.addEventListener('pagehide', function () {
+      navigator.sendBeacon('/api/bye?session=' + encodeURIComponent(session), '');
     });
     poll();
-  }).catch(function (error) { say('cannot reach the playground server: ' + error.message); });
+  }).catch(function (error) { say(explain(error)); });
 })();
