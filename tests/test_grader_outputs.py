@@ -450,3 +450,14 @@ def test_a_link_to_a_classmates_file_earns_nothing_and_a_hard_link_is_said(tmp_p
     notes = {s.student: s.notes for s in found}
     assert any("twin.py" in n and "hard link" in n for n in notes["perfect.py"]), notes
     assert any("perfect.py" in n for n in notes["twin.py"]), notes
+
+
+def test_a_notebook_nested_100000_deep_is_one_unreadable_file(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "perfect.py").write_text(PERFECT)
+    (folder / "deep.ipynb").write_text('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    found, _ = find_submissions([str(folder)])
+    problems = {s.student: s.problem for s in found}
+    assert "not a notebook Jupyter can open" in problems["deep.ipynb"], problems
+    assert problems["perfect.py"] == ""
