@@ -36,6 +36,14 @@ def points(results: dict) -> float:
     return sum(r.points for r in results.values())
 
 
+def unrefused(key: str, text: str) -> float:
+    """The points of the exercises whose rules ``text`` keeps: a file that imports os (to
+    crash, to flood stderr) may not answer an exercise that forbids chaingrad's own names."""
+    from chaingrad.lessons.exercises.grader import refusal
+
+    return sum(e.points for e in ASSIGNMENTS[key].exercises if refusal(text, e) is None)
+
+
 def replace(text: str, old: str, new: str) -> str:
     assert old in text, old
     return text.replace(old, new)
@@ -197,7 +205,7 @@ def test_a_crash_in_the_first_exercise_costs_only_that_exercise(how, tmp_path):
     first = results["1.1 local_derivatives"]
     assert first.result == "error" and first.points == 0
     assert first.message and "\n" not in first.message
-    assert points(results) == ASSIGNMENTS["1"].points - 1
+    assert points(results) == unrefused("1", text) - 1
     words = {"os._exit": "exit code 3", "segfault": "SIGSEGV", "SystemExit": "exit()",
              "KeyboardInterrupt": "KeyboardInterrupt", "memory": "memory"}
     assert words[how] in first.message, first.message
@@ -242,7 +250,7 @@ def test_cpu_limits_do_not_depend_on_the_load_of_the_machine(tmp_path):
             burner.wait()
     first = results["1.1 local_derivatives"]
     assert first.result == "pass", first.message
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", text)
 
 
 def test_too_much_cpu_at_the_top_level_is_its_own_sentence(tmp_path):
@@ -259,7 +267,7 @@ def test_a_huge_stderr_costs_the_grader_little(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     results = grade(tmp_path, text)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", text)
     assert after - before < 100_000  # kB: far less than the 300 MB written
 
 
@@ -299,7 +307,7 @@ def test_a_fork_bomb_is_bounded_and_leaves_nothing_behind(tmp_path, scratch):
                    "        except OSError:\n            pass")
     results = grade(tmp_path, text, timeout=0.5)
     assert results["1.1 local_derivatives"].result == "error"
-    assert points(results) == ASSIGNMENTS["1"].points - 1
+    assert points(results) == unrefused("1", text) - 1
     assert _leftovers(scratch) == []
 
 
@@ -314,7 +322,7 @@ if os.fork() == 0:
     os._exit(0)
 """
     results = grade(tmp_path, solution("1") + daemon)
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", solution("1") + daemon)
     assert _leftovers(scratch) == []
 
 
@@ -504,7 +512,7 @@ except OSError:
                    "    if SEEN:\n        return 0, 0, 0, 0\n    return 1.0, 1.0, z, x + y")
     results = grade(tmp_path, text, sandbox=True)
     assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", text)
 
 
 # Each way a file reached chaingrad's own sigmoid past the first source check (an alias, a

@@ -187,8 +187,10 @@ CHAINGRAD_ROOTS = ("chaingrad",)
 SAFE_ROOTS = ("np", "numpy", "math", "self", "cls", "random")
 # What a file may import when one of its exercises forbids chaingrad's own names: enough for
 # every honest answer, and nothing that reaches other modules by name (sys, importlib, gc...).
-ALLOWED_IMPORTS = ("numpy", "math", "random", "chaingrad", "typing", "functools", "itertools",
-                   "collections", "dataclasses", "abc", "numbers", "__future__")
+ALLOWED_IMPORTS = ("numpy", "math", "cmath", "random", "chaingrad", "typing", "functools",
+                   "itertools", "collections", "dataclasses", "abc", "numbers", "copy", "time",
+                   "statistics", "heapq", "bisect", "enum", "fractions", "decimal", "string",
+                   "json", "pprint", "warnings", "__future__")
 # Names and attributes that load code or reach objects by name, behind the source's back.
 DYNAMIC_NAMES = frozenset({"__import__", "__builtins__", "eval", "exec", "compile", "globals",
                            "locals", "vars", "breakpoint", "__loader__", "__spec__"})
@@ -301,6 +303,8 @@ def _file_refusal(tree: ast.Module, exercise: Exercise) -> str | None:
                 if module.startswith("chaingrad") and (
                         a.name in forbidden or a.name == "*" or forbidden & set(module.split("."))):
                     return _refused(exercise, f"imports chaingrad's own {module}.{a.name}", node)
+                if a.name in DYNAMIC_ATTRIBUTES | DYNAMIC_NAMES:
+                    return _refused(exercise, f"imports {module}.{a.name}", node)
                 if a.name not in ("*",) and _module_reach(module.split(".") + [a.name]):
                     return _refused(exercise, f"imports the module {module}.{a.name}", node)
         elif isinstance(node, ast.Name) and node.id in DYNAMIC_NAMES:
