@@ -10,6 +10,8 @@ dispatch (helpers for backward rules), ops (every op), engine (reverse mode), op
 (``x + y`` and ``backward()``), value and tensor (the two front-ends), gradcheck.
 """
 
+import warnings
+
 from .engine import (
     GradientAccumulationWarning,
     Step,
@@ -28,6 +30,10 @@ from .node import Node
 from .op import Op, OpError
 from .tensor import Tensor, concat, pad, stack, where
 from .value import Value
+
+# An op that overflows (or divides by zero, or leaves its domain) raises an OpError that
+# names it; numpy's own RuntimeWarning about the same line would only repeat it.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chaingrad\.(autograd|nn)\.")
 
 __all__ = [
     "GradcheckError",

@@ -8,6 +8,8 @@ complete before it is passed on: the order a student would follow by hand.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 import traceback
 import warnings
@@ -15,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from operator import is_
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -40,7 +42,17 @@ class GradientAccumulationWarning(UserWarning):
 # ------------------------------------------------------------------ context managers
 
 
-class _Mode(ContextDecorator):
+class _ModeType(type):
+    """``with no_grad:`` (without the parentheses) gets a sentence, not Python's own."""
+
+    def __enter__(cls) -> None:
+        raise TypeError(f"{cls.__name__} is used with parentheses: with {cls.__name__}():")
+
+    def __exit__(cls, *exc: object) -> None:  # pragma: no cover (never entered)
+        pass
+
+
+class _Mode(ContextDecorator, metaclass=_ModeType):
     """Set one mode inside a block, then restore it.
 
     The previous settings are kept on a stack per thread, so one instance can be nested
@@ -55,6 +67,36 @@ class _Mode(ContextDecorator):
 
     def _recreate_cm(self) -> _Mode:
         return type(self)()
+
+    def __call__(self, function: Any) -> Any:
+        """As a decorator; on a generator function, the mode holds each time it resumes."""
+        if not inspect.isgeneratorfunction(function):
+            return super().__call__(function)
+        mode = type(self)
+
+        @functools.wraps(function)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            inner = function(*args, **kwargs)
+            with mode():
+                request = next(inner)  # StopIteration ends this generator too
+            while True:
+                try:
+                    sent = yield request
+                except GeneratorExit:
+                    with mode():
+                        inner.close()
+                    raise
+                except BaseException as error:  # thrown in: pass it on, inside the mode
+                    with mode():
+                        request = inner.throw(error)
+                else:
+                    with mode():
+                        try:
+                            request = inner.send(sent)
+                        except StopIteration as stop:
+                            return stop.value
+
+        return generator
 
     def __enter__(self) -> _Mode:
         stack = self._previous.__dict__.setdefault("stack", [])
@@ -428,6 +470,12 @@ def _check_finite(node: Node, index: int, grad: Any) -> None:
 
 def backward(root: Node, grad: Any = None) -> None:
     """Accumulate d root / d node into ``node.grad`` for every node root depends on."""
+    if not root.requires_grad:  # nothing to differentiate: PyTorch raises too
+        raise RuntimeError(
+            "backward: this tensor does not depend on anything that requires gradients, so "
+            "no gradient would be computed. Make the weights with Tensor(..., "
+            "requires_grad=True), and build the loss outside no_grad()."
+        )
     if _already_has_gradient(root):
         warnings.warn(
             "backward() was called again on a graph whose gradients were not reset, so the "
@@ -448,6 +496,8 @@ def backward(root: Node, grad: Any = None) -> None:
             node.grad += g
         else:
             node.grad = g if node.grad is None else node.grad + g
+            if node.operation is None:  # a parameter: its array may be lent again
+                node._backward_done()
 
 
 def _already_has_gradient(root: Node) -> bool:
@@ -461,6 +511,19 @@ def _nonzero(g: Any) -> bool:
     if g is None:
         return False
     return bool(np.any(g != 0)) if isinstance(g, np.ndarray) else g != 0
+
+
+GradOf = TypeVar("GradOf", bound=Node)  # grad(f, x) is of x's kind: a Value or a Tensor
+
+
+@overload
+def grad(outputs: Node | Sequence[Node], inputs: GradOf, *, grad_outputs: Any = None,
+         create_graph: bool = False) -> GradOf: ...
+
+
+@overload
+def grad(outputs: Node | Sequence[Node], inputs: Sequence[GradOf], *, grad_outputs: Any = None,
+         create_graph: bool = False) -> list[GradOf]: ...
 
 
 def grad(

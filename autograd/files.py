@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,10 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object] | 
     path = given.resolve() if given.is_symlink() else given
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "it is a folder, not a file", str(given))
+    kind = _special_kind(path)
+    if kind:  # a rename would replace the fifo or device itself (as root, even /dev/null)
+        raise FileExistsError(errno.EEXIST, f"it is {kind}, not a regular file; choose a file "
+                              "name", str(given))
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -44,6 +49,17 @@ def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object] | 
             raise _naming(error, given) from None
         raise
     return given
+
+
+def _special_kind(path: Path) -> str:
+    """What path is when it exists and is not a regular file or a folder, else ""."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # it does not exist (or cannot be seen): the rename will tell
+        return ""
+    kinds = {stat.S_ISFIFO: "a named pipe (fifo)", stat.S_ISCHR: "a character device",
+             stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+    return next((kind for test, kind in kinds.items() if test(mode)), "")
 
 
 def _naming(error: OSError, path: Path) -> OSError:

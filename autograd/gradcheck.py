@@ -34,7 +34,16 @@ def gradcheck(
     fixed random weights first, so every output element is checked. Tensors should be
     float64: float32 differences are too coarse for a strict check.
     """
-    inputs = list(inputs)
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be a function of the inputs, such as "
+                        f"lambda x: x * x, got {type(fn).__name__} {fn!r:.40}")
+    if isinstance(inputs, Node):  # one node: the list of it
+        inputs = [inputs]
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        raise TypeError(f"gradcheck: inputs must be a list of Values or Tensors, got "
+                        f"{type(inputs).__name__} {inputs!r:.40}") from None
     for position, x in enumerate(inputs):
         if not isinstance(x, Node):
             raise TypeError(
@@ -54,6 +63,9 @@ def gradcheck(
 
 def _check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
     out = fn(*inputs)
+    if not isinstance(out, Node):
+        raise TypeError(f"gradcheck: fn must return a Value or a Tensor computed from its "
+                        f"inputs, got {type(out).__name__} {out!r:.40}")
     weights = _output_weights(out)
     if weights is not None:
         out = (out * weights).sum()
@@ -103,16 +115,16 @@ def _numerical_gradient(scalar_fn: Callable[[], float], node: Node, eps: float) 
         node.data = original
         return np.asarray((plus - minus) / (2 * eps))
     before = node.data
-    data = np.array(before)  # nudged here, and handed to the node before every call
+    data = np.array(before)  # nudged here; the node gets a copy (a graph may keep it)
     result = np.zeros(data.shape, dtype=np.float64)
     try:
         for index in np.ndindex(data.shape):
             original = data[index]
             data[index] = original + eps
-            node.data = data
+            node.data = data.copy()
             plus = scalar_fn()
             data[index] = original - eps
-            node.data = data
+            node.data = data.copy()
             minus = scalar_fn()
             data[index] = original
             result[index] = (plus - minus) / (2 * eps)

@@ -45,6 +45,9 @@ class Node:
         """True for inputs and parameters: nodes no op produced."""
         return self.operation is None
 
+    def _backward_done(self) -> None:
+        """Called by backward on each node it went through (a Tensor may lend its array again)."""
+
     # Each front-end defines _apply; _unary and _binary are shortcuts it may speed up.
     @staticmethod
     def _apply(op, inputs, params=None):  # pragma: no cover

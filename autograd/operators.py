@@ -6,10 +6,11 @@ the front-end's ``_apply``; ``backward()`` runs the engine from this node.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from .engine import backward
 from .node import Node
+from .op import owned
 from .ops import (
     Abs,
     Add,
@@ -29,6 +30,9 @@ from .ops import (
     Tanh,
 )
 
+# x + y is of x's kind: a Value for Values, a Tensor for Tensors (for type checkers).
+N = TypeVar("N", bound="Operators")
+
 
 class Operators(Node):
     """A node with operators: the base class of Value and Tensor."""
@@ -45,77 +49,77 @@ class Operators(Node):
         backward(self, grad)
 
     # Operators: each builds one node through the registry.
-    def __add__(self, other):
+    def __add__(self: N, other: Any) -> N:
         return self._binary(Add, self, other)
 
-    def __radd__(self, other):
+    def __radd__(self: N, other: Any) -> N:
         return self._binary(Add, other, self)
 
-    def __sub__(self, other):
+    def __sub__(self: N, other: Any) -> N:
         return self._binary(Sub, self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self: N, other: Any) -> N:
         return self._binary(Sub, other, self)
 
-    def __mul__(self, other):
+    def __mul__(self: N, other: Any) -> N:
         return self._binary(Mul, self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self: N, other: Any) -> N:
         return self._binary(Mul, other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self: N, other: Any) -> N:
         return self._binary(Div, self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self: N, other: Any) -> N:
         return self._binary(Div, other, self)
 
-    def __pow__(self, exponent):
+    def __pow__(self: N, exponent: Any) -> N:
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
-        return self._apply(PowConstant, (self,), {"exponent": exponent})
+        return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
 
-    def __rpow__(self, base):
+    def __rpow__(self: N, base: Any) -> N:
         return self._binary(Pow, base, self)
 
-    def __neg__(self):
+    def __neg__(self: N) -> N:
         return self._unary(Neg, self)
 
-    def __pos__(self):
+    def __pos__(self: N) -> N:
         return self
 
-    def exp(self):
+    def exp(self: N) -> N:
         """e**x"""
         return self._unary(Exp, self)
 
-    def log(self):
+    def log(self: N) -> N:
         """Natural logarithm."""
         return self._unary(Log, self)
 
-    def sqrt(self):
+    def sqrt(self: N) -> N:
         """Square root."""
         return self._unary(Sqrt, self)
 
-    def tanh(self):
+    def tanh(self: N) -> N:
         """Hyperbolic tangent."""
         return self._unary(Tanh, self)
 
-    def sigmoid(self):
+    def sigmoid(self: N) -> N:
         """Logistic sigmoid 1 / (1 + e**-x)."""
         return self._unary(Sigmoid, self)
 
-    def relu(self):
+    def relu(self: N) -> N:
         """max(x, 0)."""
         return self._unary(Relu, self)
 
-    def sin(self):
+    def sin(self: N) -> N:
         """Sine."""
         return self._unary(Sin, self)
 
-    def cos(self):
+    def cos(self: N) -> N:
         """Cosine."""
         return self._unary(Cos, self)
 
-    def abs(self):
+    def abs(self: N) -> N:
         """Absolute value."""
         return self._unary(Abs, self)
 

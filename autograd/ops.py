@@ -36,6 +36,7 @@ from .op import Op
 class Add(Op):
     """f(x, y) = x + y; df/dx = 1, df/dy = 1"""
 
+    leaves_domain = True  # it can overflow
     symbol = "+"
 
     def forward(x, y):
@@ -48,6 +49,7 @@ class Add(Op):
 class Sub(Op):
     """f(x, y) = x - y; df/dx = 1, df/dy = -1"""
 
+    leaves_domain = True  # it can overflow
     symbol = "-"
 
     def forward(x, y):
@@ -60,6 +62,7 @@ class Sub(Op):
 class Mul(Op):
     """f(x, y) = x * y; df/dx = y, df/dy = x"""
 
+    leaves_domain = True  # it can overflow
     symbol = "*"
 
     def forward(x, y):
@@ -287,6 +290,8 @@ class Clip(Op):
 class Dot(Op):
     """f(w1..wn, x1..xn) = sum_i wi xi; df/dwi = xi, df/dxi = wi (a neuron's weighted sum)"""
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     symbol = "Σw·x"
     on_tensors = False
 
@@ -306,6 +311,8 @@ class Dot(Op):
 class MatMul(Op):
     """f(A, B) = A @ B; df/dA = G @ B.T, df/dB = A.T @ G (G the upstream gradient)"""
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     symbol = "@"
     on_values = False
     # The engine passes needs_grad (one bool per input), so the product for an input that
@@ -356,6 +363,8 @@ class MatMul(Op):
 class Linear(Op):
     """f(x, W, b) = x @ W + b; df/dx = G @ W.T, df/dW = x.T @ G, df/db = G summed over rows"""
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     on_values = False
     # A layer of neurons as one node instead of two (matmul, then add): the graph of an
     # MLP is smaller, and the product for the data batch (no gradient) is skipped.
@@ -402,6 +411,8 @@ def _axis_error(x, axis=None, keepdims=False):
 class Sum(Op):
     """f(x) = sum of x over axis; df/dx = 1 for every summed element"""
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     on_values = False
 
     def forward(x, axis=None, keepdims=False):
@@ -416,6 +427,8 @@ class Sum(Op):
 class Mean(Op):
     """f(x) = mean of x over axis; df/dx = 1/n for each of the n averaged elements"""
 
+    leaves_domain = True  # it can overflow
+    elementwise = False
     on_values = False
 
     def forward(x, axis=None, keepdims=False):
@@ -537,6 +550,7 @@ class GetItem(Op):
 class ScatterAdd(Op):
     """f(g) = zeros(shape) with g added at index; df/dg = the gradient read at index"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "scatter_add"
     on_values = False
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .engine import ANOMALY, RECORD, modes, record_creation
-from .node import Node
-from .op import Op, OpError, domain_reason
+from .node import Node, array_of
+from .op import Op, OpError, OpIndexError, domain_reason, non_finite_reason, owned
 from .operators import Operators
 from .ops import (
     BroadcastTo,
@@ -43,13 +43,21 @@ from .ops import (
 ArrayLike = Any
 _FLOAT64 = np.dtype(np.float64)
 
+# Who else may hold a tensor's array (Tensor._state), so that the values a graph read cannot
+# change behind it without backward noticing (ValueChangedError):
+PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
+LENT = 1  # .data handed it out: the caller may keep it and write to it later
+LIVE = 2  # a graph that waits for backward read it; a lent array is then read-only
+DONE = 4  # that graph's backward ran (DONE | LENT once lent again): a write in place
+#          through .data makes the tensor take a new view, so the old graph can tell
+
 
 class Tensor(Operators):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""
 
-    # saved: the arrays the op read (when it recorded a graph); _in_graph: an op saved
-    # this tensor's array, so .data hands out a copy first (see Tensor.data).
-    __slots__ = ("requires_grad", "saved", "_in_graph")
+    # saved: the arrays the op read (when it recorded a graph); _state: who else may hold
+    # this tensor's array (PRIVATE, LENT, LIVE or DONE, see Tensor.data).
+    __slots__ = ("requires_grad", "saved", "_state")
     scalar = False
     __array_ufunc__ = None  # numpy defers to Tensor's operators: np_array * tensor -> Tensor
     __hash__ = Node.__hash__  # == is elementwise below; hashing stays by identity
@@ -64,14 +72,16 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        array = _as_array(data, dtype, copy=requires_grad)
+        if not isinstance(requires_grad, (bool, np.bool_)) and requires_grad not in (0, 1):
+            raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
+        array = _as_array(data, dtype)
         if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
             raise TypeError(
                 f"Tensor: only float tensors can require gradients, got {array.dtype}; "
                 "leave out dtype= (integers become float64) or pass a float dtype"
             )
         self._array = array
-        self._in_graph = False
+        self._state = PRIVATE
         self.grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.parents: tuple[Tensor, ...] = ()
@@ -98,7 +108,9 @@ class Tensor(Operators):
                 data = op.forward(*datas) if params is None else op.forward(*datas, **params)
         except OpError:
             raise
-        except (ArithmeticError, ValueError, TypeError, IndexError) as error:
+        except IndexError as error:  # an IndexError too, so that iteration ends
+            raise OpIndexError(_shape_message(op, list(datas), params, error)) from None
+        except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(_shape_message(op, list(datas), params, error)) from None
         except MemoryError as error:  # a broadcast too big, for instance
             shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)
@@ -117,14 +129,16 @@ class Tensor(Operators):
             out.parents, out.operation, out.params = parents, op, params
             out.saved = datas
             for parent in parents:  # their arrays are now part of this graph
-                parent._in_graph = True
-            out._in_graph = array.base is not None  # a view (reshape...) shares an input's
+                if parent._state & LENT:  # lent (or lent, then done): read-only for now
+                    _make_read_only(parent._array)
+                parent._state = LIVE
+            out._state = LIVE if array.base is not None else PRIVATE  # a view shares an input's
             if mode & ANOMALY:
                 record_creation(out)
         else:
             out.requires_grad = False
             out.parents, out.operation, out.params = (), None, None
-            out._in_graph = False
+            out._state = PRIVATE
         return out
 
     # -- the values
@@ -132,26 +146,47 @@ class Tensor(Operators):
     def data(self) -> np.ndarray:
         """The values, a numpy array; change them freely between training steps.
 
-        Once the tensor was used by an op that recorded a graph, the graph keeps the array
-        it used, so the first ``.data`` after that hands out a copy (copy on write): an
-        in-place change then cannot reach the graph, and backward tells you the value was
-        changed after it was used instead of giving wrong gradients.
+        ``w.data -= lr * w.grad`` writes in place, and a graph that read the old values
+        then refuses backward (ValueChangedError) instead of giving wrong gradients:
+        while a graph that read the array waits for backward, ``.data`` hands out a copy
+        (copy on write), and an array handed out earlier is read-only until that backward.
         """
         array = self._array
-        if self._in_graph:
+        state = self._state
+        if state == LIVE:  # a graph waits for backward: the caller gets its own copy
             array = array.copy()
             self._array = array
-            self._in_graph = False
-        return array
+            self._state = LENT
+            return array
+        self._state = state | LENT
+        owner = _owner(array)  # the tensor may hold a view of it (see mark_written)
+        return array if owner is None else owner
 
     @data.setter
     def data(self, array: np.ndarray) -> None:
+        current = getattr(self, "_array", None)  # None while copy.deepcopy rebuilds a tensor
+        if type(array) is not np.ndarray:
+            array = _as_array(array, None)
+        elif current is not None and (
+                array is current or np.may_share_memory(array, current)):  # w.data -= step
+            if self._state != LENT:  # a graph may have read this array: tell it apart
+                self.mark_written()
+            self._state = LENT
+            return
         self._array = array
-        self._in_graph = False
+        self._state = LENT  # the caller keeps a reference
+
+    def writable_array(self) -> np.ndarray:
+        """The stored array, to update in place and then call mark_written (as optimizers do)."""
+        array = self._array
+        if not array.flags.writeable and self._state == LIVE:
+            _make_writable(array)
+            self._state = LENT
+        return array
 
     def sub_(self, delta: ArrayLike) -> None:
         """``data -= delta`` in place, without copy on write (see mark_written)."""
-        array = self._array
+        array = self.writable_array()
         array -= delta
         self.mark_written()
 
@@ -161,8 +196,19 @@ class Tensor(Operators):
         The tensor takes a new view of the same memory, so a graph that used the old
         values sees it was written, and refuses backward.
         """
-        self._array = self._array.view()
-        self._in_graph = False
+        array = self._array
+        owner = _owner(array)
+        self._array = (owner if owner is not None else array).view()
+        self._state = self._state & LENT  # still lent if it was, else private
+
+    def _backward_done(self) -> None:
+        """backward ran through this tensor: a lent array may be written again (see data)."""
+        if self._state == LIVE:
+            if self._array.flags.writeable:
+                self._state = DONE
+            else:  # it was lent before the forward pass: writable again, and still lent
+                _make_writable(self._array)
+                self._state = DONE | LENT
 
     # -- shape and type
     @property
@@ -199,20 +245,32 @@ class Tensor(Operators):
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
         return self._apply(MatMul, (other, self))
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def sum(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
+        _numpy_arguments("sum", numpy)
         return self._apply(Sum, (self,), {"axis": _axis(axis, self, "sum"), "keepdims": keepdims})
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Mean over ``axis`` (all axes by default)."""
+        _numpy_arguments("mean", numpy)
         return self._apply(Mean, (self,), {"axis": _axis(axis, self, "mean"), "keepdims": keepdims})
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the elements that attain it."""
+        _numpy_arguments("max", numpy)
         return self._apply(Max, (self,), {"axis": _axis(axis, self, "max"), "keepdims": keepdims})
 
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False, **numpy: Any
+    ) -> Tensor:
         """Minimum over ``axis``; the gradient goes to the elements that attain it."""
+        _numpy_arguments("min", numpy)
         return self._apply(Min, (self,), {"axis": _axis(axis, self, "min"), "keepdims": keepdims})
 
     def var(
@@ -222,6 +280,10 @@ class Tensor(Operators):
         axis = _axis(axis, self, "var")
         axes = range(self.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
         count = math.prod(self.shape[a] for a in axes)
+        if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral) or not \
+                0 <= ddof < count:
+            raise ValueError(f"var: ddof must be a whole number from 0 to {count - 1} (one "
+                             f"less than the {count} elements averaged), got {ddof!r}")
         centred = self - self.mean(axis=axis, keepdims=True)
         return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
@@ -277,6 +339,39 @@ class Tensor(Operators):
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return Tensor(np.asarray(self._array != _raw(other)))
 
+    # -- Python's idioms: a one-element tensor is a number; a tensor iterates over its rows
+    def __float__(self) -> float:
+        return float(self._one_number("float"))
+
+    def __int__(self) -> int:
+        return int(self._one_number("int"))
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self._one_number("round"), ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the number (every element, for a larger tensor)."""
+        if not spec:
+            return str(self)
+        if self.size == 1:
+            return format(self._array.item(), spec)
+        return np.array2string(self._array, separator=", ",
+                               formatter={"all": lambda x: format(x, spec)})
+
+    def __iter__(self) -> Any:
+        """The rows (t[0], t[1], ...), each a tensor in the graph, as in PyTorch."""
+        if self.ndim == 0:
+            raise TypeError("Tensor: a 0-d tensor (a single number) cannot be iterated; "
+                            "use .item() for the number")
+        return (self[i] for i in range(len(self._array)))
+
+    def _one_number(self, caller: str) -> Any:
+        if self.size != 1:
+            raise TypeError(f"{caller}(): only a tensor with one element is a number; this "
+                            f"one has shape {self.shape} (use .sum() or .mean() first, or "
+                            "index one element)")
+        return self._array.item()
+
     def __bool__(self) -> bool:
         if self.size != 1:  # as numpy: `if t:` or `t in list` needs a single element
             raise ValueError(
@@ -295,8 +390,8 @@ class Tensor(Operators):
         return self.data
 
     def detach(self) -> Tensor:
-        """A new leaf sharing the data, with no history and no gradient."""
-        return Tensor(self.data, name=self.name)
+        """A new leaf with a copy of the values, with no history and no gradient."""
+        return Tensor(self._array, name=self.name)
 
     def zero_grad(self) -> None:
         """Forget this tensor's gradient."""
@@ -334,7 +429,12 @@ def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     """Elementwise choice: x where condition holds, y elsewhere (condition has no gradient)."""
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         x = Tensor(x)
-    return Tensor._apply(Where, (x, y), {"condition": np.asarray(_raw(condition), dtype=bool)})
+    condition = np.asarray(_raw(condition))
+    if condition.dtype.kind not in "biuf":
+        raise TypeError(f"where: the condition must be booleans (such as x > 0), got "
+                        f"{condition.dtype} {condition!r:.40}")
+    condition = owned(condition.astype(bool))
+    return Tensor._apply(Where, (x, y), {"condition": condition})
 
 
 def pad(x: Tensor, pad_width: Any) -> Tensor:
@@ -345,9 +445,10 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 # ---------------------------------------------------------------- helpers
 
 
-def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
+def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
+    """data as a new array of numbers that nothing else holds (Tensor() copies, as np.array)."""
     if isinstance(data, Node):
-        data = data.data
+        data = array_of(data)
     try:
         array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
     except ValueError as error:
@@ -355,6 +456,9 @@ def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
             raise ValueError("Tensor: the rows have different lengths (a ragged list); every "
                              "row must have as many numbers as the others") from None
         raise ValueError(f"Tensor: cannot make an array of numbers from this ({error})") from None
+    if dtype is not None and array.dtype.kind not in "biuf":  # str, object, complex
+        raise TypeError(f"Tensor: dtype must be a real number type (float64, float32, int, "
+                        f"bool), got {array.dtype}")
     if dtype is None:
         kind = array.dtype.kind  # f float, b bool, i/u integer
         if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
@@ -364,7 +468,9 @@ def _as_array(data: ArrayLike, dtype: Any, copy: bool) -> np.ndarray:
                 f"Tensor: expected numbers, got an array of {array.dtype} "
                 f"from {type(data).__name__}"
             )
-    return array.copy() if copy and array is data else array
+    if array is data or not array.flags.owndata:  # it may share the caller's memory
+        array = array.copy()
+    return array
 
 
 def _lift_all(inputs: Sequence, op: type[Op]) -> tuple[Tensor, ...]:
@@ -381,7 +487,7 @@ def _constant(array: np.ndarray) -> Tensor:
     """A leaf without gradient for a float array, as Tensor(array) makes it, minus its checks."""
     leaf = Tensor.__new__(Tensor)
     leaf._array = array
-    leaf.grad, leaf.name, leaf.requires_grad, leaf._in_graph = None, None, False, False
+    leaf.grad, leaf.name, leaf.requires_grad, leaf._state = None, None, False, PRIVATE
     leaf.parents, leaf.operation, leaf.params = (), None, None
     return leaf
 
@@ -398,9 +504,9 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         )
     float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
-        return _constant(x)
+        return _constant(x.copy())  # the graph keeps its own copy: the caller may change x
     if isinstance(x, numbers.Number):
-        return Tensor(np.asarray(x, dtype=float_dtype))
+        return _constant(np.asarray(x, dtype=float_dtype))
     try:
         array = np.asarray(x)
     except Exception:
@@ -409,28 +515,79 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
         raise TypeError(f"{op.name}: expected a number, an array or a Tensor, got {x!r}")
     if array.dtype.kind == "b" and dtype.kind == "b":
         return Tensor(array)  # mask with mask stays boolean
-    return Tensor(array.astype(float_dtype, copy=False))
+    return _constant(np.array(array, dtype=float_dtype))  # a copy: the graph keeps its own
 
 
 def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.ndarray:
     """Run an op that can leave its domain; a nan or infinity it makes from finite inputs
     is an OpError with the op's sentence for the first such element (nan or infinity given
     as input passes through: a -inf mask stays a mask)."""
-    with np.errstate(all="ignore"):  # numpy's warnings would name numpy, not the op
+    try:  # numpy's warnings from chaingrad's ops are silenced (see autograd/__init__)
         data = op.forward(*datas, **(params or {}))
+    except RuntimeWarning:  # warnings made errors (simplefilter("error")): ours is better
+        with np.errstate(all="ignore"):
+            data = op.forward(*datas, **(params or {}))
     finite = np.isfinite(data)
     if finite.all():
         return data
-    made = ~finite & functools.reduce(np.logical_and, [np.isfinite(d) for d in datas])
-    if not made.any():
-        return data
+    empty = next((d for d in datas if np.size(d) == 0), None)
+    if empty is not None and not op.elementwise:  # the mean of nothing
+        raise OpError(f"{op.name}: the tensor is empty (shape {tuple(np.shape(empty))}), so "
+                      f"its {op.name} is not a number")
+    shapes = [np.shape(d) for d in datas]
+    if not op.elementwise or np.broadcast_shapes(*shapes) != np.shape(data):  # sum, @
+        if not all(np.isfinite(d).all() for d in datas):
+            return data
+        made = ~finite
+        result = np.asarray(data)[np.unravel_index(np.argmax(made), made.shape)]
+        largest = max(float(np.max(np.abs(d), initial=0.0)) for d in datas)
+        dtype = np.asarray(data).dtype
+        reason = (f"the result overflows to {result} although every input is finite (the "
+                  f"largest magnitude is {largest:.6g}; the largest {dtype} is about "
+                  f"{np.finfo(dtype).max:.2g})")
+    else:
+        made = ~finite & functools.reduce(np.logical_and, [np.isfinite(d) for d in datas])
+        if not made.any():
+            return data
+        first = tuple(int(i) for i in np.argwhere(made)[0])
+        scalars = [np.broadcast_to(d, np.shape(made))[first].item() for d in datas]
+        reason = non_finite_reason(op, scalars, params, np.asarray(data)[first].item(),
+                                   np.asarray(data).dtype)
     where_ = tuple(int(i) for i in np.argwhere(made)[0])
-    scalars = [np.broadcast_to(d, np.shape(made))[where_].item() for d in datas]
-    reason = domain_reason(op, scalars, params) or "the result is not a finite number"
     detail = [f"at index {where_}"] if where_ else []
     if made.sum() > 1:
         detail.append(f"{int(made.sum())} of {made.size} elements")
     raise OpError(f"{op.name}: {reason}" + (f" ({', '.join(detail)})" if detail else ""))
+
+
+def _owner(array: np.ndarray) -> np.ndarray | None:
+    """The array that owns array's memory, when array is all of it (itself or a plain view)."""
+    base = array.base
+    if base is None:
+        return array
+    if (type(base) is np.ndarray and base.base is None and base.shape == array.shape
+            and base.strides == array.strides and base.dtype == array.dtype):
+        return base
+    return None
+
+
+def _make_read_only(array: np.ndarray) -> None:
+    """Make array, and the array it views, read-only (a graph waits to read them)."""
+    array.flags.writeable = False
+    base = array.base
+    if type(base) is np.ndarray:
+        base.flags.writeable = False
+
+
+def _make_writable(array: np.ndarray) -> None:
+    """Undo _make_read_only: the array it views first (numpy requires it), then the array."""
+    try:
+        base = array.base
+        if type(base) is np.ndarray:
+            base.flags.writeable = True
+        array.flags.writeable = True
+    except ValueError:  # memory numpy may not write (a read-only buffer): leave it be
+        pass
 
 
 def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray:
@@ -443,6 +600,8 @@ def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray
     expected = np.result_type(*(d.dtype for d in datas))
     if data.dtype.kind == "f" and expected.kind == "f" and data.dtype != expected:
         return data.astype(expected)
+    if data.dtype.kind == "f" and expected.kind == "b":  # exp of a mask: float64, not float16
+        return data.astype(np.float64)
     return data
 
 
@@ -464,7 +623,17 @@ def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:
             raise OpError(f"{caller}: axis {a} does not exist for a tensor of shape "
                           f"{tensor.shape} (its axes are 0 to {tensor.ndim - 1}, or -1 to "
                           f"-{tensor.ndim} from the end)")
+    if len({a % tensor.ndim for a in axes}) != len(axes):
+        raise OpError(f"{caller}: axis {axis!r} names the same axis twice")
     return int(axis) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in axes)
+
+
+def _numpy_arguments(caller: str, given: dict) -> None:
+    """np.sum(t) calls t.sum(axis=None, dtype=None, out=None): accept numpy's defaults."""
+    for key, value in given.items():
+        if key not in ("dtype", "out") or value is not None:
+            raise TypeError(f"{caller}: unexpected argument {key}={value!r} (a Tensor's "
+                            f"{caller} takes axis and keepdims)")
 
 
 def _iterable(axes: Any, caller: str, axis: Any) -> Any:
@@ -478,10 +647,10 @@ def _iterable(axes: Any, caller: str, axis: Any) -> Any:
 def _index(index: Any) -> Any:
     """Tensors used as indices become plain arrays (an index has no gradient)."""
     if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
+        return tuple(owned(_raw(i)) for i in index)
     if isinstance(index, list):
-        return np.asarray(index)
-    return _raw(index)
+        return owned(np.asarray(index))
+    return owned(_raw(index))
 
 
 def _freeze(value: Any) -> Any:
@@ -493,6 +662,12 @@ def _freeze(value: Any) -> Any:
 def _shape_message(op: type[Op], datas: list, params: dict | None, error: Exception) -> str:
     """The error an op raises: its own sentence, else the shapes of all its inputs."""
     reason = domain_reason(op, datas, params)
+    if reason is None and isinstance(error, TypeError) and any(
+            np.asarray(d).dtype.kind == "b" for d in datas):  # numpy's words for masks
+        reason = (f"{op.symbol} does not work on boolean tensors (masks); make numbers first, "
+                  "e.g. Tensor(mask.data, dtype=float)")
+    if reason is None and "zero-size array" in str(error):
+        reason = f"the tensor is empty (shape {tuple(np.shape(datas[0]))}): it has no {op.name}"
     if reason is not None or len(datas) < 2:
         return f"{op.name}: {reason or error}"
     shapes = " and ".join(str(tuple(np.shape(d))) for d in datas)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .engine import ANOMALY, RECORD, modes, record_creation
 from .node import Node
-from .op import Op, OpError, describe_failure
+from .op import Op, OpError, describe_failure, non_finite_reason
 from .operators import Operators
 from .ops import Dot
 
@@ -57,7 +57,8 @@ class Value(Operators):
             data = op.forward(a)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a], None, error)) from None
-        if type(data) is not float or modes() != RECORD:  # a conversion, no_grad, anomaly
+        # data - data is 0.0 for a finite number, nan (true) for nan and infinity
+        if type(data) is not float or data - data or modes() != RECORD:
             return _new_node(data, op, (x,), None, [a])
         out = _allocate(Value)  # from here on, what _new_node does, written out
         out.data, out.grad, out.name = data, 0.0, None
@@ -76,7 +77,8 @@ class Value(Operators):
             data = op.forward(a, b)
         except (ArithmeticError, ValueError, TypeError) as error:
             raise OpError(describe_failure(op, [a, b], None, error)) from None
-        if type(data) is not float or modes() != RECORD:  # a conversion, no_grad, anomaly
+        # data - data is 0.0 for a finite number, nan (true) for nan and infinity
+        if type(data) is not float or data - data or modes() != RECORD:
             return _new_node(data, op, (x, y), None, [a, b])
         out = _allocate(Value)  # from here on, what _new_node does, written out
         out.data, out.grad, out.name = data, 0.0, None
@@ -106,6 +108,16 @@ class Value(Operators):
     def __float__(self) -> float:
         return self.data
 
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        return round(self.data, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats the number; ``f"{loss}"`` shows the Value."""
+        return format(self.data, spec) if spec else str(self)
+
     # Comparisons look at the values (for `if x > 0:`); == stays identity, as in micrograd.
     def __lt__(self, other: object) -> bool:
         return self.data < _number(other)
@@ -134,6 +146,8 @@ def _new_node(
     """
     if type(data) is not float:
         data = _result_as_float(op, data, datas, params)
+    if data - data and all(x - x == 0.0 for x in datas):  # nan or infinity from finite inputs
+        raise OpError(f"{op.name}: {non_finite_reason(op, datas, params, data)}")
     out = _allocate(Value)
     out.data = data
     out.grad = 0.0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # Installed, the four packages sit inside this folder. In a source checkout they sit beside
 # it (the repository's layout is fixed), so look there too.

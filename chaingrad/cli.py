@@ -1,7 +1,7 @@
 """The ``chaingrad`` command (also ``python -m chaingrad``).
 
     chaingrad draw "(x + y) * z" x=-2 y=5 z=-4 -o f.svg [--explain] [--animate f.html]
-    chaingrad lessons [N] [--auto] [--out DIR]
+    chaingrad lessons [N] [--step K] [--auto] [--out DIR]
     chaingrad exercises [start N [DIR]]
     chaingrad check FILE... [--pictures DIR] [--report grades.csv] [--feedback DIR] [--json]
     chaingrad autograder gradescope N -o autograder.zip

@@ -32,18 +32,17 @@ def run(lesson):
             print("the table:" if first == 0 else "          ",
                   ", ".join(names[first:first + 6]))
     """)
-    lesson.check("σ(0) = ½", v.y.data, 0.5)
-    lesson.check("σ′(0) = ¼ (autograd)", v.x.grad, 0.25)
-    lesson.check("σ′(0) = ¼ (written by hand)", float(v.act.sigmoid.derivative(0.0)), 0.25)
+    lesson.check("σ(0) = ½, then σ′(0) = ¼ by autograd and by hand",
+                 (v.y.data, v.x.grad, float(v.act.sigmoid.derivative(0.0))),
+                 (0.5, 0.25, 0.25))
+
+    lesson.step("Every hand-written derivative against autograd")
     lesson.say("""
         `¼` is the **largest** slope the sigmoid ever has. A gradient passing back through
         ten sigmoid layers is multiplied by at most `¼` ten times: less than one
         millionth. This is the *vanishing gradient* the course mentions, and why ReLU
         (slope 1 for every positive input) took over.
-    """)
 
-    lesson.step("Every hand-written derivative against autograd")
-    lesson.say("""
         Autograd differentiates the *formula* of each function op by op; the hand-written
         derivative is a separate formula. If both agree at many points, both are very
         likely right. Test each function at a few points away from `0`, where several of
@@ -185,8 +184,9 @@ def run(lesson):
         wrong = sorted(first_miss)
     """)
     lesson.check("wrong formulas the engine finds in the table", len(v.wrong), 3)
-    lesson.check("they are SELU's f′, softsign's f′ and tanh's f",
-                 v.wrong == [("selu", "f′"), ("softsign", "f′"), ("tanh", "f")], True)
+    lesson.check("of SELU's f′, softsign's f′ and tanh's f, found among them",
+                 sum(pair in v.wrong for pair in [("selu", "f′"), ("softsign", "f′"),
+                                                  ("tanh", "f")]), 3)
 
     lesson.step("What went wrong in each row")
     lesson.say("""

@@ -104,9 +104,12 @@ def run(lesson):
         numbers, but the same form. Our clouds sit on either side of the line `y = x`, so
         expect `w₁ > 0`, `w₂ < 0` and `q` near 0.
     """)
-    lesson.check("the loss fell at least threefold", v.losses[-1] < v.losses[0] / 3, True)
-    lesson.check("at least 90% of the points on the right side", v.accuracy >= 0.9, True)
-    lesson.check("w₁ > 0 and w₂ < 0", v.w1 > 0 and v.w2 < 0, True)
+    lesson.check("the first loss over the last (at least 3)", v.losses[0] / v.losses[-1],
+                 at_least=3)
+    lesson.check("share of the points on the right side (at least 0.9)", v.accuracy,
+                 at_least=0.9)
+    lesson.check("w₁, positive", v.w1, at_least=0.0)
+    lesson.check("w₂, negative", v.w2, at_most=0.0)
 
     lesson.step("Draw the boundary")
     lesson.say("""

@@ -101,7 +101,7 @@ def run(lesson):
     """)
     lesson.check("the network answers XOR on all four rows",
                  [int(o > 0.5) for o in v.outputs], [0, 1, 1, 0])
-    lesson.check("the error fell below 0.05", v.losses[-1] < 0.05, True)
+    lesson.check("the last error (below 0.05)", v.losses[-1], at_most=0.05)
     lesson.check("the model has 4·(2 + 1) + (4 + 1) = 17 weights", len(v.model.parameters()), 17)
 
     lesson.step("The whole network as one graph")
@@ -140,12 +140,11 @@ def run(lesson):
 
     lesson.step("The decision boundary")
     lesson.say("""
-        Where does the trained network answer 1? Colour the plane by its output: blue
-        where it says 1, orange where it says 0. The boundary is no longer *one* straight
-        line: the hidden layer draws two, nearly parallel, and the band between them holds
-        `(0,1)` and `(1,0)` while `(0,0)` and `(1,1)` lie outside it, one on each side
-        (the OR line and the AND line of the hand-built network, learned). Noisy copies of the four corners show how
-        the network treats points it never saw.
+        Where does the trained network answer 1? Blue where it says 1, orange where
+        it says 0. The hidden layer draws two nearly parallel lines (the hand-built
+        network's OR and AND lines, learned): the band between them holds `(0,1)` and
+        `(1,0)`, with `(0,0)` and `(1,1)` on either side. Noisy copies of the corners
+        show how it treats points it never saw.
     """)
     v = lesson.code("""
         from chaingrad.viz.plots import plot_decision_boundary
@@ -160,7 +159,7 @@ def run(lesson):
         print(f"{sum(correct)} of {len(correct)} noisy points on the right side")
     """)
     lesson.file(v.picture, "the band between two lines that a hidden layer makes possible")
-    lesson.check("at least 36 of the 40 noisy points right", sum(v.correct) >= 36, True)
+    lesson.check("noisy points right, of 40 (at least 36)", sum(v.correct), at_least=36)
     lesson.say("""
         **What to remember:** one layer draws one straight line. A hidden layer computes
         new features in which the problem becomes linear, and backpropagation finds those

@@ -104,6 +104,7 @@ def run(lesson):
         shapes = plot_function(
             lambda r: r * r, None, out / "07_squared_vs_absolute.svg",
             xrange=(-3, 3), extra={"slope of |r|: sign(r)": np.sign},
+            variable="r", function="L", label="L = r²",
             title="squared error r² and its slope 2r, next to the slope of |r|")
     """)
     lesson.file(v.shapes, "left: r²; right: its slope 2r (grows with r) and sign(r) (does not)")
@@ -111,10 +112,7 @@ def run(lesson):
     lesson.step("Classification: binary cross-entropy")
     lesson.say("""
         When the model outputs a probability `p` that the label is 1, the course uses the
-        **binary cross-entropy**
-
-        `L = −(1/n) Σ [ yᵢ·log pᵢ + (1 − yᵢ)·log(1 − pᵢ) ]`.
-
+        **binary cross-entropy** `L = −(1/n) Σ [ yᵢ·log pᵢ + (1 − yᵢ)·log(1 − pᵢ) ]`.
         Only one of the two terms is alive for each example: `−log p` when `y = 1`,
         `−log(1 − p)` when `y = 0`. For `p = (0.9, 0.2, 0.6)` and `y = (1, 0, 0)`:
         `L = −(log 0.9 + log 0.8 + log 0.4)/3 ≈ (0.1054 + 0.2231 + 0.9163)/3 ≈ 0.4149`.
@@ -142,7 +140,9 @@ def run(lesson):
     v = lesson.code("""
         log_loss = plot_function(
             lambda q: -q.log(), lambda q: -1 / q, out / "07_bce.svg",
-            xrange=(0.02, 1.0), title="BCE for y = 1: −log p and its slope −1/p")
+            xrange=(0.02, 1.0), variable="p", function="L", label="L = −log p",
+            derivative_label="L′ = −1/p",
+            title="BCE for y = 1: −log p and its slope −1/p")
     """)
     lesson.file(v.log_loss, "the cost −log p of one example with label 1, and its slope")
 

@@ -83,10 +83,11 @@ def run(lesson):
         print(f"best validation MSE {min(val_curve):.4f} at epoch {best_epoch + 1}")
     """)
     lesson.check("4,353 weights", v.big.num_parameters(), 4353)
-    lesson.check("training MSE ends below the noise (0.09)", v.train_curve[-1] < 0.09, True)
-    lesson.check("and validation MSE above it", v.val_curve[-1] > 0.09, True)
-    lesson.check("the validation loss rose after its best epoch (at least 1.5 times)",
-                 v.val_curve[-1] > 1.5 * min(v.val_curve), True)
+    lesson.check("final training MSE (below the noise, 0.09)", v.train_curve[-1],
+                 at_most=0.09)
+    lesson.check("final validation MSE (above the noise)", v.val_curve[-1], at_least=0.09)
+    lesson.check("final validation MSE over its best (at least 1.5)",
+                 v.val_curve[-1] / min(v.val_curve), at_least=1.5)
 
     lesson.step("Learning curves")
     v = lesson.code("""
@@ -96,9 +97,9 @@ def run(lesson):
                               title="4,353 weights, 18 training points")
     """)
     lesson.file(v.curves, "training and validation loss, epoch by epoch (log scale)")
-    lesson.check("validation lies below training in over 150 of the first 180 epochs",
-                 sum(val < train for val, train in zip(v.val_curve[:180], v.train_curve))
-                 > 150, True)
+    lesson.check("epochs of the first 180 with validation below training (over 150)",
+                 sum(val < train for val, train in zip(v.val_curve[:180], v.train_curve)),
+                 at_least=151)
     lesson.say("""
         These are the course's **learning curves**. At first both fall together: the
         network is learning the sine. For a long while (to epoch ~175) validation even
@@ -132,10 +133,11 @@ def run(lesson):
               f"best epoch {stopper.best_epoch + 1}")
         print(f"validation MSE now: {stopped.evaluate(X_val, y_val):.4f}")
     """)
-    lesson.check("it stopped long before 400 epochs", len(v.short.epoch) < 200, True)
-    lesson.check("it waited at least the patience, 30 epochs, after its best one",
-                 len(v.short.epoch) - (v.stopper.best_epoch + 1) >= 30, True)
-    lesson.check("restored: the model's validation MSE is the smallest in its curve",
+    lesson.check("epochs it ran (long before 400: under 200)", len(v.short.epoch),
+                 at_most=199)
+    lesson.check("epochs it ran after its best (at least the patience, 30)",
+                 len(v.short.epoch) - (v.stopper.best_epoch + 1), at_least=30)
+    lesson.check("restored: validation MSE, the smallest of its curve",
                  v.stopped.evaluate(v.X_val, v.y_val), min(v.short.history["val_loss"]),
                  tol=1e-12)
 
@@ -153,8 +155,8 @@ def run(lesson):
         print(f"test MSE: trained 400 epochs {test_big:.4f}   "
               f"early-stopped {test_stopped:.4f}")
     """)
-    lesson.check("the early-stopped model does better on the test set",
-                 v.test_stopped < v.test_big, True)
+    lesson.check("test MSE early-stopped over 400 epochs' (below 1: better)",
+                 v.test_stopped / v.test_big, at_most=1.0)
 
     lesson.step("The two fits, drawn")
     lesson.say("""
@@ -188,8 +190,8 @@ def run(lesson):
         them, passing close to many (not all: 400 epochs did not finish the job), and
         swings away wherever there are none. The green one stays near the sine.
     """)
-    lesson.check("training MSE of the overfit model, below the noise 0.106 of its points",
-                 v.big.evaluate(v.X_train, v.y_train) < v.noise_train, True)
+    lesson.check("overfit model's training MSE (below its points' noise 0.106)",
+                 v.big.evaluate(v.X_train, v.y_train), at_most=v.noise_train)
 
     lesson.step("Replications: several starts from random weights")
     lesson.say("""
@@ -218,13 +220,12 @@ def run(lesson):
     """)
     finals = v.runs.final("loss")
     solved = v.runs.final("accuracy") == 1.0
-    lesson.check("some replications solve XOR", bool(solved.any()), True)
-    lesson.check("and some do not", bool((~solved).any()), True)
+    lesson.check("replications that solve XOR, of 8 (some, not all)", int(solved.sum()),
+                 at_least=1, at_most=7)
 
     lesson.step("Where the stuck runs are stuck")
     lesson.say("""
-        The stuck runs are not just slow: their losses sit on values we can work out by
-        hand.
+        The stuck runs are not just slow: their losses sit on values worked out by hand.
 
         * **½·log 2 ≈ 0.3466**: two points classified with certainty, and the network
           answers `p = ½` for the other two: `(0 + 0 + log 2 + log 2)/4`. Accuracy 50%.
@@ -236,8 +237,8 @@ def run(lesson):
     """)
     plateaus = [0.5 * math.log(2), (2 * math.log(1.5) + math.log(3)) / 4]
     stuck = finals[~solved]
-    lesson.check("every stuck run sits within 0.005 of ½·log 2 or of (2·log 1.5 + log 3)/4",
-                 all(min(abs(loss - p) for p in plateaus) < 0.005 for loss in stuck), True)
+    lesson.check("a stuck run's largest distance to those values (under 0.005)",
+                 max(min(abs(loss - p) for p in plateaus) for loss in stuck), at_most=0.005)
     v = lesson.code("""
         runs.summary()
         best = int(np.argmin(runs.final("loss")))

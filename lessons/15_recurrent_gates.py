@@ -235,8 +235,8 @@ def run(lesson):
     """)
     first = {name: part[0] for name, part in v.survived.items()}
     most = max(first.values())
-    lesson.check(f"at the default start, at most {most:.1e} survives 29 steps "
-                 "(under 1/10,000) in every net", most < 1e-4, True)
+    lesson.check("the most any net keeps over 29 steps (under 1e-4)", most,
+                 at_most=1e-4)
     lesson.check("the Jordan net, with its 1-number memory, keeps the least",
                  first["Jordan"], min(first.values()))
 
@@ -267,16 +267,15 @@ def run(lesson):
     """)
     elman_first = v.survived["Elman"][0]
     kept = min(v.survived["LSTM, f ≈ 0.95"][0], v.survived["GRU, z ≈ 0.95"][0])
-    lesson.check(f"both remembering nets keep {kept / elman_first:,.0f} times or more "
-                 "what Elman keeps at t = 1 (over 1,000)", kept > 1000 * elman_first, True)
+    lesson.check("gated nets over Elman at t = 1, the smaller (over 1,000)",
+                 kept / elman_first, at_least=1000)
     gru_first, expected = v.survived["GRU, z ≈ 0.95"][0], (1 / (1 + math.exp(-3))) ** 29
-    lesson.check(f"the GRU keeps {gru_first:.3f}, near σ(3)²⁹ = {expected:.3f} "
-                 "(within a factor 2)", 0.5 < gru_first / expected < 2, True)
+    lesson.check(f"the GRU keeps over σ(3)²⁹ = {expected:.3f} (0.5 to 2)",
+                 gru_first / expected, at_least=0.5, at_most=2)
 
     lesson.step("The picture: gradient against time")
     v = lesson.code("""
         from matplotlib.figure import Figure
-
         figure = Figure(figsize=(7.5, 4.5), layout="constrained")
         axes = figure.add_subplot()
         steps = np.arange(1, 31)
@@ -295,22 +294,19 @@ def run(lesson):
     lesson.file(v.curves, "the gradient's norm against t, one line per net (log scale)")
     per_step = v.survived["Elman"][0] ** (1 / 29)
     lesson.say(f"""
-        The dashed lines are nearly straight on the log scale: about the same factor
-        at every step. Elman's (circles) and the default LSTM's (triangles) nearly
-        coincide; for Elman, `{v.survived["Elman"][0]:.1e}` over 29 steps is
-        `{per_step:.2f}` per step. The solid lines, the gates set to remember, stay
-        within two powers of ten of the top at every step.
+        The dashed lines are nearly straight on the log scale: the same factor at
+        every step (Elman's circles and the default LSTM's triangles nearly coincide;
+        Elman's `{v.survived["Elman"][0]:.1e}` over 29 steps is `{per_step:.2f}` per
+        step). The solid lines, gates set to remember, stay within two powers of ten.
     """)
-    lesson.check(f"Elman keeps {per_step:.2f} of the gradient per step, under 1",
-                 per_step < 1, True)
+    lesson.check("the share of the gradient Elman keeps per step (under 1)", per_step,
+                 at_most=1)
     lowest = min(v.survived["LSTM, f ≈ 0.95"].min(), v.survived["GRU, z ≈ 0.95"].min())
-    lesson.check(f"the solid lines never fall below {lowest:.3f} (over 0.01)",
-                 lowest > 0.01, True)
+    lesson.check("the solid lines' lowest point (over 0.01)", lowest, at_least=0.01)
     lesson.say("""
-        **What to remember:** a recurrent net is trained by backprop through the
-        unrolled graph, and every step back multiplies the gradient by that step's
-        local derivative. In an Elman or Jordan net that factor is a weight times a
-        slope, and the gradient fades geometrically. The LSTM's memory `c` and the
-        GRU's blend `h` add a path whose factor is a gate, which the net can learn
-        to hold near 1.
+        **What to remember:** backprop through the unrolled graph multiplies the
+        gradient, step by step back, by each step's local derivative. In an Elman or
+        Jordan net that is a weight times a slope: the gradient fades geometrically.
+        The LSTM's `c` and the GRU's `h` add a path whose factor is a gate, which the
+        net can learn to hold near 1.
     """)

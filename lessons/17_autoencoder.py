@@ -160,8 +160,8 @@ def run(lesson):
         average = float(np.mean((flat.mean(axis=0) - flat_test) ** 2))
         print(f"test MSE: average image {average:.4f}   autoencoder {error:.4f}")
     """)
-    lesson.check("the test MSE, at most a third of the average image's", v.error / v.average,
-                 0.0, tol=1 / 3)
+    lesson.check("autoencoder's test MSE over the average image's (at most ⅓)",
+                 v.error / v.average, at_most=1 / 3)
 
     lesson.step("Rebuilds, and walking between two codes")
     lesson.say("""
@@ -213,7 +213,7 @@ def run(lesson):
             with torch.no_grad():
                 theirs = twin(torch.tensor(flat_test)).numpy()
             difference = float(np.abs(theirs - rebuilt).max())
-            print(twin[1][:3])
+            print("the decoder's first three layers, as torch.nn:", twin[1][:3])
             print(f"largest difference from our rebuilds: {difference:.1e}")
         """)
         lesson.check("PyTorch's rebuilds equal ours (largest difference)", v.difference, 0.0,

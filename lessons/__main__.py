@@ -1,4 +1,4 @@
-"""``python -m chaingrad.lessons [N] [--auto] [--out DIR] [--notebook [DIR]]`` (or
+"""``python -m chaingrad.lessons [N] [--step K] [--auto] [--out DIR] [--notebook [DIR]]`` (or
 ``chaingrad lessons``): list the lessons, step through lesson N, or write it as a notebook."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .runner import find_lessons, is_interactive, lesson_table, run_lesson
+from .runner import count_steps, find_lessons, is_interactive, lesson_table, run_lesson
 
 HELP = "list the lessons, or step through lesson N"
 
@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("number", nargs="?", help="the lesson to run")
     parser.add_argument("--auto", action="store_true",
                         help="run straight through without waiting for Enter")
+    parser.add_argument("--step", type=int, default=1, metavar="K",
+                        help="go on from step K (the steps before it run without being "
+                             "shown: later steps need their variables)")
     parser.add_argument("--out", type=Path, default=Path("lesson-output"),
                         help="folder for the pictures and pages (default: lesson-output/)")
     parser.add_argument("--notebook", nargs="?", const=Path("."), type=Path, metavar="DIR",
@@ -61,13 +64,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if getattr(args, "notebook", None) is not None:
         return _write_notebook(entry, args.notebook, console)
+    start, steps = getattr(args, "step", 1), count_steps(entry)
+    if not 1 <= start <= steps:
+        console.print(f"[red]--step {start}: lesson {entry.number} has steps 1 to {steps}."
+                      f"[/red] Give one of them, e.g. chaingrad lessons {entry.number} "
+                      f"--step {steps}")
+        return 2
     problem = _unusable_folder(args.out)
     if problem:
         console.print(f"[red]--out {str(args.out)!r}: {problem}.[/red] "
                       "Give a folder, e.g. --out lesson-output")
         return 2
     auto = args.auto or not is_interactive()
-    return run_lesson(entry, args.out, auto, console)
+    return run_lesson(entry, args.out, auto, console, start)
 
 
 def _write_notebook(entry, folder: Path, console: Console) -> int:

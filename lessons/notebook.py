@@ -6,9 +6,11 @@ The notebook is read off the lesson file itself, statement by statement of its
 - ``lesson.step(title)`` becomes a heading and ``lesson.say(text)`` a Markdown cell;
 - ``lesson.code(source)`` becomes a code cell holding ``source`` (the notebook prints the
   last expression itself, as the runner does);
-- ``lesson.check(label, got, expected, tol)`` becomes ``assert agrees(got, expected), label``
-  (``v.x``, the runner's way of reading the variable ``x``, is written ``x``);
+- ``lesson.check(label, got, expected, tol)`` becomes ``print(label + ":", got)`` then
+  ``assert agrees(got, expected), label`` (``assert low <= got <= high`` for bounds;
+  ``v.x``, the runner's way of reading the variable ``x``, is written ``x``);
 - ``lesson.file(path, description)`` shows the picture inline (SVG, PNG) or links the page;
+- ``lesson.at_end(callback)`` is left out: what the lesson started (a server) stays up;
 - any other statement (bookkeeping for a check) is copied as it is, in a code cell.
 
 A first cell defines what those cells use: ``out`` (the folder for the pictures), ``v``
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ from .runner import Entry, _agrees
 
 __all__ = ["agrees", "names", "notebook_cells", "show_file", "write_notebook"]
 
-LESSON_CALLS = {"step", "say", "code", "check", "file"}
+LESSON_CALLS = {"step", "say", "code", "check", "file", "at_end"}
 
 
 # ------------------------------------------------------------------ used inside the notebook
@@ -64,7 +67,8 @@ class names:  # noqa: N801 (used as a function: v = names(globals()))
 
 
 def show_file(path: Any, description: str) -> None:
-    """Show a picture the lesson wrote (inline), or a link to a page; fail if it is missing."""
+    """Show a picture or page the lesson wrote (inline, with a link to a page); fail if it
+    is missing."""
     path = Path(path)
     assert path.is_file(), f"the file for {description!r} was not written ({path})"
     try:
@@ -77,6 +81,11 @@ def show_file(path: Any, description: str) -> None:
         display(SVG(filename=str(path)))
     elif path.suffix == ".png":
         display(Image(filename=str(path)))
+    elif path.suffix == ".html":  # viz.animate's stepper, playable in the notebook
+        from ..viz.animate import Stepper
+
+        display(Stepper(path.read_text(encoding="utf-8")))
+        display(FileLink(str(path)))
     else:
         display(FileLink(str(path)))
 
@@ -194,17 +203,29 @@ class _Converter:
             self._add("code", textwrap.dedent(call.args[0].value).strip("\n"))
         elif call.func.attr == "check":
             self._add_code_line(self._check(call), merge=True)
+        elif call.func.attr == "at_end":
+            pass  # the runner's clean-up: in a notebook what the lesson started stays
         else:  # file
             path, description = (self._expression(arg) for arg in call.args[:2])
             self._add("code", f"show_file({path}, {description})")
 
     def _check(self, call: ast.Call) -> str:
+        """The check's value shown, then asserted: ``print(label + ":", got)`` and
+        ``assert agrees(got, expected), label`` (``assert low <= got <= high`` for bounds)."""
         arguments = {name: value for name, value in zip(("label", "got", "expected", "tol"),
                                                         call.args)}
         arguments.update({k.arg: k.value for k in call.keywords})
-        got, expected = self._expression(arguments["got"]), self._expression(arguments["expected"])
+        label, got = self._expression(arguments["label"]), self._expression(arguments["got"])
+        shown = f'print({label} + ":", {got})'
+        if "at_least" in arguments or "at_most" in arguments:
+            low = f"{self._expression(arguments['at_least'])} <= " if "at_least" in arguments \
+                else ""
+            high = f" <= {self._expression(arguments['at_most'])}" if "at_most" in arguments \
+                else ""
+            return f"{shown}\nassert {low}{got}{high}, {label}"
+        expected = self._expression(arguments["expected"])
         tol = f", tol={self._expression(arguments['tol'])}" if "tol" in arguments else ""
-        return f"assert agrees({got}, {expected}{tol}), {self._expression(arguments['label'])}"
+        return f"{shown}\nassert agrees({got}, {expected}{tol}), {label}"
 
     def _expression(self, node: ast.expr) -> str:
         """The expression's text, with ``v.x`` written ``x``."""
@@ -213,6 +234,8 @@ class _Converter:
     def _copy(self, statement: ast.stmt) -> None:
         text = ast.get_source_segment(self.source, statement) or ast.unparse(statement)
         text = textwrap.dedent(" " * statement.col_offset + text)
+        for name in self.namespaces:  # v.x, the runner's way to read x, is x here
+            text = re.sub(rf"(?<![\w.]){name}\.(?=[A-Za-z_])", "", text)
         if any(isinstance(node, ast.Name) and node.id == self.lesson
                for node in ast.walk(statement)):
             self.needs_stand_in = True
@@ -278,17 +301,27 @@ def _setup(tree: ast.Module, run: ast.FunctionDef, converter: _Converter, entry:
            out: str) -> str:
     """The first code cell: imports, ``out``, ``v``, the lesson file's helpers it uses."""
     lines = ["from pathlib import Path", "",
-             "from chaingrad.lessons.notebook import agrees, names, show_file", "",
+             "from chaingrad.lessons.notebook import agrees, show_file", "",
              f"out = Path({out!r})  # the lesson's pictures and pages go here",
-             "out.mkdir(parents=True, exist_ok=True)",
-             f"{' = '.join(sorted(converter.namespaces))} = names(globals())"
-             "  # v.x reads the variable x"]
+             "out.mkdir(parents=True, exist_ok=True)"]
+    if converter.needs_stand_in:  # a lesson.check copied as it is may still read v.x
+        lines[2] = "from chaingrad.lessons.notebook import agrees, names, show_file"
+        lines.append(f"{' = '.join(sorted(converter.namespaces))} = names(globals())"
+                     "  # the notebook's variables, read as attributes")
     used = _helpers_used(tree, run, converter)
-    if used:
+    imports = [ast.unparse(node) for node in tree.body
+               if isinstance(node, (ast.Import, ast.ImportFrom))
+               and any((a.asname or a.name).split(".")[0] in used for a in node.names)]
+    imported = {(a.asname or a.name).split(".")[0] for node in tree.body
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
+    helpers = [name for name in used if name not in imported]
+    if imports:
+        lines[0:0] = [*imports]
+    if helpers:
         lines += ["", "# the lesson file's own helpers, used by the checks below",
                   "import importlib", "",
-                  f"_lesson_file = importlib.import_module({entry.module_name!r})",
-                  *(f"{name} = _lesson_file.{name}" for name in used)]
+                  f"lesson_file = importlib.import_module({entry.module_name!r})",
+                  *(f"{name} = lesson_file.{name}" for name in helpers)]
     if converter.needs_stand_in:
         lines += ["", "# some statements below still talk to the lesson: a stand-in answers",
                   "from chaingrad.lessons.notebook import StandIn", "",

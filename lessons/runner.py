@@ -30,7 +30,8 @@ student could work out by hand; keep a whole lesson to a few seconds with ``--au
 
 The screen (``tests/test_lesson_screen.py`` enforces it for every lesson found here):
 every step, from its title to the Enter prompt, fits an 80×40 terminal (split a long step
-in two); every line of code given to ``code`` has at most 76 characters (it is framed in
+in two), step 1 with the lesson's header panel above it and the command typed, the last
+step with the summary below it and the prompt; every line of code given to ``code`` has at most 76 characters (it is framed in
 4 columns) and every line it prints at most 80; checks follow the rule below.
 ``chaingrad lessons N --notebook`` turns the same file into a Jupyter notebook
 (``lessons/notebook.py``): keep the calls to ``lesson`` as statements of ``run`` with
@@ -46,13 +47,18 @@ The ``lesson`` object (a ``Lesson``) has:
   last bare expression, as the Python prompt does. Returns the namespace, whose names read
   as attributes (``v.f``).
 - ``check(label, got, expected, tol=1e-9)``: compare a result with the answer worked out
-  by hand (numbers within ``tol``, arrays element by element, anything else with ``==``).
+  by hand (numbers within ``tol``, arrays element by element, anything else with ``==``);
+  ``check(label, got, at_least=a, at_most=b)`` for a number that must lie between bounds
+  (``check("noisy points right, of 40", correct, at_least=36)``).
   A failing check is printed loudly and makes the run exit with status 1. A passing check
-  prints its label and ``got``: make ``label`` a sentence and ``got`` a number (or a few
-  numbers, at most four, or ``True`` when the label says the whole fact: then only the
-  label is printed). Never a dict, a long array or a tuple of booleans.
+  prints its label and ``got``: make ``label`` a sentence and ``got`` a number a student
+  can verify (or a few numbers, at most four), the whole line within 80 columns. Never a
+  bare ``True`` (give the count, the margin or the ratio it rests on), a dict, a long
+  array or a tuple of booleans.
 - ``file(path, description)``: say which file to open; a missing file counts as a failed
   check.
+- ``at_end(callback)``: call ``callback()`` when the lesson ends (e.g. stop a server);
+  a notebook leaves it out, so what the lesson started stays usable there.
 - ``out``: the output folder (a ``pathlib.Path``, created on demand).
 
 Code a student should read goes through ``code``; bookkeeping the lesson needs for itself
@@ -64,6 +70,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import importlib
+import io
 import math
 import re
 import sys
@@ -105,20 +112,31 @@ class Lesson:
     """What a lesson's ``run(lesson)`` talks to: prose, code, checks, files, pauses."""
 
     def __init__(self, number: int, title: str, out: Path, auto: bool,
-                 console: Console | None = None) -> None:
+                 console: Console | None = None, start: int = 1) -> None:
         self.number, self.title, self.out, self.auto = number, title, Path(out), auto
         self.console = console or Console(highlight=False)
+        # Resuming at step `start`: the steps before it run (their variables are needed
+        # later) without printing anything or waiting.
+        self.start, self._screen = start, self.console
+        if start > 1:
+            self.console = Console(file=io.StringIO(), width=self.console.width,
+                                   highlight=False)
         self.namespace = Namespace(out=self.out)
         self.steps = 0
         self.passed: list[str] = []
         self.failed: list[str] = []
         self.files: list[Path] = []
+        self.endings: list = []  # what at_end asked to run when the lesson ends
 
     def step(self, title: str) -> None:
         """Start the next step; from the second one on, wait for Enter first."""
-        if self.steps:
+        if self.steps >= self.start:
             self._pause()
         self.steps += 1
+        if self.steps == self.start > 1:
+            self.console = self._screen
+            self.console.print(f"[dim]Steps 1-{self.start - 1} ran without being shown, "
+                               "so their variables are ready.[/dim]")
         self.console.print()
         self.console.print(Rule(f"[bold]Step {self.steps} · {title}", align="left",
                                 style="cyan"))
@@ -150,8 +168,12 @@ class Lesson:
             self.console.print(f"[dim]→[/dim] {_format(value)}")
         return self.namespace
 
-    def check(self, label: str, got: Any, expected: Any, tol: float = 1e-9) -> bool:
-        """Compare ``got`` with the answer worked out by hand; say loudly when they differ."""
+    def check(self, label: str, got: Any, expected: Any = None, tol: float = 1e-9, *,
+              at_least: float | None = None, at_most: float | None = None) -> bool:
+        """Compare ``got`` with the answer worked out by hand (or, with ``at_least`` /
+        ``at_most``, with the bounds it must lie in); say loudly when they differ."""
+        if at_least is not None or at_most is not None:
+            expected = Bounds(at_least, at_most)
         ok = _agrees(got, expected, tol)
         if ok:
             self.passed.append(label)
@@ -179,6 +201,11 @@ class Lesson:
         self.console.print(f"[bold magenta]▶ open[/bold magenta] "
                            f"[underline]{escape(str(path))}[/underline]  {escape(description)}")
 
+    def at_end(self, callback) -> None:
+        """Run ``callback()`` when the lesson ends, however it ends (stop a server it
+        started). A notebook skips it: there the student goes on using what it started."""
+        self.endings.append(callback)
+
     def _pause(self) -> None:
         if self.auto:
             return
@@ -189,6 +216,24 @@ class Lesson:
             raise Quit from None
         if answer.strip().lower() in {"q", "quit", "exit"}:
             raise Quit
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The answer of a check that a number lies between bounds (either may be None)."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def holds(self, x: Any) -> bool:
+        return (_is_number(x) and not math.isnan(x) and (self.low is None or x >= self.low)
+                and (self.high is None or x <= self.high))
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"at least {self.low:g}"
+        return f"at most {self.high:g}" if self.low is None else \
+            f"between {self.low:g} and {self.high:g}"
 
 
 def _plain(value: Any) -> Any:
@@ -208,6 +253,8 @@ def _is_number(x: Any) -> bool:
 
 def _agrees(got: Any, expected: Any, tol: float) -> bool:
     got, expected = _plain(got), _plain(expected)
+    if isinstance(expected, Bounds):
+        return expected.holds(got)
     if isinstance(got, bool) != isinstance(expected, bool):
         return False  # True is not the number 1 here
     if _is_number(expected) and _is_number(got):
@@ -227,6 +274,8 @@ def _agrees(got: Any, expected: Any, tol: float) -> bool:
 
 def _format(value: Any) -> str:
     value = _plain(value)
+    if isinstance(value, Bounds):
+        return str(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, np.ndarray):
@@ -286,22 +335,39 @@ def lesson_table(entries: dict[int, Entry]) -> Table:
     return table
 
 
-def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = None) -> int:
-    """Step through one lesson; 0 when every check passed, 1 otherwise, 130 on Ctrl-C."""
-    return play(entry, Lesson(entry.number, entry.title, out, auto, console))
+def run_lesson(entry: Entry, out: Path, auto: bool, console: Console | None = None,
+               start: int = 1) -> int:
+    """Step through one lesson from step ``start``; 0 when every check passed, 1 otherwise,
+    130 on Ctrl-C."""
+    return play(entry, Lesson(entry.number, entry.title, out, auto, console, start))
+
+
+def count_steps(entry: Entry) -> int:
+    """How many ``lesson.step(...)`` calls the lesson's ``run`` makes (read off the file)."""
+    tree = ast.parse(Path(entry.module.__file__).read_text(encoding="utf-8"))
+    run = next(node for node in tree.body
+               if isinstance(node, ast.FunctionDef) and node.name == "run")
+    lesson = run.args.args[0].arg
+    return sum(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and node.func.attr == "step" and isinstance(node.func.value, ast.Name)
+               and node.func.value.id == lesson for node in ast.walk(run))
 
 
 def play(entry: Entry, lesson: Lesson) -> int:
     """Run ``entry``'s lesson on a ``Lesson`` you made (tests read its checks and files)."""
-    console = lesson.console
+    console = lesson._screen
     console.print(Panel(f"[bold]Lesson {entry.number}: {entry.title}[/bold]\n"
                         f"about {entry.minutes} minutes · files go to {lesson.out}/",
                         border_style="cyan"))
     try:
-        entry.module.run(lesson)
+        try:
+            entry.module.run(lesson)
+        finally:
+            for callback in lesson.endings:
+                callback()
     except Quit:
-        console.print(f"\nStopped after step {lesson.steps}. "
-                      f"Run it again with: chaingrad lessons {entry.number}")
+        console.print(f"\nStopped after step {lesson.steps}. Go on from the next one "
+                      f"with: chaingrad lessons {entry.number} --step {lesson.steps + 1}")
         return 1 if lesson.failed else 0
     except KeyboardInterrupt:
         console.print("\nInterrupted.")
@@ -316,6 +382,11 @@ def play(entry: Entry, lesson: Lesson) -> int:
         console.print(f"[bold red]✗ lesson {entry.number} stopped with an error in step "
                       f"{lesson.steps}.[/bold red]")
         return 1
+    lesson.console = console  # a lesson that ended before its start step was quiet
+    if lesson.steps < lesson.start:
+        console.print(f"[red]Lesson {entry.number} has {lesson.steps} steps: there is no "
+                      f"step {lesson.start}.[/red]")
+        return 2
     _summary(lesson, console)
     return 1 if lesson.failed else 0
 
@@ -323,10 +394,10 @@ def play(entry: Entry, lesson: Lesson) -> int:
 def _summary(lesson: Lesson, console: Console) -> None:
     console.print()
     console.print(Rule("[bold]End of the lesson", style="cyan"))
-    if lesson.files:
-        console.print("Files written:")
-        for path in lesson.files:
-            console.print(f"  {path}")
+    if lesson.files:  # one wrapped line: the last step shares the screen with it
+        names = ", ".join(escape(path.name if path.parent == lesson.out else str(path))
+                          for path in lesson.files)
+        console.print(f"Files written to {escape(str(lesson.out))}/: {names}")
     if lesson.failed:
         console.print(f"[bold red]✗ {len(lesson.failed)} of "
                       f"{len(lesson.failed) + len(lesson.passed)} checks FAILED:[/bold red]")

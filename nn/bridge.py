@@ -51,7 +51,11 @@ def _copy(parameter: Any, array: np.ndarray) -> None:
 
 
 def _array(tensor: Any) -> np.ndarray:
-    return tensor.detach().cpu().numpy().copy()
+    array = tensor.detach().cpu().numpy().copy()
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):  # as load refuses them
+        raise ValueError(f"from_torch: a weight of shape {array.shape} holds nan or infinity "
+                         "(the PyTorch model diverged?); a model cannot start from it")
+    return array
 
 
 def _dtype(module: Module) -> Any:

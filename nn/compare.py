@@ -170,6 +170,16 @@ def table(results: list[Result], test_size: int):
     return out
 
 
+def show(results: list[Result], test_size: int) -> None:
+    """Print :func:`table` (in Jupyter as HTML, its plain text without colour codes)."""
+    from rich.console import Console
+
+    console = Console()
+    if console.is_jupyter:  # colour codes would stay in the notebook's text/plain
+        console = Console(color_system=None)
+    console.print(table(results, test_size))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The course's digits comparison.")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffles")

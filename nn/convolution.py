@@ -185,6 +185,7 @@ class Conv2d(Op):
 
     on_values = False
     selective_backward = True  # the engine says which inputs need a gradient (not the images)
+    leaves_domain, elementwise = True, False  # it can overflow, as matmul
 
     def forward(x, weight, *bias, stride=1, padding=0, dilation=1):
         return _conv(x, weight, stride, padding, bias[0] if bias else None, dilation)
@@ -209,6 +210,7 @@ class Conv2d(Op):
 class Conv2dInputGrad(Op):
     """f(g, w) = conv2d's input gradient (conv2dᵀ); df/dg = conv2d(H, w), df/dw = wgrad(H, g)"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "conv2d_input_grad"
     symbol = "conv2dᵀ"
     on_values = False
@@ -228,6 +230,7 @@ class Conv2dInputGrad(Op):
 class Conv2dWeightGrad(Op):
     """f(x, g) = d<conv2d(x, w), g>/dw; df/dx = conv2dᵀ(g, H), df/dg = conv2d(x, H)"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "conv2d_weight_grad"
     symbol = "conv2d_w"
     on_values = False
@@ -325,6 +328,7 @@ class ConvTranspose2d(Op):
 
     name = "conv_transpose2d"
     symbol = "conv2dᵀ"
+    leaves_domain, elementwise = True, False  # it can overflow, as matmul
     on_values = False
 
     def forward(x, weight, *bias, output_shape, stride=1, padding=0, dilation=1):
@@ -398,6 +402,7 @@ class Im2col(Op):
 class Col2im(Op):
     """f(c) = each column added back at its window (fold); df/dc = im2col(G)"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     on_values = False
 
     def forward(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
@@ -558,6 +563,7 @@ def _max_pool_grad(grad, out, x, kernel, stride, padding, dilation=1):
 class MaxPoolScatter(Op):
     """f(g) = g put at each window's maximum (max_pool2d's backward); df/dg = H read there"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "max_pool2d_scatter"
     on_values = False
 
@@ -587,6 +593,7 @@ class MaxPoolGather(Op):
 class AvgPool2d(Op):
     """f(x) = mean of each kernel window (padding counts as 0); df/dx = 1/(kh kw) per window"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "avg_pool2d"
     on_values = False
 

@@ -70,6 +70,7 @@ class Softmax(Op):
 class LogSoftmax(Op):
     """f(x)_i = x_i - log sum_j e**x_j over axis; df_i/dx_j = 1[i == j] - softmax(x)_j"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "log_softmax"
     on_values = False
 
@@ -135,6 +136,7 @@ def _check_axis(x: Tensor, axis: int, function: str) -> None:
 class CrossEntropy(Op):
     """f(z) = mean_n sum_c y_nc (logsumexp(z_n) - z_nc); df/dz = (softmax(z) Σ_c y_nc - y) / N"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "cross_entropy"
     on_values = False
 
@@ -188,6 +190,13 @@ def cross_entropy(logits: Tensor, labels: Any) -> Tensor:
             )
     elif target.shape == logits.shape:
         target = target.astype(logits.dtype, copy=False)
+        outside = ~(np.isfinite(target) & (target >= 0))  # weights of -log p: never negative
+        if outside.any():
+            bad = int(np.argmax(outside.any(axis=1)))
+            raise OpError(
+                f"cross_entropy: each target row must be probabilities (numbers >= 0, such as "
+                f"a one-hot row); row {bad} is {target[bad].tolist()}"
+            )
     else:
         raise OpError(
             f"cross_entropy: labels of shape {target.shape} do not match logits of shape "
@@ -229,6 +238,7 @@ class Normalize(Op):
     """f(x) = (x - mean) / sqrt(var + eps) over axis; df/dx G = (G - mean(G) - f mean(G f)) / sqrt(var + eps)"""  # noqa: E501
 
     on_values = False
+    leaves_domain, elementwise = True, False  # its variance can overflow
 
     def forward(x, axis, eps):
         centred = x - x.mean(axis=axis, keepdims=True)

@@ -23,6 +23,10 @@ from . import functional
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module
 
+# What a loss returns: a Value for a scalar network, a Tensor (one number) for a batch.
+# Both have the operators, so mse(...) + l2_penalty(...) type-checks.
+Loss = Value | Tensor
+
 # ---------------------------------------------------------------- shared plumbing
 
 
@@ -43,14 +47,33 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
     target = np.asarray(getattr(target, "data", target), dtype=prediction.dtype)
     if target.shape != prediction.shape:
         # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
-        # would silently compare every prediction with every target.
-        if target.size != prediction.size:
+        # would silently compare every prediction with every target, and reshaping (3, 2)
+        # into (2, 3) would pair the wrong ones.
+        if _without_ones(target.shape) != _without_ones(prediction.shape):
             raise ValueError(
                 f"{loss}: prediction has shape {prediction.shape} but target has shape "
-                f"{target.shape}; they need the same number of elements"
+                f"{target.shape}; give one target per prediction, in the same layout"
             )
         target = target.reshape(prediction.shape)
     return prediction, target, True
+
+
+def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for n in shape if n != 1)
+
+
+def _check_labels(target: Any, loss: str) -> None:
+    """Binary labels (or soft ones) lie in [0, 1]: 2 or -1 would give a made-up loss."""
+    values = np.asarray([getattr(t, "data", t) for t in target] if isinstance(
+        target, (list, tuple)) else getattr(target, "data", target), dtype=float)
+    outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
+    if outside.any():
+        first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+        raise ValueError(
+            f"{loss}: the targets must be labels 0 or 1 (or probabilities in [0, 1]), got "
+            f"{float(first):g} ({int(outside.sum())} outside); map other labels first, "
+            "such as y == 4 for the classes {2, 4}"
+        )
 
 
 def _reduce(terms: Any, is_tensor: bool, reduction: str, loss: str) -> Node:
@@ -82,12 +105,12 @@ def _clip(x: Node, low: float, high: float) -> Node:
 # ---------------------------------------------------------------- regression
 
 
-def mse(prediction: Any, target: Any, reduction: str = "mean") -> Node:
+def mse(prediction: Any, target: Any, reduction: str = "mean") -> Loss:
     """Mean squared error: mean((ŷ - y)**2); d/dŷ = 2 (ŷ - y) / N."""
     return _elementwise(lambda p, t: (p - t) ** 2, prediction, target, reduction, "mse")
 
 
-def mae(prediction: Any, target: Any, reduction: str = "mean") -> Node:
+def mae(prediction: Any, target: Any, reduction: str = "mean") -> Loss:
     """Mean absolute error: mean(|ŷ - y|); d/dŷ = sign(ŷ - y) / N."""
     return _elementwise(lambda p, t: (p - t).abs(), prediction, target, reduction, "mae")
 
@@ -97,7 +120,7 @@ def mae(prediction: Any, target: Any, reduction: str = "mean") -> Node:
 BCE_EPSILON = 1e-7  # as Keras: log(0) never happens, and the loss stays below ~16.1
 
 
-def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_EPSILON) -> Node:
+def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_EPSILON) -> Loss:
     """Binary cross-entropy on probabilities p in (0, 1), labels y in {0, 1}:
     mean(-(y log p + (1 - y) log(1 - p))); d/dp = (p - y) / (p (1 - p)) / N.
 
@@ -106,6 +129,7 @@ def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_
     zero gradient.
     """
     _check_probabilities(prediction)
+    _check_labels(target, "bce")
 
     def term(p: Node, t: Any) -> Node:
         p = _clip(p, eps, 1.0 - eps)
@@ -130,6 +154,7 @@ def _check_probabilities(prediction: Any) -> None:
 class BinaryCrossEntropyWithLogits(Op):
     """f(z, y) = ln(1 + e**z) - y z; df/dz = sigmoid(z) - y, df/dy = -z"""
 
+    leaves_domain = True  # it can overflow
     name = "bce_with_logits"
     symbol = "bce"
     selective_backward = True  # the targets (usually data) rarely need a gradient
@@ -148,6 +173,7 @@ class MeanBinaryCrossEntropyWithLogits(Op):
     """f(z, y) = mean(ln(1 + e**z) - y z) over N terms; df/dz = (sigmoid(z) - y) / N,
     df/dy = -z / N"""
 
+    leaves_domain, elementwise = True, False  # it can overflow
     name = "bce_with_logits_mean"
     symbol = "bce"
     on_values = False
@@ -161,7 +187,7 @@ class MeanBinaryCrossEntropyWithLogits(Op):
         return BinaryCrossEntropyWithLogits.backward(each, out, z, y, needs_grad)
 
 
-def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
+def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Loss:
     """bce(sigmoid(z), y) computed from the logit z without overflow: softplus(z) - y z;
     d/dz = (sigmoid(z) - y) / N.
 
@@ -169,6 +195,7 @@ def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
     ``softplus(z) - z * y``, in fewer graph nodes, because training spends its time here.
     The mean over a batch of Tensors is one node too (``MeanBinaryCrossEntropyWithLogits``).
     """
+    _check_labels(target, "bce_with_logits")
     if reduction == "mean" and isinstance(logits, Tensor):
         logits, target, _ = _as_pairs(logits, target, "bce_with_logits")
         return MeanBinaryCrossEntropyWithLogits.apply(logits, target)
@@ -177,7 +204,7 @@ def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Node:
     )
 
 
-def hinge(scores: Any, target: Any, reduction: str = "mean") -> Node:
+def hinge(scores: Any, target: Any, reduction: str = "mean") -> Loss:
     """Hinge (max-margin) loss with labels y in {-1, +1}: mean(max(0, 1 - y s));
     d/ds = -y / N where y s < 1, else 0."""
     target_values = np.asarray(getattr(target, "data", target))
@@ -186,7 +213,7 @@ def hinge(scores: Any, target: Any, reduction: str = "mean") -> Node:
     return _elementwise(lambda s, t: (1.0 - s * t).relu(), scores, target, reduction, "hinge")
 
 
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Node:
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Loss:
     """Cross-entropy from logits z (N, C): mean over examples of -log softmax(z)[label].
 
     ``target`` holds integer labels (N,) or one row of class probabilities per example
@@ -232,17 +259,17 @@ def _is_model(x: object) -> bool:
     return callable(getattr(x, "parameters", None))
 
 
-def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
+def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Loss:
     """λ Σ|w| over every weight (lasso: pushes weights to exactly 0); d/dw = λ sign(w)."""
     return lam * _total(p.abs() if p.scalar else p.abs().sum() for p in _parameters(parameters))
 
 
-def l2_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Node:
+def l2_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Loss:
     """λ Σ w² over every weight (ridge, "weight decay"); d/dw = 2 λ w."""
     return lam * _total(p * p if p.scalar else (p * p).sum() for p in _parameters(parameters))
 
 
-def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.0) -> Node:
+def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.0) -> Loss:
     """λ ‖∇_w ŷ‖²: the course's regularizer on how steeply the prediction ŷ moves with w.
 
     Its gradient needs the derivative of a derivative: ∇_w ŷ is computed with

@@ -170,6 +170,8 @@ class Module:
             shown = "?" if shape is None else str(("None", *shape)).replace("'", "")
             table.add_row(f"{name} ({type(layer).__name__})", shown, f"{layer.num_parameters():,}")
         console = Console()
+        if console.is_jupyter:  # colour codes would stay in the notebook's text/plain
+            console = Console(color_system=None)
         console.print(table)
         console.print(f"Total params: {self.num_parameters():,}")
 

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..autograd import Node
-from ..autograd.node import array_of
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
     from .module import Module
@@ -68,11 +67,14 @@ class Optimizer:
                     f"{type(self).__name__}: parameters must be Values or Tensors, got "
                     f"{type(p).__name__}"
                 )
-        _check(isinstance(lr, numbers.Real) and not isinstance(lr, bool),
-               f"{type(self).__name__}: lr must be a number, got {lr!r}")
-        _check(math.isfinite(lr), f"{type(self).__name__}: lr must be a finite number, got {lr} "
-               "(training would turn every weight into nan)")
-        _check(lr >= 0, f"{type(self).__name__}: lr must be >= 0, got {lr}")
+        seen: dict[int, int] = {}
+        for position, p in enumerate(self.parameters):
+            if id(p) in seen:  # it would be stepped twice per step
+                raise ValueError(
+                    f"{type(self).__name__}: parameters {seen[id(p)]} and {position} are the "
+                    "same node; give each parameter once")
+            seen[id(p)] = position
+        self._check_settings(lr=lr)
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
         self._tensors = [(p, s) for p, s in zip(self.parameters, self.state) if not p.scalar]
@@ -82,6 +84,18 @@ class Optimizer:
         self._values_state = next(
             (s for p, s in zip(self.parameters, self.state) if p.scalar), {}
         )
+
+    def _check_settings(self, **settings: Any) -> None:
+        """Each setting a finite number >= 0 (alpha and dampening at most 1), or a sentence."""
+        name = type(self).__name__
+        for key, value in settings.items():
+            _check(isinstance(value, numbers.Real) and not isinstance(value, bool),
+                   f"{name}: {key} must be a number, got {value!r}")
+            _check(math.isfinite(value), f"{name}: {key} must be a finite number, got {value} "
+                   "(training would turn every weight into nan)")
+            _check(value >= 0, f"{name}: {key} must be >= 0, got {value}")
+            if key in ("alpha", "dampening"):
+                _check(value <= 1, f"{name}: {key} must be in [0, 1], got {value}")
 
     def zero_grad(self) -> None:
         """Forget the gradients before the next backward (they would otherwise add up)."""
@@ -94,7 +108,7 @@ class Optimizer:
             if p.grad is None:  # a tensor the loss did not reach
                 continue
             state["step"] = state.get("step", 0) + 1
-            weight = array_of(p)  # the stored array (.data copies it once a graph used it)
+            weight = p.writable_array()  # the stored array itself: no copy
             self.update(weight, p.grad, state)
             p.mark_written()  # in place, no copy: a graph older than this step refuses backward
         if self._values:  # gathered into one array, so one rule serves Values and Tensors
@@ -124,6 +138,9 @@ def _check(condition: bool, message: str) -> None:
 
 
 def _check_betas(name: str, betas: tuple[float, float]) -> None:
+    _check(isinstance(betas, (tuple, list)) and len(betas) == 2 and all(
+        isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas),
+        f"{name}: betas must be two numbers (beta1, beta2), such as (0.9, 0.999); got {betas!r}")
     _check(all(0.0 <= b < 1.0 for b in betas), f"{name}: betas must be in [0, 1), got {betas}")
 
 
@@ -146,8 +163,7 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(parameters, lr)
         name = type(self).__name__
-        _check(momentum >= 0, f"{name}: momentum must be >= 0, got {momentum}")
-        _check(weight_decay >= 0, f"{name}: weight_decay must be >= 0, got {weight_decay}")
+        self._check_settings(momentum=momentum, weight_decay=weight_decay, dampening=dampening)
         _check(
             not nesterov or (momentum > 0 and dampening == 0),
             f"{name}: nesterov needs momentum > 0 and dampening 0",
@@ -200,6 +216,8 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
     ) -> None:
         super().__init__(parameters, lr)
+        self._check_settings(lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+                             initial_accumulator_value=initial_accumulator_value)
         self.lr_decay, self.weight_decay = lr_decay, weight_decay
         self.initial_accumulator_value, self.eps = initial_accumulator_value, eps
 
@@ -231,7 +249,7 @@ class RMSprop(Optimizer):
         centered: bool = False,
     ) -> None:
         super().__init__(parameters, lr)
-        _check(0.0 <= alpha <= 1.0, f"RMSprop: alpha must be in [0, 1], got {alpha}")
+        self._check_settings(alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum)
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
         self.momentum, self.centered = momentum, centered
 
@@ -282,6 +300,7 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(parameters, lr)
         _check_betas(type(self).__name__, betas)
+        self._check_settings(eps=eps, weight_decay=weight_decay)
         self.betas, self.eps, self.weight_decay, self.amsgrad = betas, eps, weight_decay, amsgrad
 
     def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
@@ -346,6 +365,7 @@ class Adamax(Optimizer):
     ) -> None:
         super().__init__(parameters, lr)
         _check_betas("Adamax", betas)
+        self._check_settings(eps=eps, weight_decay=weight_decay)
         self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
 
     def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:

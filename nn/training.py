@@ -441,7 +441,10 @@ def fit(
         if said and verbose:
             from rich.console import Console
 
-            Console().print(said, highlight=False)
+            console = Console()
+            if console.is_jupyter:  # colour codes would stay in the notebook's text/plain
+                console = Console(color_system=None)
+            console.print(said, highlight=False)
     return history
 
 
@@ -498,7 +501,9 @@ class _Progress:
         self.progress: Any = None
 
     def __enter__(self) -> _Progress:
-        if self.verbose == 1:
+        if self.verbose == 1 and _in_notebook():  # rich's live bar there needs ipywidgets
+            self.progress = _NotebookBar(self.epochs, self.steps)
+        elif self.verbose == 1:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -562,6 +567,63 @@ class _Progress:
             self.console.print(line, highlight=False)
 
 
+def _in_notebook() -> bool:
+    from rich.console import Console
+
+    return Console().is_jupyter
+
+
+class _NotebookBar:
+    """The epoch's bar in a notebook: one output line, updated in place (IPython's display
+    handles), then replaced by the epoch's summary; no ipywidgets needed. It answers the
+    calls _Progress makes to rich's Progress."""
+
+    WIDTH = 20
+
+    def __init__(self, epochs: int, steps: int) -> None:
+        self.steps, self.done, self.label, self.logs = steps, 0, "", ""
+        self.handle: Any = None
+        self.console = self  # _Progress prints the finished epoch with console.print
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def add_task(self, description: str, total: int, epoch: str, logs: str) -> int:
+        from IPython.display import Pretty, display
+
+        self.done, self.label, self.logs = 0, epoch, logs
+        self.handle = display(Pretty(self._bar()), display_id=True)
+        return 0
+
+    def update(self, task: int, advance: int = 0, logs: str | None = None) -> None:
+        self.done += advance
+        if logs is not None or self.done == self.steps:  # at most every 0.1 s, and the end
+            self.logs = self.logs if logs is None else logs
+            self._show(self._bar())
+
+    def remove_task(self, task: int) -> None:
+        pass
+
+    def print(self, text: str, highlight: bool = False) -> None:
+        from rich.text import Text
+
+        self._show(Text.from_markup(text).plain)
+
+    def _bar(self) -> str:
+        filled = self.WIDTH * self.done // max(self.steps, 1)
+        return (f"Epoch {self.label} [{'=' * filled}{' ' * (self.WIDTH - filled)}] "
+                f"{self.done}/{self.steps}  {self.logs}")
+
+    def _show(self, text: str) -> None:
+        from IPython.display import Pretty
+
+        if self.handle is not None:
+            self.handle.update(Pretty(text))
+
+
 def _short(logs: dict[str, float]) -> str:
     """The metrics in few columns, so an epoch's line fits an 80-column terminal."""
     return "  ".join(
@@ -600,7 +662,10 @@ class Replications:
         for name in self.histories[0].history:
             spread = self.spread(name)
             table.add_row(name, *(f"{spread[k]:.4g}" for k in ("mean", "std", "min", "max")))
-        Console().print(table)
+        console = Console()
+        if console.is_jupyter:  # colour codes would stay in the notebook's text/plain
+            console = Console(color_system=None)
+        console.print(table)
 
 
 def replicate(

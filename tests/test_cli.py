@@ -137,9 +137,11 @@ def test_lessons_are_delegated_with_their_arguments(monkeypatch):
 
     seen = []
     monkeypatch.setattr(lessons_entry, "run_lesson",
-                        lambda entry, out, auto, console: seen.append((entry.number, out, auto)))
+                        lambda entry, out, auto, console, start:
+                        seen.append((entry.number, out, auto, start)))
     assert main(["lessons", "2", "--auto", "--out", "somewhere"]) == 0
-    assert seen == [(2, Path("somewhere"), True)]
+    assert main(["lessons", "2", "--step", "3", "--out", "somewhere"]) == 0
+    assert seen == [(2, Path("somewhere"), True, 1), (2, Path("somewhere"), True, 3)]
 
 
 def test_version(capsys):

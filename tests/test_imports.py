@@ -31,8 +31,9 @@ PACKAGES = {
 }
 OLD_NAMES = {"autograd", "nn", "viz", "lessons"}
 # Optional libraries, imported inside the functions that need them: cairosvg by viz.draw (PNG
-# and PDF without Graphviz), torch by nn.bridge (to_torch / from_torch).
-OPTIONAL = {"cairosvg", "torch"}
+# and PDF without Graphviz), torch by nn.bridge (to_torch / from_torch), IPython by fit's
+# progress bar, only when it runs in a notebook (where IPython is the kernel).
+OPTIONAL = {"cairosvg", "torch", "IPython"}
 
 
 def module_name(path: Path) -> str:

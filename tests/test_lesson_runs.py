@@ -1,4 +1,4 @@
-"""Lessons 7-17 from the command line: `chaingrad lessons N --auto --out DIR` exits 0, every
+"""Lessons 7-19 from the command line: `chaingrad lessons N --auto --out DIR` exits 0, every
 check passes, and every file the lesson tells the student to open is written, readable and
 announced in order. (Lessons 1-6: tests/test_lessons.py; the 80x40 screen rules for every
 lesson: tests/test_lesson_screen.py.)"""
@@ -26,6 +26,9 @@ ANNOUNCED = {
          "15_gradient_through_time.svg"],
     16: ["16_attention_head.svg", "16_heads.png", "16_transformer.svg"],
     17: ["17_autoencoder.png"],
+    18: ["18_schedule.svg", "18_noising.png", "18_reverse.png", "18_field.png"],
+    19: ["19_reinforce_loss.svg", "19_bandit.svg", "19_policy.png", "19_temperature.svg",
+         "19_decoding.svg"],
 }
 LESSON_FOLDER = Path(__file__).resolve().parent.parent / "lessons"
 

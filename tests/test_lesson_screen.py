@@ -6,15 +6,23 @@ For every lesson the runner finds (lessons added later included), run at 80 colu
 - every line of code shown has at most 76 characters (the frame takes 4 columns, and a
   longer line would be printed without it and wrapped mid-expression), and nothing the
   code prints is wider than 80 columns;
-- every check prints a sentence and a number: ``got`` is a number, at most four numbers,
-  or True when the label is the whole sentence, never a dict, a long array or a tuple of
-  booleans.
+- the command's own lines count too: the header panel (and the command line typed above
+  it) share the screen with step 1, and the summary (and the prompt after it) with the
+  last step;
+- every check prints a sentence and a number a student can verify: ``got`` is a number
+  or at most four numbers, never True alone, a dict, a long array or a tuple of
+  booleans; and the check's line fits 80 columns (a wrapped check is hard to read).
 """
 
 import io
 import math
+import os
+import re
+import subprocess
+import sys
 import textwrap
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +34,7 @@ from chaingrad.lessons.runner import Entry, Lesson, _plain, find_lessons, play
 LESSONS = find_lessons()
 WIDTH, HEIGHT, CODE_WIDTH, MOST_NUMBERS = 80, 40, 76, 4
 PAUSE_ROWS = 2  # the blank line and "⏎ Enter: next step" after a step
+COMMAND_ROWS = 1  # the command typed before the lesson, or the prompt after it
 
 
 class ScreenLesson(Lesson):
@@ -33,7 +42,7 @@ class ScreenLesson(Lesson):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.starts, self.sources, self.checked = [], [], []
+        self.starts, self.sources, self.checked, self.check_rows = [], [], [], []
 
     def step(self, title):
         self.starts.append((self.console.file.tell(), title))
@@ -43,9 +52,12 @@ class ScreenLesson(Lesson):
         self.sources.append((self.steps, textwrap.dedent(source).strip("\n")))
         return super().code(source)
 
-    def check(self, label, got, expected, tol=1e-9):
+    def check(self, label, got, expected=None, tol=1e-9, **bounds):
         self.checked.append((self.steps, label, _plain(got)))
-        return super().check(label, got, expected, tol)
+        before = self.console.file.tell()
+        ok = super().check(label, got, expected, tol, **bounds)
+        self.check_rows.append((self.steps, label, _rows(self.console.file.getvalue()[before:])))
+        return ok
 
 
 def _rows(text):
@@ -58,9 +70,11 @@ def _is_number(x):
 
 
 def _says_a_number(got):
-    """True for a number, a few numbers, or True (the label says it all)."""
-    if isinstance(got, bool) or _is_number(got):
-        return got is not False
+    """True for a number or a few numbers (never a bare True: give the count or margin)."""
+    if isinstance(got, bool):
+        return False
+    if _is_number(got):
+        return True
     if isinstance(got, np.ndarray):
         return got.ndim <= 1 and got.size <= MOST_NUMBERS and got.dtype.kind in "iuf"
     if isinstance(got, (list, tuple)):
@@ -85,9 +99,14 @@ def screens(tmp_path_factory):
             module = types.SimpleNamespace(TITLE=entry.title, MINUTES=entry.minutes,
                                            run=run_then_mark)
             console = Console(file=io.StringIO(), width=WIDTH, highlight=False)
-            lesson = ScreenLesson(number, entry.title, tmp_path_factory.mktemp(f"screen{number}"),
-                                  True, console)
-            status = play(Entry(number, entry.module_name, module), lesson)
+            # The command's default folder, as a student sees it: lesson-output/
+            lesson = ScreenLesson(number, entry.title, Path("lesson-output"), True, console)
+            here = os.getcwd()
+            os.chdir(tmp_path_factory.mktemp(f"screen{number}"))
+            try:
+                status = play(Entry(number, entry.module_name, module), lesson)
+            finally:
+                os.chdir(here)
             output = console.file.getvalue()
             assert status == 0 and ends, output[-2000:]
             runs[number] = lesson, output, ends[0]
@@ -96,13 +115,23 @@ def screens(tmp_path_factory):
     return run
 
 
+def step_rows(lesson, output, end):
+    """The rows each step fills on the screen, with what the command prints around it."""
+    bounds = [start for start, _ in lesson.starts] + [end]
+    rows = []
+    for k, (start, title) in enumerate(lesson.starts):
+        first, last = k == 0, k == len(lesson.starts) - 1
+        text = output[0 if first else start:len(output) if last else bounds[k + 1]]
+        extra = (COMMAND_ROWS if first else 0) + (COMMAND_ROWS if last else PAUSE_ROWS)
+        rows.append((title, _rows(text) + extra))
+    return rows
+
+
 @pytest.mark.parametrize("number", sorted(LESSONS))
 def test_every_step_fits_an_80_by_40_terminal(number, screens):
     lesson, output, end = screens(number)
-    bounds = [start for start, _ in lesson.starts] + [end]
     too_long = []
-    for k, (start, title) in enumerate(lesson.starts):
-        rows = _rows(output[start:bounds[k + 1]]) + PAUSE_ROWS
+    for k, (title, rows) in enumerate(step_rows(lesson, output, end)):
         if rows > HEIGHT:
             too_long.append(f"step {k + 1} {title!r}: {rows} rows")
     assert not too_long, (f"lesson {number}: steps longer than {HEIGHT} rows at {WIDTH} "
@@ -127,7 +156,10 @@ def test_checks_print_a_sentence_and_a_number(number, screens):
     raw = [f"step {step} {label!r} got {type(got).__name__} {str(got)[:40]}"
            for step, label, got in lesson.checked if not _says_a_number(got)]
     assert not raw, (f"lesson {number}: checks must show a number (at most "
-                     f"{MOST_NUMBERS}) or True, not: {'; '.join(raw)}")
+                     f"{MOST_NUMBERS}), not: {'; '.join(raw)}")
+    wrapped = [f"step {step} {label[:50]!r}: {rows} rows"
+               for step, label, rows in lesson.check_rows if rows > 1]
+    assert not wrapped, f"lesson {number}: check lines wider than {WIDTH}: {'; '.join(wrapped)}"
 
 
 def test_the_rules_catch_what_they_should(tmp_path):
@@ -136,5 +168,23 @@ def test_the_rules_catch_what_they_should(tmp_path):
     assert not _says_a_number((True, True))
     assert not _says_a_number(np.zeros(100))
     assert not _says_a_number(False)
-    assert _says_a_number(3) and _says_a_number((0.5, 0.4, 0.32)) and _says_a_number(True)
+    assert not _says_a_number(True)  # a number the student can verify, not a bare yes
+    assert _says_a_number(3) and _says_a_number((0.5, 0.4, 0.32))
     assert _rows("x" * 81) == 2 and _rows("a\nb\n\n") == 2
+
+
+def test_the_command_prints_what_the_screen_test_measures(tmp_path, screens):
+    """`chaingrad lessons 1` in an 80-column terminal: the header with step 1, and the
+    last step with the summary, each fit 40 rows, and read as the rows measured above."""
+    result = subprocess.run([sys.executable, "-m", "chaingrad.lessons", "1", "--auto"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env={**os.environ, "COLUMNS": "80", "LINES": "40"})
+    assert result.returncode == 0, result.stdout[-2000:]
+    printed = result.stdout
+    starts = [m.start() for m in re.finditer(r"^Step \d+ · ", printed, flags=re.MULTILINE)]
+    first = _rows(printed[:starts[1]]) + COMMAND_ROWS + PAUSE_ROWS
+    last = _rows(printed[starts[-1] - 1:]) + COMMAND_ROWS  # with the blank line above
+    assert first <= HEIGHT and last <= HEIGHT, (first, last)
+    lesson, output, end = screens(1)
+    measured = step_rows(lesson, output, end)
+    assert (first, last) == (measured[0][1], measured[-1][1])

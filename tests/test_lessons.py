@@ -1,6 +1,7 @@
 """The lessons: each runs straight through, passes its checks and writes what it announces."""
 
 import io
+import os
 import subprocess
 import sys
 import types
@@ -12,7 +13,7 @@ from rich.console import Console
 
 from chaingrad.autograd import Value
 from chaingrad.lessons.__main__ import main
-from chaingrad.lessons.runner import Entry, Lesson, find_lessons, lesson_table, play
+from chaingrad.lessons.runner import Entry, Lesson, count_steps, find_lessons, lesson_table, play
 
 LESSONS = find_lessons()
 
@@ -216,3 +217,78 @@ def test_the_runner_docstring_example_is_a_working_lesson(tmp_path):
     lesson = _lesson(tmp_path)
     assert play(entry, lesson) == 0
     assert lesson.passed == ["f = (-2 + 5)(-4)"] and lesson.files == [tmp_path / "01_graph.svg"]
+
+
+def _three_steps(lesson):
+    lesson.step("one")
+    lesson.code("a = 20")
+    lesson.check("a is twenty", lesson.namespace["a"], 20)
+    lesson.step("two")
+    lesson.code("b = a + 1")
+    lesson.step("three")
+    lesson.code("print('b is', b)")
+
+
+def test_starting_at_step_two_runs_step_one_unseen_and_pauses_only_after_step_two(
+        tmp_path, monkeypatch):
+    pauses = []
+    monkeypatch.setattr("builtins.input", lambda *_: pauses.append(1) or "")
+    lesson = Lesson(99, "test", tmp_path, False,
+                    Console(file=io.StringIO(), width=100, highlight=False), start=2)
+    assert play(_fake(_three_steps), lesson) == 0
+    output = lesson.console.file.getvalue()
+    assert "Step 1 · one" not in output and "a is twenty" not in output
+    assert "Step 2 · two" in output and "Step 3 · three" in output and "b is 21" in output
+    assert "Steps 1-1 ran without being shown" in output
+    assert pauses == [1]  # between steps 2 and 3 only
+    assert lesson.passed == ["a is twenty"]  # the unseen step's check still counts
+
+
+def test_a_start_beyond_the_last_step_says_so(tmp_path):
+    lesson = Lesson(99, "test", tmp_path, True,
+                    Console(file=io.StringIO(), width=100, highlight=False), start=7)
+    assert play(_fake(_three_steps), lesson) == 2
+    assert "has 3 steps: there is no step 7" in lesson.console.file.getvalue()
+
+
+@pytest.mark.parametrize("step", ["0", "99", "-1"])
+def test_step_out_of_range_on_the_command_line_is_one_sentence(step, tmp_path, capsys):
+    steps = count_steps(LESSONS[1])
+    assert main(["1", "--step", step, "--out", str(tmp_path)]) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"--step {step}: lesson 1 has steps 1 to {steps}." in out
+    assert not any(tmp_path.iterdir())  # nothing ran
+
+
+@pytest.mark.parametrize("command", [["chaingrad.lessons"], ["chaingrad", "lessons"]],
+                         ids=["python -m chaingrad.lessons", "chaingrad lessons"])
+def test_step_k_resumes_at_step_k_from_both_commands(command, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", *command, "1", "--step", "3", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Step 3 ·" in result.stdout and "Step 2 ·" not in result.stdout
+    assert "Step 1 ·" not in result.stdout and "Lesson 1:" in result.stdout
+
+
+@pytest.mark.parametrize("answer", ["q", ""])
+def test_at_end_runs_when_the_lesson_ends_or_is_quit(tmp_path, monkeypatch, answer):
+    stopped = []
+
+    def run(lesson):
+        lesson.step("one")
+        lesson.at_end(lambda: stopped.append("server"))
+        lesson.step("two")
+
+    monkeypatch.setattr("builtins.input", lambda *_: answer)
+    lesson = _lesson(tmp_path, auto=False)
+    assert play(_fake(run), lesson) == 0
+    assert stopped == ["server"]
+
+
+def test_a_notebook_leaves_out_at_end(tmp_path):
+    from chaingrad.lessons.notebook import notebook_cells
+
+    cells = notebook_cells(LESSONS[13])
+    code = "\n".join(text for kind, text in cells if kind == "code")
+    assert "at_end" not in code and "playground = serve(" in code

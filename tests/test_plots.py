@@ -213,6 +213,24 @@ def test_history_marks_the_epoch_of_the_lowest_validation_loss():
     assert "lowest validation loss (epoch 2)" in labels
 
 
+def test_test_data_is_labelled_test_and_marks_no_epoch():
+    """Lesson 9's rule: a test set chooses nothing, so no "lowest validation loss" on it."""
+    figure = plot_history({"loss": [3.0, 2.0, 1.0, 0.5], "val_loss": [3, 1, 2, 4]},
+                          held_out="test")
+    labels = _legend(figure)
+    assert labels == ["training", "test"]
+    assert not any("validation" in text for text in labels)
+
+
+def test_one_panel_title_is_the_panel_title_centred_over_it():
+    figure = plot_history({"loss": [3.0, 2.0, 1.0], "val_loss": [3, 2, 2.5]}, title="a run")
+    assert figure.axes[0].get_title() == "a run"
+    assert figure._suptitle is None  # no second, off-centre title above the panel
+    several = plot_history({"loss": [3.0, 2.0], "accuracy": [0.5, 0.9]}, title="a run")
+    assert several._suptitle.get_text() == "a run"
+    assert [ax.get_title() for ax in several.axes] == ["loss", "accuracy"]
+
+
 def test_log_loss_axis_has_a_tick_at_every_power_of_ten():
     figure = plot_history({"loss": list(np.geomspace(1.0, 1e-14, 50))}, log=True)
     ticks = [t for t in figure.axes[0].get_yticks() if 1e-14 <= t <= 1.0]
@@ -269,3 +287,32 @@ def test_side_by_side_panels_leave_room_for_the_right_ticks():
     renderer = canvas.get_renderer()
     ticks_right = right.yaxis.get_tightbbox(renderer)
     assert ticks_right.x0 > left.get_window_extent().x1  # the labels clear the left panel
+
+
+def _data_per_pixel(figure):
+    """(units of w₁ per pixel) / (units of w₂ per pixel) of the figure's first axes."""
+    figure.draw_without_rendering()
+    ax = figure.axes[0]
+    box = ax.get_window_extent()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return ((x1 - x0) / box.width) / ((y1 - y0) / box.height)
+
+
+@pytest.mark.parametrize("ranges", [dict(xrange=(-4.5, 1.5), yrange=(-1, 1.2)), {},
+                                    dict(xrange=(-1, 1), yrange=(-5, 5))])
+def test_optimizer_paths_are_drawn_to_scale(ranges):
+    """A loss surface over two weights: one unit is as long on both axes."""
+    walk = np.array([[-4.0, 1.0], [-3.6, -0.8], [-3.3, 0.6], [0.0, 0.0]])
+    figure = plot_optimizer_paths(_bowl, {"GD": walk}, **ranges)
+    assert _data_per_pixel(figure) == pytest.approx(1.0, rel=0.01)
+
+
+def test_plot_function_names_its_variable_and_both_curves():
+    """Lesson 7 draws losses of r and p: the axes say r or p, not x and f(x)."""
+    figure = plot_function(lambda q: -q.log(), lambda q: -1 / q, xrange=(0.02, 1.0),
+                           variable="p", function="L", label="L = −log p",
+                           derivative_label="L′ = −1/p")
+    left, right = figure.axes[:2]
+    assert (left.get_title(), right.get_title()) == ("L(p)", "L′(p)")
+    assert left.get_xlabel() == right.get_xlabel() == "p"
+    assert _legend(figure, 0) == ["L = −log p"] and _legend(figure, 1) == ["L′ = −1/p"]

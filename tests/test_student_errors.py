@@ -105,7 +105,8 @@ def test_lessons_accepts_a_leading_zero(tmp_path, monkeypatch):
     from chaingrad.lessons import __main__ as entry_point
 
     monkeypatch.setattr(entry_point, "run_lesson",
-                        lambda entry, out, auto, console: entries.setdefault("n", entry.number))
+                        lambda entry, out, auto, console, start:
+                        entries.setdefault("n", entry.number))
     assert lessons_main(["01", "--out", str(tmp_path)]) == 1
     assert entries["n"] == 1
 

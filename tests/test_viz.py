@@ -385,7 +385,7 @@ def test_draw_collapses_above_the_threshold(engine, tmp_path):
     total = len(traversal(loss))
     text = svg_text(draw(loss, tmp_path / "big.svg", engine=engine,
                          collapse_threshold=50).read_bytes())
-    assert f"{total} nodes collapsed" in text
+    assert f"{total} nodes drawn as" in text
     assert "L1.N2" in text and "nodes hidden" in text
 
 
@@ -395,7 +395,7 @@ def test_unnamed_chain_collapses_into_depth_bands():
         node = (node * 0.5).tanh()
     small = collapse(to_networkx(node), threshold=100)
     assert small.number_of_nodes() <= 100
-    assert any(d["name"].startswith("depth") for _, d in small.nodes(data=True))
+    assert any(d["name"].endswith("steps before the output") for _, d in small.nodes(data=True))
 
 
 def test_grouping_function_can_be_replaced(tmp_path):

@@ -152,6 +152,10 @@ class Stepper:
     def __str__(self) -> str:
         return self.page
 
+    def __repr__(self) -> str:  # what a plain REPL echoes (Jupyter shows the page)
+        return (f"<Stepper: an HTML page of {len(self.page):,} characters; "
+                ".save('steps.html') writes it, or run this in Jupyter to see it>")
+
 
 def animate(root: Any, path: str | os.PathLike | None = None, *,
             edge_labels: bool | None = None, title: str | None = None) -> Path | Stepper:

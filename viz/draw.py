@@ -114,8 +114,9 @@ def _notes(full, graph, show_grad: bool, has_edge_texts: bool, check: bool) -> l
                      f"the output are read, the other {full.graph['earlier']:,} are one box "
                      "(draw an intermediate node to see further back)")
     if graph.graph.get("collapsed"):
-        notes.append(f"{full.number_of_nodes()} nodes collapsed into "
-                     f"{graph.number_of_nodes()} boxes (by name prefix, then by depth)")
+        groups = sum(1 for _, kind in graph.nodes(data="kind") if kind == "group")
+        notes.append(f"{full.number_of_nodes()} nodes drawn as {groups} boxes "
+                     f"and {graph.number_of_nodes() - groups} single nodes")
     if isinstance(check, Mapping):
         notes.append("check: gradients compared with the expected ones; red = mismatch")
     elif check:
@@ -140,6 +141,10 @@ class Drawing:
 
     def __str__(self) -> str:
         return self.svg
+
+    def __repr__(self) -> str:  # what a plain REPL echoes (Jupyter shows the picture)
+        return (f"<Drawing: an SVG of {len(self.svg):,} characters; .save('graph.svg') "
+                "writes it, or run this in Jupyter to see it>")
 
 
 def dot_available() -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 KINDS = ("input", "parameter", "constant", "intermediate", "output")
 MAX_BOXES = 120  # a collapsed picture has at most this many boxes
 DEPTH_BANDS = 12  # nodes no name places are summarised in about this many bands
+ALONE = 12  # up to this many nodes that no name places are drawn as themselves, not boxed
 LEAF_TITLES = {"input": "inputs", "constant": "constants", "parameter": "parameters"}
 # Every view reads at most this many nodes, those nearest the output; the others are
 # summarised in one box, so a million-node graph still gets an answer in seconds.
@@ -87,21 +88,26 @@ def traversal(root: Any, keep: dict[int, Any] | None = None) -> list:
     those nodes (by id) are visited.
     """
     order = []
-    done: set[int] = set()
-    stack = [(root, 0)]
+    done: set[int] = {id(root)}
+    # Each entry keeps its node's parent list (filtered once) and how far it got, so a
+    # node of 50,000 parents is read once, not once per parent.
+    stack = [(root, _kept_parents(root, keep), 0)]
     while stack:
-        node, next_parent = stack.pop()
-        parents = node.parents if keep is None else [p for p in node.parents if id(p) in keep]
+        node, parents, next_parent = stack.pop()
         while next_parent < len(parents) and id(parents[next_parent]) in done:
             next_parent += 1
         if next_parent < len(parents):
-            stack.append((node, next_parent + 1))
+            stack.append((node, parents, next_parent + 1))
             parent = parents[next_parent]
             done.add(id(parent))  # claimed now so a second path does not push it again
-            stack.append((parent, 0))
+            stack.append((parent, _kept_parents(parent, keep), 0))
         else:
             order.append(node)
     return order
+
+
+def _kept_parents(node: Any, keep: dict[int, Any] | None) -> Any:
+    return node.parents if keep is None else [p for p in node.parents if id(p) in keep]
 
 
 MAX_NAME = 40  # characters of a name shown in any view
@@ -207,8 +213,8 @@ def _kind(node: Any, is_root: bool, weights: set[int] | None) -> str:
         return "intermediate"
     if weights is not None and id(node) in weights:
         return "parameter"
-    if node.name is None:
-        return "constant" if node.scalar else "input"
+    if node.name is None:  # a number or array the program wrote in: grey in every graph
+        return "constant"
     if node.scalar:
         # nn.scalar names its weights "L1.N3.w0": a dotted module path marks a parameter.
         return "parameter" if weights is None and "." in str(node.name) else "input"
@@ -250,33 +256,69 @@ def assign_groups(
     graph: nx.MultiDiGraph, named: dict[str, str | None] | None = None,
     group_of: Callable[[str | None], str | None] = prefix_group,
 ) -> dict[str, str | None]:
-    """Give every node a group: from its name, else the most common among its neighbours.
+    """Give every node a group (a module, a neuron), or None when none fits.
 
-    Going forward, an unnamed intermediate (a neuron's weighted sum, its activation) joins
-    the group most of its parents belong to, i.e. the neuron whose weights it reads. Then,
-    going backward, a node still without a group (an unnamed constant, an input) joins its
-    users'. ``named`` gives the groups that names say (default: ``group_of(name)``).
+    A node whose name says its group (a parameter, a module's named output) is in it. An
+    unnamed node computed before a named output belongs to the module of the first named
+    output it feeds: the normalization that reads block 1's output is the final norm's
+    first step, not block 1's last (a node that only combines the named outputs of
+    several modules, such as token + position embeddings, joins none). Any other
+    unnamed computed node (models that name only their weights) belongs to the module
+    whose weights it reads, else to the latest module among its unnamed inputs: a
+    neuron's weighted sum and its tanh join the neuron. A
+    named node passes no group on this way: what is computed from a network's output
+    ``y`` (a loss) is part of none of its modules. Last, a leaf still without a group (an
+    input, a constant) joins its users' group when more than half of them are in one.
+    ``named`` gives the groups that names say (default: ``group_of(name)``).
+
+    Every group is entered only from earlier ones, so the boxes of a feed-forward model
+    never have an edge from a later box back to an earlier one.
     """
     forward = sorted(graph, key=lambda n: graph.nodes[n]["order"])
     if named is None:
         named = {n: group_of(graph.nodes[n]["given_name"]) for n in forward}
     groups = dict(named)
-    for node_id in forward:
-        if groups[node_id] is None:
-            # A parent given a plain name ("y", a network's output) passes no group on: what
-            # is computed from it (a loss) belongs to no neuron.
-            voters = [p for p in graph.pred[node_id] if not _plain_name(graph, p)]
-            groups[node_id] = _vote(groups, voters, majority=False)
+    computed = {n for n in forward if graph.pred[n]}
+    # The first named output each node feeds (forward order), found walking backward.
+    feeds: dict[str, str | None] = {}
     for node_id in reversed(forward):
-        if groups[node_id] is None:
+        targets = [c if named[c] is not None and c in computed else feeds[c]
+                   for c in graph.succ[node_id]]
+        targets = [t for t in targets if t is not None]
+        feeds[node_id] = min(targets, key=lambda t: graph.nodes[t]["order"], default=None)
+        if groups[node_id] is None and node_id in computed and feeds[node_id] is not None:
+            if not _joins_outputs(graph, named, node_id, named[feeds[node_id]]):
+                groups[node_id] = named[feeds[node_id]]
+    # Nodes that feed no named output: the weights they read, else their latest input's.
+    since: dict[str, int] = {}  # where a node's group entered the computation
+    for node_id in forward:
+        if groups[node_id] is not None or node_id not in computed:
+            since[node_id] = graph.nodes[node_id]["order"]
+            continue
+        here = graph.nodes[node_id]["order"]
+        candidates = []
+        for parent in graph.pred[node_id]:
+            if parent not in computed and named[parent] is not None:
+                candidates.append((here, named[parent]))
+            elif graph.nodes[parent]["given_name"] is None and groups[parent] is not None:
+                candidates.append((since[parent], groups[parent]))
+        if candidates:
+            since[node_id], groups[node_id] = min(candidates, key=lambda c: (-c[0], c[1]))
+        else:
+            since[node_id] = here
+    for node_id in reversed(forward):
+        if groups[node_id] is None and node_id not in computed:
             groups[node_id] = _vote(groups, graph.succ[node_id], majority=True)
     return groups
 
 
-def _plain_name(graph: nx.MultiDiGraph, node_id: str) -> bool:
-    """Named by the user without a dotted path, and computed (not a leaf)."""
-    name = graph.nodes[node_id]["given_name"]
-    return bool(name) and "." not in name and bool(graph.pred[node_id])
+def _joins_outputs(graph: nx.MultiDiGraph, named: dict[str, str | None], node_id: str,
+                   feeds: str) -> bool:
+    """Whether a node only combines named results of two or more other groups (token
+    embedding + position embedding): the model's own glue, part of neither module nor
+    of the one it feeds."""
+    parents = {named[p] for p in graph.pred[node_id]}
+    return None not in parents and len(parents) > 1 and feeds not in parents
 
 
 def _vote(groups: dict[str, str | None], neighbours: Iterable[str], majority: bool):
@@ -314,9 +356,10 @@ def collapse(graph: nx.MultiDiGraph, threshold: int = 500,
     band_size = max(1, -(-(max(depth.values()) + 1) // bands))
     while True:
         groups = assign_groups(graph, named)
+        alone = sum(groups[n] is None for n in graph if n not in (root, EARLIER)) <= ALONE
         keys = {}
         for node_id in graph:
-            if node_id in (root, EARLIER):
+            if node_id in (root, EARLIER) or (alone and groups[node_id] is None):
                 keys[node_id] = node_id
             elif groups[node_id] is not None:
                 keys[node_id] = "group:" + groups[node_id]
@@ -349,10 +392,7 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
     members: dict[str, list[str]] = {}
     for node_id in sorted(graph, key=lambda n: graph.nodes[n]["order"]):
         members.setdefault(keys[node_id], []).append(node_id)
-    # A box's place in forward order: deeper boxes (further from the output) come first.
-    mean_depth = {key: sum(depth[n] for n in ids) / len(ids) for key, ids in members.items()}
-    box_rank = {key: rank for rank, key in enumerate(sorted(
-        members, key=lambda k: (-mean_depth[k], graph.nodes[members[k][0]]["order"])))}
+    box_rank = _box_order(graph, keys, members, depth)
     small = nx.MultiDiGraph(**graph.graph, collapsed=True, hidden=graph.number_of_nodes())
     box_ids = {}
     for number, (key, ids) in enumerate(sorted(members.items(), key=lambda kv: _first(graph, kv))):
@@ -370,7 +410,8 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
         else:
             band = int(key.split(":")[1])
             low, high = band * band_size, (band + 1) * band_size - 1
-            title = f"depth {low}" if low == high else f"depth {low}-{high}"
+            steps = f"{low}" if low == high else f"{low}-{high}"
+            title = f"{steps} steps before the output"
         exits = [n for n in ids if any(keys[c] != key for c in graph.succ[n])]
         output = graph.nodes[exits[0]] if len(exits) == 1 else None
         small.add_node(
@@ -386,6 +427,26 @@ def _quotient(graph: nx.MultiDiGraph, keys: dict[str, str], band_size: int,
             small.nodes[item[0][0]]["order"], small.nodes[item[0][1]]["order"])):
         small.add_edge(a, b, key=0, index=0, count=count)
     return small
+
+
+def _box_order(graph: nx.MultiDiGraph, keys: dict[str, str], members: dict[str, list[str]],
+               depth: dict[str, int]) -> dict[str, int]:
+    """Each box's place in forward order: every edge between boxes runs to a later box.
+
+    Boxes are sorted topologically, ties by their first node in forward order. Groups
+    named by hand could still form a cycle: then deeper boxes (further from the output)
+    come first.
+    """
+    first = {key: graph.nodes[ids[0]]["order"] for key, ids in members.items()}
+    between = nx.DiGraph()
+    between.add_nodes_from(members)
+    between.add_edges_from((keys[a], keys[b]) for a, b in graph.edges() if keys[a] != keys[b])
+    try:
+        ranked = list(nx.lexicographical_topological_sort(between, key=first.__getitem__))
+    except nx.NetworkXUnfeasible:
+        mean_depth = {key: sum(depth[n] for n in ids) / len(ids) for key, ids in members.items()}
+        ranked = sorted(members, key=lambda k: (-mean_depth[k], first[k]))
+    return {key: rank for rank, key in enumerate(ranked)}
 
 
 ATTENTION_FITS = 10  # attention weights up to 10 x 10 are drawn as a matrix inside their box

@@ -89,7 +89,7 @@ def _as_array(result: Any) -> np.ndarray:
 
 def plot_history(
     history: Any, path: str | os.PathLike | None = None, title: str | None = None,
-    log: bool = False,
+    log: bool = False, held_out: str = "validation",
 ) -> Path | Figure:
     """Learning curves: loss and val_loss in one panel, then one panel per metric.
 
@@ -97,6 +97,9 @@ def plot_history(
     as ``{"loss": [...], "val_loss": [...], "accuracy": [...], "val_accuracy": [...]}``.
     ``log=True`` draws the loss on a logarithmic axis. With a validation loss, a dotted
     line marks the epoch where it was lowest (the one early stopping would keep).
+    ``held_out="test"`` says the ``val_`` curves are test data: they are labelled "test"
+    and nothing is marked on them (a test set chooses nothing). With one panel the title
+    is the panel's own; with several it stands above them all.
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     if not isinstance(curves, Mapping) or not curves:
@@ -108,19 +111,20 @@ def plot_history(
     fig, axes = _figure(len(panels), width=4.6, height=3.4)
     for ax, name in zip(axes[0], panels):
         drawn = 0
-        for key, label, style in ((name, "training", "-"), ("val_" + name, "validation", "--")):
+        for key, label, style in ((name, "training", "-"), ("val_" + name, held_out, "--")):
             if key in curves:
                 values = _as_array(list(curves[key]))
                 ax.plot(np.arange(1, len(values) + 1), values, style, label=label, linewidth=1.8)
                 drawn += 1
-        if name == "loss" and "val_loss" in curves and len(curves["val_loss"]) > 1:
+        if (name == "loss" and held_out == "validation" and "val_loss" in curves
+                and len(curves["val_loss"]) > 1):
             best = int(np.argmin(_as_array(list(curves["val_loss"])))) + 1
             ax.axvline(best, color="#555555", linestyle=":", linewidth=1.2,
                        label=f"lowest validation loss (epoch {best})")
             drawn += 1
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(name)
+        ax.set_title(title if title and len(panels) == 1 else name)
         if log and name == "loss":
             ax.set_yscale("log")
             # a tick and a grid line at every power of ten, however many decades there are
@@ -129,7 +133,7 @@ def plot_history(
         ax.grid(alpha=0.3)
         if drawn > 1:
             ax.legend(loc="best")  # where it hides the fewest points
-    if title:
+    if title and len(panels) > 1:
         fig.suptitle(title)
     return _save(fig, path)
 
@@ -280,30 +284,38 @@ def plot_function(
     extra: Mapping[str, Callable] | None = None,
     points: int = 401,
     derivative_label: str | None = None,
+    variable: str = "x",
+    function: str = "f",
+    label: str | None = None,
 ) -> Path | Figure:
     """An activation f and its derivative f' side by side on ``xrange``.
 
     ``fn`` and ``derivative`` may work on numpy arrays, Tensors or Values. With
     ``derivative=None`` the engine computes f' itself. ``extra`` adds labelled dashed
     curves to the derivative panel (for example a textbook's formula, to compare);
-    ``derivative_label`` names the solid f' curve in the legend.
+    ``derivative_label`` names the solid f' curve in the legend and ``label`` the f
+    curve. ``variable`` and ``function`` name the axes and panels: ``variable="p",
+    function="L"`` gives L(p) and L′(p) over p.
     """
     xs = np.linspace(xrange[0], xrange[1], points)
     ys = _evaluate(fn, xs)
+    called, slope_called = f"{function}({variable})", f"{function}′({variable})"
     if derivative is None:
-        slopes, slope_label = _autograd_derivative(fn, xs), "f′(x) (autograd)"
+        slopes, slope_label = _autograd_derivative(fn, xs), f"{slope_called} (autograd)"
     else:
-        slopes, slope_label = _evaluate(derivative, xs), "f′(x)"
+        slopes, slope_label = _evaluate(derivative, xs), slope_called
     slope_label = derivative_label or slope_label
     fig, axes = _figure(2, width=4.2, height=3.2)
     left, right = axes[0]
-    left.plot(xs, ys, color=BLUE, linewidth=2)
-    left.set_title("f(x)")
+    left.plot(xs, ys, color=BLUE, linewidth=2, label=label)
+    left.set_title(called)
+    if label:
+        left.legend(loc="best", fontsize=8)
     # Under compared curves f' is a wide pale band, so a dashed curve on top of it
     # (a formula that agrees) leaves both visible.
     band = {"linewidth": 5, "alpha": 0.5} if extra else {"linewidth": 2}
     right.plot(xs, slopes, color=ORANGE, label=slope_label, **band)
-    right.set_title("f′(x)")
+    right.set_title(slope_called)
     for label, curve in (extra or {}).items():
         right.plot(xs, _evaluate(curve, xs), "--", color="#c0392b", linewidth=1.5, label=label)
     if extra:  # compared curves cross near the peak: the legend goes under the panel
@@ -314,7 +326,7 @@ def plot_function(
         ax.axhline(0, color="#888888", linewidth=0.6)
         ax.axvline(0, color="#888888", linewidth=0.6)
         ax.grid(alpha=0.3)
-        ax.set_xlabel("x")
+        ax.set_xlabel(variable)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
@@ -340,7 +352,8 @@ def plot_optimizer_paths(
     returns the loss; ``paths`` maps a name to an array of points, shape (steps, 2).
     The ranges default to the paths' extent plus a margin. ``minimum`` marks the lowest
     point. Each path ends in a star; earlier paths are drawn wider, so a path that
-    follows another closely still shows.
+    follows another closely still shows. Both axes have the same scale, so gradient
+    steps cross the contours at right angles as they do on the surface.
     """
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
@@ -391,6 +404,7 @@ def plot_optimizer_paths(
                   fontsize=8)
     ax.set_xlim(*xrange)
     ax.set_ylim(*yrange)
+    ax.set_aspect("equal", adjustable="box")  # to scale: a round bowl looks round
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
     if title:

@@ -33,16 +33,32 @@ class _ShownOnce:
 
     def _ipython_display_(self) -> None:
         if not self.printed_in_jupyter:
-            Console().print(self)
+            _print(self, Console())
         self.printed_in_jupyter = False  # displayed on a later request
+
+
+def _print(renderable: Any, console: Console) -> bool:
+    """Print ``renderable``; True when that displayed it in Jupyter. There rich shows HTML
+    (in colour) beside a plain text, which would keep terminal colour codes unless the
+    console has no colour system."""
+    if console.is_jupyter and console.color_system is not None:
+        console = Console(color_system=None, width=console.width)
+    console.print(renderable)
+    return console.is_jupyter
 
 
 class GraphTree(_ShownOnce, Tree):
     """What ``show`` returns: a rich Tree."""
 
+    def __repr__(self) -> str:  # a plain REPL echoes the result after it was printed
+        return "(the graph, printed above)"
+
 
 class ChainRuleTable(_ShownOnce, Table):
     """What ``explain`` returns: a rich Table."""
+
+    def __repr__(self) -> str:
+        return f"(the chain rule, {self.row_count} rows, printed above)"
 
 
 def _value(data: Any, scalar: bool) -> str:
@@ -118,9 +134,7 @@ def show(root: Any, console: Console | None = None) -> Tree:
     """
     require_node(root, "show")
     tree = show_tree(root)
-    console = console or Console()
-    console.print(tree)
-    tree.printed_in_jupyter = console.is_jupyter
+    tree.printed_in_jupyter = _print(tree, console or Console())
     return tree
 
 
@@ -134,6 +148,9 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
     """
     from ..autograd import backward_steps
 
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)
+                                 or max_rows < 1):
+        raise ValueError(f"explain: max_rows must be a whole number >= 1, got {max_rows!r}")
     if is_micrograd_like(root):  # read once, so the steps and the graph share the views
         root = micrograd_view(root)[0]
     walk = (loose_backward_steps(root) if isinstance(root, LooseNode)
@@ -149,15 +166,18 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
         raise ValueError(f"explain: the output has shape {tuple(root.data.shape)}; the chain "
                          "rule starts from a single number (a loss): reduce it first, e.g. "
                          ".sum() or .mean()")
-    steps = 0
-    for steps, (node, grad, received_here) in enumerate(walk, 1):
-        if max_rows is not None and len(rows) >= max_rows:
-            left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
-            rows.append(("…", "", f"{left:,} more steps not shown; "
-                                  "explain(root, max_rows=...) shows more"))
+    steps, stopped = 0, False
+    limit = max_rows if max_rows is not None else float("inf")
+    for node, grad, received_here in walk:
+        steps += 1
+        if len(rows) >= limit:
+            stopped = True
             break
         node_name = names.get(id(node), "…")
         for parent, local, sent in received_here:
+            if len(rows) >= limit:  # a node of many parents stops here too
+                stopped = True
+                break
             if sent is None:
                 continue  # an op of a micrograd-like graph that viz has no rule for
             parent_id = ids.get(id(parent), "earlier")
@@ -182,6 +202,11 @@ def chain_rule_rows(root: Any, max_rows: int | None = None) -> list[tuple[str, s
                     total = sum(parts)
                     terms = " + ".join(f"({number(p)})" for p in parts)
                     rows.append((parent_name, "total", f"{d_parent} = {terms} = {number(total)}"))
+    if stopped:
+        rows = rows[:max_rows]
+        left = count_nodes(root)[0] - steps + 1  # at most: constants are not visited
+        rows.append(("…", "", f"about {left:,} more steps not shown; "
+                              "explain(root, max_rows=...) shows more"))
     return rows
 
 
@@ -203,7 +228,5 @@ def explain(root: Any, console: Console | None = None, max_rows: int = MAX_ROWS)
     for name, source, text in chain_rule_rows(root, max_rows):
         table.add_row(_escape(name), _escape(source),
                       f"[red]{_escape(text)}[/red]" if source == "total" else _escape(text))
-    console = console or Console()
-    console.print(table)
-    table.printed_in_jupyter = console.is_jupyter
+    table.printed_in_jupyter = _print(table, console or Console())
     return table

@@ -46,7 +46,8 @@ from .session import (  # noqa: F401 (the prefixes and stop_all: for the command
     stop_all,
 )
 
-BUILTIN = ("assignment1", "assignment2", "assignment3", "assignment4", "assignment5")
+BUILTIN = ("assignment1", "assignment2", "assignment3", "assignment4", "assignment5",
+           "assignment6")
 DEFAULT_TIMEOUT = 3.0  # CPU seconds per exercise (times the exercise's cost)
 LOAD_SECONDS = 5.0  # CPU seconds for a file's top-level code (or --timeout if larger)
 ASSIGNMENT_LINE = re.compile(r"""^ASSIGNMENT\s*=\s*['"]?(\w+)""", re.MULTILINE)
