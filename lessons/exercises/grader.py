@@ -445,7 +445,7 @@ def _draw(graph: Any, pictures: Path, stem: str, exercise: Exercise,
     The picture is written to a fresh temporary name and renamed into place: a symlink
     planted at the picture's name is replaced, never followed."""
     try:
-        from chaingrad import viz
+        from ... import viz
 
         pictures.mkdir(parents=True, exist_ok=True)
         target = pictures / f"{stem}_{exercise.label().replace(' ', '_')}.svg"
