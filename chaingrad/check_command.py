@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -93,7 +94,7 @@ def run(arguments: argparse.Namespace) -> int:
             _write_gradescope(arguments.gradescope, [], 0.0, f"Nothing was graded: {error}.")
         return _fail(str(error))
     for name in skipped:
-        print(f"chaingrad check: not graded (not a .py or .ipynb file): {name}",
+        print(f"chaingrad check: not graded (not a .py or .ipynb file): {_visible(name)}",
               file=sys.stderr)
     try:
         assignment = _class_assignment(arguments.assignment, submissions, assignments)
@@ -343,31 +344,43 @@ def _console():
 
 MARKS = {"pass": "[green]✓ pass [/green]", "fail": "[red]✗ fail [/red]",
          "error": "[magenta]! error[/magenta]"}
+# What a student's file name, message or printout may hold that a terminal would obey (an
+# escape sequence, a line break that forges a line, a direction override): shown escaped.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(text: str) -> str:
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def _plain(text: str) -> str:
+    """A student-shaped text for the terminal: no markup, no control character."""
+    from rich.markup import escape
+
+    return escape(_visible(text))
 
 
 def _details(graded) -> None:
-    from rich.markup import escape
-
     console = _console()
     for g in graded:
-        console.print(f"[bold]{escape(g.file)}[/bold]")
+        console.print(f"[bold]{_plain(g.file)}[/bold]")
         for note in g.notes:
-            console.print(escape(textwrap.fill(note, max(40, console.width - 1),
+            console.print(_plain(textwrap.fill(_visible(note), max(40, console.width - 1),
                                                initial_indent="  ", subsequent_indent="  ")))
         for r in g.results:
             points = f"{r.points:g}/{r.max_points:g}"
-            console.print(f"  {MARKS.get(r.result, escape(r.result))} "
-                          f"{escape(r.exercise):<24} {points:>5}")
+            console.print(f"  {MARKS.get(r.result, _plain(r.result))} "
+                          f"{_plain(r.exercise):<24} {points:>5}")
             if r.message:
-                wrapped = textwrap.fill(r.message, max(40, console.width - 1),
+                wrapped = textwrap.fill(_visible(r.message), max(40, console.width - 1),
                                         initial_indent=" " * 6, subsequent_indent=" " * 6)
-                console.print(escape(wrapped))
+                console.print("\n".join(_plain(line) for line in wrapped.split("\n")))
             if r.picture:
-                console.print(f"      [dim]picture:[/dim] {escape(r.picture)}")
+                console.print(f"      [dim]picture:[/dim] {_plain(r.picture)}")
             if r.output.strip() and r.result != "pass":
                 console.print("      [dim]your code printed:[/dim]")
                 for line in r.output.strip().splitlines()[:10]:
-                    console.print(f"        {escape(line)}")
+                    console.print(f"        {_plain(line)}")
         counts = g.counts()
         errors = f"{counts['error']} error{'s' if counts['error'] != 1 else ''}"
         console.print(f"[bold]{g.points:g} of {g.max_points:g} points[/bold]: "
@@ -375,7 +388,6 @@ def _details(graded) -> None:
 
 
 def _summary(graded) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     from .lessons.exercises.reports import by_student
@@ -387,7 +399,7 @@ def _summary(graded) -> None:
         table.add_column(column, justify=justify)
     for s in students:
         counts = s.counts()
-        table.add_row(escape(s.student), str(len(s.files)), f"{s.points:g}/{s.max_points:g}",
+        table.add_row(_plain(s.student), str(len(s.files)), f"{s.points:g}/{s.max_points:g}",
                       str(counts["pass"]), str(counts["fail"]), str(counts["error"]))
     console = _console()
     console.print(table)

@@ -36,6 +36,14 @@ def points(results: dict) -> float:
     return sum(r.points for r in results.values())
 
 
+def unrefused(key: str, text: str) -> float:
+    """The points of the exercises whose rules ``text`` keeps: a file that imports os (to
+    crash, to flood stderr) may not answer an exercise that forbids chaingrad's own names."""
+    from chaingrad.lessons.exercises.grader import refusal
+
+    return sum(e.points for e in ASSIGNMENTS[key].exercises if refusal(text, e) is None)
+
+
 def replace(text: str, old: str, new: str) -> str:
     assert old in text, old
     return text.replace(old, new)
@@ -197,7 +205,7 @@ def test_a_crash_in_the_first_exercise_costs_only_that_exercise(how, tmp_path):
     first = results["1.1 local_derivatives"]
     assert first.result == "error" and first.points == 0
     assert first.message and "\n" not in first.message
-    assert points(results) == ASSIGNMENTS["1"].points - 1
+    assert points(results) == unrefused("1", text) - 1
     words = {"os._exit": "exit code 3", "segfault": "SIGSEGV", "SystemExit": "exit()",
              "KeyboardInterrupt": "KeyboardInterrupt", "memory": "memory"}
     assert words[how] in first.message, first.message
@@ -242,7 +250,7 @@ def test_cpu_limits_do_not_depend_on_the_load_of_the_machine(tmp_path):
             burner.wait()
     first = results["1.1 local_derivatives"]
     assert first.result == "pass", first.message
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", text)
 
 
 def test_too_much_cpu_at_the_top_level_is_its_own_sentence(tmp_path):
@@ -259,7 +267,7 @@ def test_a_huge_stderr_costs_the_grader_little(tmp_path):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     results = grade(tmp_path, text)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", text)
     assert after - before < 100_000  # kB: far less than the 300 MB written
 
 
@@ -299,7 +307,7 @@ def test_a_fork_bomb_is_bounded_and_leaves_nothing_behind(tmp_path, scratch):
                    "        except OSError:\n            pass")
     results = grade(tmp_path, text, timeout=0.5)
     assert results["1.1 local_derivatives"].result == "error"
-    assert points(results) == ASSIGNMENTS["1"].points - 1
+    assert points(results) == unrefused("1", text) - 1
     assert _leftovers(scratch) == []
 
 
@@ -314,7 +322,7 @@ if os.fork() == 0:
     os._exit(0)
 """
     results = grade(tmp_path, solution("1") + daemon)
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", solution("1") + daemon)
     assert _leftovers(scratch) == []
 
 
@@ -504,4 +512,108 @@ except OSError:
                    "    if SEEN:\n        return 0, 0, 0, 0\n    return 1.0, 1.0, z, x + y")
     results = grade(tmp_path, text, sandbox=True)
     assert results["1.1 local_derivatives"].result == "pass", results["1.1 local_derivatives"]
-    assert points(results) == ASSIGNMENTS["1"].points
+    assert points(results) == unrefused("1", text)
+
+
+# Each way a file reached chaingrad's own sigmoid past the first source check (an alias, a
+# module import, a dynamic import, introspection, a module reached through an allowed one).
+SIGMOID_BYPASSES = {
+    "an aliased name": "from chaingrad.autograd.ops import sigmoid as _s\n"
+                       "def _own(x):\n    return _s(x)\n",
+    "an aliased module": "import chaingrad as c\nS = c.nn.Sigmoid\n",
+    "a dotted import": "import chaingrad.nn\n_n = chaingrad.nn\nS = _n.Sigmoid\n",
+    "getattr passed along": "from functools import reduce\nfrom chaingrad import nn\n"
+                            "S = reduce(getattr, ['Sig' + 'moid'], nn)\n",
+    "__getattribute__": "from chaingrad import nn\nS = nn.__getattribute__('Sig' + 'moid')\n",
+    "__import__": "_c = __import__('chaingrad')\n",
+    "importlib": "import importlib\n_c = importlib.import_module('chaingrad')\n",
+    "sys.modules": "import sys\n_c = sys.modules['chaingrad']\n",
+    "random._os": "import random\n_c = random._os.sys.modules['chaingrad']\n",
+    "typing.sys": "import typing\n_c = typing.sys\n",
+    "from typing import sys": "from typing import sys as _t\n",
+    "Op.__subclasses__": "from chaingrad import Op\n_all = Op.__subclasses__()\n",
+    "a computed getattr": "from chaingrad import nn\n_s = getattr(nn, 'Sig' + 'moid')\n",
+    "exec": "exec('from chaingrad import sig' + 'moid')\n",
+    "a frame's globals": "try:\n    1 / 0\nexcept Exception as e:\n"
+                        "    _g = e.__traceback__.tb_frame.f_globals\n",
+    "a pickle": "import numpy as np\n_s = np.load('x.npy', allow_pickle=True)\n",
+    "a star import": "from chaingrad.nn import *\n",
+}
+
+
+@pytest.mark.parametrize("bypass", SIGMOID_BYPASSES)
+def test_every_way_to_reach_chaingrads_own_sigmoid_is_refused(bypass):
+    from chaingrad.lessons.exercises.grader import refusal
+    exercise = {e.name: e for e in ASSIGNMENTS["1"].exercises}["Sigmoid"]
+    assert refusal(solution("1"), exercise) is None
+    why = refusal(solution("1") + "\n" + SIGMOID_BYPASSES[bypass], exercise)
+    assert why is not None and why.startswith("refused: your "), bypass
+
+
+def test_honest_imports_and_own_names_are_not_refused():
+    from chaingrad.lessons.exercises.grader import refusal
+    exercises = [e for key in ASSIGNMENTS for e in ASSIGNMENTS[key].exercises if e.forbid]
+    honest = ("import math\nimport random\nimport numpy as np\nfrom functools import reduce\n"
+              "from collections import defaultdict\nfrom typing import List\n"
+              "_w = np.linalg.norm(np.ones(2))\n_h = getattr(np, 'float64', None)\n")
+    own = {"1": "from chaingrad import Op, Tensor\n", "2": "from chaingrad import Tensor, nn\n"}
+    for e in exercises:
+        text = solution(e.assignment) + "\n" + honest + own.get(e.assignment, "")
+        assert refusal(text, e) is None, (e.label(), refusal(text, e))
+
+
+# Top-level code that replaces the course's helper which runs beside the student's code
+# (assignment 4's child_mlp) with one that answers chaingrad's numbers: the MLP is not
+# written, so the honest file earns 0 for 4.5.
+PATCHED_HELPER = '''
+class MLP:
+    def __init__(self, n_in, sizes):
+        raise NotImplementedError
+
+{reach}
+
+def _fake(student, n_in, sizes, weights, inputs):
+    import numpy as np
+    out = _a4.mlp_numpy(weights, n_in, sizes, np.array(inputs))[:, 0]
+    return {{"count": len(weights), "outputs": [float(v) for v in out]}}
+
+
+_a4.child_mlp = _fake
+'''
+REACHES = {"an import": "from chaingrad.lessons.exercises import assignment4 as _a4",
+           "a dynamic import": "import importlib\n_a4 = importlib.import_module("
+                               "'chaingrad.lessons.exercises.assignment4')",
+           "an attribute": "import chaingrad.lessons.exercises.assignment4\n"
+                           "_a4 = chaingrad.lessons.exercises.assignment4"}
+
+
+@pytest.mark.parametrize("reach", REACHES)
+def test_replacing_a_course_helper_in_the_child_earns_nothing(reach, tmp_path):
+    text = solution("4").replace("class MLP:", "class _OwnMLP:")
+    text += PATCHED_HELPER.format(reach=REACHES[reach])
+    skip = [e.label() for e in ASSIGNMENTS["4"].exercises if e.label() != "4.5 MLP"]
+    results = grade(tmp_path, text, skip=skip)
+    assert results["4.5 MLP"].result != "pass", results["4.5 MLP"].message
+    assert results["4.5 MLP"].message.startswith("refused: your file")
+
+
+@pytest.mark.skipif(not ROOT, reason="as root each child is a user of its own, whose files "
+                    "the grader can find")
+def test_nothing_a_child_writes_to_the_shared_temporary_folders_outlives_it(tmp_path):
+    # /tmp, /var/tmp and /dev/shm are writable by every user: a child (even a fresh user)
+    # could leave files there for a later child (a classmate's) or fill the machine's
+    # memory (/dev/shm is RAM). The grader removes what the child's user left.
+    mark = f"chaingrad-test-{os.getpid()}-{tmp_path.name}"
+    places = [Path(p) / mark for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
+    text = solution("1") + "".join(
+        f"\ntry:\n    import os\n    os.makedirs({str(p)!r} + '/in', exist_ok=True)\n"
+        f"    open({str(p)!r} + '/in/x', 'w').write('x')\n"
+        f"    open({str(p)!r} + '-file', 'w').write('x')\nexcept OSError:\n    pass\n"
+        for p in places)
+    path = tmp_path / "submission.py"
+    path.write_text(text, encoding="utf-8")
+    results = run_checks(path, ASSIGNMENTS, skip=[e.label() for e in
+                                                  ASSIGNMENTS["1"].exercises][1:])
+    assert results[0].result == "pass", results[0]
+    left = [str(p) for p in places if p.exists() or Path(f"{p}-file").exists()]
+    assert not left, left

@@ -273,11 +273,15 @@ def test_outputs_are_never_written_inside_the_folder_graded(tmp_path, exercises,
 SLOW = PERFECT.replace("def mean(xs):", "import time\nend = time.process_time() + 1.0\n"
                        "while time.process_time() < end:\n    pass\n\n\ndef mean(xs):")
 
+STUDENTS = 8
+
 
 def test_ctrl_c_keeps_every_graded_file_and_resume_finishes(tmp_path, exercises):
+    # Enough files that a loaded machine, which may keep this test waiting a few seconds
+    # before its Ctrl-C lands, cannot let the grader finish them all first.
     folder = tmp_path / "class"
     folder.mkdir()
-    for n in range(4):
+    for n in range(STUDENTS):
         (folder / f"student{n}.py").write_text(SLOW)
     report = tmp_path / "grades.csv"
     command = [sys.executable, "-m", "chaingrad", "check", str(folder), "--exercises",
@@ -294,7 +298,7 @@ def test_ctrl_c_keeps_every_graded_file_and_resume_finishes(tmp_path, exercises)
     said = [line for line in err.splitlines() if "interrupted" in line]
     assert len(said) == 1 and "--resume grades the rest" in said[0]
     graded = totals(report)
-    assert 1 <= len(graded) < 4 and all(v == (6.0, 6.0) for v in graded.values())
+    assert 1 <= len(graded) < STUDENTS and all(v == (6.0, 6.0) for v in graded.values())
     per_file = {}
     for r in rows(report):
         if r["exercise"] != "(total)":
@@ -304,7 +308,7 @@ def test_ctrl_c_keeps_every_graded_file_and_resume_finishes(tmp_path, exercises)
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"{len(graded)} files already in" in done.stderr or len(graded) == 1
-    assert totals(report) == {f"student{n}.py": (6.0, 6.0) for n in range(4)}
+    assert totals(report) == {f"student{n}.py": (6.0, 6.0) for n in range(STUDENTS)}
 
 
 # ------------------------------------------------------------------ Gradescope
@@ -381,3 +385,83 @@ def test_validate_finds_what_gradescope_would_refuse():
         "a test's visibility is 'later'",
         "a test's score is outside 0..max_score: {'name': 'a', 'score': 2.0, 'max_score': "
         "1.0, 'output': '', 'visibility': 'later'}"]
+
+
+# A student names their file (a Canvas download keeps the name they uploaded) and shapes
+# the messages (an exception's text): neither may become a spreadsheet formula, a heading
+# or a forged result in the feedback.
+HOSTILE_ID = "=HYPERLINK(\"http://x\";\"full marks\")\n## 1.1 double: pass\n.py"
+HOSTILE_MESSAGE = ("your code raised ValueError: \n\n## 1.2 mean: pass\n\n**2 of 2 points**"
+                   "\n+cmd|' /C calc'!A0")
+
+
+def _hostile_graded():
+    from chaingrad.lessons.exercises.grader import Result
+    from chaingrad.lessons.exercises.reports import Graded
+
+    results = [Result(HOSTILE_ID, "1.1 double", "fail", 0.0, 1.0, HOSTILE_MESSAGE),
+               Result(HOSTILE_ID, "1.2 mean", "error", 0.0, 2.0, "@SUM(1+1)")]
+    return [Graded(HOSTILE_ID, "-" + HOSTILE_ID, results)]
+
+
+def test_no_report_cell_is_a_formula_and_resume_reads_the_names_back(tmp_path):
+    from chaingrad.lessons.exercises.reports import csv_text, read_report
+
+    text = csv_text(_hostile_graded())
+    cells = [cell for row in csv.reader(text.splitlines(keepends=True)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    (tmp_path / "grades.csv").write_text(text, encoding="utf-8")
+    back = read_report(tmp_path / "grades.csv")
+    assert [(g.student, g.file) for g in back] == [(HOSTILE_ID, "-" + HOSTILE_ID)]
+
+
+def test_the_feedback_holds_no_heading_or_bold_a_student_wrote():
+    from chaingrad.lessons.exercises.reports import by_student, feedback_markdown
+
+    text = feedback_markdown(by_student(_hostile_graded())[0], {})
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings[1:] == ["## 1.1 double: fail", "## 1.2 mean: error"], headings
+    assert "**2 of 2" not in text and "\n+cmd" not in text
+
+
+def test_the_terminal_gets_no_control_character_a_student_chose(tmp_path, exercises, capfd):
+    # A file name (and what the code printed) with a terminal's escape sequences (set the
+    # window's title, clear the screen) and a newline that would forge a line of its own.
+    folder = tmp_path / "class"
+    folder.mkdir()
+    name = "evil\x1b]0;PWNED\x07\x1b[2J\n  ✓ pass  double  9 of 9.py"
+    (folder / name).write_text(PARTIAL.replace("def double(x):\n",
+                                               "def double(x):\n    print('\\x1b[2J\\x07')\n"))
+    check(exercises, folder)
+    out, err = capfd.readouterr()
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out + err), repr(out + err)
+    assert not [line for line in out.splitlines() if line.startswith("  ✓ pass  double  9")]
+
+
+def test_a_link_to_a_classmates_file_earns_nothing_and_a_hard_link_is_said(tmp_path,
+                                                                          exercises):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "perfect.py").write_text(PERFECT)
+    (folder / "copier.py").symlink_to(folder / "perfect.py")
+    os.link(folder / "perfect.py", folder / "twin.py")
+    report = tmp_path / "grades.csv"
+    check(exercises, folder, "--report", report)
+    total = totals(report)
+    assert total["copier.py"][0] == 0 and total["copier.py"][1] > 0
+    assert total["perfect.py"][0] == total["perfect.py"][1]
+    found, _ = find_submissions([str(folder)])
+    notes = {s.student: s.notes for s in found}
+    assert any("twin.py" in n and "hard link" in n for n in notes["perfect.py"]), notes
+    assert any("perfect.py" in n for n in notes["twin.py"]), notes
+
+
+def test_a_notebook_nested_100000_deep_is_one_unreadable_file(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "perfect.py").write_text(PERFECT)
+    (folder / "deep.ipynb").write_text('{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    found, _ = find_submissions([str(folder)])
+    problems = {s.student: s.problem for s in found}
+    assert "not a notebook Jupyter can open" in problems["deep.ipynb"], problems
+    assert problems["perfect.py"] == ""

@@ -287,3 +287,44 @@ def test_a_fake_autograd_package_and_an_nn_file_change_nothing(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------------ relative imports inside
+
+
+def user_facing(path: Path) -> bool:
+    """Lessons and exercise sheets are read by students: they spell the public chaingrad.*."""
+    relative = path.relative_to(ROOT)
+    return (relative.parts[0] == "lessons" and relative.name[:2].isdigit()) or (
+        relative.parts[:2] == ("lessons", "exercises") and relative.name.startswith("assignment")
+    )
+
+
+def absolute_own_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) of every import that spells chaingrad.* (or chaingrad itself)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names
+                      if a.name.split(".")[0] == "chaingrad"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] == "chaingrad":
+                found.append((node.lineno, node.module))
+    return found
+
+
+def test_the_finder_of_absolute_own_imports():
+    code = "import chaingrad\nfrom chaingrad.autograd import Node\nfrom ..autograd import x\n"
+    assert absolute_own_imports(ast.parse(code)) == [(1, "chaingrad"), (2, "chaingrad.autograd")]
+
+
+def test_the_library_imports_its_own_packages_relatively():
+    """Inside chaingrad, `from ..autograd import Node` names the folder beside (issue #25)."""
+    bad = {}
+    for path in FILES.values():
+        if user_facing(path):
+            continue
+        found = absolute_own_imports(ast.parse(path.read_text(encoding="utf-8"), str(path)))
+        if found:
+            bad[str(path.relative_to(ROOT))] = found
+    assert not bad, f"imports that spell chaingrad.* inside the library (use relative): {bad}"

@@ -32,8 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from chaingrad.autograd import Node
-
+from ...autograd import Node
 from .wire import NodeData, Opaque, Remote
 
 
@@ -308,8 +307,8 @@ def shape_of(value: Any) -> tuple | None:
 def rebuild_model(layers: list) -> Any:
     """A model rebuilt in the grader from ``student.layers_of(model)``: only Linear layers
     and the course's activations (anything else is a Wrong)."""
-    from chaingrad import Tensor, nn
-    from chaingrad.nn.activations import activation_module
+    from ... import Tensor, nn
+    from ...nn.activations import activation_module
 
     built = []
     for layer in layers:

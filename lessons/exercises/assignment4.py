@@ -36,6 +36,9 @@ assignment(4, "Your own engine", intro="""
 CHAIN = 10_000  # nodes in the chain that a recursive topological sort cannot handle
 MOONS_ACCURACY = 0.85  # stated in the stub of train_moons
 OWN_ENGINE = ("Value", "topological_order", "backward_steps")  # chaingrad's, not allowed
+# The network and its training too: chaingrad's own nn and optimizers are not the answer,
+# and the rule keeps a file from reaching (and replacing) the helpers that run beside it.
+OWN_NETWORK = OWN_ENGINE + ("nn", "MLP", "Neuron", "Layer", "optim", "SGD", "Adam", "fit")
 
 
 def in_child(student: Any, function: Any, *args: Any) -> Any:
@@ -496,7 +499,7 @@ def parameter_count(n_in: int, sizes: list) -> int:
     return sum(b * (a + 1) for a, b in zip([n_in, *sizes[:-1]], sizes))
 
 
-@exercise(points=2, name="MLP", title="Neuron, Layer, MLP", stub='''
+@exercise(points=2, name="MLP", title="Neuron, Layer, MLP", forbid=OWN_NETWORK, stub='''
 class Neuron:
     """Task (Neuron, Layer, MLP): one neuron has n_in weights w (Values, random in [-1, 1]: random.uniform), a bias b
     (Value 0.0) and an activation, "tanh" or "linear".
@@ -627,7 +630,7 @@ def _forward_values(w: list, x: list):
     return out[3] + out[0] * hidden[0] + out[1] * hidden[1] + out[2] * hidden[2]
 
 
-@exercise(points=1, stub='''
+@exercise(points=1, forbid=OWN_NETWORK, stub='''
 def train_step(model, xs, ys, lr):
     """Task: one step of gradient descent on the mean squared error of model on the examples:
         loss = (1/n) Σ (model(x) - y)^2
@@ -693,7 +696,7 @@ def predict(layers: list, X: np.ndarray) -> np.ndarray:
     return h[:, 0]
 
 
-@exercise(points=2, cost=6, stub='''
+@exercise(points=2, cost=6, forbid=OWN_NETWORK, stub='''
 def train_moons(X, y):
     """Task: train an MLP of yours on the moons and return it.
 

@@ -104,9 +104,8 @@ class Child:
     def encode(self, value: Any, depth: int = 0) -> Any:
         import numpy as np
 
-        from chaingrad.autograd import Node
-        from chaingrad.autograd.node import array_of
-
+        from ...autograd import Node
+        from ...autograd.node import array_of
         from .wire import encode_array
 
         if depth > 20:
@@ -171,7 +170,7 @@ class Child:
         """An object the grader described: a Tensor, a loss function, an MLP with weights."""
         import numpy as np
 
-        from chaingrad import Tensor, nn
+        from ... import Tensor, nn
 
         kind = spec["$build"]
         if kind == "tensor":
@@ -214,7 +213,7 @@ class Child:
                       request.get("kwargs", {}).items()}
             return {"ok": self.encode(function(self.module, *args, **kwargs))}
         if op == "seed":
-            from chaingrad import nn
+            from ... import nn
 
             nn.manual_seed(int(request["seed"]))
             return {"ok": None}
@@ -248,8 +247,8 @@ class Child:
 
     def layers(self, model: Any) -> list:
         """The model as layers the grader can rebuild: linear, activation, flatten, dropout."""
-        from chaingrad import nn
-        from chaingrad.nn.activations import Activation
+        from ... import nn
+        from ...nn.activations import Activation
 
         out: list = []
         for layer in getattr(model, "layers", [model]):
@@ -322,7 +321,7 @@ def _expire(signum: int, frame: Any) -> None:
 
 def _count_backward(child: Child) -> None:
     """Count calls of backward() (a by-hand exercise must not call it)."""
-    from chaingrad.autograd import engine
+    from ...autograd import engine
 
     original = engine.backward
 

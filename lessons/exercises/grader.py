@@ -186,6 +186,24 @@ def choose_assignment(path: str | os.PathLike | None, assignments: dict[str, Ass
 
 CHAINGRAD_ROOTS = ("chaingrad",)
 SAFE_ROOTS = ("np", "numpy", "math", "self", "cls", "random")
+# What a file may import when one of its exercises forbids chaingrad's own names: enough for
+# every honest answer, and nothing that reaches other modules by name (sys, importlib, gc...).
+ALLOWED_IMPORTS = ("numpy", "math", "cmath", "random", "chaingrad", "typing", "functools",
+                   "itertools", "collections", "dataclasses", "abc", "numbers", "copy", "time",
+                   "statistics", "heapq", "bisect", "enum", "fractions", "decimal", "string",
+                   "json", "pprint", "warnings", "__future__")
+# Names and attributes that load code or reach objects by name, behind the source's back.
+DYNAMIC_NAMES = frozenset({"__import__", "__builtins__", "eval", "exec", "compile", "globals",
+                           "locals", "vars", "breakpoint", "__loader__", "__spec__"})
+NAMED_LOOKUPS = ("getattr", "setattr", "delattr", "hasattr")  # allowed with a plain "name"
+DYNAMIC_ATTRIBUTES = frozenset({
+    "modules", "registry", "import_module", "__dict__", "__globals__", "__builtins__",
+    "__subclasses__", "__self__", "__loader__", "__spec__", "__import__", "__code__",
+    "__closure__", "__traceback__", "f_globals", "f_locals", "f_builtins", "f_back",
+    "tb_frame", "gi_frame", "cr_frame", "ag_frame", "_getframe", "get_referrers",
+    "get_referents", "get_objects", "sys", "os", "builtins", "importlib", "gc", "inspect",
+    "ctypes", "pickle", "marshal", "runpy", "loads", "lessons", "__defaults__", "__kwdefaults__", "__getattribute__", "__getattr__",
+    "attrgetter", "methodcaller", "distutils", "f2py", "exec_command", "system", "popen"})
 
 
 def _definition(tree: ast.Module, name: str) -> list[ast.AST]:
@@ -219,24 +237,139 @@ def refusal(text: str, exercise: Exercise) -> str | None:
                         "this exercise asks for the gradient by hand, with the chain rule.")
     if not exercise.forbid:
         return None
-    from_chaingrad = {(a.asname or a.name) for n in ast.walk(tree)
-                      if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("chaingrad")
-                      for a in n.names}
-    from_chaingrad |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
-                       if isinstance(n, ast.Import) for a in n.names
-                       if a.name.startswith("chaingrad")}
+    return _file_refusal(tree, exercise) or _reach_refusal(tree, nodes, exercise)
+
+
+def _refused(exercise: Exercise, what: str, node: ast.AST) -> str:
+    return (f"refused: your file {what} (line {getattr(node, 'lineno', '?')}); "
+            f"{exercise.name} asks you to write it yourself, so a file that has it may "
+            f"import only {', '.join(m for m in ALLOWED_IMPORTS if m != '__future__')} "
+            "(no dynamic imports or introspection).")
+
+
+def _module_reach(chain: list[str]) -> str | None:
+    """The first module outside ALLOWED_IMPORTS that the attribute chain ``a.b.c`` reaches
+    from an allowed module (``random._os``, ``typing.sys``), found on the parent's own
+    modules (trusted: nothing of the student's is imported)."""
+    import importlib
+    import types
+    import warnings
+    if chain[0] not in ALLOWED_IMPORTS:
+        return None
+    try:
+        value: object = importlib.import_module(chain[0])
+    except Exception:
+        return None
+    for index, name in enumerate(chain[1:], 1):
+        try:
+            with warnings.catch_warnings():  # np.<deprecated name> warns, or raises
+                warnings.simplefilter("ignore")
+                value = getattr(value, name, None)
+        except Exception:  # noqa: BLE001 (a module's own __getattr__: not a module)
+            return None
+        if not isinstance(value, types.ModuleType):
+            return None
+        if value.__name__.split(".")[0] not in ALLOWED_IMPORTS:
+            return ".".join(chain[:index + 1])
+    return None
+
+
+def _grader_own(module: str) -> bool:
+    """chaingrad.lessons: the course's own code, some of which runs beside the student's
+    (assignment 4's helpers): a submission that reaches it could replace it."""
+    return "lessons" in module.split(".")
+
+
+def _file_refusal(tree: ast.Module, exercise: Exercise) -> str | None:
+    """Anywhere in the file: an import outside ALLOWED_IMPORTS, an import of a forbidden
+    chaingrad name under any alias, or a dynamic import / introspection."""
+    forbidden, imported = set(exercise.forbid), _imported_as(tree)
+    plain_lookups = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call) and
+                     isinstance(n.func, ast.Name) and len(n.args) > 1 and
+                     isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)
+                     and n.args[1].value not in forbidden | DYNAMIC_ATTRIBUTES}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] not in ALLOWED_IMPORTS or _grader_own(a.name):
+                    return _refused(exercise, f"imports {a.name}", node)
+                if forbidden & set(a.name.split(".")):
+                    return _refused(exercise, f"imports chaingrad's own {a.name}", node)
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            if node.level or module.split(".")[0] not in ALLOWED_IMPORTS or \
+                    _grader_own(module) or any(_grader_own(a.name) for a in node.names):
+                return _refused(exercise, f"imports from {module}", node)
+            for a in node.names:
+                if module.startswith("chaingrad") and (
+                        a.name in forbidden or a.name == "*" or forbidden & set(module.split("."))):
+                    return _refused(exercise, f"imports chaingrad's own {module}.{a.name}", node)
+                if a.name in DYNAMIC_ATTRIBUTES | DYNAMIC_NAMES:
+                    return _refused(exercise, f"imports {module}.{a.name}", node)
+                if a.name not in ("*",) and _module_reach(module.split(".") + [a.name]):
+                    return _refused(exercise, f"imports the module {module}.{a.name}", node)
+        elif isinstance(node, ast.Name) and node.id in DYNAMIC_NAMES:
+            return _refused(exercise, f"uses {node.id}", node)
+        elif isinstance(node, ast.Attribute) and node.attr in DYNAMIC_ATTRIBUTES:
+            return _refused(exercise, f"uses .{node.attr}", node)
+        elif isinstance(node, ast.Attribute):
+            chain, root = [node.attr], node.value
+            while isinstance(root, ast.Attribute):
+                chain.insert(0, root.attr)
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in imported:
+                reached = _module_reach(imported[root.id] + chain)
+                if reached:
+                    return _refused(exercise, f"reaches the module {reached}", node)
+        elif isinstance(node, ast.Name) and node.id in NAMED_LOOKUPS and \
+                id(node) not in plain_lookups:
+            return _refused(exercise, f"uses {node.id} with a computed or forbidden name", node)
+        elif isinstance(node, ast.keyword) and node.arg == "allow_pickle":
+            return _refused(exercise, "loads pickles (allow_pickle)", node.value)
+    return None
+
+
+def _imported_as(tree: ast.Module) -> dict[str, list[str]]:
+    """Each name an import binds -> the dotted path it stands for (``c`` -> chaingrad)."""
+    names: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names[a.asname or a.name.split(".")[0]] = (
+                    a.name.split(".") if a.asname else [a.name.split(".")[0]])
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            for a in node.names:
+                names[a.asname or a.name] = (node.module or "").split(".") + [a.name]
+    return names
+
+
+def _top_level(tree: ast.Module) -> list[ast.AST]:
+    """The nodes of the file's top-level statements that run on import (not the bodies of
+    its functions and classes, nor an ``if __name__ == "__main__":`` block)."""
+    def runs(statement: ast.stmt) -> bool:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+        test = getattr(statement, "test", None)
+        return not (isinstance(statement, ast.If) and isinstance(test, ast.Compare) and
+                    isinstance(test.left, ast.Name) and test.left.id == "__name__")
+    return [n for s in tree.body if runs(s) for n in ast.walk(s)]
+
+
+def _reach_refusal(tree: ast.Module, nodes: list[ast.AST], exercise: Exercise) -> str | None:
+    """In the answer, its helpers and the file's top-level code: a forbidden name reached
+    through a chaingrad import (any alias) or as an attribute of anything but a safe root."""
     forbidden = set(exercise.forbid)
-    if any(isinstance(n, (ast.Import, ast.ImportFrom)) and any(
-            a.name == "gc" for a in n.names) or getattr(n, "module", None) == "gc"
-           for n in ast.walk(tree)):
-        return (f"refused: your file imports gc, which can reach chaingrad's own "
-                f"{', '.join(sorted(forbidden))}; {exercise.name} must be your own code.")
+    imported = _imported_as(tree)
+    top = _top_level(tree)
+    used_at_top = {n.id for n in top if isinstance(n, ast.Name)}
+    nodes = nodes + top + [n for name in used_at_top
+                           for d in _definition(tree, name) for n in ast.walk(d)]
     for node in nodes:
         used = None
-        if isinstance(node, ast.Name) and node.id in forbidden & from_chaingrad:
+        if isinstance(node, ast.Name) and node.id in imported and \
+                imported[node.id][0] in CHAINGRAD_ROOTS and forbidden & set(imported[node.id]):
             used = node.id
-        elif isinstance(node, ast.Attribute) and (node.attr in forbidden or
-                                                  node.attr == "registry"):
+        elif isinstance(node, ast.Attribute) and node.attr in forbidden:
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
@@ -312,7 +445,7 @@ def _draw(graph: Any, pictures: Path, stem: str, exercise: Exercise,
     The picture is written to a fresh temporary name and renamed into place: a symlink
     planted at the picture's name is replaced, never followed."""
     try:
-        from chaingrad import viz
+        from ... import viz
 
         pictures.mkdir(parents=True, exist_ok=True)
         target = pictures / f"{stem}_{exercise.label().replace(' ', '_')}.svg"

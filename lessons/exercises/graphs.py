@@ -18,7 +18,7 @@ import math
 import operator
 from typing import Any
 
-from chaingrad.viz.graph import micrograd_walk
+from ...viz.graph import micrograd_walk
 
 MAX_NODES = 2_000  # nodes of a student's graph sent back for a picture
 MAX_TEXT = 40  # characters of an op or a label
@@ -193,7 +193,7 @@ def evaluate(student: Any, formula: str, values: dict[str, float], backward: boo
 def reference(formula: str, values: dict[str, float]) -> dict:
     """In the parent: the same formula with chaingrad's Value: data, leaf gradients, and
     each term's (text, data, grad) in :func:`terms`' order."""
-    from chaingrad import Value
+    from ... import Value
 
     leaves = {name: Value(number, name=name) for name, number in values.items()}
     results = compute(formula, leaves)

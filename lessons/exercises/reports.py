@@ -20,6 +20,7 @@ from .grader import Result
 
 COLUMNS = ["student", "file", "exercise", "result", "points", "max_points", "message",
            "picture"]
+TEXT_COLUMNS = ("student", "file", "exercise", "message", "picture")  # escaped: _cell
 TOTAL = "(total)"  # the exercise column of a student's total row
 
 
@@ -175,14 +176,29 @@ def csv_text(graded: Iterable[Graded]) -> str:
     for student in by_student(graded):
         for g in student.files:
             for r in g.results:
-                writer.writerow([g.student, g.file, r.exercise, r.result, f"{r.points:g}",
-                                 f"{r.max_points:g}", _one_line(r.message), r.picture])
+                writer.writerow([_cell(g.student), _cell(g.file), _cell(r.exercise),
+                                 r.result, f"{r.points:g}", f"{r.max_points:g}",
+                                 _cell(_one_line(r.message)), _cell(r.picture)])
         counts = student.counts()
-        writer.writerow([student.student, "", TOTAL,
+        writer.writerow([_cell(student.student), "", TOTAL,
                          f"{counts['pass']} passed, {counts['fail']} failed, "
                          f"{counts['error']} errors",
                          f"{student.points:g}", f"{student.max_points:g}", "", ""])
     return out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula (a student names their
+    file ``=HYPERLINK(...)``): a leading ' (one more when it already starts with ')."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _uncell(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
 
 
 def _one_line(text: str) -> str:
@@ -201,6 +217,8 @@ def read_report(path: str | os.PathLike) -> list[Graded]:
                          f"(its columns are not {', '.join(COLUMNS)})")
     graded: dict[str, Graded] = {}
     for row in rows:
+        row = {key: _uncell(value) if key in TEXT_COLUMNS and isinstance(value, str) else value
+               for key, value in row.items()}
         if row["exercise"] == TOTAL or not row["file"]:
             continue
         try:
@@ -250,9 +268,11 @@ def feedback_markdown(student: Student, pictures: dict[str, str]) -> str:
 
 
 def _text(text: str) -> str:
-    """Text a student's code may have shaped, made inert in Markdown (no HTML, no links)."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_\[\]|])", r"\\\1", text)
+    """Text a student's code may have shaped, made inert in Markdown (no HTML, no links,
+    and on one line: no heading or result line of its own)."""
+    text = " ".join(str(text).splitlines())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]|#])", r"\\\1", text)
 
 
 def _longest_backticks(text: str) -> int:

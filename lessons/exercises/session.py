@@ -417,6 +417,27 @@ class Session:
                 stream.close()
         self.reader.join(timeout=2)
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self.uid is not None:
+            _remove_files_of(self.uid)
+
+
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock")
+
+
+def _remove_files_of(uid: int) -> None:
+    """What a child's own user left in the folders every user may write (files to pass to
+    a later child, or /dev/shm filled with the machine's memory): the user is the child's
+    alone and its processes are gone, so all of it goes."""
+    for folder in SHARED_FOLDERS:
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
 
 
 def _stat_fields(pid: int) -> list[bytes] | None:

@@ -11,7 +11,6 @@ sentence saying why, and is graded 0 of its assignment's points.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -41,6 +40,7 @@ class Submission:
     problem: str = ""  # why it cannot be graded (unreadable, not Python, not a notebook)
     notes: list[str] = field(default_factory=list)  # said in its feedback (skipped lines)
     cells: list[tuple[int, int]] = field(default_factory=list)  # notebook: (first line, cell)
+    inode: tuple[int, int] | None = None  # (device, inode) read: two names of one file
 
     @property
     def is_notebook(self) -> bool:
@@ -103,7 +103,22 @@ def find_submissions(given: list[str], id_from: str = "path") -> tuple[list[Subm
         if submission.file not in seen:
             seen.add(submission.file)
             unique.append(submission)
+    _say_hard_links(unique)
     return unique, skipped
+
+
+def _say_hard_links(submissions: list[Submission]) -> None:
+    """Two students' names for one file on disk (a hard link made on a shared drive): both
+    are graded, and each one's feedback names the other, for the instructor to look at."""
+    same: dict[tuple[int, int], list[Submission]] = {}
+    for submission in submissions:
+        if submission.inode is not None:
+            same.setdefault(submission.inode, []).append(submission)
+    for group in same.values():
+        for submission in group if len(group) > 1 else ():
+            others = ", ".join(o.file for o in group if o is not submission)
+            submission.notes.append(f"this file is the same file on disk as {others} "
+                                    "(a hard link): both were graded.")
 
 
 def _nothing_gradable(files: list[Path], student: str) -> Submission:
@@ -145,7 +160,7 @@ def read_submission(path: Path, student: str) -> Submission:
                               "(.ipynb): nothing in it could be graded.")
         return submission
     try:
-        data = _read_bytes(path)
+        data, submission.inode = _read_bytes(path)
     except OSError as error:
         submission.problem = (f"the grader could not read {path.name}: "
                               f"{error.strerror or error}.")
@@ -160,20 +175,21 @@ def read_submission(path: Path, student: str) -> Submission:
     return submission
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int]]:
     if path.is_symlink():
         raise ValueError(f"{path.name} is a symbolic link, not a file handed in: it was not "
                          "graded.")
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     descriptor = os.open(path, flags)  # O_NONBLOCK: a FIFO must not hang the grader
     with os.fdopen(descriptor, "rb") as f:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             raise ValueError(f"{path.name} is not a regular file: it was not graded.")
         data = f.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise ValueError(f"{path.name} is larger than {MAX_BYTES // 1_000_000} MB: it was not "
                          "graded (is it the right file?).")
-    return data
+    return data, (status.st_dev, status.st_ino)
 
 
 def _read_python(submission: Submission, data: bytes, name: str) -> None:
@@ -199,8 +215,8 @@ def _read_notebook(submission: Submission, data: bytes, name: str) -> None:
 
     try:
         notebook = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
-    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError,
-            ValueError, KeyError, TypeError, AttributeError) as error:
+    except Exception as error:  # noqa: BLE001 (whatever a student's file makes nbformat raise,
+        # a RecursionError for one nested 100,000 deep: that file is unreadable, not the run)
         submission.problem = (f"{name} is not a notebook Jupyter can open "
                               f"({type(error).__name__}): nothing in it could be graded.")
         return
