@@ -24,9 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from chaingrad import nn
-from chaingrad.autograd import OpError, Tensor, Value, no_grad
-
+from ... import nn
+from ...autograd import OpError, Tensor, Value, no_grad
 from .data import CLASSIFICATION, FEATURES, RADIUS, REGRESSION, dataset, features
 
 ACTIVATIONS = tuple(nn.activations.FUNCTIONS)
@@ -644,9 +643,9 @@ class Session:
     def graph_picture(self, steps: bool = False) -> dict:
         """The selected point's graph as SVG (chaingrad.viz's builtin engine), and, with
         ``steps``, the backward pass node by node as viz.animate steps through it."""
-        from chaingrad.viz import builtin
-        from chaingrad.viz.animate import frames
-        from chaingrad.viz.draw import picture
+        from ...viz import builtin
+        from ...viz.animate import frames
+        from ...viz.draw import picture
 
         loss, info = self.point_graph()
         pic = picture(loss, edge_labels=True, collapse_threshold=GRAPH_NODE_LIMIT)
