@@ -393,18 +393,25 @@ def _summary(graded) -> None:
     from .lessons.exercises.reports import by_student
 
     students = by_student(graded)
+    console = _console()
+    width = max(16, console.width - 48)  # what the five number columns leave for the id
     table = Table(title=f"{len(students)} students, {len(graded)} files", title_justify="left")
     for column, justify in (("student", "left"), ("files", "right"), ("points", "right"),
                             ("passed", "right"), ("failed", "right"), ("errors", "right")):
         table.add_column(column, justify=justify)
     for s in students:
         counts = s.counts()
-        table.add_row(_plain(s.student), str(len(s.files)), f"{s.points:g}/{s.max_points:g}",
-                      str(counts["pass"]), str(counts["fail"]), str(counts["error"]))
-    console = _console()
+        table.add_row(_tail(_plain(s.student), width), str(len(s.files)),
+                      f"{s.points:g}/{s.max_points:g}", str(counts["pass"]),
+                      str(counts["fail"]), str(counts["error"]))
     console.print(table)
     console.print("[dim]One file's messages: chaingrad check FILE; everything: --report "
                   "grades.csv, --feedback DIR or --json[/dim]")
+
+
+def _tail(student: str, width: int) -> str:
+    """A long id cut at its start, where ids share their folders: …/assignment1.py."""
+    return student if len(student) <= width else "…" + student[len(student) - width + 1:]
 
 
 def _say(message: str) -> None:

@@ -465,3 +465,20 @@ def test_a_notebook_nested_100000_deep_is_one_unreadable_file(tmp_path):
     problems = {s.student: s.problem for s in found}
     assert "not a notebook Jupyter can open" in problems["deep.ipynb"], problems
     assert problems["perfect.py"] == ""
+
+
+def test_the_summary_keeps_the_end_of_long_ids_in_80_columns(tmp_path, exercises):
+    """Ids that share a long folder stay apart in the table: it cuts their start, not end."""
+    folder = tmp_path / "a_long_folder_name_shared_by_every_submission_of_the_class"
+    folder.mkdir()
+    for name in ("alice_assignment.py", "bob_assignment.py"):
+        (folder / name).write_text(PERFECT)
+    paths = [str(folder / name) for name in ("alice_assignment.py", "bob_assignment.py")]
+    result = subprocess.run(
+        [sys.executable, "-m", "chaingrad", "check", *paths, "--exercises", str(exercises)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    table = [line for line in result.stdout.splitlines() if "6/6" in line]
+    assert len(table) == 2 and "alice_assignment.py" in table[0] and "bob_assignment.py" in table[1]
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
