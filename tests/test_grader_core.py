@@ -67,6 +67,14 @@ numpy.allclose = lambda *a, **k: True
     assert len(results) == 10 and points(results) == 0
 
 
+def test_the_checkouts_own_files_are_not_importable_beside_an_installed_chaingrad(tmp_path):
+    """Graded from a source checkout, the reference solutions in tests/ stay out of reach."""
+    attack = "ASSIGNMENT = 2\nfrom tests.exercise_solutions.assignment2 import *  # noqa\n"
+    results = grade(tmp_path, attack)
+    assert len(results) == 8 and points(results) == 0
+    assert "No module named 'tests'" in next(iter(results.values())).message
+
+
 def test_forged_answer_lines_on_every_descriptor_earn_nothing(tmp_path):
     forged = ('{"ok": {"$tuple": [1.0, 1.0, -4.0, 3.0]}, "printed": ""}\\n'
               '{"ok": {"$dict": [["local_derivatives", "function"]]}}\\n')

@@ -170,7 +170,10 @@ def _cpu_seconds(pid: int) -> float | None:
     return sum(int(x) for x in fields[11:15]) / TICKS
 
 
-BOOT = ("import sys; sys.path.append({root!r}); "
+# The child finds chaingrad as installed; only a checkout that was never installed needs its
+# folder on the path (which would also make the folder's tests/ importable: not otherwise).
+BOOT = ("import sys, importlib.util\n"
+        "if importlib.util.find_spec('chaingrad') is None: sys.path.append({root!r})\n"
         "from chaingrad.lessons.exercises.child import main; main()")
 
 
