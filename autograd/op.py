@@ -105,7 +105,8 @@ class Op:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Values or Tensors (numbers are lifted) and record it in the graph."""
-        params = {key: owned(value) for key, value in params.items()}
+        if params:  # most ops have none
+            params = {key: owned(value) for key, value in params.items()}
         for x in inputs:
             if isinstance(x, Node) and not x.scalar:  # any Tensor makes it a tensor op
                 return type(x)._apply(cls, inputs, params or None)

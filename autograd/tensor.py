@@ -47,7 +47,7 @@ _FLOAT64 = np.dtype(np.float64)
 # change behind it without backward noticing (ValueChangedError):
 PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
 LENT = 1  # .data handed it out: the caller may keep it and write to it later
-LIVE = 2  # a graph that waits for backward read it; a lent array is then read-only
+LIVE = 2  # a graph that waits for backward read it (LIVE | LENT: the lent array is read-only)
 DONE = 4  # that graph's backward ran (DONE | LENT once lent again): a write in place
 #          through .data makes the tensor take a new view, so the old graph can tell
 
@@ -102,12 +102,15 @@ class Tensor(Operators):
             datas.append(x._array)
             needs_grad = needs_grad or x.requires_grad
         try:
-            if op.leaves_domain:  # x / 0, log(-1): a sentence, as on Values
-                data = _forward_in_domain(op, datas, params)
-            else:
-                data = op.forward(*datas) if params is None else op.forward(*datas, **params)
+            data = op.forward(*datas) if params is None else op.forward(*datas, **params)
+            if op.leaves_domain and not _all_finite(data):  # x / 0, log(-1), 1e308 * 10
+                _refuse_non_finite(op, datas, params, data)  # a sentence, as on Values
         except OpError:
             raise
+        except RuntimeWarning:  # numpy's warnings made errors (simplefilter("error"))
+            if not op.leaves_domain:
+                raise
+            data = _forward_in_domain(op, datas, params)  # our sentence is better
         except IndexError as error:  # an IndexError too, so that iteration ends
             raise OpIndexError(_shape_message(op, list(datas), params, error)) from None
         except (ArithmeticError, ValueError, TypeError) as error:
@@ -131,7 +134,9 @@ class Tensor(Operators):
             for parent in parents:  # their arrays are now part of this graph
                 if parent._state & LENT:  # lent (or lent, then done): read-only for now
                     _make_read_only(parent._array)
-                parent._state = LIVE
+                    parent._state = LIVE | LENT
+                else:
+                    parent._state = LIVE
             out._state = LIVE if array.base is not None else PRIVATE  # a view shares an input's
             if mode & ANOMALY:
                 record_creation(out)
@@ -153,7 +158,7 @@ class Tensor(Operators):
         """
         array = self._array
         state = self._state
-        if state == LIVE:  # a graph waits for backward: the caller gets its own copy
+        if state & LIVE:  # a graph waits for backward: the caller gets its own copy
             array = array.copy()
             self._array = array
             self._state = LENT
@@ -179,7 +184,7 @@ class Tensor(Operators):
     def writable_array(self) -> np.ndarray:
         """The stored array, to update in place and then call mark_written (as optimizers do)."""
         array = self._array
-        if not array.flags.writeable and self._state == LIVE:
+        if self._state == LIVE | LENT:  # lent, so read-only while a graph waits
             _make_writable(array)
             self._state = LENT
         return array
@@ -196,19 +201,16 @@ class Tensor(Operators):
         The tensor takes a new view of the same memory, so a graph that used the old
         values sees it was written, and refuses backward.
         """
-        array = self._array
-        owner = _owner(array)
-        self._array = (owner if owner is not None else array).view()
+        self._array = self._array.view()  # numpy gives a view of a view the same base
         self._state = self._state & LENT  # still lent if it was, else private
 
     def _backward_done(self) -> None:
         """backward ran through this tensor: a lent array may be written again (see data)."""
-        if self._state == LIVE:
-            if self._array.flags.writeable:
-                self._state = DONE
-            else:  # it was lent before the forward pass: writable again, and still lent
+        state = self._state
+        if state & LIVE:
+            if state & LENT:  # it was lent before the forward pass: writable again, still lent
                 _make_writable(self._array)
-                self._state = DONE | LENT
+            self._state = DONE | (state & LENT)
 
     # -- shape and type
     @property
@@ -519,17 +521,38 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
 
 
 def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.ndarray:
-    """Run an op that can leave its domain; a nan or infinity it makes from finite inputs
-    is an OpError with the op's sentence for the first such element (nan or infinity given
-    as input passes through: a -inf mask stays a mask)."""
+    """Run an op that can leave its domain, with numpy's warnings off: the overflow policy
+    of Tensor._apply (see _refuse_non_finite), for callers that run ops themselves."""
     try:  # numpy's warnings from chaingrad's ops are silenced (see autograd/__init__)
         data = op.forward(*datas, **(params or {}))
     except RuntimeWarning:  # warnings made errors (simplefilter("error")): ours is better
         with np.errstate(all="ignore"):
             data = op.forward(*datas, **(params or {}))
-    finite = np.isfinite(data)
-    if finite.all():
-        return data
+    if not _all_finite(data):
+        _refuse_non_finite(op, datas, params, data)
+    return data
+
+
+def _all_finite(data: Any) -> bool:
+    """Whether every element is a finite number, checked after every op that can overflow.
+
+    One number (a loss, a sum) is asked directly. For an array, the sum of the squares
+    (np.vdot, one call) is nan or infinite when any element is, so a finite one proves
+    them all finite; one that overflows from large finite elements proves nothing, and
+    then each element is looked at.
+    """
+    if type(data) is not np.ndarray or data.ndim == 0:
+        return math.isfinite(data)
+    try:
+        return math.isfinite(np.vdot(data, data)) or bool(np.isfinite(data).all())
+    except RuntimeWarning:  # float16 squares overflowing, with warnings made errors
+        return bool(np.isfinite(data).all())
+
+
+def _refuse_non_finite(op: type[Op], datas: list, params: dict | None, data: Any) -> None:
+    """The overflow policy, for a result with a nan or an infinity in it: an OpError with the
+    op's sentence for the first element it made from finite inputs. nan or infinity given
+    as input passes through (a -inf mask stays a mask): then this returns."""
     empty = next((d for d in datas if np.size(d) == 0), None)
     if empty is not None and not op.elementwise:  # the mean of nothing
         raise OpError(f"{op.name}: the tensor is empty (shape {tuple(np.shape(empty))}), so "
@@ -537,8 +560,8 @@ def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.nda
     shapes = [np.shape(d) for d in datas]
     if not op.elementwise or np.broadcast_shapes(*shapes) != np.shape(data):  # sum, @
         if not all(np.isfinite(d).all() for d in datas):
-            return data
-        made = ~finite
+            return
+        made = ~np.isfinite(data)
         result = np.asarray(data)[np.unravel_index(np.argmax(made), made.shape)]
         largest = max(float(np.max(np.abs(d), initial=0.0)) for d in datas)
         dtype = np.asarray(data).dtype
@@ -546,9 +569,10 @@ def _forward_in_domain(op: type[Op], datas: list, params: dict | None) -> np.nda
                   f"largest magnitude is {largest:.6g}; the largest {dtype} is about "
                   f"{np.finfo(dtype).max:.2g})")
     else:
-        made = ~finite & functools.reduce(np.logical_and, [np.isfinite(d) for d in datas])
+        made = ~np.isfinite(data) & functools.reduce(np.logical_and,
+                                                     [np.isfinite(d) for d in datas])
         if not made.any():
-            return data
+            return
         first = tuple(int(i) for i in np.argwhere(made)[0])
         scalars = [np.broadcast_to(d, np.shape(made))[first].item() for d in datas]
         reason = non_finite_reason(op, scalars, params, np.asarray(data)[first].item(),

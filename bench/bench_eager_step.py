@@ -59,7 +59,8 @@ def _moons_step(optimizer_name):
                   np.where(upper, np.sin(angle), 0.5 - np.sin(angle))], axis=1)
     X += generator.normal(0, 0.1, X.shape)
     y = upper.astype(np.float64).reshape(-1, 1)
-    batches = [(X[i:i + 32], y[i:i + 32]) for i in range(0, 1024, 32)]
+    order = generator.permutation(1024)  # shuffled batches, as fit and bench_training take
+    batches = [(X[order[i:i + 32]], y[order[i:i + 32]]) for i in range(0, 1024, 32)]
     model = nn.MLP(2, [16, 16, 1], activation="tanh")
     params = model.parameters()
     if optimizer_name == "sgd":

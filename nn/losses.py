@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..autograd import Node, Op, Tensor, Value, grad
+from ..autograd.dispatch import constant
 from ..autograd.dispatch import tanh as tanh_
 from . import functional
 
@@ -44,7 +45,7 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
         return predictions, targets, False
     if not isinstance(prediction, Tensor):
         prediction = Tensor(prediction)
-    target = np.asarray(getattr(target, "data", target), dtype=prediction.dtype)
+    target = np.asarray(constant(target), dtype=prediction.dtype)  # the op keeps a copy
     if target.shape != prediction.shape:
         # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
         # would silently compare every prediction with every target, and reshaping (3, 2)
@@ -62,18 +63,31 @@ def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(n for n in shape if n != 1)
 
 
+def _numbers(x: Any) -> np.ndarray:
+    """The numbers in a Tensor, a Value, a list of them or an array, read without a copy."""
+    if isinstance(x, (list, tuple)):
+        return np.asarray([constant(v) for v in x], dtype=float)
+    return np.asarray(constant(x), dtype=float)
+
+
+def _within_0_1(values: np.ndarray) -> bool:
+    """Every value in [0, 1], from two reductions (nan fails both comparisons)."""
+    return values.size == 0 or bool(np.minimum.reduce(values, axis=None) >= 0.0
+                                    and np.maximum.reduce(values, axis=None) <= 1.0)
+
+
 def _check_labels(target: Any, loss: str) -> None:
     """Binary labels (or soft ones) lie in [0, 1]: 2 or -1 would give a made-up loss."""
-    values = np.asarray([getattr(t, "data", t) for t in target] if isinstance(
-        target, (list, tuple)) else getattr(target, "data", target), dtype=float)
+    values = _numbers(target)
+    if _within_0_1(values):  # the usual case, checked once per training step
+        return
     outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
-    if outside.any():
-        first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
-        raise ValueError(
-            f"{loss}: the targets must be labels 0 or 1 (or probabilities in [0, 1]), got "
-            f"{float(first):g} ({int(outside.sum())} outside); map other labels first, "
-            "such as y == 4 for the classes {2, 4}"
-        )
+    first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+    raise ValueError(
+        f"{loss}: the targets must be labels 0 or 1 (or probabilities in [0, 1]), got "
+        f"{float(first):g} ({int(outside.sum())} outside); map other labels first, "
+        "such as y == 4 for the classes {2, 4}"
+    )
 
 
 def _reduce(terms: Any, is_tensor: bool, reduction: str, loss: str) -> Node:
@@ -139,16 +153,16 @@ def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_
 
 
 def _check_probabilities(prediction: Any) -> None:
-    values = np.asarray([getattr(p, "data", p) for p in prediction] if isinstance(
-        prediction, (list, tuple)) else getattr(prediction, "data", prediction), dtype=float)
+    values = _numbers(prediction)
+    if _within_0_1(values):
+        return
     outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
-    if outside.any():
-        first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
-        raise ValueError(
-            f"bce: the predictions must be probabilities in [0, 1], got {float(first):g} "
-            f"({int(outside.sum())} outside); end the model with a sigmoid, or use "
-            "bce_with_logits on the raw outputs"
-        )
+    first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+    raise ValueError(
+        f"bce: the predictions must be probabilities in [0, 1], got {float(first):g} "
+        f"({int(outside.sum())} outside); end the model with a sigmoid, or use "
+        "bce_with_logits on the raw outputs"
+    )
 
 
 class BinaryCrossEntropyWithLogits(Op):
