@@ -537,14 +537,15 @@ def _all_finite(data: Any) -> bool:
     """Whether every element is a finite number, checked after every op that can overflow.
 
     One number (a loss, a sum) is asked directly. For an array, the sum of the squares
-    (np.vdot, one call) is nan or infinite when any element is, so a finite one proves
-    them all finite; one that overflows from large finite elements proves nothing, and
-    then each element is looked at.
+    (one dot product) is nan or infinite when any element is, so a finite one proves them
+    all finite; one that overflows from large finite elements proves nothing, and then
+    each element is looked at.
     """
     if type(data) is not np.ndarray or data.ndim == 0:
         return math.isfinite(data)
+    flat = data.ravel()
     try:
-        return math.isfinite(np.vdot(data, data)) or bool(np.isfinite(data).all())
+        return math.isfinite(flat.dot(flat)) or bool(np.isfinite(data).all())
     except RuntimeWarning:  # float16 squares overflowing, with warnings made errors
         return bool(np.isfinite(data).all())
 
