@@ -15,7 +15,10 @@ the output goes, Python frees the whole graph at once, without the cyclic collec
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .op import Op
 
 
 class Node:
@@ -25,6 +28,12 @@ class Node:
 
     scalar: bool  # True for Value (a float), False for Tensor (a numpy array)
     requires_grad: bool
+    data: Any  # a float on a Value, a numpy array on a Tensor
+    grad: Any  # the same kind as data (a Tensor's is None before backward)
+    parents: tuple[Node, ...]
+    operation: type[Op] | None
+    params: dict[str, Any] | None
+    name: str | None
 
     # The front-ends by kind, {True: Value, False: Tensor}: each joins by being defined
     # (as ops join Op.registry), so an op given plain numbers can make Values.

@@ -7,11 +7,13 @@ import importlib.util
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Diffusion, drawn: from noise back to data, step by step"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Burying data in noise, a little at a time")
     lesson.say("""
         A **diffusion model** learns to make data by learning to *undo noise*. First

@@ -6,11 +6,13 @@ same softmax sampling in language models: temperature and top-k, by hand and on 
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Reinforcement learning: policy gradients from a bandit to a cart-pole"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Learning from rewards: a three-armed bandit")
     lesson.say("""
         In **reinforcement learning** nobody gives the right answer: an agent
