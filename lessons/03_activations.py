@@ -102,7 +102,6 @@ def run(lesson: Lesson) -> None:
     v = lesson.code("""
         import math
         from collections.abc import Callable
-
         Formula = Callable[[float], float]    # a function of one number
         lam, alpha = 1.0507, 1.67326          # SELU's constants as printed
         a = 0.25                              # PReLU / RReLU slope

@@ -27,7 +27,6 @@ def run(lesson: Lesson) -> None:
     """)
     v = lesson.code("""
         from typing import Any
-
         import numpy as np
         from chaingrad.autograd import Tensor
         from chaingrad.nn import data, losses, optim
@@ -40,8 +39,7 @@ def run(lesson: Lesson) -> None:
 
         def full_loss(w1: Any, w2: Any) -> Any:
             \"\"\"MSE over all 32 points, for arrays of (w1, w2) (contours).\"\"\"
-            w1, w2 = np.asarray(w1)[..., None], np.asarray(w2)[..., None]
-            return ((w1 * x + w2 - t) ** 2).mean(axis=-1)
+            return ((w1[..., None] * x + w2[..., None] - t) ** 2).mean(axis=-1)
     """)
     lesson.check("the lowest point is near the true line's (2, 1): its w₁",
                  v.best[0], 2.0, tol=0.25)

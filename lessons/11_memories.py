@@ -247,10 +247,8 @@ def run(lesson: Lesson) -> None:
         figure = plot_decision_boundary(closeness, X, clusters,
                                         class_names=names, title=title)
         axes = figure.axes[0]
-        prototypes = layer.weights
-        axes.scatter(prototypes[:, 0], prototypes[:, 1], marker="X", s=150,
-                     color="black", edgecolors="white", label="prototypes",
-                     zorder=4)
+        axes.scatter(layer.weights[:, 0], layer.weights[:, 1], marker="X", s=150,
+                     c="black", edgecolors="white", label="prototypes", zorder=4)
         axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
         regions = out / "11_winner_takes_all.svg"
         figure.savefig(regions)

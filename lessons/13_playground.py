@@ -29,7 +29,6 @@ def run(lesson: Lesson) -> None:
 
         if in_notebook():  # the page below, talking to this notebook's kernel
             from IPython.display import display
-
             playground = widget()
             display(playground)
             page = playground.html
@@ -68,7 +67,6 @@ def run(lesson: Lesson) -> None:
     """)
     v = lesson.code("""
         from typing import Any
-
         from chaingrad.lessons.playground import Session, Setup
 
         def test_loss(epochs: int, **settings: Any) -> float:

@@ -227,8 +227,7 @@ def run(lesson: Lesson) -> None:
                 states.append(state[0] if isinstance(state, tuple) else state)
             states[-1].sum().backward()
             norms = np.array([np.linalg.norm(s.grad) for s in states])
-            ratios: np.ndarray = norms / norms[-1]
-            return ratios
+            return norms / float(norms[-1])
 
         nn.manual_seed(0)
         cells: dict[str, Cell] = {

@@ -456,8 +456,7 @@ def run(lesson: Lesson) -> None:
                 drawn = [rng.choice(9, p=next_token_probabilities(s, **knobs))
                          for s in scores]
                 tokens = np.concatenate([tokens, np.array(drawn)[:, None]], 1)
-            exact = np.all(tokens[:, n + 1:] == left[:, ::-1], axis=1)
-            return float(np.mean(exact))
+            return float(np.all(tokens[:, n + 1:] == left[:, ::-1], axis=1).mean())
 
         left = np.random.default_rng(7).integers(0, 8, (200, n))
         settings = {"top-1": {"top_k": 1}, "T = 1": {}, "T = 3": {"temperature": 3},
