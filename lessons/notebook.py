@@ -117,8 +117,8 @@ def notebook_cells(entry: Entry, out: str = "lesson-output") -> list[tuple[str, 
     for statement in run.body:
         converter.add(statement)
     intro = (f"# Lesson {entry.number}: {entry.title}\n\nAbout {entry.minutes} minutes. "
-             "Run the cells in order. The `assert` cells are the lesson's checks: each "
-             "compares a result with the answer worked out by hand.")
+             "Run the cells in order. The cells that end in `assert` are the lesson's checks: "
+             "each prints a result, then compares it with the answer worked out by hand.")
     setup = _setup(tree, run, converter, entry, out)
     return [("markdown", intro), ("code", setup), *converter.cells]
 
@@ -162,7 +162,8 @@ class _Converter:
                                                         call.args)}
         arguments.update({k.arg: k.value for k in call.keywords})
         label, got = self._expression(arguments["label"]), self._expression(arguments["got"])
-        shown = f'print({label} + ":", {got})'
+        label_node = _Unwrap(self.namespaces).visit(_copy_tree(arguments["label"]))
+        shown = f"print({_with_colon(label_node, label)}, {got})"
         if "at_least" in arguments or "at_most" in arguments:
             low = f"{self._expression(arguments['at_least'])} <= " if "at_least" in arguments \
                 else ""
@@ -237,6 +238,16 @@ def _lesson_call(statement: ast.stmt, lesson: str) -> tuple[ast.Call | None, str
             return None, None
         return value, target
     return None, None
+
+
+def _with_colon(node: ast.expr, text: str) -> str:
+    """The label followed by a colon: ``"y = 6:"`` for a literal, else ``label + ":"``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return repr(node.value + ":")
+    if isinstance(node, ast.JoinedStr):
+        joined = ast.JoinedStr([*node.values, ast.Constant(":")])
+        return ast.unparse(joined)
+    return f'{text} + ":"'
 
 
 def _all_literal(arguments: list[ast.expr]) -> bool:

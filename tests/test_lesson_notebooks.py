@@ -191,7 +191,7 @@ def test_conversion_of_each_kind_of_statement(tmp_path, monkeypatch):
     assert "doubled = _double(y)" in checks  # bookkeeping copied, v.y read as y
     assert "assert agrees(doubled, 12.0, tol=1e-06), 'doubled'" in checks
     # the check inside the loop is shown and asserted there too: no lesson object left
-    assert "for k in range(2):\n    print(f'k is small ({k})' + ':', k < 2)\n" \
+    assert "for k in range(2):\n    print(f'k is small ({k}):', k < 2)\n" \
         "    assert agrees(k < 2, True), f'k is small ({k})'" in checks
     setup = texts[1]
     assert "_double = lesson_file._double" in setup  # the lesson file's helper
