@@ -15,10 +15,7 @@ the output goes, Python frees the whole graph at once, without the cyclic collec
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from .op import Op
+from typing import Any, ClassVar
 
 
 class Node:
@@ -31,7 +28,7 @@ class Node:
     data: Any  # a float on a Value, a numpy array on a Tensor
     grad: Any  # the same kind as data (a Tensor's is None before backward)
     parents: tuple[Node, ...]
-    operation: type[Op] | None
+    operation: Any  # the Op class that made it (op.py comes after this file), None for a leaf
     params: dict[str, Any] | None
     name: str | None
 
