@@ -806,6 +806,7 @@ class Program:
         lines.append(f"    return v{self.loss_slot}{fresh}, ({extras}{',' if extras else ''}), "
                      f"({returned}{',' if returned else ''})")
         lines[1:1] = arrays_kept.prologue()
+        self.kept = len(arrays_kept.arrays)  # arrays the replay writes into (0: none)
         self.source = "\n".join(_release_early(lines))
         exec(compile(self.source, "<captured step>", "exec"), space)  # our own text, no input
         return space["replay"]
@@ -1041,8 +1042,11 @@ class _Relu:
     def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
         mask = kept.new(f"M{out}", node.shape, bool)
         grad = kept.new(f"G{out}_0", node.shape, node.dtype)
+        # numpy would cast the mask to 1.0 and 0.0 in a buffer it makes at every call:
+        # cast it into the gradient's array first, then multiply in place.
         return [f"    np.greater(v{ins[0]}, 0, {mask})",
-                f"    np.multiply(g{out}, {mask}, {grad})"], [grad]
+                f"    np.copyto({grad}, {mask})",
+                f"    np.multiply(g{out}, {grad}, {grad})"], [grad]
 
 
 class _Tanh:
