@@ -714,7 +714,7 @@ class Program:
                                  "_asarray": np.asarray, "_seed": _seed_like, "np": np,
                                  "_finite": _finite, "_renew": _renew, "_mean": _mean,
                                  "_isfinite": math.isfinite, "_sum": np.add.reduce}
-        arrays_kept = _Kept(space)
+        arrays_kept = _Kept(space, self.loss_slot, graph.loss)
         lines = ["def replay(arrays):"]
         for slot, tensor in self.live:
             space[f"T{slot}"] = tensor
@@ -740,22 +740,24 @@ class Program:
             args = ", ".join(f"v{graph.slot[p]}" for p in node.parents)
             params = self.op_params[i]
             space[f"OP{out}"], space[f"F{out}"] = op, op.forward
-            given = ""
-            if isinstance(params, tuple):
-                space[f"PP{out}"], space[f"R{out}"] = params
-                lines.append(f"    P{out} = _rebuilt(PP{out}, R{out}, arrays)")
-                given = f"P{out}"
-            elif params is not None:
-                space[f"P{out}"] = params
-                given = f"P{out}"
             into = _INTO.get(op.name) if kept else None
-            if into is not None and into.fits(node, self.op_params[i]):
+            if into is not None and into.fits(node, params):
                 ins = [graph.slot[p] for p in node.parents]
-                lines += into.forward(out, ins, given, node, arrays_kept)
-            elif op.leaves_domain:
-                lines.append(f"    v{out} = _domain(OP{out}, [{args}], {given or None})")
+                reads = self._param_reads(out, params, space, examples)
+                lines += into.forward(out, ins, reads, node, arrays_kept)
             else:
-                lines.append(f"    v{out} = F{out}({args}{', **' + given if given else ''})")
+                given = ""
+                if isinstance(params, tuple):
+                    space[f"PP{out}"], space[f"R{out}"] = params
+                    lines.append(f"    P{out} = _rebuilt(PP{out}, R{out}, arrays)")
+                    given = f"P{out}"
+                elif params is not None:
+                    space[f"P{out}"] = params
+                    given = f"P{out}"
+                if op.leaves_domain:
+                    lines.append(f"    v{out} = _domain(OP{out}, [{args}], {given or None})")
+                else:
+                    lines.append(f"    v{out} = F{out}({args}{', **' + given if given else ''})")
             if ("asarray", out) in facts:
                 lines.append(f"    v{out} = _asarray(v{out})")
             if ("keep", out) in facts:
@@ -827,6 +829,28 @@ class Program:
         else:
             given = ""
         return lines + [f"    s = B{out}(g{out}, v{out}{args}{given})"]
+
+    def _param_reads(self, out: int, params: Any, space: dict, examples: list) -> dict:
+        """An expression per parameter of op ``out`` for a kept form: a constant of the
+        program, or this call's input when the parameter follows one (a loss's targets)."""
+        recipes = {}
+        if isinstance(params, tuple):
+            params, found = params
+            recipes = {entry.slot[1]: entry for entry in found if entry.slot[2] is None}
+        reads = {}
+        for key, value in (params or {}).items():
+            entry = recipes.get(key)
+            if entry is None:
+                space[f"C{out}_{key}"] = value
+                reads[key] = f"C{out}_{key}"
+            elif entry.view is None and (entry.shape is None or (
+                    entry.shape == examples[entry.k].shape
+                    and entry.dtype == examples[entry.k].dtype)):
+                reads[key] = f"arrays[{entry.k}]"  # the input as it is
+            else:
+                space[f"I{out}_{key}"] = entry
+                reads[key] = f"I{out}_{key}.read(arrays)"
+        return reads
 
     def _shape_and_dtype(self, slot: int) -> tuple:
         graph = self.graph
@@ -937,10 +961,11 @@ def _rebuilt(params: dict, recipes: list, arrays: list) -> dict:
 class _Kept:
     """The arrays a compiled replay writes into, made once; space["KEPT"] holds them."""
 
-    def __init__(self, space: dict) -> None:
+    def __init__(self, space: dict, loss_slot: int, loss: Node) -> None:
         self.arrays: list[np.ndarray] = []
         self.names: list[str] = []
         self.space = space
+        self.loss_slot, self.loss = loss_slot, loss
         space["KEPT"] = self.arrays
 
     def new(self, name: str, shape: tuple, dtype: Any) -> str:
@@ -948,6 +973,15 @@ class _Kept:
             self.arrays.append(np.empty(shape, dtype))
             self.names.append(name)
         return name
+
+    def share(self, out: int, n: int) -> str:
+        """g / n for op out's gradient g: a constant when out is the loss, whose gradient
+        is backward's seed, 1 (the same division eager does, done once)."""
+        if out != self.loss_slot:
+            return f"g{out} / {n}"
+        one = _seed_like(np.zeros(self.loss.shape, self.loss.dtype))
+        self.space[f"SHARE{out}"] = one / n
+        return f"SHARE{out}"
 
     def rows(self, n: int) -> None:
         """ROWS{n}: np.arange(n), the row numbers that pick each row's label."""
@@ -988,10 +1022,11 @@ def _floats(node: Node, *, params: bool = False) -> bool:
 
 
 def _mean(values: np.ndarray) -> Any:
-    """values.mean(), computed as numpy does (the sum, then divided by the count as an
-    intp, in the sum's own type) without the cost of its Python wrapper."""
-    total = np.add.reduce(values, axis=None)
-    return total.dtype.type(total / np.intp(values.size))
+    """values.mean() of floats, as numpy computes it: the sum, divided by the count in
+    float64, rounded to the sum's type. Python's float division is that float64 division,
+    without the cost of numpy's Python wrapper and of its arithmetic on scalars."""
+    total = np.add.reduce(values, None)
+    return total.dtype.type(float(total) / values.size)
 
 
 class _Linear:
@@ -1003,7 +1038,7 @@ class _Linear:
         return _floats(node) and x.ndim == 2 and w.ndim == 2 and b.ndim == 1
 
     @staticmethod
-    def forward(out: int, ins: list, given: str, node: Node, kept: _Kept) -> list[str]:
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         x, w, b = ins
         o = kept.new(f"O{out}", node.shape, node.dtype)
         return [f"    np.matmul(v{x}, v{w}, {o})",
@@ -1034,7 +1069,7 @@ class _Relu:
         return _floats(node)
 
     @staticmethod
-    def forward(out: int, ins: list, given: str, node: Node, kept: _Kept) -> list[str]:
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         o = kept.new(f"O{out}", node.shape, node.dtype)
         return [f"    v{out} = np.maximum(v{ins[0]}, 0, out={o})"]
 
@@ -1055,7 +1090,7 @@ class _Tanh:
     fits = _Relu.fits
 
     @staticmethod
-    def forward(out: int, ins: list, given: str, node: Node, kept: _Kept) -> list[str]:
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         o = kept.new(f"O{out}", node.shape, node.dtype)
         return [f"    v{out} = np.tanh(v{ins[0]}, {o})"]
 
@@ -1081,7 +1116,7 @@ class _CrossEntropy:
                 and target.dtype.kind in "iu")
 
     @staticmethod
-    def forward(out: int, ins: list, given: str, node: Node, kept: _Kept) -> list[str]:
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         z = ins[0]
         n, classes = node.parents[0].shape
         dtype = node.dtype
@@ -1090,12 +1125,12 @@ class _CrossEntropy:
         kept.rows(n)
         return [f"    np.maximum.reduce(v{z}, 1, None, {top}, True)",
                 f"    np.subtract(v{z}, {top}, {shifted})  # shifted: the largest is 0",
-                f"    t{out} = {given}['target']",
+                f"    t{out} = {reads['target']}",
                 f"    np.exp({shifted}, {e})",
                 f"    np.add.reduce({e}, 1, None, {total})",
                 f"    v{out} = _mean(np.log({total}) - {shifted}[ROWS{n}, t{out}])",
-                f"    if not _finite(v{out}):",
-                f"        v{out} = _domain(OP{out}, [v{z}], {given})"]
+                f"    if not _isfinite(v{out}):",
+                f"        v{out} = _domain(OP{out}, [v{z}], {{'target': t{out}}})"]
 
     @staticmethod
     def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
@@ -1103,7 +1138,7 @@ class _CrossEntropy:
         e, total = f"E{out}", f"Z{out}"
         return [f"    np.divide({e}, {total}.reshape(-1, 1), {e})  # softmax",
                 f"    {e}[ROWS{n}, t{out}] -= 1",
-                f"    np.multiply({e}, g{out} / {n}, {e})"], [e]
+                f"    np.multiply({e}, {kept.share(out, n)}, {e})"], [e]
 
 
 class _MeanBce:
@@ -1115,15 +1150,18 @@ class _MeanBce:
         return _floats(node) and z.shape == y.shape and not y.requires_grad
 
     @staticmethod
-    def forward(out: int, ins: list, given: str, node: Node, kept: _Kept) -> list[str]:
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         z, y = ins
         shape, dtype = node.parents[0].shape, node.dtype
         each, product = kept.new(f"O{out}", shape, dtype), kept.new(f"P{out}", shape, dtype)
         size = node.parents[0].size
+        # eager's sum / size is numpy's scalar arithmetic; its type, found once, and
+        # Python's float division give the same number for less (see _mean)
+        kept.space[f"DT{out}"] = type(np.add.reduce(np.zeros(1, dtype), None) / size)
         return [f"    np.logaddexp(0.0, v{z}, {each})",
                 f"    np.subtract({each}, np.multiply(v{y}, v{z}, {product}), {each})",
-                f"    v{out} = np.add.reduce({each}, None) / {size}",
-                f"    if not _finite(v{out}):",
+                f"    v{out} = DT{out}(float(np.add.reduce({each}, None)) / {size})",
+                f"    if not _isfinite(v{out}):",
                 f"        v{out} = _domain(OP{out}, [v{z}, v{y}], None)"]
 
     @staticmethod
@@ -1136,7 +1174,7 @@ class _MeanBce:
                 f"    np.add(1, {grad}, {grad})",
                 f"    np.multiply(0.5, {grad}, {grad})",
                 f"    np.subtract({grad}, v{y}, {grad})",
-                f"    np.multiply(g{out} / {size}, {grad}, {grad})"], [grad, None]
+                f"    np.multiply({kept.share(out, size)}, {grad}, {grad})"], [grad, None]
 
 
 # The ops with a kept form, by name: their rules above, in numpy's out= form.
