@@ -807,6 +807,9 @@ class Program:
         extras = ", ".join(f"v{graph.slot[x]}{fresh}" for x in graph.extras)
         lines.append(f"    return v{self.loss_slot}{fresh}, ({extras}{',' if extras else ''}), "
                      f"({returned}{',' if returned else ''})")
+        seed = f"    g{self.loss_slot} = _seed(v{self.loss_slot})"
+        if not any(re.search(rf"\bg{self.loss_slot}\b", line) for line in lines if line != seed):
+            lines.remove(seed)  # the loss's kept form divided the seed once, at capture
         lines[1:1] = arrays_kept.prologue()
         self.kept = len(arrays_kept.arrays)  # arrays the replay writes into (0: none)
         self.source = "\n".join(_release_early(lines))
