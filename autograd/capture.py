@@ -18,7 +18,12 @@ What a replay does, exactly as eager ``fn(*inputs).backward()`` would:
     existing array is added to: zero the gradients between steps, as with backward());
   - reads the parameters' current arrays at every call, so optimizers, which update them
     in place or assign ``.data``, work unchanged. Interior nodes get no ``.grad`` (there
-    are none).
+    are none);
+  - writes its values and gradients into arrays made once, at capture, and gives the
+    parameters' ``.grad`` those arrays: the usual loop (zero_grad, step, optimizer.step)
+    allocates nothing of the step's size. An array that something still holds when the
+    next call starts (a ``.grad`` you kept, or did not zero) stays yours, unchanged; the
+    program makes itself a new one. The returned loss and extras are always fresh.
 
 When a program may no longer be the function (the rules; never a stale replay in silence):
   1. Shapes and dtypes: the inputs' shapes and dtypes (and the values of numbers passed
@@ -958,7 +963,8 @@ def _rebuilt(params: dict, recipes: list, arrays: list) -> dict:
 # rule. The rule for who owns a kept array: the program, unless something outside it still
 # holds the array when the next replay starts (a parameter's .grad not zeroed, a gradient
 # the user kept, a view of it): then the holder keeps it and the program makes a new one
-# (_renew). A replay returns the loss and fn's extra results as fresh arrays.
+# (_renew). A replay returns the loss and fn's extra results as fresh arrays. The kept
+# arrays are the program's: one captured step is not for two threads at the same time.
 
 
 class _Kept:
@@ -994,8 +1000,7 @@ class _Kept:
         """The replay's first lines: renew the arrays someone holds, then name them."""
         if not self.arrays:
             return []
-        return ["    _renew(KEPT)"] + [f"    {name} = KEPT[{k}]"
-                                      for k, name in enumerate(self.names)]
+        return ["    _renew(KEPT)", f"    {', '.join(self.names)}, = KEPT"]
 
 
 # How many references sys.getrefcount sees for an array that only a list holds.
