@@ -717,7 +717,7 @@ class Program:
         space: dict[str, Any] = {"_check": _check, "_rebuilt": _rebuilt, "_fit": _fit_to_tensor,
                                  "_domain": _forward_in_domain, "_keep": _keep_precision,
                                  "_asarray": np.asarray, "_seed": _seed_like, "np": np,
-                                 "_finite": _finite, "_renew": _renew, "_mean": _mean,
+                                 "_renew": _renew, "_mean": _mean, "__name__": __name__,
                                  "_isfinite": math.isfinite, "_sum": np.add.reduce}
         arrays_kept = _Kept(space, self.loss_slot, graph.loss)
         lines = ["def replay(arrays):"]
@@ -1015,12 +1015,6 @@ def _renew(arrays: list) -> None:
                 arrays[k] = np.empty_like(arrays[k])
 
 
-def _finite(array: Any) -> bool:
-    """Whether every element is finite: their sum is (a nan or an infinity would make it
-    nan or infinite). A sum that overflows says no; the caller then checks element-wise."""
-    return math.isfinite(np.add.reduce(array, axis=None))
-
-
 def _floats(node: Node, *, params: bool = False) -> bool:
     """Whether an op's inputs and result are arrays of one dtype, float32 or float64 (the
     kept forms are written for those), and it has no parameters (unless ``params``)."""
@@ -1049,6 +1043,9 @@ class _Linear:
     def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         x, w, b = ins
         o = kept.new(f"O{out}", node.shape, node.dtype)
+        # eager's overflow check, for less: if the sum of the elements is finite, every
+        # element is (a nan or an infinity would make it nan or infinite); if not, eager's
+        # own check runs (_domain: its sentence, or eager's value when an input was not finite)
         return [f"    np.matmul(v{x}, v{w}, {o})",
                 f"    np.add({o}, v{b}, {o})",
                 f"    v{out} = {o} if _isfinite(_sum({o}, None)) else "

@@ -580,3 +580,20 @@ def test_arrays_a_user_keeps_are_never_overwritten_by_the_next_replay():
     losses.bce_with_logits(twin(x), t).backward()
     for p, q, b in zip(model.parameters(), twin.parameters(), before):
         assert np.array_equal(p.grad, b + q.grad)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_an_overflow_in_a_kept_form_raises_eagers_sentence():
+    from chaingrad.autograd import OpError
+
+    model = _mlp("relu", np.float32, sizes=(8, 3), n_in=4)
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(5, 4)).astype(np.float32), rng.integers(0, 3, 5)
+    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, y)
+    assert step.program.kept > 0
+    huge = np.full((5, 4), 3e38, dtype=np.float32)  # x @ W overflows float32
+    with pytest.raises(OpError) as eager:
+        losses.cross_entropy(model(huge), y)
+    with pytest.raises(OpError) as replayed:
+        step(huge, y)
+    assert str(replayed.value) == str(eager.value) and "overflows" in str(eager.value)
