@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .engine import backward
 from .node import Node
-from .op import owned
+from .op import OpError, owned
 from .ops import (
     Abs,
     Add,
@@ -76,7 +78,11 @@ class Operators(Node):
     def __pow__(self: N, exponent: Any) -> N:
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
-        return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
+        try:
+            return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
+        except (OpError, TypeError):  # after a failure only: say what was wrong with it
+            _check_exponent(exponent, self.scalar)
+            raise
 
     def __rpow__(self: N, base: Any) -> N:
         return self._binary(Pow, base, self)
@@ -124,3 +130,16 @@ class Operators(Node):
         return self._unary(Abs, self)
 
     __abs__ = abs
+
+
+def _check_exponent(exponent: Any, scalar: bool) -> None:
+    """A refusal for an exponent that is not a number (or, on Tensors, numbers)."""
+    if isinstance(exponent, (int, float, np.number)):
+        return
+    try:
+        kind = np.asarray(exponent).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if scalar or kind not in "biuf":
+        kinds = "a number or a Value" if scalar else "a number, an array or a Tensor"
+        raise TypeError(f"pow: the exponent must be {kinds}, got {exponent!r:.60}") from None

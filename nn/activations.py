@@ -15,6 +15,7 @@ number in [0, 1] is a valid subgradient there).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -390,11 +391,12 @@ for _name, _function in FUNCTIONS.items():
     )
 
 
-def get(name: str) -> Callable[..., Node]:
-    """The activation function called ``name``."""
-    if name not in FUNCTIONS:
+def get(name: str, caller: str = "get") -> Callable[..., Node]:
+    """The activation function called ``name`` (``caller`` names the function the user
+    called, in the error)."""
+    if not isinstance(name, str) or name not in FUNCTIONS:
         raise ValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(FUNCTIONS)}"
+            f"{caller}: unknown activation {name!r}; choose one of {', '.join(FUNCTIONS)}"
         )
     return FUNCTIONS[name]
 
@@ -415,7 +417,15 @@ class Activation(Module):
 
     def __init__(self, name: str | None = None, **params: Any) -> None:
         self.function_name = name or self.function_name
-        self.function = get(self.function_name)
+        self.function = get(self.function_name, type(self).__name__)
+        settings = list(inspect.signature(self.function).parameters)[1:]
+        for key, value in params.items():  # alpha="a" would fail only at the first call
+            if key not in settings:
+                raise TypeError(f"{type(self).__name__}: unknown setting {key!r}; its settings "
+                                f"are {', '.join(settings) or 'none'}")
+            if isinstance(value, (str, bytes, bool)) or value is None:
+                raise TypeError(f"{type(self).__name__}: {key} must be a number, got "
+                                f"{value!r:.40}")
         self.params = params
 
     def forward(self, x: Any) -> Node:
@@ -515,10 +525,10 @@ MODULES: dict[str, type[Activation]] = {
 }
 
 
-def activation_module(activation: str | Module) -> Module:
+def activation_module(activation: str | Module, caller: str = "get") -> Module:
     """A layer for an activation given by name (``"tanh"``) or already as a module."""
     if isinstance(activation, Module):
         return activation
-    get(activation)
+    get(activation, caller)
     return MODULES[activation]()
 

@@ -433,6 +433,12 @@ def _layer_shapes(module: Module, input_shape: tuple[int, ...] | None):
     layers = getattr(module, "layers", None)
     if not isinstance(layers, list) or not all(isinstance(m, Module) for m in layers):
         layers = list(_children(module)) or [module]
+    if input_shape is not None:
+        input_shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
+        if isinstance(input_shape, (str, bytes)) or not all(
+                isinstance(n, (int, np.integer)) and n >= 1 for n in input_shape):
+            raise ValueError(f"summary: input_shape must be a tuple of sizes, one example's "
+                             f"shape such as (2,), got {input_shape!r:.40}")
     shape = tuple(input_shape) if input_shape is not None else _first_input_shape(module)
     x: Any = None if shape is None else _zeros(module, shape)
     rows = []

@@ -83,8 +83,9 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 def _metric(metric: str | Callable, loss: Callable) -> tuple[str, Callable]:
     if callable(metric):
         return metric.__name__, metric
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ValueError(f"compile: unknown metric {metric!r}; choose one of "
+                         f"{', '.join(METRICS)}, or give a function")
     function = METRICS[metric]
     if function is accuracy:  # logits and margins split at 0; others are decided by the labels
         threshold = 0.0 if loss in (losses.bce_with_logits, losses.hinge) else None
@@ -230,7 +231,7 @@ def compile(
                 "setting), not both"
             )
         optimizer_options["lr"] = optimizer_options.pop("learning_rate")
-    loss_function = losses.get(loss)
+    loss_function = losses.get(loss, "compile")
     if isinstance(optimizer, optim.Optimizer):
         if optimizer_options:
             raise ValueError(
@@ -238,9 +239,12 @@ def compile(
                 "given by name; set them on the optimizer object instead"
             )
     else:
-        optimizer = optim.get(optimizer, model.parameters(), **optimizer_options)
-    if isinstance(metrics, str):
+        optimizer = optim.get(optimizer, model.parameters(), "compile", **optimizer_options)
+    if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy'], got "
+                        f"{metrics!r:.60}")
     model._compiled = Compiled(
         loss_function, optimizer, [_metric(m, loss_function) for m in metrics]
     )
