@@ -23,7 +23,6 @@ import pytest
 
 from chaingrad import nn, viz
 from chaingrad.autograd import (
-    OpError,
     Tensor,
     Value,
     concat,
