@@ -525,6 +525,10 @@ def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
         if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
             array = array.astype(np.float64)  # a boolean array (a mask) stays boolean
         elif kind not in "fb":
+            if kind == "O" and any(isinstance(x, Node) for x in array.flat):
+                raise TypeError("Tensor: the list holds Values or Tensors; make a Tensor of "
+                                "their numbers, e.g. Tensor([v.data for v in values]), or join "
+                                "tensors with stack")
             raise TypeError(
                 f"Tensor: expected numbers, got an array of {array.dtype} "
                 f"from {type(data).__name__}"

@@ -94,6 +94,8 @@ class Value(Operators):
                 raise TypeError(f"dot: {argument} must be a list, got {given!r:.60}")
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        if not weights:
+            raise ValueError("dot: no weights and no inputs; a weighted sum needs at least one")
         return Value._apply(Dot, (*weights, *inputs))
 
     def zero_grad(self) -> None:

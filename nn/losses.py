@@ -340,6 +340,6 @@ def get(loss: str | Callable[..., Node], caller: str = "get") -> Callable[..., N
     if callable(loss):
         return loss
     if not isinstance(loss, str) or loss not in LOSSES:
-        raise ValueError(f"{caller}: unknown loss {loss!r}; give a name or a function of "
-                         f"(prediction, target); the names are {', '.join(LOSSES)}")
+        raise ValueError(f"{caller}: unknown loss {loss!r}; choose one of {', '.join(LOSSES)}, "
+                         "or give a function of (prediction, target)")
     return LOSSES[loss]
