@@ -12,7 +12,7 @@ import numpy as np
 
 from .engine import backward
 from .node import Node
-from .op import OpError, owned
+from .op import owned
 from .ops import (
     Abs,
     Add,
@@ -78,11 +78,9 @@ class Operators(Node):
     def __pow__(self: N, exponent: Any) -> N:
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
-        try:
-            return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
-        except (OpError, TypeError):  # after a failure only: say what was wrong with it
+        if type(exponent) not in (int, float):  # the usual x ** 2 skips the check
             _check_exponent(exponent, self.scalar)
-            raise
+        return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
 
     def __rpow__(self: N, base: Any) -> N:
         return self._binary(Pow, base, self)
@@ -133,13 +131,15 @@ class Operators(Node):
 
 
 def _check_exponent(exponent: Any, scalar: bool) -> None:
-    """A refusal for an exponent that is not a number (or, on Tensors, numbers)."""
-    if isinstance(exponent, (int, float, np.number)):
+    """A refusal for an exponent that is not a real number (or, on Tensors, real numbers):
+    text, None, and complex numbers, which would make a complex result past the domain rule."""
+    if isinstance(exponent, (int, float, np.integer, np.floating)):
         return
     try:
         kind = np.asarray(exponent).dtype.kind
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # ragged lists and the like
         kind = "O"
     if scalar or kind not in "biuf":
         kinds = "a number or a Value" if scalar else "a number, an array or a Tensor"
-        raise TypeError(f"pow: the exponent must be {kinds}, got {exponent!r:.60}") from None
+        what = "complex " if kind == "c" else ""
+        raise TypeError(f"pow: the exponent must be {kinds}, got {what}{exponent!r:.60}")
