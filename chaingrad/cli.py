@@ -20,6 +20,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from . import __version__
 
@@ -34,9 +35,16 @@ SUBCOMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line on stderr (exit 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line: one subparser per entry of SUBCOMMANDS."""
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="chaingrad",
         description=("chaingrad: draw computational graphs, step through the lessons, "
                      "do and grade homework (also on Gradescope), train networks in the browser."))

@@ -18,14 +18,14 @@ from __future__ import annotations
 import math
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Node
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 from . import training as workflow  # Module.fit and co. are nn.training's functions
 from .seeding import manual_seed, rng  # noqa: F401  (models import rng from here)
 
@@ -97,6 +97,9 @@ class Module:
         model exactly as it was. Buffers (running statistics) are loaded too when present:
         weights saved before a model had buffers leave them as they are.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of arrays (from state_dict() or "
+                            f"nn.load), got {type(state).__name__} {state!r:.40}")
         own = dict(self.named_parameters())
         buffers = _buffer_state(self)
         _check_names(type(self).__name__, own, state, optional=buffers)
@@ -266,6 +269,11 @@ def save(state: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     real numbers are written (an object array would be stored pickled: refused). A
     symbolic link is followed: the file it points to is replaced.
     """
+    check_path(path, "save")
+    if not isinstance(state, Mapping):
+        raise TypeError(f"save: expected a dict of arrays, such as model.state_dict(), got "
+                        f"{type(state).__name__}; call model.save(path), or "
+                        "nn.save(model.state_dict(), path)")
     if Path(path).is_dir():
         raise ValueError(f"save: {os.fspath(path)!r} is a folder; give a file name, e.g. "
                          f"{os.fspath(Path(path) / 'model.npz')!r}")
@@ -302,7 +310,11 @@ def _read_weights(
     buffers, which a file may hold or not.
     """
     expected = {**(buffers or {}), **(shapes or {})}
+    check_path(path, "load")
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"load: {str(path)!r} is a folder; give the weights file in it, "
+                                f"e.g. {str(path / 'model.npz')!r}")
     if not path.is_file():
         raise FileNotFoundError(f"load: there is no file {str(path)!r}")
     try:
@@ -433,6 +445,12 @@ def _layer_shapes(module: Module, input_shape: tuple[int, ...] | None):
     layers = getattr(module, "layers", None)
     if not isinstance(layers, list) or not all(isinstance(m, Module) for m in layers):
         layers = list(_children(module)) or [module]
+    if input_shape is not None:
+        input_shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
+        if isinstance(input_shape, (str, bytes)) or not all(
+                isinstance(n, (int, np.integer)) and n >= 1 for n in input_shape):
+            raise ValueError(f"summary: input_shape must be a tuple of sizes, one example's "
+                             f"shape such as (2,), got {input_shape!r:.40}")
     shape = tuple(input_shape) if input_shape is not None else _first_input_shape(module)
     x: Any = None if shape is None else _zeros(module, shape)
     rows = []
