@@ -181,6 +181,9 @@ def show(results: list[Result], test_size: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .._interrupt import ready
+
+    ready()  # python -m chaingrad.nn.compare: Ctrl-C is a KeyboardInterrupt again
     parser = argparse.ArgumentParser(description="The course's digits comparison.")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffles")
     parser.add_argument("-k", type=int, default=3, help="neighbours for k-NN (default 3)")

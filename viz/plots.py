@@ -192,6 +192,7 @@ def plot_decision_boundary(
     e.g. minus the distance to each prototype). ``class_names`` maps a label to its name
     in the legend (default "class 0", "class 1", ...).
     """
+    _check_count("plot_decision_boundary", "resolution", resolution, least=2)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y):
@@ -275,6 +276,13 @@ def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
     return np.array(derivative)
 
 
+def _check_count(who: str, name: str, value: object, least: int) -> None:
+    """A number of points, levels...: a whole number of at least ``least``, or a sentence."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{who}: {name} must be a whole number of at least {least}, "
+                         f"got {value!r}")
+
+
 def plot_function(
     fn: Callable,
     derivative: Callable | None,
@@ -297,6 +305,7 @@ def plot_function(
     curve. ``variable`` and ``function`` name the axes and panels: ``variable="p",
     function="L"`` gives L(p) and L′(p) over p.
     """
+    _check_count("plot_function", "points", points, least=2)
     xs = np.linspace(xrange[0], xrange[1], points)
     ys = _evaluate(fn, xs)
     called, slope_called = f"{function}({variable})", f"{function}′({variable})"
@@ -355,6 +364,8 @@ def plot_optimizer_paths(
     follows another closely still shows. Both axes have the same scale, so gradient
     steps cross the contours at right angles as they do on the surface.
     """
+    _check_count("plot_optimizer_paths", "levels", levels, least=1)
+    _check_count("plot_optimizer_paths", "resolution", resolution, least=2)
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
         if points.ndim != 2 or points.shape[1] != 2:
