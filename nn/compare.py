@@ -181,9 +181,6 @@ def show(results: list[Result], test_size: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .._interrupt import ready
-
-    ready()  # python -m chaingrad.nn.compare: Ctrl-C is a KeyboardInterrupt again
     parser = argparse.ArgumentParser(description="The course's digits comparison.")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffles")
     parser.add_argument("-k", type=int, default=3, help="neighbours for k-NN (default 3)")
@@ -204,4 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # chaingrad's quiet Ctrl-C while the command's imports ran is over: KeyboardInterrupt again
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     raise SystemExit(main())
