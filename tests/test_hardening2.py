@@ -139,6 +139,28 @@ def test_the_hand_written_update_stays_in_place():
         loss.backward()  # the graph read the old weights
 
 
+def test_the_documented_limit_a_kept_reference_written_after_backward():
+    """README, the rule for aliases: a reference kept from before the forward pass is
+    read-only until backward, then writable; a write through it then is not seen by a
+    second backward over the same graph (catching it would copy every weight at every
+    step). This test pins that limit: if it starts to raise, update the README."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    d = w.data  # kept from before the forward pass
+    loss = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        d[0] = 100.0  # while the graph waits: refused
+    loss.backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+    d[0] = 100.0  # after backward: the tensor's memory again
+    assert w.data[0] == 100.0
+    w.grad = None
+    loss.backward()  # the limit: the same graph, the new value, no ValueChangedError
+    assert w.grad.tolist() == [200.0, 4.0]
+    loss = (w * w).sum()  # what the README says to do: a new forward pass
+    w.grad = None
+    loss.backward()
+    assert w.grad.tolist() == [200.0, 4.0]
+
 def test_reading_data_between_two_backwards_is_fine_and_a_write_is_caught():
     w = Tensor([1.0, 2.0], requires_grad=True)
     loss = (w * w).sum()
