@@ -371,6 +371,20 @@ def test_nan_and_infinity_given_as_input_pass_through():
     assert (Value(float("inf")) * 2).data == float("inf")
 
 
+@pytest.mark.parametrize("scale", [1e200, 1e300, 3e307])
+def test_layer_norm_of_huge_values_is_computed_scaled(scale):
+    """Squares of 1e200 overflow (and the sum of a row near 1e308): the mean and variance
+    are computed on each row divided by its largest value, so the result is that of the
+    row at ordinary size (it was zeros, or nan), forward and backward."""
+    row = np.array([[1.0, -1.0, 0.3], [2.0, 5.0, 4.0]])
+    weights = Tensor([[1.0, 2.0, 5.0], [-1.0, 0.5, 3.0]])
+    small = Tensor(row, requires_grad=True)
+    huge = Tensor(row * scale, requires_grad=True)
+    for x, eps in ((small, 0.0), (huge, 1e-5)):  # eps is nothing next to 1e200
+        (F.layer_norm(x, 3, eps=eps) * weights).sum().backward()
+    assert np.allclose(F.layer_norm(huge, 3).data, F.layer_norm(small, 3, eps=0.0).data)
+    assert np.allclose(huge.grad * scale, small.grad)
+
 # ---------------------------------------------------------------- 5. losses and optimizers refuse
 
 
