@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .engine import backward
 from .node import Node
 from .op import owned
@@ -76,6 +78,8 @@ class Operators(Node):
     def __pow__(self: N, exponent: Any) -> N:
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
+        if type(exponent) not in (int, float):  # the usual x ** 2 skips the check
+            _check_exponent(exponent)
         return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
 
     def __rpow__(self: N, base: Any) -> N:
@@ -124,3 +128,15 @@ class Operators(Node):
         return self._unary(Abs, self)
 
     __abs__ = abs
+
+
+def _check_exponent(exponent: Any) -> None:
+    """A constant exponent is a real number or an array of them (not text, not complex)."""
+    try:
+        kind = np.asarray(exponent).dtype.kind
+    except (TypeError, ValueError):  # ragged lists and the like
+        kind = "O"
+    if kind not in "biuf":
+        what = "complex " if kind == "c" else ""
+        raise TypeError(f"pow: the exponent must be a real number, an array of them or a "
+                        f"Value/Tensor, got {what}{exponent!r}")
