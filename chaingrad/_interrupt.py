@@ -21,9 +21,19 @@ EXIT_CODE = 130  # what a shell reports for a process ended by Ctrl-C
 
 
 def _started_as_a_command() -> bool:
-    """``python -m chaingrad...`` (argv[0] is "-m" while its packages load) or the script."""
+    """``python -m chaingrad...`` (argv[0] is "-m" while its packages load) or the script.
+
+    Another program run with ``-m`` that imports chaingrad keeps Python's Ctrl-C.
+    """
     argv = getattr(sys, "argv", None) or [""]
-    return argv[0] == "-m" or os.path.basename(argv[0]) in ("chaingrad", "chaingrad.exe")
+    if argv[0] != "-m":
+        return os.path.basename(argv[0]) in ("chaingrad", "chaingrad.exe")
+    original = list(getattr(sys, "orig_argv", []))  # python -X importtime -m chaingrad.lessons
+    for index, argument in enumerate(original[1:], start=1):
+        if argument.startswith("-m"):
+            module = argument[2:] or (original[index + 1] if index + 1 < len(original) else "")
+            return module == "chaingrad" or module.startswith("chaingrad.")
+    return False
 
 
 def _exit_quietly(signum: int, frame: Any) -> None:
