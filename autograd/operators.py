@@ -79,7 +79,7 @@ class Operators(Node):
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
         if type(exponent) not in (int, float):  # the usual x ** 2 skips the check
-            _check_exponent(exponent)
+            _check_exponent(exponent, self.scalar)
         return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
 
     def __rpow__(self: N, base: Any) -> N:
@@ -130,13 +130,16 @@ class Operators(Node):
     __abs__ = abs
 
 
-def _check_exponent(exponent: Any) -> None:
-    """A constant exponent is a real number or an array of them (not text, not complex)."""
+def _check_exponent(exponent: Any, scalar: bool) -> None:
+    """A refusal for an exponent that is not a real number (or, on Tensors, real numbers):
+    text, None, and complex numbers, which would make a complex result past the domain rule."""
+    if isinstance(exponent, (int, float, np.integer, np.floating)):
+        return
     try:
         kind = np.asarray(exponent).dtype.kind
     except (TypeError, ValueError):  # ragged lists and the like
         kind = "O"
-    if kind not in "biuf":
+    if scalar or kind not in "biuf":
+        kinds = "a number or a Value" if scalar else "a number, an array or a Tensor"
         what = "complex " if kind == "c" else ""
-        raise TypeError(f"pow: the exponent must be a real number, an array of them or a "
-                        f"Value/Tensor, got {what}{exponent!r}")
+        raise TypeError(f"pow: the exponent must be {kinds}, got {what}{exponent!r:.60}")

@@ -642,7 +642,7 @@ def test_small_holes_in_tensor_maths():
 @pytest.mark.parametrize("z", [1 + 2j, np.complex128(1j), np.array([1j])])
 def test_a_complex_number_next_to_a_tensor_gets_a_sentence(combine, z):
     with pytest.raises(TypeError, match=r"^\w+: (expected a real number, an array or a "
-                                        r"Tensor|the exponent must be a real number.*), got "
+                                        r"Tensor|the exponent must be a number.*), got "
                                         r"complex"):
         combine(Tensor([1.0], requires_grad=True), z)  # ** gave a complex tensor
 
@@ -650,7 +650,7 @@ def test_a_complex_number_next_to_a_tensor_gets_a_sentence(combine, z):
 @pytest.mark.parametrize("exponent", [1j, "a", None, np.array([1j])])
 def test_a_constant_exponent_must_be_real_on_both_front_ends(exponent):
     for x in (Value(2.0), Tensor([2.0])):
-        with pytest.raises(TypeError, match="^pow: the exponent must be a real number"):
+        with pytest.raises(TypeError, match="^pow: the exponent must be a number"):
             x ** exponent  # Value(2.) ** 1j said "too large for a float (it overflows)"
     assert (Value(2.0) ** np.float32(2)).data == 4.0
     assert (Tensor([2.0]) ** np.array([2, 3])).data.tolist() == [4.0, 8.0]
