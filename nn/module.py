@@ -304,7 +304,8 @@ def _read_weights(
     ``shapes``: the model's parameters, all required; ``buffers``: the shapes of its
     buffers, which a file may hold or not. Two passes, each linear: every entry's header
     (names from the archive's directory, then kind, shape and the running total against
-    ``max_bytes``), then every entry's data, so a file that does not fit takes no memory.
+    ``max_bytes``), then every entry's data, so a file that does not fit is refused before
+    any array is made (the first pass keeps at most 1 KB an entry: small entries whole).
     """
     expected = {**(buffers or {}), **(shapes or {})}
     path = Path(path)
@@ -352,7 +353,8 @@ def _entry(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path, key: s
     try:
         with archive.open(member) as file:
             return read(file, path, key, *args)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as error:
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as error:  # RuntimeError: an encrypted entry
         raise ValueError(_not_weights(path, f"at '{_short(key)}': {error}")) from None
 
 
