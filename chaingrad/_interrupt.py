@@ -38,7 +38,7 @@ def _started_as_a_command() -> bool:
 
 def _exit_quietly(signum: int, frame: Any) -> None:
     try:
-        os.write(2, b"\ninterrupted\n")
+        os.write(2, b"\nchaingrad: interrupted\n")
     finally:
         os._exit(EXIT_CODE)  # nothing is half-written yet: the imports are not done
 
