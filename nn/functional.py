@@ -249,7 +249,8 @@ class Normalize(Op):
         # Every output depends on every input of its group through the mean and the
         # variance: the two means below are those two paths.
         if isinstance(x, np.ndarray):  # scaled when the variance would overflow
-            _, std, scale = _spread(x, axis, eps)
+            with np.errstate(over="ignore", invalid="ignore"):  # even with warnings as errors
+                _, std, scale = _spread(x, axis, eps)
             inverse_std = 1.0 / std if scale is None else 1.0 / (std * scale)
         else:  # create_graph: Tensors, whose ops apply the overflow rule themselves
             centred = x - x.mean(axis=axis, keepdims=True)
@@ -266,9 +267,8 @@ def _spread(x: np.ndarray, axis: tuple, eps: float) -> tuple:
     is first divided by its largest magnitude, and the third item is that scale: the
     first two are then x's scaled by 1 / scale, so their ratio is the same.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        centred = x - x.mean(axis=axis, keepdims=True)
-        variance = np.mean(centred * centred, axis=axis, keepdims=True)
+    centred = x - x.mean(axis=axis, keepdims=True)  # numpy's overflow warnings from nn are
+    variance = np.mean(centred * centred, axis=axis, keepdims=True)  # off (autograd/__init__)
     if np.isfinite(variance).all() or not np.isfinite(x).all():  # nan or inf given: kept
         return centred, np.sqrt(variance + eps), None
     scale = np.max(np.abs(x), axis=axis, keepdims=True)
