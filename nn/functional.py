@@ -249,8 +249,7 @@ class Normalize(Op):
         # Every output depends on every input of its group through the mean and the
         # variance: the two means below are those two paths.
         if isinstance(x, np.ndarray):  # scaled when the variance would overflow
-            with np.errstate(over="ignore", invalid="ignore"):  # even with warnings as errors
-                _, std, scale = _spread(x, axis, eps)
+            _, std, scale = _spread(x, axis, eps)
             inverse_std = 1.0 / std if scale is None else 1.0 / (std * scale)
         else:  # create_graph: Tensors, whose ops apply the overflow rule themselves
             centred = x - x.mean(axis=axis, keepdims=True)
