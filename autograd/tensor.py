@@ -578,14 +578,16 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
         return _constant(x.copy())  # the graph keeps its own copy: the caller may change x
-    if isinstance(x, numbers.Number):
+    if isinstance(x, numbers.Real):  # not complex: that is refused below, in a sentence
         return _constant(np.asarray(x, dtype=float_dtype))
     try:
         array = np.asarray(x)
     except Exception:
         array = None
     if array is None or array.dtype.kind not in "biuf":
-        raise TypeError(f"{op.name}: expected a number, an array or a Tensor, got {x!r}")
+        what = "complex " if array is not None and array.dtype.kind == "c" else ""
+        raise TypeError(f"{op.name}: expected a real number, an array or a Tensor, got "
+                        f"{what}{x!r}")
     if array.dtype.kind == "b" and dtype.kind == "b":
         return Tensor(array)  # mask with mask stays boolean
     return _constant(np.array(array, dtype=float_dtype))  # a copy: the graph keeps its own

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
+from ._interrupt import ready
 
 # subcommand -> the module that implements it
 SUBCOMMANDS = {
@@ -78,6 +79,7 @@ def guarded(run: Callable[[], int], who: str) -> int:
     sentence on stderr and a non-zero exit code, never a traceback."""
     try:
         try:
+            ready()  # Ctrl-C is a KeyboardInterrupt from here on (quiet exit while starting)
             return run()
         finally:
             sys.stdout.flush()  # a full stdout (> /dev/full) shows here, not at exit

@@ -204,10 +204,7 @@ def plot_decision_boundary(
     if not callable(model) and not hasattr(model, "predict"):
         raise TypeError(f"plot_decision_boundary: model must be a model or a function of an "
                         f"(N, 2) array, got {type(model).__name__} {model!r:.40}")
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or \
-            resolution < 2:
-        raise ValueError(f"plot_decision_boundary: resolution must be a whole number of at "
-                         f"least 2 (points per side of the grid), got {resolution!r:.40}")
+    _check_count("plot_decision_boundary", "resolution", resolution, least=2)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y):
@@ -324,6 +321,13 @@ def _check_function_arguments(fn: Any, derivative: Any, xrange: Any) -> None:
                          f"(-5, 5), got {xrange!r:.40}")
 
 
+def _check_count(who: str, name: str, value: object, least: int) -> None:
+    """A number of points, levels...: a whole number of at least ``least``, or a sentence."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{who}: {name} must be a whole number of at least {least}, "
+                         f"got {value!r:.40}")
+
+
 def plot_function(
     fn: Callable,
     derivative: Callable | None,
@@ -347,6 +351,7 @@ def plot_function(
     function="L"`` gives L(p) and L′(p) over p.
     """
     _check_function_arguments(fn, derivative, xrange)
+    _check_count("plot_function", "points", points, least=2)
     xs = np.linspace(xrange[0], xrange[1], points)
     ys = _evaluate(fn, xs)
     called, slope_called = f"{function}({variable})", f"{function}′({variable})"
@@ -411,6 +416,8 @@ def plot_optimizer_paths(
     if not isinstance(paths, Mapping):
         raise TypeError(f"plot_optimizer_paths: paths must be a dict of name -> points of "
                         f"shape (steps, 2), e.g. {{'sgd': points}}, got {paths!r:.40}")
+    _check_count("plot_optimizer_paths", "levels", levels, least=1)
+    _check_count("plot_optimizer_paths", "resolution", resolution, least=2)
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
         if points.ndim != 2 or points.shape[1] != 2:
