@@ -3,11 +3,13 @@ Keras-style workflow (compile, summary, fit, evaluate) on handwritten digits."""
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "From scalars to tensors: broadcasting, matmul and model.fit on digits"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Broadcasting: one bias for every row")
     lesson.say("""
         So far most graphs had one node per number. Real networks handle whole arrays
@@ -149,7 +151,7 @@ def run(lesson):
         X_test, y_test = data.digits("test", flatten=True)
         print("train", X_train.shape, "  test", X_test.shape)
 
-        def show(image):
+        def show(image: np.ndarray) -> None:
             shades = " .:-=+*#%@"
             for row in image.reshape(8, 8):
                 print("".join(shades[int(value * 9)] * 2 for value in row))

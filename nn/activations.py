@@ -15,9 +15,10 @@ number in [0, 1] is a valid subgradient there).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast, overload
 
 import numpy as np
 
@@ -26,6 +27,24 @@ from ..autograd.dispatch import tanh as tanh_
 from .module import Module, rng
 
 Number = Any  # a float or a numpy array (the explicit derivatives work on raw numbers)
+
+
+class ActivationFunction(Protocol):
+    """What an activation is to a type checker: a Value (or a number) gives a Value, a
+    Tensor (or an array) a Tensor, and ``.derivative`` is the one written out by hand."""
+
+    derivative: Callable[..., Number]
+
+    @overload
+    def __call__(self, x: Value | float, *args: Any, **kwargs: Any) -> Value: ...
+    @overload
+    def __call__(self, x: Tensor | np.ndarray | list[Any], *args: Any, **kwargs: Any
+                 ) -> Tensor: ...
+
+
+def _activation(function: Callable[..., Node]) -> ActivationFunction:
+    """Mark one of the table's functions (its ``derivative`` is attached at the end)."""
+    return cast(ActivationFunction, function)
 
 # SELU's constants, exactly as derived by Klambauer et al. (2017); the course rounds them
 # to 1.0507 and 1.67326.
@@ -84,13 +103,17 @@ class SoftplusOp(Op):
 # ---------------------------------------------------------------- helpers
 
 
-def _node(x: Any) -> Node:
+def _node(x: Any, function: str) -> Node:
     """Numbers become Values, arrays and lists become Tensors; nodes pass through."""
     if isinstance(x, Node):
         return x
     if isinstance(x, (int, float)):
         return Value(x)
-    return Tensor(x)
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{function}: expected a number, an array, a Value or a Tensor, got "
+                        f"{type(x).__name__} {x!r:.40}") from None
 
 
 def _piecewise(x: Node, left: Callable, right: Callable, at: float = 0.0) -> Node:
@@ -117,37 +140,41 @@ def _like(x: Number, result: np.ndarray) -> Number:
 # ---------------------------------------------------------------- the functions
 
 
+@_activation
 def linear(x: Any) -> Node:
     """f(x) = x; f'(x) = 1"""
-    return _node(x)
+    return _node(x, "linear")
 
 
 def linear_derivative(x: Number) -> Number:
     return _like(x, np.ones_like(_array(x)))
 
 
+@_activation
 def step(x: Any) -> Node:
     """Heaviside Θ(x) = 0 for x < 0, 1 for x >= 0; f'(x) = 0 (a jump at 0: no slope to learn)."""
-    return Step.apply(_node(x))
+    return Step.apply(_node(x, "step"))
 
 
 def step_derivative(x: Number) -> Number:
     return _like(x, np.zeros_like(_array(x)))
 
 
+@_activation
 def sign(x: Any) -> Node:
     """sgn(x) = -1 for x < 0, 1 for x >= 0 (as in the course; numpy's sign gives 0 at 0);
     f'(x) = 0."""
-    return Sign.apply(_node(x))
+    return Sign.apply(_node(x, "sign"))
 
 
 def sign_derivative(x: Number) -> Number:
     return _like(x, np.zeros_like(_array(x)))
 
 
+@_activation
 def sigmoid(x: Any, c: float = 1.0) -> Node:
     """Logistic f_c(x) = 1 / (1 + e^(-c x)), from 0 to 1; f'(x) = c f(x) (1 - f(x))."""
-    x = _node(x)
+    x = _node(x, "sigmoid")
     return (x if c == 1.0 else x * c).sigmoid()
 
 
@@ -156,13 +183,14 @@ def sigmoid_derivative(x: Number, c: float = 1.0) -> Number:
     return _like(x, c * s * (1 - s))
 
 
+@_activation
 def tanh(x: Any, c: float = 1.0) -> Node:
     """f_c(x) = tanh(c x) = 2 / (1 + e^(-2 c x)) - 1; f'(x) = c (1 - f(x)**2).
 
     The course's table prints 2 / (1 + e^(2x)) - 1, which is tanh(-x): the sign of the
     exponent is lost.
     """
-    x = _node(x)
+    x = _node(x, "tanh")
     return (x if c == 1.0 else x * c).tanh()
 
 
@@ -170,12 +198,13 @@ def tanh_derivative(x: Number, c: float = 1.0) -> Number:
     return _like(x, c * (1 - np.tanh(c * _array(x)) ** 2))
 
 
+@_activation
 def softsign(x: Any) -> Node:
     """f(x) = x / (1 + |x|); f'(x) = 1 / (1 + |x|)**2.
 
     The course's table gives f'(x) = 1 - f(x)**2, which is tanh's rule, not softsign's.
     """
-    x = _node(x)
+    x = _node(x, "softsign")
     return x / (1 + x.abs())
 
 
@@ -183,19 +212,21 @@ def softsign_derivative(x: Number) -> Number:
     return _like(x, 1 / (1 + np.abs(_array(x))) ** 2)
 
 
+@_activation
 def softplus(x: Any) -> Node:
     """f(x) = ln(1 + e^x); f'(x) = 1 / (1 + e^(-x)), the logistic sigmoid.
 
     One primitive op (``SoftplusOp`` above), computed without overflow for large |x|; it is
     the heart of ``bce_with_logits``, where speed matters.
     """
-    return SoftplusOp.apply(_node(x))
+    return SoftplusOp.apply(_node(x, "softplus"))
 
 
 def softplus_derivative(x: Number) -> Number:
     return _like(x, 0.5 * (1 + np.tanh(0.5 * _array(x))))
 
 
+@_activation
 def soft_exponential(x: Any, alpha: float = 0.0) -> Node:
     """f(α, x) = -ln(1 - α (x + α)) / α for α < 0;  x for α = 0;  (e^(α x) - 1) / α + α for α > 0.
 
@@ -203,7 +234,7 @@ def soft_exponential(x: Any, alpha: float = 0.0) -> Node:
     only where α (x + α) < 1. It moves continuously from logarithmic (α = -1) through
     linear (α = 0) to exponential (α = 1).
     """
-    x = _node(x)
+    x = _node(x, "soft_exponential")
     if alpha < 0:
         return -(1 - alpha * (x + alpha)).log() / alpha
     if alpha == 0:
@@ -218,21 +249,23 @@ def soft_exponential_derivative(x: Number, alpha: float = 0.0) -> Number:
     return _like(x, np.exp(alpha * x_))
 
 
+@_activation
 def sinusoid(x: Any) -> Node:
     """f(x) = sin x; f'(x) = cos x."""
-    return _node(x).sin()
+    return _node(x, "sinusoid").sin()
 
 
 def sinusoid_derivative(x: Number) -> Number:
     return _like(x, np.cos(_array(x)))
 
 
+@_activation
 def sinc(x: Any) -> Node:
     """f(x) = sin(x) / x, and 1 at x = 0; f'(x) = cos(x)/x - sin(x)/x**2, and 0 at x = 0.
 
     At x = 0 the output is the constant 1, so autograd gives the right slope 0 there.
     """
-    x = _node(x)
+    x = _node(x, "sinc")
     if x.scalar:
         return x * 0.0 + 1.0 if x.data == 0 else x.sin() / x
     zero = x.data == 0
@@ -246,6 +279,7 @@ def sinc_derivative(x: Number) -> Number:
     return _like(x, np.where(x_ == 0, 0.0, np.cos(safe) / safe - np.sin(safe) / safe**2))
 
 
+@_activation
 def selu(x: Any) -> Node:
     """f(x) = λ α (e^x - 1) for x < 0, λ x for x >= 0, with λ ≈ 1.0507, α ≈ 1.67326;
     f'(x) = λ α e^x for x < 0, λ for x >= 0.
@@ -260,31 +294,34 @@ def selu_derivative(x: Number) -> Number:
     return SELU_LAMBDA * elu_derivative(x, SELU_ALPHA)
 
 
+@_activation
 def relu(x: Any) -> Node:
     """f(x) = max(x, 0); f'(x) = 1 for x > 0, 0 for x <= 0.
 
     The course's table sets f'(0) = 1; we follow PyTorch and the engine's relu (0 at 0).
     """
-    return _node(x).relu()
+    return _node(x, "relu").relu()
 
 
 def relu_derivative(x: Number) -> Number:
     return _like(x, (_array(x) > 0).astype(float))
 
 
+@_activation
 def leaky_relu(x: Any, slope: float = 0.01) -> Node:
     """f(x) = slope·x for x < 0, x for x >= 0; f'(x) = slope for x < 0, 1 for x >= 0."""
-    return _piecewise(_node(x), left=lambda n: n * slope, right=lambda p: p)
+    return _piecewise(_node(x, "leaky_relu"), left=lambda n: n * slope, right=lambda p: p)
 
 
 def leaky_relu_derivative(x: Number, slope: float = 0.01) -> Number:
     return _like(x, np.where(_array(x) < 0, slope, 1.0))
 
 
+@_activation
 def prelu(x: Any, alpha: Any = 0.25) -> Node:
     """f(α, x) = α x for x < 0, x for x >= 0; df/dx = α for x < 0, 1 for x >= 0;
     df/dα = x for x < 0, 0 for x >= 0 (α is learned: see the PReLU module)."""
-    return _piecewise(_node(x), left=lambda n: n * alpha, right=lambda p: p)
+    return _piecewise(_node(x, "prelu"), left=lambda n: n * alpha, right=lambda p: p)
 
 
 def prelu_derivative(x: Number, alpha: Any = 0.25) -> Number:
@@ -295,6 +332,7 @@ def prelu_derivative(x: Number, alpha: Any = 0.25) -> Number:
 RRELU_LOWER, RRELU_UPPER = 1.0 / 8.0, 1.0 / 3.0
 
 
+@_activation
 def rrelu(
     x: Any,
     lower: float = RRELU_LOWER,
@@ -307,7 +345,7 @@ def rrelu(
     While training, α is drawn uniformly from [lower, upper] for every element afresh;
     at evaluation it is the mean (lower + upper) / 2, so the output is deterministic.
     """
-    x = _node(x)
+    x = _node(x, "rrelu")
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
     generator = rng(seed)
@@ -325,9 +363,10 @@ def rrelu_derivative(
     return leaky_relu_derivative(x, (lower + upper) / 2)
 
 
+@_activation
 def elu(x: Any, alpha: float = 1.0) -> Node:
     """f(x) = α (e^x - 1) for x < 0, x for x >= 0; f'(x) = α e^x for x < 0, 1 for x >= 0."""
-    return _piecewise(_node(x), left=lambda n: (n.exp() - 1) * alpha, right=lambda p: p)
+    return _piecewise(_node(x, "elu"), left=lambda n: (n.exp() - 1) * alpha, right=lambda p: p)
 
 
 def elu_derivative(x: Number, alpha: float = 1.0) -> Number:
@@ -335,12 +374,13 @@ def elu_derivative(x: Number, alpha: float = 1.0) -> Number:
     return _like(x, np.where(x_ < 0, alpha * np.exp(np.minimum(x_, 0)), 1.0))
 
 
+@_activation
 def smelu(x: Any, beta: float = 1.0) -> Node:
     """Smooth ReLU: f(x) = 0 for x <= -β, (x + β)**2 / (4β) for |x| < β, x for x >= β;
     f'(x) = 0, (x + β) / (2β), 1 on the same pieces (continuous: no jump in the slope)."""
     if beta <= 0:
         raise ValueError(f"smelu: beta must be positive, got {beta}")
-    x = _node(x)
+    x = _node(x, "smelu")
     if x.scalar:
         if x.data >= beta:
             return x
@@ -359,7 +399,7 @@ def smelu_derivative(x: Number, beta: float = 1.0) -> Number:
 
 # ---------------------------------------------------------------- the table by name
 
-FUNCTIONS: dict[str, Callable[..., Node]] = {
+FUNCTIONS: dict[str, ActivationFunction] = {
     "linear": linear,
     "step": step,
     "sign": sign,
@@ -384,17 +424,18 @@ DERIVATIVES: dict[str, Callable[..., Number]] = {
 }
 
 for _name, _function in FUNCTIONS.items():
-    _function.derivative = DERIVATIVES[_name]  # type: ignore[attr-defined]
+    _function.derivative = DERIVATIVES[_name]
     DERIVATIVES[_name].__doc__ = DERIVATIVES[_name].__doc__ or (
         f"The derivative of {_name}, written out by hand (see {_name}'s docstring)."
     )
 
 
-def get(name: str) -> Callable[..., Node]:
-    """The activation function called ``name``."""
-    if name not in FUNCTIONS:
+def get(name: str, caller: str = "get") -> ActivationFunction:
+    """The activation function called ``name`` (``caller`` names the function the user
+    called, in the error)."""
+    if not isinstance(name, str) or name not in FUNCTIONS:
         raise ValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(FUNCTIONS)}"
+            f"{caller}: unknown activation {name!r}; choose one of {', '.join(FUNCTIONS)}"
         )
     return FUNCTIONS[name]
 
@@ -415,7 +456,15 @@ class Activation(Module):
 
     def __init__(self, name: str | None = None, **params: Any) -> None:
         self.function_name = name or self.function_name
-        self.function = get(self.function_name)
+        self.function = get(self.function_name, type(self).__name__)
+        settings = list(inspect.signature(self.function).parameters)[1:]
+        for key, value in params.items():  # alpha="a" would fail only at the first call
+            if key not in settings:
+                raise TypeError(f"{type(self).__name__}: unknown setting {key!r}; its settings "
+                                f"are {', '.join(settings) or 'none'}")
+            if isinstance(value, (str, bytes, bool)) or value is None:
+                raise TypeError(f"{type(self).__name__}: {key} must be a number, got "
+                                f"{value!r:.40}")
         self.params = params
 
     def forward(self, x: Any) -> Node:
@@ -515,10 +564,10 @@ MODULES: dict[str, type[Activation]] = {
 }
 
 
-def activation_module(activation: str | Module) -> Module:
+def activation_module(activation: str | Module, caller: str = "get") -> Module:
     """A layer for an activation given by name (``"tanh"``) or already as a module."""
     if isinstance(activation, Module):
         return activation
-    get(activation)
+    get(activation, caller)
     return MODULES[activation]()
 

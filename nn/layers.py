@@ -7,7 +7,9 @@ A batch of inputs is a Tensor with one example per row, so ``Linear`` computes
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +67,9 @@ class Linear(Module):
         prefix = f"{name}." if name else ""
         weights = initial_weights(n_in, n_out, init, rng(seed))
         self.weight = Tensor(weights, requires_grad=True, name=f"{prefix}W")
-        self.bias = Tensor(np.zeros(n_out), requires_grad=True, name=f"{prefix}b") if bias else None
+        # None without a bias; `| Any` (typeshed's "Any trick") spares linear.bias.data a check
+        self.bias: Tensor | Any = (Tensor(np.zeros(n_out), requires_grad=True, name=f"{prefix}b")
+                                   if bias else None)
         self.n_in, self.n_out = n_in, n_out
 
     def forward(self, x: Tensor) -> Tensor:
@@ -157,7 +161,7 @@ class MLP(Sequential):
             last = k == len(sizes) - 1
             chosen = output_activation if last else activation
             if chosen is not None:  # a module given as activation is copied for each layer
-                layers.append(copy.deepcopy(activation_module(chosen)))
+                layers.append(copy.deepcopy(activation_module(chosen, "MLP")))
         super().__init__(*layers)
 
 
@@ -180,6 +184,9 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: int | np.random.Generator | None = None) -> None:
+        if not isinstance(p, numbers.Real) or isinstance(p, bool):
+            raise TypeError(f"Dropout: p must be a number in [0, 1) (the chance to drop a "
+                            f"unit), got {p!r:.40}")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p

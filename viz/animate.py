@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 from . import builtin
 from .draw import picture
 from .graph import has_gradients, nearest, require_node
@@ -157,6 +157,16 @@ class Stepper:
                 ".save('steps.html') writes it, or run this in Jupyter to see it>")
 
 
+@overload
+def animate(root: Any, path: str | os.PathLike[str], *,
+            edge_labels: bool | None = None, title: str | None = None) -> Path: ...
+
+
+@overload
+def animate(root: Any, path: None = None, *,
+            edge_labels: bool | None = None, title: str | None = None) -> Stepper: ...
+
+
 def animate(root: Any, path: str | os.PathLike | None = None, *,
             edge_labels: bool | None = None, title: str | None = None) -> Path | Stepper:
     """Write an HTML page that steps through the forward and backward pass of ``root``.
@@ -165,6 +175,8 @@ def animate(root: Any, path: str | os.PathLike | None = None, *,
     path, return a ``Stepper`` that Jupyter shows inline.
     """
     require_node(root, "animate")
+    if path is not None:
+        check_path(path, "animate")
     if not has_gradients(root):
         raise ValueError("animate: the graph has no gradients yet; call backward() on it first")
     size = len(nearest(root, MAX_STEPS + 1))

@@ -14,11 +14,11 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import networkx as nx
 
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 from . import builtin
 from .graph import KINDS, collapse, prefix_group, require_node, to_networkx
 from .labels import NodeLabel, edge_derivatives, edge_label, gradient_sums, node_label
@@ -221,6 +221,34 @@ def _builtin_raster(scene: builtin.Scene, fmt: str) -> bytes:
             return file.read()
 
 
+@overload
+def draw(
+    root: Any,
+    path: str | os.PathLike[str],
+    engine: str = "auto",
+    *,
+    edge_labels: bool | None = None,
+    check: bool | Mapping[Any, Any] = False,
+    collapse_threshold: int = 500,
+    parameters: Iterable[Any] | None = None,
+    group_by: Callable[[str | None], str | None] = prefix_group,
+) -> Path: ...
+
+
+@overload
+def draw(
+    root: Any,
+    path: None = None,
+    engine: str = "auto",
+    *,
+    edge_labels: bool | None = None,
+    check: bool | Mapping[Any, Any] = False,
+    collapse_threshold: int = 500,
+    parameters: Iterable[Any] | None = None,
+    group_by: Callable[[str | None], str | None] = prefix_group,
+) -> Drawing: ...
+
+
 def draw(
     root: Any,
     path: str | os.PathLike | None = None,
@@ -251,6 +279,7 @@ def draw(
     require_node(root, "draw")
     fmt = "svg"
     if path is not None:
+        check_path(path, "draw")
         fmt = Path(path).suffix.lower().lstrip(".")
         if fmt not in FORMATS:
             raise ValueError(f"draw: cannot write {os.fspath(path)!r}; use a path ending in "
