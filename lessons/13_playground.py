@@ -40,7 +40,8 @@ def run(lesson):
     lesson.say("""
         The experiments below run the playground's training without the page, so this
         lesson can check their results; then try each of them in the playground, where
-        you see *why* from the heat maps.
+        you see *why* from the heat maps. Its steps are captured once and replayed
+        (`capture`, lesson 10; "Steps" at the top of the page), the numbers of eager.
     """)
 
     lesson.step("Experiment 1: XOR needs a hidden layer, or the feature x1·x2")
