@@ -18,7 +18,12 @@ What a replay does, exactly as eager ``fn(*inputs).backward()`` would:
     existing array is added to: zero the gradients between steps, as with backward());
   - reads the parameters' current arrays at every call, so optimizers, which update them
     in place or assign ``.data``, work unchanged. Interior nodes get no ``.grad`` (there
-    are none).
+    are none);
+  - writes its values and gradients into arrays made once, at capture, and gives the
+    parameters' ``.grad`` those arrays: the usual loop (zero_grad, step, optimizer.step)
+    allocates nothing of the step's size. An array that something still holds when the
+    next call starts (a ``.grad`` you kept, or did not zero) stays yours, unchanged; the
+    program makes itself a new one. The returned loss and extras are always fresh.
 
 When a program may no longer be the function (the rules; never a stale replay in silence):
   1. Shapes and dtypes: the inputs' shapes and dtypes (and the values of numbers passed
@@ -51,7 +56,9 @@ capture only; layers that have them read ``.data`` and are refused by rule 3.
 from __future__ import annotations
 
 import inspect
+import math
 import re
+import sys
 import textwrap
 import threading
 import traceback
@@ -657,7 +664,9 @@ class Program:
         """Replay the example once and compare with eager backward(), bit for bit.
 
         Both the step-by-step ``run`` and the compiled function are compared; the
-        gradients the tensors held before are put back afterwards.
+        gradients the tensors held before are put back afterwards. The compiled function
+        writes into kept arrays (see _INTO) when it can; if that ever differed from eager,
+        the program would do without them (each rule then makes its own arrays).
         """
         targets = [graph.leaves[slot] for slot, _, _ in self.grad_targets]
         saved = [t.grad for t in targets]
@@ -669,44 +678,58 @@ class Program:
             for t in targets:
                 t.grad = None
             values, grads = self.run(arrays)
-            self.replay = self._compile()
-            loss, _, returned = self.replay(arrays)
-            returned = iter(returned)
-            fast = [next(returned) if tensor is None else tensor.grad
-                    for _, _, tensor in self.grad_targets]
+            same = _same(values[self.loss_slot], graph.loss._array) and all(
+                (e is None and grads[slot] is None) or (
+                    e is not None and grads[slot] is not None and _same(e, grads[slot]))
+                for e, (slot, _, _) in zip(eager, self.grad_targets))
+            for kept in (True, False):
+                self.replay = self._compile(arrays, kept)
+                loss, _, returned = self.replay(arrays)
+                returned = iter(returned)
+                fast = [next(returned) if tensor is None else tensor.grad
+                        for _, _, tensor in self.grad_targets]
+                for t in targets:
+                    t.grad = None
+                if _same(loss, graph.loss._array) and all(
+                        (e is None and f is None) or (
+                            e is not None and f is not None and _same(e, f))
+                        for e, f in zip(eager, fast)):
+                    break
+            else:
+                same = False
         finally:
             for t, grad in zip(targets, saved):
                 t.grad = grad
-        same = _same(values[self.loss_slot], graph.loss._array) and _same(
-            loss, graph.loss._array) and all(
-            (e is None and grads[slot] is None and f is None) or (
-                e is not None and grads[slot] is not None and f is not None
-                and _same(e, grads[slot]) and _same(e, f))
-            for e, (slot, _, _), f in zip(eager, self.grad_targets, fast))
         if not same:  # pragma: no cover - a bug in capture, never the student's
             raise CaptureError("capture: the replayed step differs from eager backward() on "
                                "the example inputs; please report this")
 
-    def _compile(self) -> Callable:
+    def _compile(self, examples: list, kept: bool = True) -> Callable:
         """The program as one Python function: each op's rule called on local variables.
 
         The same calls as the step-by-step ``run`` (and as eager), in the same order, minus
         the bookkeeping that the example's replay showed to be unneeded for these shapes
         (undoing broadcasting where no gradient needed it, converting numpy scalars).
+        With ``kept``, the commonest rules write into arrays made once (_INTO) instead.
         """
         graph, facts = self.graph, self.facts
         first_op = len(graph.leaves)
         space: dict[str, Any] = {"_check": _check, "_rebuilt": _rebuilt, "_fit": _fit_to_tensor,
                                  "_domain": _forward_in_domain, "_keep": _keep_precision,
-                                 "_asarray": np.asarray, "_seed": _seed_like}
+                                 "_asarray": np.asarray, "_seed": _seed_like, "np": np,
+                                 "_renew": _renew, "_mean": _mean, "__name__": __name__,
+                                 "_isfinite": math.isfinite, "_sum": np.add.reduce}
+        arrays_kept = _Kept(space, self.loss_slot, graph.loss)
         lines = ["def replay(arrays):"]
         for slot, tensor in self.live:
             space[f"T{slot}"] = tensor
             lines.append(f"    v{slot} = T{slot}._array")
         for entry in self.from_inputs:
             if isinstance(entry.slot, int):
-                if entry.shape is None and entry.view is None:
-                    lines.append(f"    v{entry.slot} = arrays[{entry.k}]")
+                example = examples[entry.k]
+                if entry.view is None and (entry.shape is None or (
+                        entry.shape == example.shape and entry.dtype == example.dtype)):
+                    lines.append(f"    v{entry.slot} = arrays[{entry.k}]")  # as it is
                 else:
                     space[f"I{entry.slot}"] = entry
                     lines.append(f"    v{entry.slot} = I{entry.slot}.read(arrays)")
@@ -722,18 +745,24 @@ class Program:
             args = ", ".join(f"v{graph.slot[p]}" for p in node.parents)
             params = self.op_params[i]
             space[f"OP{out}"], space[f"F{out}"] = op, op.forward
-            given = ""
-            if isinstance(params, tuple):
-                space[f"PP{out}"], space[f"R{out}"] = params
-                lines.append(f"    P{out} = _rebuilt(PP{out}, R{out}, arrays)")
-                given = f"P{out}"
-            elif params is not None:
-                space[f"P{out}"] = params
-                given = f"P{out}"
-            if op.leaves_domain:
-                lines.append(f"    v{out} = _domain(OP{out}, [{args}], {given or None})")
+            into = _INTO.get(op.name) if kept else None
+            if into is not None and into.fits(node, params):
+                ins = [graph.slot[p] for p in node.parents]
+                reads = self._param_reads(out, params, space, examples)
+                lines += into.forward(out, ins, reads, node, arrays_kept)
             else:
-                lines.append(f"    v{out} = F{out}({args}{', **' + given if given else ''})")
+                given = ""
+                if isinstance(params, tuple):
+                    space[f"PP{out}"], space[f"R{out}"] = params
+                    lines.append(f"    P{out} = _rebuilt(PP{out}, R{out}, arrays)")
+                    given = f"P{out}"
+                elif params is not None:
+                    space[f"P{out}"] = params
+                    given = f"P{out}"
+                if op.leaves_domain:
+                    lines.append(f"    v{out} = _domain(OP{out}, [{args}], {given or None})")
+                else:
+                    lines.append(f"    v{out} = F{out}({args}{', **' + given if given else ''})")
             if ("asarray", out) in facts:
                 lines.append(f"    v{out} = _asarray(v{out})")
             if ("keep", out) in facts:
@@ -747,29 +776,31 @@ class Program:
             if ("no gradient", out) in facts:
                 continue
             ins = [graph.slot[p] for p in node.parents]
-            args = "".join(f", v{j}" for j in ins)
             wanted = tuple(p.requires_grad for p in node.parents)
             params = self.op_params[out - first_op]
             space[f"B{out}"] = op.backward
-            extra = {"needs_grad": wanted} if op.selective_backward else {}
-            if isinstance(params, tuple):
-                space[f"QQ{out}"], space[f"R{out}"], space[f"X{out}"] = params[0], params[1], extra
-                lines.append(f"    Q{out} = {{**_rebuilt(QQ{out}, R{out}, arrays), **X{out}}}")
-                given = f", **Q{out}"
-            elif params or extra:
-                space[f"Q{out}"] = {**(params or {}), **extra}
-                given = f", **Q{out}"
+            into = _INTO.get(op.name) if kept else None
+            if into is not None and into.fits(node, params):
+                sent = into.backward(out, ins, wanted, node, arrays_kept)
+                lines += sent[0]
+                sent = sent[1]
             else:
-                given = ""
-            lines.append(f"    s = B{out}(g{out}, v{out}{args}{given})")
+                lines += self._backward_call(out, op, ins, wanted, params, space)
+                sent = [f"s[{n}]" for n in range(len(ins))]
             for n, (j, want) in enumerate(zip(ins, wanted)):
                 if not want or ("none sent", out, n) in facts:
                     continue
-                grad = f"s[{n}]"
+                grad = sent[n]
                 if (out, n) in self.fitted:
                     grad = f"_fit({grad}, v{j}, OP{out}, {n})"
-                lines.append(f"    g{j} = {grad}" if j not in written else
-                             f"    g{j} = g{j} + {grad}")
+                if j not in written:
+                    lines.append(f"    g{j} = {grad}")
+                elif kept:  # g + grad, into an array of its own (gradients add up there)
+                    shape, dtype = self._shape_and_dtype(j)
+                    name = arrays_kept.new(f"A{j}", shape, dtype)
+                    lines.append(f"    g{j} = np.add(g{j}, {grad}, out={name})")
+                else:
+                    lines.append(f"    g{j} = g{j} + {grad}")
                 written.add(j)
         for slot, _, tensor in self.grad_targets:  # as backward(): None, or add to it
             if tensor is not None and slot in written:
@@ -777,12 +808,63 @@ class Program:
                              f"T{slot}.grad + g{slot}")
         returned = ", ".join(f"g{slot}" if slot in written else "None"
                              for slot, _, tensor in self.grad_targets if tensor is None)
-        extras = ", ".join(f"v{graph.slot[x]}" for x in graph.extras)
-        lines.append(f"    return v{self.loss_slot}, ({extras}{',' if extras else ''}), "
+        fresh = ".copy()" if arrays_kept.arrays else ""  # never hand out a kept array
+        extras = ", ".join(f"v{graph.slot[x]}{fresh}" for x in graph.extras)
+        lines.append(f"    return v{self.loss_slot}{fresh}, ({extras}{',' if extras else ''}), "
                      f"({returned}{',' if returned else ''})")
+        seed = f"    g{self.loss_slot} = _seed(v{self.loss_slot})"
+        if not any(re.search(rf"\bg{self.loss_slot}\b", line) for line in lines if line != seed):
+            lines.remove(seed)  # the loss's kept form divided the seed once, at capture
+        lines[1:1] = arrays_kept.prologue()
+        self.kept = len(arrays_kept.arrays)  # arrays the replay writes into (0: none)
         self.source = "\n".join(_release_early(lines))
         exec(compile(self.source, "<captured step>", "exec"), space)  # our own text, no input
         return space["replay"]
+
+    def _backward_call(self, out: int, op: type[Op], ins: list[int], wanted: tuple,
+                       params: Any, space: dict) -> list[str]:
+        """The line calling the op's own backward rule: s = B(g, out, *inputs, **params)."""
+        args = "".join(f", v{j}" for j in ins)
+        extra = {"needs_grad": wanted} if op.selective_backward else {}
+        lines = []
+        if isinstance(params, tuple):
+            space[f"QQ{out}"], space[f"R{out}"], space[f"X{out}"] = params[0], params[1], extra
+            lines.append(f"    Q{out} = {{**_rebuilt(QQ{out}, R{out}, arrays), **X{out}}}")
+            given = f", **Q{out}"
+        elif params or extra:
+            space[f"Q{out}"] = {**(params or {}), **extra}
+            given = f", **Q{out}"
+        else:
+            given = ""
+        return lines + [f"    s = B{out}(g{out}, v{out}{args}{given})"]
+
+    def _param_reads(self, out: int, params: Any, space: dict, examples: list) -> dict:
+        """An expression per parameter of op ``out`` for a kept form: a constant of the
+        program, or this call's input when the parameter follows one (a loss's targets)."""
+        recipes = {}
+        if isinstance(params, tuple):
+            params, found = params
+            recipes = {entry.slot[1]: entry for entry in found if entry.slot[2] is None}
+        reads = {}
+        for key, value in (params or {}).items():
+            entry = recipes.get(key)
+            if entry is None:
+                space[f"C{out}_{key}"] = value
+                reads[key] = f"C{out}_{key}"
+            elif entry.view is None and (entry.shape is None or (
+                    entry.shape == examples[entry.k].shape
+                    and entry.dtype == examples[entry.k].dtype)):
+                reads[key] = f"arrays[{entry.k}]"  # the input as it is
+            else:
+                space[f"I{out}_{key}"] = entry
+                reads[key] = f"I{out}_{key}.read(arrays)"
+        return reads
+
+    def _shape_and_dtype(self, slot: int) -> tuple:
+        graph = self.graph
+        first_op = len(graph.leaves)
+        node = graph.leaves[slot] if slot < first_op else graph.ops[slot - first_op]
+        return node.shape, node.dtype
 
     # -- names for print
 
@@ -868,6 +950,241 @@ def _rebuilt(params: dict, recipes: list, arrays: list) -> dict:
             parts[position] = array
             given[key] = tuple(parts)
     return given
+
+
+# ------------------------------------------------------------------ kept arrays
+#
+# Eager mode makes a new array for every value and every gradient, every step. A replay
+# needs the same arrays at every call, so the commonest rules below write into arrays made
+# once at capture (numpy's out=), with the same numpy calls on the same operands as the
+# op's own rule, so the same numbers, bit for bit (capture compares them with eager on the
+# example, and does without kept arrays if they ever differed; numpy's out is given by
+# position, which costs less than the keyword on small arrays). Other ops run their own
+# rule. The rule for who owns a kept array: the program, unless something outside it still
+# holds the array when the next replay starts (a parameter's .grad not zeroed, a gradient
+# the user kept, a view of it): then the holder keeps it and the program makes a new one
+# (_renew). A replay returns the loss and fn's extra results as fresh arrays. The kept
+# arrays are the program's: one captured step is not for two threads at the same time.
+
+
+class _Kept:
+    """The arrays a compiled replay writes into, made once; space["KEPT"] holds them."""
+
+    def __init__(self, space: dict, loss_slot: int, loss: Node) -> None:
+        self.arrays: list[np.ndarray] = []
+        self.names: list[str] = []
+        self.space = space
+        self.loss_slot, self.loss = loss_slot, loss
+        space["KEPT"] = self.arrays
+
+    def new(self, name: str, shape: tuple, dtype: Any) -> str:
+        if name not in self.names:
+            self.arrays.append(np.empty(shape, dtype))
+            self.names.append(name)
+        return name
+
+    def share(self, out: int, n: int) -> str:
+        """g / n for op out's gradient g: a constant when out is the loss, whose gradient
+        is backward's seed, 1 (the same division eager does, done once)."""
+        if out != self.loss_slot:
+            return f"g{out} / {n}"
+        one = _seed_like(np.zeros(self.loss.shape, self.loss.dtype))
+        self.space[f"SHARE{out}"] = one / n
+        return f"SHARE{out}"
+
+    def rows(self, n: int) -> None:
+        """ROWS{n}: np.arange(n), the row numbers that pick each row's label."""
+        self.space[f"ROWS{n}"] = np.arange(n)
+
+    def prologue(self) -> list[str]:
+        """The replay's first lines: renew the arrays someone holds, then name them."""
+        if not self.arrays:
+            return []
+        return ["    _renew(KEPT)", f"    {', '.join(self.names)}, = KEPT"]
+
+
+# How many references sys.getrefcount sees for an array that only a list holds.
+_ALONE = max(map(sys.getrefcount, [np.empty(0)]))
+
+
+def _renew(arrays: list) -> None:
+    """Give each kept array that something else still holds to its holder: make a new one."""
+    if max(map(sys.getrefcount, arrays)) > _ALONE:
+        for k, count in enumerate(list(map(sys.getrefcount, arrays))):
+            if count > _ALONE:
+                arrays[k] = np.empty_like(arrays[k])
+
+
+def _floats(node: Node, *, params: bool = False) -> bool:
+    """Whether an op's inputs and result are arrays of one dtype, float32 or float64 (the
+    kept forms are written for those), and it has no parameters (unless ``params``)."""
+    dtype = node.dtype
+    return dtype in (np.float32, np.float64) and (params or node.params is None) and all(
+        p.dtype == dtype for p in node.parents)
+
+
+def _mean(values: np.ndarray) -> Any:
+    """values.mean() of floats, as numpy computes it: the sum, divided by the count in
+    float64, rounded to the sum's type. Python's float division is that float64 division,
+    without the cost of numpy's Python wrapper and of its arithmetic on scalars."""
+    total = np.add.reduce(values, None)
+    return total.dtype.type(float(total) / values.size)
+
+
+class _Linear:
+    """linear: x @ W + b; G @ W.T, x.T @ G, G.sum(axis=0) (x a matrix)."""
+
+    @staticmethod
+    def fits(node: Node, params: Any) -> bool:
+        x, w, b = node.parents
+        return _floats(node) and x.ndim == 2 and w.ndim == 2 and b.ndim == 1
+
+    @staticmethod
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
+        x, w, b = ins
+        o = kept.new(f"O{out}", node.shape, node.dtype)
+        # eager's overflow check, for less: if the sum of the elements is finite, every
+        # element is (a nan or an infinity would make it nan or infinite); if not, eager's
+        # own check runs (_domain: its sentence, or eager's value when an input was not finite)
+        return [f"    np.matmul(v{x}, v{w}, {o})",
+                f"    np.add({o}, v{b}, {o})",
+                f"    v{out} = {o} if _isfinite(_sum({o}, None)) else "
+                f"_domain(OP{out}, [v{x}, v{w}, v{b}], None)"]
+
+    @staticmethod
+    def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
+        x, w, b = ins
+        names = [kept.new(f"G{out}_{n}", p.shape, p.dtype) if want else None
+                 for n, (p, want) in enumerate(zip(node.parents, wanted))]
+        lines = []
+        if wanted[0]:
+            lines.append(f"    np.matmul(g{out}, v{w}.T, {names[0]})")
+        if wanted[1]:
+            lines.append(f"    np.matmul(v{x}.T, g{out}, {names[1]})")
+        if wanted[2]:
+            lines.append(f"    np.add.reduce(g{out}, 0, None, {names[2]})")
+        return lines, names
+
+
+class _Relu:
+    """relu: np.maximum(x, 0); G * (x > 0)."""
+
+    @staticmethod
+    def fits(node: Node, params: Any) -> bool:
+        return _floats(node)
+
+    @staticmethod
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
+        o = kept.new(f"O{out}", node.shape, node.dtype)
+        return [f"    v{out} = np.maximum(v{ins[0]}, 0, out={o})"]
+
+    @staticmethod
+    def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
+        mask = kept.new(f"M{out}", node.shape, bool)
+        grad = kept.new(f"G{out}_0", node.shape, node.dtype)
+        # numpy would cast the mask to 1.0 and 0.0 in a buffer it makes at every call:
+        # cast it into the gradient's array first, then multiply in place.
+        return [f"    np.greater(v{ins[0]}, 0, {mask})",
+                f"    np.copyto({grad}, {mask})",
+                f"    np.multiply(g{out}, {grad}, {grad})"], [grad]
+
+
+class _Tanh:
+    """tanh: np.tanh(x); G * (1 - out * out)."""
+
+    fits = _Relu.fits
+
+    @staticmethod
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
+        o = kept.new(f"O{out}", node.shape, node.dtype)
+        return [f"    v{out} = np.tanh(v{ins[0]}, {o})"]
+
+    @staticmethod
+    def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
+        grad = kept.new(f"G{out}_0", node.shape, node.dtype)
+        return [f"    np.multiply(v{out}, v{out}, {grad})",
+                f"    np.subtract(1, {grad}, {grad})",
+                f"    np.multiply(g{out}, {grad}, {grad})"], [grad]
+
+
+class _CrossEntropy:
+    """cross_entropy with class indices: the softmax's exponentials are computed once, in
+    forward, and backward divides them by their row sums (eager's Softmax computes the
+    same exponentials again)."""
+
+    @staticmethod
+    def fits(node: Node, params: Any) -> bool:
+        logits = node.parents[0]
+        target = node.params.get("target") if node.params else None
+        return (_floats(node, params=True) and logits.ndim == 2 and len(node.params) == 1
+                and isinstance(target, np.ndarray) and target.ndim == 1
+                and target.dtype.kind in "iu")
+
+    @staticmethod
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
+        z = ins[0]
+        n, classes = node.parents[0].shape
+        dtype = node.dtype
+        top, shifted = kept.new(f"M{out}", (n, 1), dtype), kept.new(f"S{out}", (n, classes), dtype)
+        e, total = kept.new(f"E{out}", (n, classes), dtype), kept.new(f"Z{out}", (n,), dtype)
+        kept.rows(n)
+        return [f"    np.maximum.reduce(v{z}, 1, None, {top}, True)",
+                f"    np.subtract(v{z}, {top}, {shifted})  # shifted: the largest is 0",
+                f"    t{out} = {reads['target']}",
+                f"    np.exp({shifted}, {e})",
+                f"    np.add.reduce({e}, 1, None, {total})",
+                f"    v{out} = _mean(np.log({total}) - {shifted}[ROWS{n}, t{out}])",
+                f"    if not _isfinite(v{out}):",
+                f"        v{out} = _domain(OP{out}, [v{z}], {{'target': t{out}}})"]
+
+    @staticmethod
+    def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
+        n = node.parents[0].shape[0]
+        e, total = f"E{out}", f"Z{out}"
+        return [f"    np.divide({e}, {total}.reshape(-1, 1), {e})  # softmax",
+                f"    {e}[ROWS{n}, t{out}] -= 1",
+                f"    np.multiply({e}, {kept.share(out, n)}, {e})"], [e]
+
+
+class _MeanBce:
+    """bce_with_logits_mean: mean(logaddexp(0, z) - y z); (sigmoid(z) - y) G / N (no dy)."""
+
+    @staticmethod
+    def fits(node: Node, params: Any) -> bool:
+        z, y = node.parents
+        return _floats(node) and z.shape == y.shape and not y.requires_grad
+
+    @staticmethod
+    def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
+        z, y = ins
+        shape, dtype = node.parents[0].shape, node.dtype
+        each, product = kept.new(f"O{out}", shape, dtype), kept.new(f"P{out}", shape, dtype)
+        size = node.parents[0].size
+        # eager's sum / size is numpy's scalar arithmetic; its type, found once, and
+        # Python's float division give the same number for less (see _mean)
+        kept.space[f"DT{out}"] = type(np.add.reduce(np.zeros(1, dtype), None) / size)
+        return [f"    np.logaddexp(0.0, v{z}, {each})",
+                f"    np.subtract({each}, np.multiply(v{y}, v{z}, {product}), {each})",
+                f"    v{out} = DT{out}(float(np.add.reduce({each}, None)) / {size})",
+                f"    if not _isfinite(v{out}):",
+                f"        v{out} = _domain(OP{out}, [v{z}, v{y}], None)"]
+
+    @staticmethod
+    def backward(out: int, ins: list, wanted: tuple, node: Node, kept: _Kept) -> tuple:
+        z, y = ins
+        grad = kept.new(f"G{out}_0", node.parents[0].shape, node.dtype)
+        size = node.parents[0].size
+        return [f"    np.multiply(0.5, v{z}, {grad})  # sigmoid, as 0.5 (1 + tanh(z / 2))",
+                f"    np.tanh({grad}, {grad})",
+                f"    np.add(1, {grad}, {grad})",
+                f"    np.multiply(0.5, {grad}, {grad})",
+                f"    np.subtract({grad}, v{y}, {grad})",
+                f"    np.multiply({kept.share(out, size)}, {grad}, {grad})"], [grad, None]
+
+
+# The ops with a kept form, by name: their rules above, in numpy's out= form.
+_INTO: dict[str, Any] = {"linear": _Linear, "relu": _Relu, "tanh": _Tanh,
+                         "cross_entropy": _CrossEntropy, "bce_with_logits_mean": _MeanBce}
 
 
 # ------------------------------------------------------------------ inputs

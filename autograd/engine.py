@@ -62,7 +62,11 @@ class _Mode(ContextDecorator, metaclass=_ModeType):
     switch = RECORD
     value = False
 
-    def __init__(self) -> None:
+    def __init__(self, *given: Any) -> None:
+        if given:  # no_grad(model), no_grad(True): it switches gradients off, for a block
+            name = type(self).__name__
+            raise TypeError(f"{name}: takes no arguments, got {given[0]!r:.40}; write "
+                            f"`with {name}():` around the code, or @{name}() above a function")
         self._previous = threading.local()
 
     def _recreate_cm(self) -> _Mode:
@@ -212,8 +216,17 @@ def topological_order(root: Node, leaves: bool = True) -> list[Node]:
     return order
 
 
-def _seed(root: Node, grad: Any) -> Any:
-    """The gradient of root with respect to itself: 1 for a scalar, or the given ``grad``."""
+def _seed(root: Node, grad: Any, caller: str = "backward") -> Any:
+    """The gradient of root with respect to itself: 1 for a scalar, or the given ``grad``
+    (``caller`` is the function the user called: backward, or grad with grad_outputs)."""
+    if caller != "backward":
+        try:
+            return _seed(root, grad)
+        except (TypeError, ValueError) as error:
+            message = str(error).replace("backward: ", f"{caller}: ", 1)
+            message = message.replace("this tensor", "this output").replace(
+                "backward()", f"{caller}()").replace("grad=", "grad_outputs=")
+            raise type(error)(message) from None
     if root.scalar:
         if grad is None:
             return 1.0
@@ -559,7 +572,7 @@ def grad(
     previous_mode = _modes.set(mode | RECORD if create_graph else mode & ~RECORD)
     try:
         for output, seed in zip(outputs, grad_outputs):
-            seed_value = _seed(output, seed)
+            seed_value = _seed(output, seed, "grad")
             if create_graph:
                 seed_value = _as_node(output, seed_value)
             partial = {output: seed_value}

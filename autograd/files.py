@@ -12,7 +12,14 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+
+def check_path(path: Any, who: str) -> None:
+    """A sentence naming ``who`` (the function the user called) for a path that is not one."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{who}: path must be a file name (a str or a pathlib.Path), got "
+                        f"{type(path).__name__} {path!r:.40}")
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object] | bytes) -> Path:

@@ -7,7 +7,11 @@ the two numbers are apart.
 
 from __future__ import annotations
 
+import inspect
+import math
+import numbers
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +55,9 @@ def gradcheck(
                 f"at position {position}; wrap numbers, e.g. Value(1.0) or "
                 "Tensor([1.0, 2.0], dtype=np.float64)"
             )
+    _check_tolerance("eps", eps, above_zero=True)
+    _check_tolerance("atol", atol)
+    _check_tolerance("rtol", rtol)
     untracked = [x for x in inputs if not x.requires_grad]
     for x in untracked:  # a tensor made without requires_grad=True: check it all the same
         x.requires_grad = True
@@ -61,8 +68,40 @@ def gradcheck(
             x.requires_grad = False
 
 
+def _check_tolerance(name: str, value: Any, above_zero: bool = False) -> None:
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 0 or (above_zero and value == 0):
+        bound = "above 0" if above_zero else ">= 0"
+        raise ValueError(f"gradcheck: {name} must be a number {bound}, got {value!r:.40}")
+
+
+def _arity_problem(fn: Callable, count: int) -> str | None:
+    """Why fn cannot take ``count`` inputs, or None when it can (or cannot be told)."""
+    try:
+        inspect.signature(fn).bind(*range(count))
+    except TypeError:
+        try:
+            wanted = [p for p in inspect.signature(fn).parameters.values()
+                      if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                             p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            return None
+        return (f"gradcheck: fn takes {len(wanted)} arguments but {count} input"
+                f"{'s were' if count != 1 else ' was'} given; give one Value or Tensor per "
+                "argument, in order")
+    except ValueError:  # a builtin without a signature
+        return None
+    return None
+
+
 def _check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
-    out = fn(*inputs)
+    try:
+        out = fn(*inputs)
+    except TypeError:
+        problem = _arity_problem(fn, len(inputs))
+        if problem:
+            raise TypeError(problem) from None
+        raise
     if not isinstance(out, Node):
         raise TypeError(f"gradcheck: fn must return a Value or a Tensor computed from its "
                         f"inputs, got {type(out).__name__} {out!r:.40}")

@@ -88,6 +88,8 @@ class Op:
             cls.name = cls.__name__.lower()
         if "symbol" not in cls.__dict__:
             cls.symbol = cls.name
+        _check_label(cls, "name", cls.name)
+        _check_label(cls, "symbol", cls.symbol)
         existing = Op.registry.get(cls.name)
         if existing is not None and _builtin(existing) and (
                 existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
@@ -116,6 +118,16 @@ class Op:
         """The op's one-line formula: f and its partial derivatives."""
         lines = (cls.__doc__ or "").strip().splitlines()
         return lines[0] if lines else ""
+
+
+def _check_label(cls: type, attribute: str, text: object) -> None:
+    """An op's name and symbol are shown in graphs, SVG and terminals: printable text only."""
+    if not isinstance(text, str) or not text or not text.isprintable():
+        raise TypeError(
+            f"Op: {cls.__name__}'s {attribute} {text!r} must be non-empty printable text (no "
+            "control characters such as newlines or escapes): it is shown in graphs and "
+            "terminals"
+        )
 
 
 def _builtin(op: type[Op]) -> bool:

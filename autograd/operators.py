@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import numpy as np
+
 from .engine import backward
 from .node import Node
 from .op import owned
@@ -76,6 +78,8 @@ class Operators(Node):
     def __pow__(self: N, exponent: Any) -> N:
         if isinstance(exponent, Node):
             return self._binary(Pow, self, exponent)
+        if type(exponent) not in (int, float):  # the usual x ** 2 skips the check
+            _check_exponent(exponent, self.scalar)
         return self._apply(PowConstant, (self,), {"exponent": owned(exponent)})
 
     def __rpow__(self: N, base: Any) -> N:
@@ -124,3 +128,18 @@ class Operators(Node):
         return self._unary(Abs, self)
 
     __abs__ = abs
+
+
+def _check_exponent(exponent: Any, scalar: bool) -> None:
+    """A refusal for an exponent that is not a real number (or, on Tensors, real numbers):
+    text, None, and complex numbers, which would make a complex result past the domain rule."""
+    if isinstance(exponent, (int, float, np.integer, np.floating)):
+        return
+    try:
+        kind = np.asarray(exponent).dtype.kind
+    except (TypeError, ValueError):  # ragged lists and the like
+        kind = "O"
+    if scalar or kind not in "biuf":
+        kinds = "a number or a Value" if scalar else "a number, an array or a Tensor"
+        what = "complex " if kind == "c" else ""
+        raise TypeError(f"pow: the exponent must be {kinds}, got {what}{exponent!r:.60}")

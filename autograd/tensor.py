@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -250,6 +251,8 @@ class Tensor(Operators):
     ) -> Tensor:
         """Sum over ``axis`` (all axes by default)."""
         _numpy_arguments("sum", numpy)
+        if keepdims is not False and keepdims is not True:
+            keepdims = _flag(keepdims, "sum", "keepdims")
         return self._apply(Sum, (self,), {"axis": _axis(axis, self, "sum"), "keepdims": keepdims})
 
     def mean(
@@ -257,6 +260,8 @@ class Tensor(Operators):
     ) -> Tensor:
         """Mean over ``axis`` (all axes by default)."""
         _numpy_arguments("mean", numpy)
+        if keepdims is not False and keepdims is not True:
+            keepdims = _flag(keepdims, "mean", "keepdims")
         return self._apply(Mean, (self,), {"axis": _axis(axis, self, "mean"), "keepdims": keepdims})
 
     def max(
@@ -264,6 +269,8 @@ class Tensor(Operators):
     ) -> Tensor:
         """Maximum over ``axis``; the gradient goes to the elements that attain it."""
         _numpy_arguments("max", numpy)
+        if keepdims is not False and keepdims is not True:
+            keepdims = _flag(keepdims, "max", "keepdims")
         return self._apply(Max, (self,), {"axis": _axis(axis, self, "max"), "keepdims": keepdims})
 
     def min(
@@ -271,6 +278,8 @@ class Tensor(Operators):
     ) -> Tensor:
         """Minimum over ``axis``; the gradient goes to the elements that attain it."""
         _numpy_arguments("min", numpy)
+        if keepdims is not False and keepdims is not True:
+            keepdims = _flag(keepdims, "min", "keepdims")
         return self._apply(Min, (self,), {"axis": _axis(axis, self, "min"), "keepdims": keepdims})
 
     def var(
@@ -280,6 +289,9 @@ class Tensor(Operators):
         axis = _axis(axis, self, "var")
         axes = range(self.ndim) if axis is None else (axis,) if np.ndim(axis) == 0 else axis
         count = math.prod(self.shape[a] for a in axes)
+        if count == 0:
+            raise OpError(f"var: the tensor is empty (shape {self.shape}), so its variance is "
+                          "not a number")
         if isinstance(ddof, bool) or not isinstance(ddof, numbers.Integral) or not \
                 0 <= ddof < count:
             raise ValueError(f"var: ddof must be a whole number from 0 to {count - 1} (one "
@@ -313,8 +325,8 @@ class Tensor(Operators):
 
     def clip(self, low: float | None, high: float | None) -> Tensor:
         """Limit values to [low, high]; no gradient flows where a limit was applied."""
-        low = -np.inf if low is None else low
-        high = np.inf if high is None else high
+        low = -np.inf if low is None else _bound(low, "low")
+        high = np.inf if high is None else _bound(high, "high")
         return self._apply(Clip, (self,), {"low": low, "high": high})
 
     def __getitem__(self, index: Any) -> Tensor:
@@ -322,22 +334,22 @@ class Tensor(Operators):
 
     # -- comparisons: not differentiable, they give boolean tensors
     def __lt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self._array < _raw(other)))
+        return _compare(self, other, "<")
 
     def __le__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self._array <= _raw(other)))
+        return _compare(self, other, "<=")
 
     def __gt__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self._array > _raw(other)))
+        return _compare(self, other, ">")
 
     def __ge__(self, other: ArrayLike) -> Tensor:
-        return Tensor(np.asarray(self._array >= _raw(other)))
+        return _compare(self, other, ">=")
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(self._array == _raw(other)))
+        return _compare(self, other, "==")
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return Tensor(np.asarray(self._array != _raw(other)))
+        return _compare(self, other, "!=")
 
     # -- Python's idioms: a one-element tensor is a number; a tensor iterates over its rows
     def __float__(self) -> float:
@@ -383,7 +395,12 @@ class Tensor(Operators):
     # -- leaving the graph
     def item(self) -> float:
         """The single element as a Python number."""
-        return self._array.item()
+        try:
+            return self._array.item()
+        except ValueError:
+            raise ValueError(f"item: only a tensor with one element is a number; this one has "
+                             f"shape {self.shape} (use .sum() or .mean() first, or index one "
+                             "element)") from None
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (shared, not copied)."""
@@ -417,18 +434,57 @@ class Tensor(Operators):
 
 def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    return Tensor._apply(Concat, tuple(tensors), {"axis": axis})
+    tensors = _sequence(tensors, "concat")
+    try:
+        return Tensor._apply(Concat, tensors, {"axis": axis})
+    except OpError:
+        if not tensors:
+            raise
+        ndims = {np.ndim(_raw(t)) for t in tensors}
+        if ndims == {0}:
+            raise OpError("concat: the inputs are single numbers (shape ()); concat needs "
+                          "tensors with at least one axis (stack joins numbers)") from None
+        _check_join_axis("concat", tensors, axis, min(ndims))
+        raise
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
-    return Tensor._apply(Stack, tuple(tensors), {"axis": axis})
+    tensors = _sequence(tensors, "stack")
+    try:
+        return Tensor._apply(Stack, tensors, {"axis": axis})
+    except OpError:
+        if not tensors:
+            raise
+        _check_join_axis("stack", tensors, axis, min(np.ndim(_raw(t)) for t in tensors) + 1)
+        raise
+
+
+def _sequence(tensors: Any, caller: str) -> tuple:
+    if isinstance(tensors, (list, tuple)):
+        return tuple(tensors)
+    if isinstance(tensors, (Node, np.ndarray, str, bytes)) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{caller}: expected a list of tensors, e.g. {caller}([a, b]), got "
+                        f"{tensors!r:.60}")
+    return tuple(tensors)
+
+
+def _check_join_axis(caller: str, tensors: tuple, axis: Any, ndim: int) -> None:
+    """After a failed join: a sentence for an axis that does not exist (else the op's own)."""
+    shape = np.shape(_raw(tensors[0])) if tensors else ()
+    if isinstance(axis, numbers.Integral) and not -ndim <= axis < ndim:
+        raise OpError(f"{caller}: axis {axis} does not exist for tensors of shape {shape} "
+                      f"(the axes are 0 to {ndim - 1}, or -1 to -{ndim} from the end)") from None
 
 
 def where(condition: ArrayLike, x: ArrayLike, y: ArrayLike) -> Tensor:
     """Elementwise choice: x where condition holds, y elsewhere (condition has no gradient)."""
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-        x = Tensor(x)
+        try:
+            x = Tensor(x)
+        except (TypeError, ValueError):
+            raise TypeError(f"where: x must be numbers, an array or a Tensor, got "
+                            f"{x!r:.60}") from None
     condition = np.asarray(_raw(condition))
     if condition.dtype.kind not in "biuf":
         raise TypeError(f"where: the condition must be booleans (such as x > 0), got "
@@ -451,6 +507,11 @@ def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
         data = array_of(data)
     try:
         array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+    except TypeError:
+        if dtype is None or _is_dtype(dtype):
+            raise
+        raise TypeError(f"Tensor: dtype {dtype!r} is not a number type numpy knows; use "
+                        "float64, float32, int or bool") from None
     except ValueError as error:
         if "inhomogeneous" in str(error) or "sequence" in str(error):
             raise ValueError("Tensor: the rows have different lengths (a ragged list); every "
@@ -464,6 +525,10 @@ def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
         if kind in "iu" or (kind == "b" and not isinstance(data, (np.ndarray, bool))):
             array = array.astype(np.float64)  # a boolean array (a mask) stays boolean
         elif kind not in "fb":
+            if kind == "O" and any(isinstance(x, Node) for x in array.flat):
+                raise TypeError("Tensor: the list holds Values or Tensors; make a Tensor of "
+                                "their numbers, e.g. Tensor([v.data for v in values]), or join "
+                                "tensors with stack")
             raise TypeError(
                 f"Tensor: expected numbers, got an array of {array.dtype} "
                 f"from {type(data).__name__}"
@@ -471,6 +536,14 @@ def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
     if array is data or not array.flags.owndata:  # it may share the caller's memory
         array = array.copy()
     return array
+
+
+def _is_dtype(dtype: Any) -> bool:
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
 
 
 def _lift_all(inputs: Sequence, op: type[Op]) -> tuple[Tensor, ...]:
@@ -505,14 +578,16 @@ def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     float_dtype = dtype if dtype.kind == "f" else _FLOAT64
     if type(x) is np.ndarray and x.dtype == float_dtype:  # the usual case: a batch of data
         return _constant(x.copy())  # the graph keeps its own copy: the caller may change x
-    if isinstance(x, numbers.Number):
+    if isinstance(x, numbers.Real):  # not complex: that is refused below, in a sentence
         return _constant(np.asarray(x, dtype=float_dtype))
     try:
         array = np.asarray(x)
     except Exception:
         array = None
     if array is None or array.dtype.kind not in "biuf":
-        raise TypeError(f"{op.name}: expected a number, an array or a Tensor, got {x!r}")
+        what = "complex " if array is not None and array.dtype.kind == "c" else ""
+        raise TypeError(f"{op.name}: expected a real number, an array or a Tensor, got "
+                        f"{what}{x!r}")
     if array.dtype.kind == "b" and dtype.kind == "b":
         return Tensor(array)  # mask with mask stays boolean
     return _constant(np.array(array, dtype=float_dtype))  # a copy: the graph keeps its own
@@ -605,6 +680,37 @@ def _keep_precision(data: np.ndarray, datas: Sequence[np.ndarray]) -> np.ndarray
     return data
 
 
+def _bound(limit: Any, which: str) -> Any:
+    """clip's low or high: a number or an array of numbers (None, for no limit, is handled
+    by clip)."""
+    if isinstance(limit, numbers.Real):
+        return limit
+    try:
+        kind = np.asarray(_raw(limit)).dtype.kind
+    except (TypeError, ValueError):
+        kind = "O"
+    if kind not in "biuf":
+        raise TypeError(f"clip: {which} must be a number, an array of numbers or None, "
+                        f"got {limit!r:.60}")
+    return limit
+
+
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+            "==": operator.eq, "!=": operator.ne}
+
+
+def _compare(tensor: Tensor, other: Any, symbol: str) -> Tensor:
+    """tensor < other (and the others): a boolean tensor, outside the graph."""
+    try:
+        return Tensor(np.asarray(_COMPARE[symbol](tensor._array, _raw(other))))
+    except (TypeError, ValueError) as error:  # numpy's words: say it as a sentence
+        if other is None or np.asarray(_raw(other)).dtype.kind not in "biuf":
+            raise TypeError(f"{symbol}: expected a number, an array or a Tensor, got "
+                            f"{other!r:.60}") from None
+        raise OpError(f"{symbol}: shapes {tensor.shape} and {np.shape(_raw(other))} cannot be "
+                      f"compared ({error})") from None
+
+
 def _raw(x: Any) -> Any:
     return x._array if isinstance(x, Node) else x
 
@@ -626,6 +732,13 @@ def _axis(axis: Any, tensor: Tensor, caller: str) -> Any:
     if len({a % tensor.ndim for a in axes}) != len(axes):
         raise OpError(f"{caller}: axis {axis!r} names the same axis twice")
     return int(axis) if isinstance(axis, numbers.Integral) else tuple(int(a) for a in axes)
+
+
+def _flag(value: Any, caller: str, argument: str) -> bool:
+    """A True/False argument given as numpy's bool, or a refusal that names it."""
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise TypeError(f"{caller}: {argument} must be True or False, got {value!r}")
 
 
 def _numpy_arguments(caller: str, given: dict) -> None:

@@ -89,8 +89,13 @@ class Value(Operators):
     @staticmethod
     def dot(weights: Sequence[Value], inputs: Sequence[Value | float]) -> Value:
         """sum_i weights[i] * inputs[i] as one node: a neuron's weighted sum."""
+        for argument, given in (("weights", weights), ("inputs", inputs)):
+            if not hasattr(given, "__len__") or isinstance(given, (str, bytes)):
+                raise TypeError(f"dot: {argument} must be a list, got {given!r:.60}")
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        if not weights:
+            raise ValueError("dot: no weights and no inputs; a weighted sum needs at least one")
         return Value._apply(Dot, (*weights, *inputs))
 
     def zero_grad(self) -> None:
@@ -120,16 +125,16 @@ class Value(Operators):
 
     # Comparisons look at the values (for `if x > 0:`); == stays identity, as in micrograd.
     def __lt__(self, other: object) -> bool:
-        return self.data < _number(other)
+        return self.data < _number(other, "<")
 
     def __le__(self, other: object) -> bool:
-        return self.data <= _number(other)
+        return self.data <= _number(other, "<=")
 
     def __gt__(self, other: object) -> bool:
-        return self.data > _number(other)
+        return self.data > _number(other, ">")
 
     def __ge__(self, other: object) -> bool:
-        return self.data >= _number(other)
+        return self.data >= _number(other, ">=")
 
     def __repr__(self) -> str:
         label = f"name={self.name!r}, " if self.name else ""
@@ -202,8 +207,8 @@ def _lift(x: object, op: type[Op]) -> Value:
     return Value(_as_float(x, op.name))
 
 
-def _number(x: object) -> float:
-    return x.data if isinstance(x, Value) else _as_float(x, "comparison")
+def _number(x: object, symbol: str) -> float:
+    return x.data if isinstance(x, Value) else _as_float(x, symbol)
 
 
 def _result_as_float(op: type[Op], data: object, datas: list, params: dict | None) -> float:

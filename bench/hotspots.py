@@ -1,7 +1,8 @@
 """Where our time goes: cProfile of our side of a benchmark workload.
 
     python bench/hotspots.py chain | train | mlp-32-float32 | mlp-512-float32 | conv | moons
-        | fit | fit-adam  [--top 15] [--steps N]
+        | fit | fit-adam | fit-captured | fit-adam-captured | step-mlp-captured
+        [--top 15] [--steps N]
 
 Prints the functions with the most time spent in their own body (tottime), then by
 cumulative time. cProfile adds a roughly constant cost per Python call, so many small
@@ -47,12 +48,27 @@ def _tensor(workload: str, steps: int):
 
 
 def _training(workload: str):
-    """moons: the manual loop; fit, fit-adam: model.fit (100 epochs, 3,200 steps each)."""
+    """moons: the manual loop; fit, fit-adam: model.fit (100 epochs, 3,200 steps each);
+    with -captured: model.fit(..., capture=True)."""
     import bench_training
 
     if workload == "moons":
         return bench_training._ours_loop()[0]
-    return bench_training._ours_fit("adam" if workload == "fit-adam" else "sgd")[0]
+    fit = bench_training._ours_fit_captured if workload.endswith("-captured") else (
+        bench_training._ours_fit)
+    return fit("adam" if workload.startswith("fit-adam") else "sgd")[0]
+
+
+def _captured_step(steps: int):
+    """step-mlp-captured: bench_training's 784-256-128-10 float32 step, captured, + SGD."""
+    import bench_training
+
+    step = bench_training._step("step-mlp-32-float32", "ours-captured")[0]
+
+    def run():
+        for _ in range(steps):
+            step()
+    return run
 
 
 def main() -> None:
@@ -64,8 +80,10 @@ def main() -> None:
     apply_thread_limits(1)
     if args.workload in ("chain", "train"):
         run = _scalar(args.workload, args.steps or 5)
-    elif args.workload in ("moons", "fit", "fit-adam"):
+    elif args.workload in ("moons", "fit", "fit-adam", "fit-captured", "fit-adam-captured"):
         run = _training(args.workload)
+    elif args.workload == "step-mlp-captured":
+        run = _captured_step(args.steps or 200)
     else:
         run = _tensor(args.workload, args.steps or 200)
     run()  # warm-up

@@ -15,8 +15,12 @@ the engine alone stays light.
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
+from ._interrupt import quiet_while_starting
+
+quiet_while_starting()  # a chaingrad command only: Ctrl-C during the imports below exits quietly
+
+import importlib  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 __version__ = "0.3.0"
 

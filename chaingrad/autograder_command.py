@@ -34,13 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     from . import __version__
+    from .check_command import MAX_TIMEOUT
     from .lessons.exercises import builtin_assignments
     from .lessons.exercises.grader import load_exercise_file
     from .lessons.exercises.gradescope import autograder_files, write_zip
 
-    if not arguments.timeout > 0:
-        return _fail(f"--timeout must be a number of seconds above 0, got "
-                     f"{arguments.timeout:g}")
+    if not 0 < arguments.timeout <= MAX_TIMEOUT:  # nan and inf too: Gradescope would fail
+        return _fail(f"--timeout must be a number of seconds above 0 and at most "
+                     f"{MAX_TIMEOUT:g} (per exercise), got {arguments.timeout:g}")
     exercise_file = None
     if Path(arguments.assignment).suffix == ".py":
         exercise_file = arguments.assignment

@@ -26,6 +26,8 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+# An hour of CPU per exercise: more is a typo (and infinity cannot be a process's limit).
+MAX_TIMEOUT = 3600.0
 HELP = "grade homework files: per exercise pass / fail / error, a sentence and a picture"
 
 
@@ -258,9 +260,9 @@ def _relative(path: str) -> str:
 
 
 def _check_options(arguments: argparse.Namespace) -> None:
-    if not arguments.timeout > 0:
-        raise ValueError(f"--timeout must be a number of seconds above 0, got "
-                         f"{arguments.timeout:g}")
+    if not 0 < arguments.timeout <= MAX_TIMEOUT:  # nan and inf too: not the student's fault
+        raise ValueError(f"--timeout must be a number of seconds above 0 and at most "
+                         f"{MAX_TIMEOUT:g} (per exercise), got {arguments.timeout:g}")
     if arguments.jobs is not None and arguments.jobs < 1:
         raise ValueError(f"--jobs must be 1 or more, got {arguments.jobs}")
     for name in arguments.exercises:

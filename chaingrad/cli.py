@@ -20,8 +20,10 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from . import __version__
+from ._interrupt import ready
 
 # subcommand -> the module that implements it
 SUBCOMMANDS = {
@@ -34,9 +36,16 @@ SUBCOMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line on stderr (exit 2), not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}; see {self.prog} --help\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The whole command line: one subparser per entry of SUBCOMMANDS."""
-    top = argparse.ArgumentParser(
+    top = Parser(
         prog="chaingrad",
         description=("chaingrad: draw computational graphs, step through the lessons, "
                      "do and grade homework (also on Gradescope), train networks in the browser."))
@@ -70,6 +79,7 @@ def guarded(run: Callable[[], int], who: str) -> int:
     sentence on stderr and a non-zero exit code, never a traceback."""
     try:
         try:
+            ready()  # Ctrl-C is a KeyboardInterrupt from here on (quiet exit while starting)
             return run()
         finally:
             sys.stdout.flush()  # a full stdout (> /dev/full) shows here, not at exit

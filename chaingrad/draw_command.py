@@ -45,7 +45,7 @@ def run(arguments: argparse.Namespace) -> int:
     except OSError as error:  # an output path that cannot be written
         return _fail(f"cannot write {error.filename!r}: {error.strerror}")
     except (ArithmeticError, ValueError) as error:  # e.g. log of a negative number
-        return _fail(str(error))
+        return _fail(str(error).removeprefix("draw: "))
     except RuntimeError as error:  # not the user's mistake, e.g. Graphviz failed
         print(f"chaingrad draw: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -79,6 +79,10 @@ def _list(assignments) -> None:
 
 def _start(assignment, folder: Path) -> int:
     target = folder / assignment.filename()
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        return _fail(f"{str(blocker)!r} is a file, not a folder; give a folder for the "
+                     "assignment, such as homework")
     if target.exists():
         return _fail(f"{str(target)!r} already exists; it is never overwritten (your work is "
                      "in it). Grade it with: chaingrad check " + str(target))

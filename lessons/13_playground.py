@@ -1,5 +1,7 @@
 """Lesson 13: the playground, and three experiments from the course to try in it."""
 
+import webbrowser
+
 TITLE = "The playground: XOR, the spiral and L2, in the browser"
 MINUTES = 25
 
@@ -20,7 +22,6 @@ def run(lesson):
         *Step backward* walks the backward pass node by node, *Show code* gives the
         script that reproduces your set-up.
     """)
-    lesson.namespace["open_browser"] = not lesson.auto  # --auto: no browser, no waiting
     v = lesson.code("""
         from chaingrad.lessons.playground import in_notebook, serve, widget
 
@@ -30,10 +31,12 @@ def run(lesson):
             page = playground.html
         else:  # a terminal: the page at a local address, for the browser
             import urllib.request
-            playground = serve(port=0, open_browser=open_browser)
+            playground = serve(port=0)
             print("The playground is at", playground.url)
             page = urllib.request.urlopen(playground.url).read().decode()
     """)
+    if not lesson.auto:  # a person at the terminal (not --auto, not a notebook)
+        webbrowser.open(v.playground.url)
     lesson.at_end(v.playground.stop)
     lesson.check("Play buttons on the page",
                  v.page.count('<button id="play" type="button">Play'), 1)

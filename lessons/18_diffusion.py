@@ -3,8 +3,6 @@ step; a small MLP learns to predict the noise that was added, and running the st
 backwards turns fresh noise into new points on the moons. Then the same network in
 PyTorch."""
 
-import importlib.util
-
 import numpy as np
 
 TITLE = "Diffusion, drawn: from noise back to data, step by step"
@@ -324,23 +322,21 @@ def run(lesson):
     lesson.file(v.field, "arrows from each point to the clean point the network guesses")
 
     lesson.step("The same network in PyTorch")
-    if importlib.util.find_spec("torch") is None:
-        lesson.say("""
-            The course trains diffusion models in PyTorch. `nn.to_torch(denoiser)`
-            would give the same network as a `torch.nn.Sequential` with the same
-            weights, but PyTorch is not installed here (`pip install torch`).
-        """)
-    else:
-        lesson.say("""
-            The course trains diffusion models in PyTorch. `nn.to_torch` gives the
-            same network as a `torch.nn.Sequential` with the same weights. Fed the
-            same noised points, it guesses the same noise and has the same loss;
-            from here a PyTorch training loop is the one above, with `torch.randn`
-            for `rng.normal`.
-        """)
-        v = lesson.code("""
+    lesson.say("""
+        The course trains diffusion models in PyTorch. `nn.to_torch` gives the
+        same network as a `torch.nn.Sequential` with the same weights. Fed the
+        same noised points, it guesses the same noise and has the same loss;
+        from here a PyTorch training loop is the one above, with `torch.randn`
+        for `rng.normal`. PyTorch is optional (`pip install torch`): without it
+        the code below only says so.
+    """)
+    v = lesson.code("""
+        try:
             import torch
-
+        except ImportError:
+            torch = None
+            print("PyTorch is not installed here (pip install torch)")
+        if torch is not None:
             twin = nn.to_torch(denoiser)
             rng = np.random.default_rng(6)
             x0, t = X[:256], rng.integers(1, T + 1, 256)
@@ -353,7 +349,8 @@ def run(lesson):
                 gap = np.abs(guess.numpy() - denoiser(batch).numpy()).max()
             print(twin)
             print(f"loss: chaingrad {ours:.6f}   PyTorch {theirs:.6f}")
-        """)
+    """)
+    if v.torch is not None:
         lesson.check("the largest difference between the two networks' guesses", v.gap,
                      0.0, tol=1e-9)
         lesson.check("PyTorch's loss on the same batch equals ours", v.theirs, v.ours,

@@ -31,12 +31,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m chaingrad.lessons``: parse ``argv`` and run; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m chaingrad.lessons", description=HELP)
+    from ..cli import Parser, guarded
+
+    parser = Parser(prog="python -m chaingrad.lessons", description=HELP)
     add_arguments(parser)
     arguments = parser.parse_args(argv)
-    from ..cli import guarded
 
     return guarded(lambda: run(arguments), "python -m chaingrad.lessons")
+
+
+def _whole_number(text: str) -> int | str:
+    """"01" is lesson 1; anything else ("abc", "²", "1.5") stays text: no such lesson."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                       "(--auto to run without pauses, --out DIR for the files, "
                       "--notebook to write it as a Jupyter notebook)")
         return 0
-    number = int(args.number) if args.number.lstrip("-").isdigit() else args.number
+    number = _whole_number(args.number)
     entry = entries.get(number)
     if entry is None or entry.module is None:
         valid = ", ".join(str(n) for n, e in sorted(entries.items()) if e.module)

@@ -11,12 +11,19 @@ The notebook is read off the lesson file itself, statement by statement of its
   ``v.x``, the runner's way of reading the variable ``x``, is written ``x``);
 - ``lesson.file(path, description)`` shows the picture inline (SVG, PNG) or links the page;
 - ``lesson.at_end(callback)`` is left out: what the lesson started (a server) stays up;
-- any other statement (bookkeeping for a check) is copied as it is, in a code cell.
+- ``if not lesson.auto:`` (something only a person at a terminal wants, such as opening a
+  browser tab) is left out too: a notebook runs unattended;
+- any other statement (bookkeeping for a check, a loop over pictures) is copied as it
+  is, in a code cell, with the checks and files inside it converted as above.
 
-A first cell defines what those cells use: ``out`` (the folder for the pictures), ``v``
-(the notebook's variables, read as attributes), ``agrees`` (the runner's comparison:
-numbers within a tolerance, arrays element by element), the lesson file's own helpers,
-and a stand-in ``lesson`` when some statement still talks to it.
+The cells are plain student code: no ``lesson`` object is left in them. A statement that
+still needs one (``lesson.say`` inside a loop, prose in an f-string) cannot become a
+cell, and converting it is an error that says so: give the text to ``lesson.code`` (a
+``print``) or write the prose as a literal.
+
+A first cell defines what those cells use: ``out`` (the folder for the pictures),
+``agrees`` (the runner's comparison: numbers within a tolerance, arrays element by
+element), ``show_file``, and the lesson file's own public helpers that the checks read.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 
 from .runner import Entry, _agrees
 
-__all__ = ["agrees", "names", "notebook_cells", "show_file", "write_notebook"]
+__all__ = ["agrees", "notebook_cells", "show_file", "write_notebook"]
 
 LESSON_CALLS = {"step", "say", "code", "check", "file", "at_end"}
 
@@ -41,29 +48,6 @@ LESSON_CALLS = {"step", "say", "code", "check", "file", "at_end"}
 def agrees(got: Any, expected: Any, tol: float = 1e-9) -> bool:
     """The runner's check: numbers within ``tol``, arrays element by element, else ``==``."""
     return _agrees(got, expected, tol)
-
-
-class names:  # noqa: N801 (used as a function: v = names(globals()))
-    """The notebook's variables read as attributes: ``v.x`` is the variable ``x``."""
-
-    def __init__(self, variables: dict) -> None:
-        self._variables = variables
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._variables[name]
-        except KeyError:
-            raise AttributeError(f"the notebook defined no variable {name!r} yet: run the "
-                                 "cells above first") from None
-
-    def __getitem__(self, name: str) -> Any:
-        return self._variables[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._variables
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._variables.get(name, default)
 
 
 def show_file(path: Any, description: str) -> None:
@@ -88,43 +72,6 @@ def show_file(path: Any, description: str) -> None:
         display(FileLink(str(path)))
     else:
         display(FileLink(str(path)))
-
-
-class StandIn:
-    """``lesson`` for statements the converter copied as they are (a check inside a loop).
-
-    Like the runner's ``Lesson``, it has ``namespace`` (the variables the code cells
-    share: here the notebook's own) and ``auto``, which is True: a notebook never waits
-    for Enter, so a lesson must neither block nor open a browser in it.
-    """
-
-    auto = True
-
-    def __init__(self, variables: dict, out: Path) -> None:
-        self.variables, self.out = variables, Path(out)
-        self.namespace = variables
-
-    def step(self, title: str) -> None:
-        print(f"Step · {title}")
-
-    def say(self, markdown: str) -> None:
-        try:
-            from IPython.display import Markdown, display
-
-            display(Markdown(textwrap.dedent(markdown)))
-        except ImportError:
-            print(textwrap.dedent(markdown))
-
-    def code(self, source: str) -> names:
-        self.out.mkdir(parents=True, exist_ok=True)
-        exec(textwrap.dedent(source), self.variables)
-        return names(self.variables)
-
-    def check(self, label: str, got: Any, expected: Any, tol: float = 1e-9) -> None:
-        assert agrees(got, expected, tol), f"{label}: got {got!r}, expected {expected!r}"
-
-    def file(self, path: Any, description: str) -> None:
-        show_file(path, description)
 
 
 # ------------------------------------------------------------------ writing a notebook
@@ -170,8 +117,8 @@ def notebook_cells(entry: Entry, out: str = "lesson-output") -> list[tuple[str, 
     for statement in run.body:
         converter.add(statement)
     intro = (f"# Lesson {entry.number}: {entry.title}\n\nAbout {entry.minutes} minutes. "
-             "Run the cells in order. The `assert` cells are the lesson's checks: each "
-             "compares a result with the answer worked out by hand.")
+             "Run the cells in order. The cells that end in `assert` are the lesson's checks: "
+             "each prints a result, then compares it with the answer worked out by hand.")
     setup = _setup(tree, run, converter, entry, out)
     return [("markdown", intro), ("code", setup), *converter.cells]
 
@@ -183,7 +130,6 @@ class _Converter:
         self.source, self.lesson = source, lesson_name
         self.cells: list[tuple[str, str]] = []
         self.namespaces = {"v"}  # names that lesson.code's namespace was given
-        self.needs_stand_in = False
         self.steps = 0
         self.bookkeeping: list[str] = []  # the checks and copied statements (not lesson code)
 
@@ -216,7 +162,8 @@ class _Converter:
                                                         call.args)}
         arguments.update({k.arg: k.value for k in call.keywords})
         label, got = self._expression(arguments["label"]), self._expression(arguments["got"])
-        shown = f'print({label} + ":", {got})'
+        label_node = _Unwrap(self.namespaces).visit(_copy_tree(arguments["label"]))
+        shown = f"print({_with_colon(label_node, label)}, {got})"
         if "at_least" in arguments or "at_most" in arguments:
             low = f"{self._expression(arguments['at_least'])} <= " if "at_least" in arguments \
                 else ""
@@ -232,14 +179,30 @@ class _Converter:
         return ast.unparse(_Unwrap(self.namespaces).visit(_copy_tree(node)))
 
     def _copy(self, statement: ast.stmt) -> None:
-        text = ast.get_source_segment(self.source, statement) or ast.unparse(statement)
-        text = textwrap.dedent(" " * statement.col_offset + text)
-        for name in self.namespaces:  # v.x, the runner's way to read x, is x here
-            text = re.sub(rf"(?<![\w.]){name}\.(?=[A-Za-z_])", "", text)
+        if _terminal_only(statement, self.lesson):
+            return  # `if not lesson.auto:` is for a person at a terminal
         if any(isinstance(node, ast.Name) and node.id == self.lesson
                for node in ast.walk(statement)):
-            self.needs_stand_in = True
+            text = self._converted(statement)
+        else:  # as written, comments and all
+            text = ast.get_source_segment(self.source, statement) or ast.unparse(statement)
+            text = textwrap.dedent(" " * statement.col_offset + text)
+            for name in self.namespaces:  # v.x, the runner's way to read x, is x here
+                text = re.sub(rf"(?<![\w.]){name}\.(?=[A-Za-z_])", "", text)
         self._add_code_line(text, merge=True)
+
+    def _converted(self, statement: ast.stmt) -> str:
+        """A loop or ``if`` with checks and files inside, as notebook code (or an error)."""
+        converted = _Nested(self).visit(_Unwrap(self.namespaces).visit(
+            ast.parse(ast.unparse(statement)).body[0]))
+        if any(isinstance(node, ast.Name) and node.id == self.lesson
+               for node in ast.walk(converted)):
+            raise ValueError(
+                f"line {statement.lineno} of the lesson file: "
+                f"{ast.unparse(statement).splitlines()[0]!r} talks to `{self.lesson}` in a "
+                "way a notebook cell cannot (only lesson.check and lesson.file may sit "
+                "inside a loop or an if; prose must be a literal string)")
+        return ast.unparse(converted)
 
     def _add(self, kind: str, text: str) -> None:
         self.cells.append((kind, text))
@@ -277,6 +240,16 @@ def _lesson_call(statement: ast.stmt, lesson: str) -> tuple[ast.Call | None, str
     return None, None
 
 
+def _with_colon(node: ast.expr, text: str) -> str:
+    """The label followed by a colon: ``"y = 6:"`` for a literal, else ``label + ":"``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return repr(node.value + ":")
+    if isinstance(node, ast.JoinedStr):
+        joined = ast.JoinedStr([*node.values, ast.Constant(":")])
+        return ast.unparse(joined)
+    return f'{text} + ":"'
+
+
 def _all_literal(arguments: list[ast.expr]) -> bool:
     return all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in arguments)
 
@@ -297,6 +270,33 @@ class _Unwrap(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+class _Nested(ast.NodeTransformer):
+    """Inside a copied loop or ``if``: ``lesson.check`` and ``lesson.file`` as in a cell."""
+
+    def __init__(self, converter: _Converter) -> None:
+        self.converter = converter
+
+    def visit_Expr(self, node: ast.Expr) -> Any:
+        call, _ = _lesson_call(node, self.converter.lesson)
+        if call is None or call.func.attr not in {"check", "file"}:
+            return self.generic_visit(node)
+        if call.func.attr == "check":
+            text = self.converter._check(call)
+        else:
+            path, description = (self.converter._expression(arg) for arg in call.args[:2])
+            text = f"show_file({path}, {description})"
+        return ast.parse(text).body
+
+
+def _terminal_only(statement: ast.stmt, lesson: str) -> bool:
+    """Whether the statement is ``if not lesson.auto: ...`` (with no else)."""
+    test = getattr(statement, "test", None)
+    return (isinstance(statement, ast.If) and not statement.orelse
+            and isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+            and isinstance(test.operand, ast.Attribute) and test.operand.attr == "auto"
+            and isinstance(test.operand.value, ast.Name) and test.operand.value.id == lesson)
+
+
 def _setup(tree: ast.Module, run: ast.FunctionDef, converter: _Converter, entry: Entry,
            out: str) -> str:
     """The first code cell: imports, ``out``, ``v``, the lesson file's helpers it uses."""
@@ -304,10 +304,6 @@ def _setup(tree: ast.Module, run: ast.FunctionDef, converter: _Converter, entry:
              "from chaingrad.lessons.notebook import agrees, show_file", "",
              f"out = Path({out!r})  # the lesson's pictures and pages go here",
              "out.mkdir(parents=True, exist_ok=True)"]
-    if converter.needs_stand_in:  # a lesson.check copied as it is may still read v.x
-        lines[2] = "from chaingrad.lessons.notebook import agrees, names, show_file"
-        lines.append(f"{' = '.join(sorted(converter.namespaces))} = names(globals())"
-                     "  # the notebook's variables, read as attributes")
     used = _helpers_used(tree, run, converter)
     imports = [ast.unparse(node) for node in tree.body
                if isinstance(node, (ast.Import, ast.ImportFrom))
@@ -322,10 +318,6 @@ def _setup(tree: ast.Module, run: ast.FunctionDef, converter: _Converter, entry:
                   "import importlib", "",
                   f"lesson_file = importlib.import_module({entry.module_name!r})",
                   *(f"{name} = lesson_file.{name}" for name in helpers)]
-    if converter.needs_stand_in:
-        lines += ["", "# some statements below still talk to the lesson: a stand-in answers",
-                  "from chaingrad.lessons.notebook import StandIn", "",
-                  f"{converter.lesson} = StandIn(globals(), out)"]
     return "\n".join(lines)
 
 

@@ -35,7 +35,10 @@ step with the summary below it and the prompt; every line of code given to ``cod
 4 columns) and every line it prints at most 80; checks follow the rule below.
 ``chaingrad lessons N --notebook`` turns the same file into a Jupyter notebook
 (``lessons/notebook.py``): keep the calls to ``lesson`` as statements of ``run`` with
-literal strings, as above, and they become Markdown and code cells.
+literal strings, as above, and they become Markdown and code cells (``check`` and
+``file`` may also sit in a loop or an ``if``; a notebook leaves out ``if not lesson.auto:``,
+for what only a person at a terminal needs, such as opening a browser). No ``lesson``
+object exists in a notebook: anything else that talks to it cannot be converted.
 
 The ``lesson`` object (a ``Lesson``) has:
 

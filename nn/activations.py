@@ -15,6 +15,7 @@ number in [0, 1] is a valid subgradient there).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -84,13 +85,17 @@ class SoftplusOp(Op):
 # ---------------------------------------------------------------- helpers
 
 
-def _node(x: Any) -> Node:
+def _node(x: Any, function: str) -> Node:
     """Numbers become Values, arrays and lists become Tensors; nodes pass through."""
     if isinstance(x, Node):
         return x
     if isinstance(x, (int, float)):
         return Value(x)
-    return Tensor(x)
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{function}: expected a number, an array, a Value or a Tensor, got "
+                        f"{type(x).__name__} {x!r:.40}") from None
 
 
 def _piecewise(x: Node, left: Callable, right: Callable, at: float = 0.0) -> Node:
@@ -119,7 +124,7 @@ def _like(x: Number, result: np.ndarray) -> Number:
 
 def linear(x: Any) -> Node:
     """f(x) = x; f'(x) = 1"""
-    return _node(x)
+    return _node(x, "linear")
 
 
 def linear_derivative(x: Number) -> Number:
@@ -128,7 +133,7 @@ def linear_derivative(x: Number) -> Number:
 
 def step(x: Any) -> Node:
     """Heaviside Θ(x) = 0 for x < 0, 1 for x >= 0; f'(x) = 0 (a jump at 0: no slope to learn)."""
-    return Step.apply(_node(x))
+    return Step.apply(_node(x, "step"))
 
 
 def step_derivative(x: Number) -> Number:
@@ -138,7 +143,7 @@ def step_derivative(x: Number) -> Number:
 def sign(x: Any) -> Node:
     """sgn(x) = -1 for x < 0, 1 for x >= 0 (as in the course; numpy's sign gives 0 at 0);
     f'(x) = 0."""
-    return Sign.apply(_node(x))
+    return Sign.apply(_node(x, "sign"))
 
 
 def sign_derivative(x: Number) -> Number:
@@ -147,7 +152,7 @@ def sign_derivative(x: Number) -> Number:
 
 def sigmoid(x: Any, c: float = 1.0) -> Node:
     """Logistic f_c(x) = 1 / (1 + e^(-c x)), from 0 to 1; f'(x) = c f(x) (1 - f(x))."""
-    x = _node(x)
+    x = _node(x, "sigmoid")
     return (x if c == 1.0 else x * c).sigmoid()
 
 
@@ -162,7 +167,7 @@ def tanh(x: Any, c: float = 1.0) -> Node:
     The course's table prints 2 / (1 + e^(2x)) - 1, which is tanh(-x): the sign of the
     exponent is lost.
     """
-    x = _node(x)
+    x = _node(x, "tanh")
     return (x if c == 1.0 else x * c).tanh()
 
 
@@ -175,7 +180,7 @@ def softsign(x: Any) -> Node:
 
     The course's table gives f'(x) = 1 - f(x)**2, which is tanh's rule, not softsign's.
     """
-    x = _node(x)
+    x = _node(x, "softsign")
     return x / (1 + x.abs())
 
 
@@ -189,7 +194,7 @@ def softplus(x: Any) -> Node:
     One primitive op (``SoftplusOp`` above), computed without overflow for large |x|; it is
     the heart of ``bce_with_logits``, where speed matters.
     """
-    return SoftplusOp.apply(_node(x))
+    return SoftplusOp.apply(_node(x, "softplus"))
 
 
 def softplus_derivative(x: Number) -> Number:
@@ -203,7 +208,7 @@ def soft_exponential(x: Any, alpha: float = 0.0) -> Node:
     only where α (x + α) < 1. It moves continuously from logarithmic (α = -1) through
     linear (α = 0) to exponential (α = 1).
     """
-    x = _node(x)
+    x = _node(x, "soft_exponential")
     if alpha < 0:
         return -(1 - alpha * (x + alpha)).log() / alpha
     if alpha == 0:
@@ -220,7 +225,7 @@ def soft_exponential_derivative(x: Number, alpha: float = 0.0) -> Number:
 
 def sinusoid(x: Any) -> Node:
     """f(x) = sin x; f'(x) = cos x."""
-    return _node(x).sin()
+    return _node(x, "sinusoid").sin()
 
 
 def sinusoid_derivative(x: Number) -> Number:
@@ -232,7 +237,7 @@ def sinc(x: Any) -> Node:
 
     At x = 0 the output is the constant 1, so autograd gives the right slope 0 there.
     """
-    x = _node(x)
+    x = _node(x, "sinc")
     if x.scalar:
         return x * 0.0 + 1.0 if x.data == 0 else x.sin() / x
     zero = x.data == 0
@@ -265,7 +270,7 @@ def relu(x: Any) -> Node:
 
     The course's table sets f'(0) = 1; we follow PyTorch and the engine's relu (0 at 0).
     """
-    return _node(x).relu()
+    return _node(x, "relu").relu()
 
 
 def relu_derivative(x: Number) -> Number:
@@ -274,7 +279,7 @@ def relu_derivative(x: Number) -> Number:
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Node:
     """f(x) = slope·x for x < 0, x for x >= 0; f'(x) = slope for x < 0, 1 for x >= 0."""
-    return _piecewise(_node(x), left=lambda n: n * slope, right=lambda p: p)
+    return _piecewise(_node(x, "leaky_relu"), left=lambda n: n * slope, right=lambda p: p)
 
 
 def leaky_relu_derivative(x: Number, slope: float = 0.01) -> Number:
@@ -284,7 +289,7 @@ def leaky_relu_derivative(x: Number, slope: float = 0.01) -> Number:
 def prelu(x: Any, alpha: Any = 0.25) -> Node:
     """f(α, x) = α x for x < 0, x for x >= 0; df/dx = α for x < 0, 1 for x >= 0;
     df/dα = x for x < 0, 0 for x >= 0 (α is learned: see the PReLU module)."""
-    return _piecewise(_node(x), left=lambda n: n * alpha, right=lambda p: p)
+    return _piecewise(_node(x, "prelu"), left=lambda n: n * alpha, right=lambda p: p)
 
 
 def prelu_derivative(x: Number, alpha: Any = 0.25) -> Number:
@@ -307,7 +312,7 @@ def rrelu(
     While training, α is drawn uniformly from [lower, upper] for every element afresh;
     at evaluation it is the mean (lower + upper) / 2, so the output is deterministic.
     """
-    x = _node(x)
+    x = _node(x, "rrelu")
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
     generator = rng(seed)
@@ -327,7 +332,7 @@ def rrelu_derivative(
 
 def elu(x: Any, alpha: float = 1.0) -> Node:
     """f(x) = α (e^x - 1) for x < 0, x for x >= 0; f'(x) = α e^x for x < 0, 1 for x >= 0."""
-    return _piecewise(_node(x), left=lambda n: (n.exp() - 1) * alpha, right=lambda p: p)
+    return _piecewise(_node(x, "elu"), left=lambda n: (n.exp() - 1) * alpha, right=lambda p: p)
 
 
 def elu_derivative(x: Number, alpha: float = 1.0) -> Number:
@@ -340,7 +345,7 @@ def smelu(x: Any, beta: float = 1.0) -> Node:
     f'(x) = 0, (x + β) / (2β), 1 on the same pieces (continuous: no jump in the slope)."""
     if beta <= 0:
         raise ValueError(f"smelu: beta must be positive, got {beta}")
-    x = _node(x)
+    x = _node(x, "smelu")
     if x.scalar:
         if x.data >= beta:
             return x
@@ -390,11 +395,12 @@ for _name, _function in FUNCTIONS.items():
     )
 
 
-def get(name: str) -> Callable[..., Node]:
-    """The activation function called ``name``."""
-    if name not in FUNCTIONS:
+def get(name: str, caller: str = "get") -> Callable[..., Node]:
+    """The activation function called ``name`` (``caller`` names the function the user
+    called, in the error)."""
+    if not isinstance(name, str) or name not in FUNCTIONS:
         raise ValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(FUNCTIONS)}"
+            f"{caller}: unknown activation {name!r}; choose one of {', '.join(FUNCTIONS)}"
         )
     return FUNCTIONS[name]
 
@@ -415,7 +421,15 @@ class Activation(Module):
 
     def __init__(self, name: str | None = None, **params: Any) -> None:
         self.function_name = name or self.function_name
-        self.function = get(self.function_name)
+        self.function = get(self.function_name, type(self).__name__)
+        settings = list(inspect.signature(self.function).parameters)[1:]
+        for key, value in params.items():  # alpha="a" would fail only at the first call
+            if key not in settings:
+                raise TypeError(f"{type(self).__name__}: unknown setting {key!r}; its settings "
+                                f"are {', '.join(settings) or 'none'}")
+            if isinstance(value, (str, bytes, bool)) or value is None:
+                raise TypeError(f"{type(self).__name__}: {key} must be a number, got "
+                                f"{value!r:.40}")
         self.params = params
 
     def forward(self, x: Any) -> Node:
@@ -515,10 +529,10 @@ MODULES: dict[str, type[Activation]] = {
 }
 
 
-def activation_module(activation: str | Module) -> Module:
+def activation_module(activation: str | Module, caller: str = "get") -> Module:
     """A layer for an activation given by name (``"tanh"``) or already as a module."""
     if isinstance(activation, Module):
         return activation
-    get(activation)
+    get(activation, caller)
     return MODULES[activation]()
 

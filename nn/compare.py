@@ -201,4 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import signal
+
+    # chaingrad's quiet Ctrl-C while the command's imports ran is over: KeyboardInterrupt again
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     raise SystemExit(main())

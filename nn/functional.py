@@ -241,19 +241,42 @@ class Normalize(Op):
     leaves_domain, elementwise = True, False  # its variance can overflow
 
     def forward(x, axis, eps):
-        centred = x - x.mean(axis=axis, keepdims=True)
-        variance = np.mean(centred * centred, axis=axis, keepdims=True)
-        centred /= np.sqrt(variance + eps)
+        centred, std, _ = _spread(x, axis, eps)
+        centred /= std
         return centred
 
     def backward(grad_out, out, x, axis, eps):
         # Every output depends on every input of its group through the mean and the
         # variance: the two means below are those two paths.
-        centred = x - x.mean(axis=axis, keepdims=True)
-        inverse_std = ((centred * centred).mean(axis=axis, keepdims=True) + eps) ** -0.5
+        if isinstance(x, np.ndarray):  # scaled when the variance would overflow
+            _, std, scale = _spread(x, axis, eps)
+            inverse_std = 1.0 / std if scale is None else 1.0 / (std * scale)
+        else:  # create_graph: Tensors, whose ops apply the overflow rule themselves
+            centred = x - x.mean(axis=axis, keepdims=True)
+            inverse_std = ((centred * centred).mean(axis=axis, keepdims=True) + eps) ** -0.5
         mean_grad = grad_out.mean(axis=axis, keepdims=True)
         mean_grad_out = (grad_out * out).mean(axis=axis, keepdims=True)
         return ((grad_out - mean_grad - out * mean_grad_out) * inverse_std,)
+
+
+def _spread(x: np.ndarray, axis: tuple, eps: float) -> tuple:
+    """(x - mean, sqrt(variance + eps), None) over ``axis``.
+
+    When the variance overflows (values near 1e200: their squares pass 1.8e308) each group
+    is first divided by its largest magnitude, and the third item is that scale: the
+    first two are then x's scaled by 1 / scale, so their ratio is the same.
+    """
+    centred = x - x.mean(axis=axis, keepdims=True)  # numpy's overflow warnings from nn are
+    variance = np.mean(centred * centred, axis=axis, keepdims=True)  # off (autograd/__init__)
+    if np.isfinite(variance).all() or not np.isfinite(x).all():  # nan or inf given: kept
+        return centred, np.sqrt(variance + eps), None
+    scale = np.max(np.abs(x), axis=axis, keepdims=True)
+    scale[scale == 0] = 1.0
+    scaled = x / scale
+    centred = scaled - scaled.mean(axis=axis, keepdims=True)
+    variance = np.mean(centred * centred, axis=axis, keepdims=True)
+    with np.errstate(over="ignore", under="ignore"):
+        return centred, np.sqrt(variance + eps / (scale * scale)), scale
 
 
 def normalize(x: Tensor, axis: int | tuple[int, ...], eps: float = 1e-5) -> Tensor:

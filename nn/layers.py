@@ -7,6 +7,7 @@ A batch of inputs is a Tensor with one example per row, so ``Linear`` computes
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -157,7 +158,7 @@ class MLP(Sequential):
             last = k == len(sizes) - 1
             chosen = output_activation if last else activation
             if chosen is not None:  # a module given as activation is copied for each layer
-                layers.append(copy.deepcopy(activation_module(chosen)))
+                layers.append(copy.deepcopy(activation_module(chosen, "MLP")))
         super().__init__(*layers)
 
 
@@ -180,6 +181,9 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, seed: int | np.random.Generator | None = None) -> None:
+        if not isinstance(p, numbers.Real) or isinstance(p, bool):
+            raise TypeError(f"Dropout: p must be a number in [0, 1) (the chance to drop a "
+                            f"unit), got {p!r:.40}")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p

@@ -11,6 +11,7 @@ examples is taken unless ``reduction="sum"``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,15 +37,22 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
         isinstance(prediction, (list, tuple)) and prediction and isinstance(prediction[0], Value)
     ):
         predictions = [prediction] if isinstance(prediction, Value) else list(prediction)
-        targets = np.ravel(np.asarray(getattr(target, "data", target), dtype=float)).tolist()
+        targets = np.ravel(_target_array(target, np.float64, loss)).tolist()
         if len(targets) != len(predictions):
             raise ValueError(
                 f"{loss}: {len(predictions)} predictions but {len(targets)} targets"
             )
         return predictions, targets, False
     if not isinstance(prediction, Tensor):
-        prediction = Tensor(prediction)
-    target = np.asarray(getattr(target, "data", target), dtype=prediction.dtype)
+        try:
+            prediction = Tensor(prediction)
+        except (TypeError, ValueError):
+            raise TypeError(f"{loss}: prediction must be a Tensor (or numbers), got "
+                            f"{prediction!r:.60}") from None
+    if prediction.size == 0:
+        raise ValueError(f"{loss}: the prediction is empty (shape {prediction.shape}); a loss "
+                         "needs at least one example")
+    target = _target_array(target, prediction.dtype, loss)
     if target.shape != prediction.shape:
         # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
         # would silently compare every prediction with every target, and reshaping (3, 2)
@@ -56,6 +64,17 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
             )
         target = target.reshape(prediction.shape)
     return prediction, target, True
+
+
+def _target_array(target: Any, dtype: Any, loss: str) -> np.ndarray:
+    """The target as an array of numbers, or a sentence naming the loss."""
+    try:
+        if target is None:
+            raise TypeError
+        return np.asarray(getattr(target, "data", target), dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{loss}: target must be numbers (an array, a list or a Tensor), got "
+                        f"{target!r:.60}") from None
 
 
 def _without_ones(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -128,6 +147,9 @@ def bce(prediction: Any, target: Any, reduction: str = "mean", eps: float = BCE_
     A probability outside [0, 1] is refused: clipping it would give a made-up loss and a
     zero gradient.
     """
+    if not (isinstance(eps, numbers.Real) and 0 < eps < 0.5):
+        raise ValueError(f"bce: eps must be a number in (0, 0.5), got {eps!r:.40}; predictions "
+                         "are clipped to [eps, 1 - eps]")
     _check_probabilities(prediction)
     _check_labels(target, "bce")
 
@@ -245,8 +267,17 @@ def _cross_entropy_values(logits: list[Value], label: Any) -> Value:
 # ---------------------------------------------------------------- penalties on the weights
 
 
-def _parameters(parameters: Module | Iterable[Node]) -> list[Node]:
-    return parameters.parameters() if _is_model(parameters) else list(parameters)
+def _parameters(parameters: Module | Iterable[Node], lam: Any, penalty: str) -> list[Node]:
+    """The weights a penalty adds up, after checking what the user gave."""
+    if not (isinstance(lam, numbers.Real) and not isinstance(lam, bool) and math.isfinite(lam)):
+        raise TypeError(f"{penalty}: lam must be a number (the penalty's strength), got "
+                        f"{lam!r:.40}")
+    if _is_model(parameters):
+        return parameters.parameters()
+    if isinstance(parameters, (str, bytes)) or not hasattr(parameters, "__iter__"):
+        raise TypeError(f"{penalty}: parameters must be a model or a list of Values or "
+                        f"Tensors, got {parameters!r:.60}")
+    return list(parameters)
 
 
 def _total(terms: Iterable[Node]) -> Node:
@@ -263,12 +294,14 @@ def _is_model(x: object) -> bool:
 
 def l1_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Loss:
     """λ Σ|w| over every weight (lasso: pushes weights to exactly 0); d/dw = λ sign(w)."""
-    return lam * _total(p.abs() if p.scalar else p.abs().sum() for p in _parameters(parameters))
+    return lam * _total(p.abs() if p.scalar else p.abs().sum()
+                        for p in _parameters(parameters, lam, "l1_penalty"))
 
 
 def l2_penalty(parameters: Module | Iterable[Node], lam: float = 1e-3) -> Loss:
     """λ Σ w² over every weight (ridge, "weight decay"); d/dw = 2 λ w."""
-    return lam * _total(p * p if p.scalar else (p * p).sum() for p in _parameters(parameters))
+    return lam * _total(p * p if p.scalar else (p * p).sum()
+                        for p in _parameters(parameters, lam, "l2_penalty"))
 
 
 def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.0) -> Loss:
@@ -278,7 +311,7 @@ def gradient_penalty(output: Node, wrt: Sequence[Node] | Module, lam: float = 1.
     ``grad(..., create_graph=True)``, so it is itself a graph that backward can go
     through (double backpropagation). For a batch, ŷ is summed first.
     """
-    inputs = _parameters(wrt) if _is_model(wrt) else list(wrt)
+    inputs = wrt.parameters() if _is_model(wrt) else list(wrt)
     total = output if output.scalar or output.size == 1 else output.sum()
     gradients = grad(total, inputs, create_graph=True)
     return lam * _total(g * g if g.scalar else (g * g).sum() for g in gradients)
@@ -301,10 +334,12 @@ LOSSES: dict[str, Callable[..., Node]] = {
 }
 
 
-def get(loss: str | Callable[..., Node]) -> Callable[..., Node]:
-    """A loss function by name (Keras' names work too), or the function itself."""
+def get(loss: str | Callable[..., Node], caller: str = "get") -> Callable[..., Node]:
+    """A loss function by name (Keras' names work too), or the function itself (``caller``
+    names the function the user called, in the error)."""
     if callable(loss):
         return loss
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"{caller}: unknown loss {loss!r}; choose one of {', '.join(LOSSES)}, "
+                         "or give a function of (prediction, target)")
     return LOSSES[loss]

@@ -15,17 +15,20 @@ writes only ``__init__`` and ``forward``::
 
 from __future__ import annotations
 
+import ast
 import math
 import os
+import re
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..autograd import Node
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 from . import training as workflow  # Module.fit and co. are nn.training's functions
 from .seeding import manual_seed, rng  # noqa: F401  (models import rng from here)
 
@@ -97,6 +100,9 @@ class Module:
         model exactly as it was. Buffers (running statistics) are loaded too when present:
         weights saved before a model had buffers leave them as they are.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of arrays (from state_dict() or "
+                            f"nn.load), got {type(state).__name__} {state!r:.40}")
         own = dict(self.named_parameters())
         buffers = _buffer_state(self)
         _check_names(type(self).__name__, own, state, optional=buffers)
@@ -266,6 +272,11 @@ def save(state: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     real numbers are written (an object array would be stored pickled: refused). A
     symbolic link is followed: the file it points to is replaced.
     """
+    check_path(path, "save")
+    if not isinstance(state, Mapping):
+        raise TypeError(f"save: expected a dict of arrays, such as model.state_dict(), got "
+                        f"{type(state).__name__}; call model.save(path), or "
+                        "nn.save(model.state_dict(), path)")
     if Path(path).is_dir():
         raise ValueError(f"save: {os.fspath(path)!r} is a folder; give a file name, e.g. "
                          f"{os.fspath(Path(path) / 'model.npz')!r}")
@@ -299,71 +310,192 @@ def _read_weights(
     """The arrays of a .npz file, checked from their headers first.
 
     ``shapes``: the model's parameters, all required; ``buffers``: the shapes of its
-    buffers, which a file may hold or not.
+    buffers, which a file may hold or not. Two passes, each linear: every entry's header
+    (names from the archive's directory, then kind, shape and the running total against
+    ``max_bytes``), then every entry's data, so a file that does not fit is refused before
+    any array is made (the first pass keeps at most 1 KB an entry: small entries whole).
     """
     expected = {**(buffers or {}), **(shapes or {})}
+    check_path(path, "load")
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"load: {str(path)!r} is a folder; give the weights file in it, "
+                                f"e.g. {str(path / 'model.npz')!r}")
     if not path.is_file():
         raise FileNotFoundError(f"load: there is no file {str(path)!r}")
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = _members(archive, path)
-            if shapes is not None:
-                _check_names(who, shapes, members, optional=buffers or {})
-            total = 0
-            for key, (_, shape, dtype) in members.items():
-                _check_header(path, key, shape, dtype)
-                if shapes is not None and shape != expected[key]:
-                    raise ValueError(
-                        f"load: '{key}' has shape {shape} in {str(path)!r} but {expected[key]} "
-                        f"in {who}"
-                    )
-                total += math.prod(shape) * dtype.itemsize
-                if shapes is None and total > max_bytes:
-                    raise ValueError(
-                        f"load: {str(path)!r} holds more than {max_bytes:,} bytes of weights "
-                        f"(at '{key}', of shape {shape}); pass max_bytes= to allow more"
-                    )
-            arrays = {}
-            for key, (member, _, _) in members.items():
-                with archive.open(member) as file:
-                    arrays[key] = np.lib.format.read_array(file, allow_pickle=False)
+        archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         with open(path, "rb") as file:
             single = file.read(6) == b"\x93NUMPY"
         reason = "it holds a single array, not named weights" if single else "not a zip archive"
         raise ValueError(_not_weights(path, reason)) from None
-    except (OSError, EOFError, KeyError) as error:
+    except (OSError, EOFError) as error:
         raise ValueError(_not_weights(path, error)) from None
+    with archive:
+        members = _members(archive, path)
+        if shapes is not None:
+            _check_names(who, shapes, members, optional=buffers or {})
+        headers = {}
+        total = 0
+        for key, member in members.items():
+            header = headers[key] = _entry(archive, member, path, key, _read_header)
+            shape, _, dtype = header[:3]
+            _check_header(path, key, shape, dtype)
+            if shapes is not None and shape != expected[key]:
+                raise ValueError(f"load: '{_short(key)}' has shape {shape} in {str(path)!r} "
+                                 f"but {expected[key]} in {who}")
+            total += math.prod(shape) * dtype.itemsize
+            if shapes is None and total > max_bytes:
+                raise ValueError(
+                    f"load: {str(path)!r} holds more than {max_bytes:,} bytes of weights "
+                    f"(at '{_short(key)}', of shape {shape}); pass max_bytes= to allow more"
+                )
+        arrays = {key: _small_array(path, key, headers[key]) if headers[key][4] is not None
+                  else _entry(archive, member, path, key, _read_data, headers[key])
+                  for key, member in members.items()}
     for key, array in arrays.items():
         _check_finite(key, array, f"in {str(path)!r}")
     return arrays
 
 
-def _members(archive: zipfile.ZipFile, path: Path) -> dict[str, tuple]:
-    """Each entry's name -> (zip member, shape, dtype), read from the .npy headers only."""
-    members = {}
-    for member in archive.namelist():
-        if not member.endswith(".npy"):
-            raise ValueError(_not_weights(path, f"it holds {member!r}, not an array"))
+def _entry(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path, key: str,
+           read: Callable, *args: Any) -> Any:
+    """``read(file, path, key, *args)`` on one entry, a damaged archive said in a sentence."""
+    try:
         with archive.open(member) as file:
-            try:
-                version = np.lib.format.read_magic(file)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(file)
-                else:
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(file)
-            except ValueError as error:
-                raise ValueError(_not_weights(path, error)) from None
-        members[member[: -len(".npy")]] = (member, tuple(shape), dtype)
+            return read(file, path, key, *args)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as error:  # RuntimeError: an encrypted entry
+        raise ValueError(_not_weights(path, f"at '{_short(key)}': {error}")) from None
+
+
+def _members(archive: zipfile.ZipFile, path: Path) -> dict[str, zipfile.ZipInfo]:
+    """Each entry's name -> its zip member, from the archive's directory (nothing opened)."""
+    members = {}
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            raise ValueError(_not_weights(path, f"it holds {_short(info.filename)!r}, "
+                                                "not an array"))
+        members[info.filename[: -len(".npy")]] = info
     return members
+
+
+# The header numpy writes, e.g. {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }:
+# read with a pattern (literal_eval is most of the time of a file of many small entries);
+# anything else goes through literal_eval and the same checks.
+_NUMPY_HEADER = re.compile(
+    r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), "
+    r"'shape': \(((?:\d+, )*\d+,?)?\), \} *\n?"
+)
+_MAX_HEADER = 10_000  # numpy's own limit for a header read without allow_pickle
+_HEAD = 1024  # the first read of an entry: its header, and all of a small entry
+
+
+def _read_header(file: Any, path: Path, key: str) -> tuple:
+    """(shape, fortran order, dtype, where the data starts, the whole entry if it is small).
+
+    The first read takes up to _HEAD bytes: a whole small entry (its zip checksum then
+    checked), kept so that its data needs no second opening; at most _HEAD bytes an entry.
+    """
+
+    def damaged(reason: str) -> ValueError:
+        return ValueError(f"load: '{_short(key)}' in {str(path)!r} is not an array written by "
+                          f"save(), or it is damaged ({reason})")
+
+    head = file.read(_HEAD)  # numpy's headers are 128 bytes: one read for all of it
+    if len(head) < 8 or head[:6] != b"\x93NUMPY":
+        raise damaged("the entry ends before its header" if len(head) < 8
+                      else "it does not start as a .npy array does")
+    version = (head[6], head[7])
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise damaged(f"unknown .npy version {version[0]}.{version[1]}")
+    start = 10 if version == (1, 0) else 12
+    if len(head) < start:
+        raise damaged("the entry ends before its header")
+    size = int.from_bytes(head[8:start], "little")
+    if size > _MAX_HEADER:
+        raise damaged(f"a header of {size:,} bytes, more than the {_MAX_HEADER:,} allowed")
+    if len(head) < start + size:
+        head += file.read(start + size - len(head))
+    raw = head[start: start + size]
+    if len(raw) < size:
+        raise damaged(f"the entry ends inside its header: {len(raw)} of {size} bytes")
+    text = raw.decode("utf-8" if version == (3, 0) else "latin1", errors="replace")
+    match = _NUMPY_HEADER.fullmatch(text)
+    if match:
+        descr, fortran = match[1], match[2] == "True"
+        shape = tuple(int(n) for n in (match[3] or "").replace(",", " ").split())
+    else:
+        descr, fortran, shape = _parse_header(text, damaged)
+    if not isinstance(descr, str):
+        raise damaged("its header describes records, not numbers")
+    try:
+        dtype = np.dtype(descr)
+    except (TypeError, ValueError):
+        raise damaged(f"its header names an unknown type {_short(descr)!r}") from None
+    if any(n < 0 for n in shape):
+        raise damaged(f"its header claims a negative size, shape {shape}")
+    if any(n >= 2**62 for n in shape):
+        raise damaged(f"its header claims an impossible size, shape {_short(str(shape))}")
+    return shape, fortran, dtype, start + size, head if len(head) < _HEAD else None
+
+
+def _parse_header(text: str, damaged: Callable[[str], ValueError]) -> tuple[Any, bool, tuple]:
+    """A header numpy did not write itself: literal_eval, then the same checks as numpy's."""
+    try:
+        header = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise damaged("its header cannot be read") from None
+    if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+        raise damaged("its header is not the dictionary of descr, fortran_order and shape")
+    shape, fortran = header["shape"], header["fortran_order"]
+    if not isinstance(fortran, bool):
+        raise damaged(f"fortran_order is {_short(repr(fortran))}, not True or False")
+    if not (isinstance(shape, tuple)
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in shape)):
+        raise damaged(f"its shape {_short(repr(shape))} is not whole numbers")
+    return header["descr"], fortran, shape
+
+
+def _read_data(file: Any, path: Path, key: str, header: tuple) -> np.ndarray:
+    """An entry's array: exactly as many bytes after its header as its shape asks for."""
+    shape, fortran, dtype, start, _ = header
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes <= 1 << 20:  # not large: one read, then a copy of its own
+        return _small_array(path, key, (*header[:4], file.read(start + nbytes + 1)))
+    file.read(start)  # large: straight into the array, a megabyte at a time, no second copy
+    flat = np.empty(count, dtype)
+    view = memoryview(flat).cast("B")
+    got = 0
+    while got < nbytes and (read := file.readinto(view[got: got + (1 << 20)])):
+        got += read
+    _check_size(path, key, shape, nbytes, got + len(file.read(1)))
+    return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+
+
+def _small_array(path: Path, key: str, header: tuple) -> np.ndarray:
+    """The array of an entry read whole (``header[4]``: its bytes)."""
+    shape, fortran, dtype, start, data = header
+    count = math.prod(shape)
+    _check_size(path, key, shape, count * dtype.itemsize, len(data) - start)
+    flat = np.frombuffer(data, dtype, count, start).copy()
+    return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+
+
+def _check_size(path: Path, key: str, shape: tuple, nbytes: int, got: int) -> None:
+    if got != nbytes:
+        what = f"only {max(got, 0):,}" if got < nbytes else "more than that"
+        raise ValueError(f"load: '{_short(key)}' in {str(path)!r} is damaged: its shape "
+                         f"{shape} needs {nbytes:,} bytes and it holds {what}")
 
 
 def _check_header(path: Path, key: str, shape: tuple, dtype: np.dtype) -> None:
     if dtype.kind != "f":
         raise ValueError(
-            f"load: '{key}' in {str(path)!r} holds {_kind(dtype)}; weights must be real "
-            "floating-point numbers"
+            f"load: '{_short(key)}' in {str(path)!r} holds {_kind(dtype)}; weights must be "
+            "real floating-point numbers"
         )
 
 
@@ -387,8 +519,21 @@ def _check_names(who: str, own: dict, state: dict, optional: dict | None = None)
     if missing or unexpected:
         raise ValueError(
             f"load_state_dict: the weights do not fit {who}: "
-            f"missing {missing or 'nothing'}, unexpected {unexpected or 'nothing'}"
+            f"missing {_names(missing)}, unexpected {_names(unexpected)}"
         )
+
+
+def _names(keys: list, shown: int = 5) -> str:
+    """A few names, then how many more: a file of 100,000 names gives a short sentence."""
+    if not keys:
+        return "nothing"
+    listed = "[" + ", ".join(repr(_short(str(key))) for key in keys[:shown]) + "]"
+    return listed + (f" and {len(keys) - shown:,} more" if len(keys) > shown else "")
+
+
+def _short(text: str, width: int = 60) -> str:
+    """A name cut to ``width`` characters, so a hostile file cannot make a huge message."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _parameter_shape(p: Node) -> tuple:
@@ -420,7 +565,7 @@ def _check_finite(key: str, array: np.ndarray, where: str) -> None:
         position = tuple(int(i) for i in np.argwhere(~finite)[0])
         at = f" at {position}" if position else ""
         raise ValueError(
-            f"load: '{key}' {where} holds {array[position]!r}{at}; weights must be finite "
+            f"load: '{_short(key)}' {where} holds {array[position]!r}{at}; weights must be finite "
             "numbers (the model that saved them had diverged?)"
         )
 
@@ -433,6 +578,12 @@ def _layer_shapes(module: Module, input_shape: tuple[int, ...] | None):
     layers = getattr(module, "layers", None)
     if not isinstance(layers, list) or not all(isinstance(m, Module) for m in layers):
         layers = list(_children(module)) or [module]
+    if input_shape is not None:
+        input_shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
+        if isinstance(input_shape, (str, bytes)) or not all(
+                isinstance(n, (int, np.integer)) and n >= 1 for n in input_shape):
+            raise ValueError(f"summary: input_shape must be a tuple of sizes, one example's "
+                             f"shape such as (2,), got {input_shape!r:.40}")
     shape = tuple(input_shape) if input_shape is not None else _first_input_shape(module)
     x: Any = None if shape is None else _zeros(module, shape)
     rows = []

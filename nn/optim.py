@@ -17,6 +17,7 @@ Updates touch only ``.data``, so they are never recorded in a graph.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Iterable
@@ -58,6 +59,10 @@ class Optimizer:
     def __init__(self, parameters: Module | Iterable[Node], lr: float) -> None:
         if callable(getattr(parameters, "parameters", None)):  # a Module: its parameters
             parameters = parameters.parameters()
+        if isinstance(parameters, (Node, str, bytes)) or not hasattr(parameters, "__iter__"):
+            raise TypeError(f"{type(self).__name__}: parameters must be a model or a list of "
+                            f"Values or Tensors, e.g. {type(self).__name__}(model.parameters()), "
+                            f"got {parameters!r:.60}")
         self.parameters = list(parameters)
         if not self.parameters:
             raise ValueError(f"{type(self).__name__}: got no parameters to optimize")
@@ -397,14 +402,41 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def get(
-    optimizer: str | Optimizer, parameters: Module | Iterable[Node], **options: Any
+    optimizer: str | Optimizer, parameters: Module | Iterable[Node], caller: str = "get",
+    **options: Any,
 ) -> Optimizer:
-    """An optimizer by name (``"adam"``, any case) for these parameters, or the one given."""
+    """An optimizer by name (``"adam"``, any case) for these parameters, or the one given
+    (``caller`` names the function the user called, in the errors)."""
     if isinstance(optimizer, Optimizer):
         return optimizer
-    key = str(optimizer).lower()
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        name = optimizer.__name__
+        raise TypeError(f"{caller}: optimizer {name} is a class; give its name, "
+                        f"optimizer={name.lower()!r}, or an optimizer made for this model, "
+                        f"optimizer={name}(model.parameters(), lr=0.01)")
+    key = optimizer.lower() if isinstance(optimizer, str) else None
     if key not in OPTIMIZERS:
         raise ValueError(
-            f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+            f"{caller}: unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
         )
-    return OPTIMIZERS[key](parameters, **options)
+    chosen = OPTIMIZERS[key]
+    settings = _settings(chosen)
+    unknown = sorted(set(options) - set(settings))
+    if unknown:
+        raise TypeError(f"{caller}: {chosen.__name__} has no setting {unknown[0]!r}; its "
+                        f"settings are {', '.join(settings)}")
+    return chosen(parameters, **options)
+
+
+def _settings(optimizer: type[Optimizer]) -> list[str]:
+    """The keyword settings an optimizer class takes (through its parents' for **options)."""
+    names: list[str] = []
+    for klass in optimizer.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        arguments = list(inspect.signature(klass.__init__).parameters.values())[2:]
+        names += [a.name for a in arguments if a.kind is a.POSITIONAL_OR_KEYWORD
+                  or a.kind is a.KEYWORD_ONLY]
+        if not any(a.kind is a.VAR_KEYWORD for a in arguments):
+            break
+    return list(dict.fromkeys(names))

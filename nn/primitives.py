@@ -20,4 +20,8 @@ def tensor_argument(x: Any, function: str) -> Tensor:
         return x
     if isinstance(x, Node):
         raise TypeError(f"{function}: expected a Tensor, got a Value; use Tensor(value.data)")
-    return Tensor(x)
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"{function}: expected a Tensor (or numbers), got {type(x).__name__} "
+                        f"{x!r:.40}") from None

@@ -33,6 +33,8 @@ class Neuron(Module):
         name: str = "N",
         seed: int | np.random.Generator | None = None,
     ) -> None:
+        if not isinstance(n_in, (int, np.integer)) or isinstance(n_in, bool):
+            raise ValueError(f"Neuron: sizes must be whole numbers, got n_in={n_in!r:.40}")
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"Neuron: unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
@@ -69,6 +71,10 @@ class Layer(Module):
         name: str = "L1",
         seed: int | np.random.Generator | None = None,
     ) -> None:
+        for size in (n_in, n_out):
+            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+                raise ValueError(f"Layer: sizes must be whole numbers of at least 1, got "
+                                 f"n_in={n_in!r:.20}, n_out={n_out!r:.20}")
         generator = rng(seed)
         self.neurons = [
             Neuron(n_in, activation, name=f"{name}.N{j}", seed=generator) for j in range(n_out)

@@ -10,6 +10,8 @@ _generator = np.random.default_rng()
 def manual_seed(seed: int) -> None:
     """Seed the generator that every model, dropout mask and shuffle uses by default."""
     global _generator
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"manual_seed: seed must be a whole number >= 0, got {seed!r:.40}")
     _generator = np.random.default_rng(seed)
 
 

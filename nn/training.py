@@ -12,6 +12,7 @@ validation, a progress bar and callbacks.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,8 +84,9 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 def _metric(metric: str | Callable, loss: Callable) -> tuple[str, Callable]:
     if callable(metric):
         return metric.__name__, metric
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ValueError(f"compile: unknown metric {metric!r}; choose one of "
+                         f"{', '.join(METRICS)}, or give a function")
     function = METRICS[metric]
     if function is accuracy:  # logits and margins split at 0; others are decided by the labels
         threshold = 0.0 if loss in (losses.bce_with_logits, losses.hinge) else None
@@ -150,6 +152,15 @@ class EarlyStopping(Callback):
         restore_best_weights: bool = False,
         mode: str = "auto",
     ) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or \
+                patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be a whole number of epochs >= 0, "
+                             f"got {patience!r:.40}")
+        if not isinstance(monitor, str):
+            raise TypeError(f"EarlyStopping: monitor must be a name such as 'val_loss', got "
+                            f"{monitor!r:.40}")
+        if not isinstance(min_delta, numbers.Real) or isinstance(min_delta, bool):
+            raise TypeError(f"EarlyStopping: min_delta must be a number, got {min_delta!r:.40}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         if mode == "auto":
@@ -230,7 +241,7 @@ def compile(
                 "setting), not both"
             )
         optimizer_options["lr"] = optimizer_options.pop("learning_rate")
-    loss_function = losses.get(loss)
+    loss_function = losses.get(loss, "compile")
     if isinstance(optimizer, optim.Optimizer):
         if optimizer_options:
             raise ValueError(
@@ -238,9 +249,12 @@ def compile(
                 "given by name; set them on the optimizer object instead"
             )
     else:
-        optimizer = optim.get(optimizer, model.parameters(), **optimizer_options)
-    if isinstance(metrics, str):
+        optimizer = optim.get(optimizer, model.parameters(), "compile", **optimizer_options)
+    if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy'], got "
+                        f"{metrics!r:.60}")
     model._compiled = Compiled(
         loss_function, optimizer, [_metric(m, loss_function) for m in metrics]
     )
@@ -318,11 +332,30 @@ def _is_count(n: Any) -> bool:
     return isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
 
 
-def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+def _numbers_of(X: Any, caller: str) -> np.ndarray:
+    """X as an array of floats, or a sentence naming the function the user called."""
     try:
-        X = np.asarray(getattr(X, "data", X), dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{caller}: X must hold numbers, one row per example ({error})") from None
+        return np.asarray(getattr(X, "data", X), dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{caller}: X must hold numbers, one row per example, got "
+                         f"{type(X).__name__} {X!r:.40}") from None
+
+
+def _check_callbacks(callbacks: Any) -> list:
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"fit: callbacks must be a list, e.g. callbacks=[nn.EarlyStopping()], "
+                        f"got {callbacks!r:.60}")
+    for callback in callbacks:
+        if not all(callable(getattr(callback, hook, None))
+                   for hook in ("on_train_begin", "on_epoch_end", "on_train_end")):
+            raise TypeError(f"fit: callbacks must be Callback objects, such as "
+                            f"nn.EarlyStopping(...), got {type(callback).__name__} "
+                            f"{callback!r:.40}")
+    return list(callbacks)
+
+
+def _check_data(X: Any, y: Any, caller: str) -> tuple[np.ndarray, np.ndarray]:
+    X = _numbers_of(X, caller)
     y = np.asarray(getattr(y, "data", y))
     if X.ndim == 0 or y.ndim == 0:
         raise ValueError(f"{caller}: X and y need one row per example, got shapes "
@@ -383,6 +416,9 @@ def fit(
         raise ValueError(f"fit: batch_size must be a whole number of at least 1 (or None for "
                          f"all rows at once), got {batch_size!r}")
     X, y = _check_data(X, y, "fit")
+    if not isinstance(validation_split, numbers.Real):
+        raise TypeError(f"fit: validation_split must be a number in [0, 1), got "
+                        f"{validation_split!r:.40}")
     if not 0.0 <= validation_split < 1.0:
         raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split}")
     if validation_data is not None and validation_split:
@@ -397,6 +433,9 @@ def fit(
         validation_data = (X[cut:], y[cut:])
         X, y = X[:cut], y[:cut]
     if validation_data is not None:
+        if not isinstance(validation_data, (list, tuple)) or len(validation_data) != 2:
+            raise TypeError(f"fit: validation_data must be a pair (X, y), e.g. "
+                            f"validation_data=(X_val, y_val), got {validation_data!r:.60}")
         validation_data = _check_data(*validation_data, "fit (validation_data)")
     if getattr(settings.optimizer, "full_batch", False) or batch_size is None:
         batch_size = len(X)
@@ -406,7 +445,7 @@ def fit(
     generator = rng(seed)  # a fresh generator for a seed, else the shared one
 
     history = History(params={"epochs": epochs, "batch_size": batch_size, "samples": len(X)})
-    callbacks = list(callbacks)
+    callbacks = _check_callbacks(callbacks)
     scalar = _is_scalar(model)
     if capture and scalar:
         raise ValueError("fit: capture=True replays Tensor graphs; this model's weights are "
@@ -505,7 +544,7 @@ def evaluate(model: Module, X: Any, y: Any, return_dict: bool = False) -> Any:
 
 def predict(model: Module, X: Any) -> np.ndarray:
     """The model's outputs for X as a numpy array (evaluation mode, no graph recorded)."""
-    X = np.asarray(getattr(X, "data", X), dtype=float)
+    X = _numbers_of(X, "predict")
     was_training = model.training
     model.eval()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import importlib
 import tracemalloc
 
 import numpy as np
@@ -467,3 +468,132 @@ def test_a_decision_that_changes_every_call_warns_once():
         for value in [0.1, 1.0] * 6:  # the decision flips at every call
             step(np.array([value]))
     assert step.captures == 13
+
+
+# ---------------------------------------------------------------- arrays kept between replays
+
+
+def _mlp(activation, dtype=np.float64, sizes=(64, 32, 10), n_in=784):
+    nn.manual_seed(3)
+    model = nn.MLP(n_in, list(sizes), activation=activation)
+    for p in model.parameters():
+        p.data = p.data.astype(dtype)
+    return model
+
+
+def _classes(dtype, n=16, n_in=784, classes=10):
+    def batch(rng):
+        return rng.normal(size=(n, n_in)).astype(dtype), rng.integers(0, classes, n)
+    return batch
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_kept_forms_equal_eager_bit_for_bit_in_float32_and_float64(activation, dtype):
+    step = _same_as_eager(lambda: _mlp(activation, dtype), _classes(dtype),
+                          lambda m, x, y: losses.cross_entropy(m(x), y), steps=100)
+    assert step.program.kept > 0  # the program's own arrays, not the rules' fresh ones
+
+
+def test_a_kept_form_that_differed_from_eager_would_not_be_used(monkeypatch):
+    capture_module = importlib.import_module("chaingrad.autograd.capture")
+
+    class WrongTanh(capture_module._Tanh):  # 1 - out instead of 1 - out**2
+        @staticmethod
+        def backward(out, ins, wanted, node, kept):
+            grad = kept.new(f"G{out}_0", node.shape, node.dtype)
+            return [f"    np.subtract(1, v{out}, {grad})",
+                    f"    np.multiply(g{out}, {grad}, {grad})"], [grad]
+
+    monkeypatch.setitem(capture_module._INTO, "tanh", WrongTanh)
+    step = _same_as_eager(_moons_model, _batch,
+                          lambda m, x, t: losses.bce_with_logits(m(x), t), steps=5)
+    assert step.program.kept == 0  # checked against eager at capture, and left out
+
+
+@pytest.mark.parametrize("activation,loss", [("relu", "cross_entropy"), ("tanh", "cross_entropy"),
+                                             ("tanh", "bce_with_logits")])
+def test_a_replay_after_warm_up_allocates_no_array_of_the_steps_size(activation, loss):
+    outputs = 10 if loss == "cross_entropy" else 1
+    model = _mlp(activation, sizes=(256, 256, outputs))
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(64, 784))
+    y = rng.integers(0, 10, 64) if outputs == 10 else (rng.random((64, 1)) > 0.5).astype(float)
+    loss_fn = getattr(losses, loss)
+    step = capture(lambda x, y: loss_fn(model(x), y), x, y, check_every=0)
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.01)
+
+    def held_and_peak(run):
+        for _ in range(3):  # warm-up
+            optimizer.zero_grad()
+            run()
+            optimizer.step()
+        gc.collect()
+        optimizer.zero_grad()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        run()
+        now, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return now - before, peak - before
+
+    layer = 64 * 256 * 8  # one hidden layer's values: 128 KiB; its weights' gradient 512 KiB
+    held, peak = held_and_peak(lambda: step(x, y))
+    # Every value and gradient is written into arrays made at capture. What remains is
+    # small: a few (64,) arrays, the loss, and the buffer numpy's ufuncs use to broadcast
+    # the bias (at most 8192 elements: 64 KiB), which eager's x @ W + b needs as well.
+    assert peak < layer
+    assert held < 4096  # the new .grad arrays are the kept ones: nothing new is held
+    _, eager_peak = held_and_peak(lambda: loss_fn(model(x), y).backward())
+    assert eager_peak > 10 * layer  # eager makes every value and gradient anew
+
+
+def test_arrays_a_user_keeps_are_never_overwritten_by_the_next_replay():
+    model = _moons_model()
+    rng = np.random.default_rng(9)
+
+    def loss_and_output(x, t):
+        output = model(x)
+        return losses.bce_with_logits(output, t), output
+
+    step = capture(loss_and_output, *_batch(rng))
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    optimizer.zero_grad()
+    loss, output = step(*_batch(rng))
+    grads = [p.grad for p in model.parameters()]
+    copies = [g.copy() for g in grads], loss.copy(), output.copy()
+    optimizer.step()
+    for _ in range(3):  # the rule: whoever still holds an array keeps it as it was
+        optimizer.zero_grad()
+        step(*_batch(rng))
+        optimizer.step()
+    for g, p, kept in zip(grads, model.parameters(), copies[0]):
+        assert np.array_equal(g, kept) and p.grad is not g
+    assert np.array_equal(loss, copies[1]) and np.array_equal(output, copies[2])
+    # without zero_grad, .grad holds the kept array: the next gradient is added, as eager
+    before = [p.grad.copy() for p in model.parameters()]
+    x, t = _batch(rng)
+    step(x, t)
+    twin = copy.deepcopy(model)
+    for p in twin.parameters():
+        p.grad = None
+    losses.bce_with_logits(twin(x), t).backward()
+    for p, q, b in zip(model.parameters(), twin.parameters(), before):
+        assert np.array_equal(p.grad, b + q.grad)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
+def test_an_overflow_in_a_kept_form_raises_eagers_sentence():
+    from chaingrad.autograd import OpError
+
+    model = _mlp("relu", np.float32, sizes=(8, 3), n_in=4)
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(5, 4)).astype(np.float32), rng.integers(0, 3, 5)
+    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, y)
+    assert step.program.kept > 0
+    huge = np.full((5, 4), 3e38, dtype=np.float32)  # x @ W overflows float32
+    with pytest.raises(OpError) as eager:
+        losses.cross_entropy(model(huge), y)
+    with pytest.raises(OpError) as replayed:
+        step(huge, y)
+    assert str(replayed.value) == str(eager.value) and "overflows" in str(eager.value)

@@ -4,6 +4,7 @@ Each generated notebook is executed by a real Jupyter kernel (nbclient + ipykern
 local: no network), so its checks run as asserts.
 """
 
+import ast
 import json
 import re
 
@@ -34,7 +35,7 @@ def test_every_lesson_runs_as_a_notebook(number, tmp_path):
     sources = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     assert sum(line.startswith("assert ") for line in sources.splitlines()) >= 3, \
         "the checks become asserts"
-    assert "lesson." not in sources or "StandIn" in sources
+    assert "StandIn" not in sources and not re.search(r"(?<![\w.])lesson\.", sources)
     assert not re.search(r"(?<![\w.])v\.\w", sources), "the runner's v.x is x in a notebook"
     lines = sources.splitlines()
     silent = [line for k, line in enumerate(lines) if line.startswith("assert ")
@@ -55,6 +56,38 @@ def test_every_lesson_runs_as_a_notebook(number, tmp_path):
               if output.output_type == "error"]
     assert not errors
     assert any((tmp_path / "lesson-output").iterdir()), "the lesson's pictures were written"
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_notebook_cells_are_plain_student_code(number):
+    """No runner idiom reaches a notebook: no stand-in ``lesson`` object, no ``v.x``, no
+    code run from a string, no private helper of the lesson file; every check shows its
+    value before asserting it. (Read off the converted cells, without running them.)"""
+    from chaingrad.lessons.notebook import notebook_cells
+
+    code = [text for kind, text in notebook_cells(LESSONS[number]) if kind == "code"]
+    trees = [ast.parse(text) for text in code]
+    assigned = {node.id for tree in trees for node in ast.walk(tree)
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    for text, tree in zip(code, trees):
+        runner = sorted({node.id for node in ast.walk(tree)
+                         if isinstance(node, ast.Name) and node.id in {"lesson", "StandIn"}})
+        assert not runner, f"the runner's {runner} in a cell:\n{text}"
+        unwrapped = [ast.unparse(node) for node in ast.walk(tree)
+                     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                     and node.value.id == "v" and "v" not in assigned]
+        assert not unwrapped, f"the runner's v.x in a cell: {unwrapped[:2]}"
+        calls = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Name)}
+        assert not calls & {"exec", "eval", "names"}, f"code run from a string:\n{text}"
+        private = [node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                   and isinstance(node.value, ast.Name) and node.value.id == "lesson_file"
+                   and node.attr.startswith("_")]
+        assert not private, f"the lesson file's private helpers {private} in a cell"
+        lines = text.splitlines()
+        silent = [line for k, line in enumerate(lines) if line.lstrip().startswith("assert ")
+                  and not (k and lines[k - 1].lstrip().startswith("print("))]
+        assert not silent, f"checks must show their value before asserting: {silent[:2]}"
 
 
 def test_a_failing_check_stops_the_notebook(tmp_path):
@@ -157,10 +190,12 @@ def test_conversion_of_each_kind_of_statement(tmp_path, monkeypatch):
     checks = next(t for t in texts if "assert agrees(y, 6.0)" in t)
     assert "doubled = _double(y)" in checks  # bookkeeping copied, v.y read as y
     assert "assert agrees(doubled, 12.0, tol=1e-06), 'doubled'" in checks
-    assert "for k in range(2):" in checks
+    # the check inside the loop is shown and asserted there too: no lesson object left
+    assert "for k in range(2):\n    print(f'k is small ({k}):', k < 2)\n" \
+        "    assert agrees(k < 2, True), f'k is small ({k})'" in checks
     setup = texts[1]
     assert "_double = lesson_file._double" in setup  # the lesson file's helper
-    assert "lesson = StandIn(globals(), out)" in setup  # the loop still calls lesson.check
+    assert "StandIn" not in setup and "lesson =" not in setup
 
 
 def test_notebook_without_a_lesson_number_is_a_usage_error(capsys):
@@ -168,39 +203,63 @@ def test_notebook_without_a_lesson_number_is_a_usage_error(capsys):
     assert "needs a lesson number" in capsys.readouterr().out
 
 
-AUTO_LESSON = '''
-TITLE = "a lesson that asks whether it runs unattended"
+TERMINAL_LESSON = '''
+TITLE = "a lesson that opens a page for a person at the terminal"
 MINUTES = 1
 
 
 def run(lesson):
     lesson.step("One")
-    lesson.namespace["open_browser"] = not lesson.auto
     v = lesson.code("""
-        opened = open_browser
+        pages = ["https://example.org"]
     """)
-    lesson.check("nothing opens a browser", v.opened, False)
+    if not lesson.auto:
+        webbrowser.open(v.pages[0])
+    for page in v.pages:
+        lesson.file(page, "the page")
+    lesson.check("one page", len(v.pages), 1)
 '''
 
 
-def test_the_stand_in_runs_unattended_in_the_notebooks_variables(tmp_path, monkeypatch):
-    """A notebook never waits: lesson.auto is True, lesson.namespace is the notebook's."""
+def _cells_of(source, name, tmp_path, monkeypatch):
     import importlib
     import sys
 
     from chaingrad.lessons.notebook import notebook_cells
     from chaingrad.lessons.runner import Entry
 
-    (tmp_path / "auto_lesson_98.py").write_text(AUTO_LESSON, encoding="utf-8")
+    (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    module = importlib.import_module("auto_lesson_98")
+    module = importlib.import_module(name)
     try:
-        cells = notebook_cells(Entry(98, "auto_lesson_98", module))
+        return notebook_cells(Entry(98, name, module))
     finally:
-        sys.modules.pop("auto_lesson_98", None)
-    variables = {}
-    for kind, text in cells:
-        if kind == "code":
-            exec(text, variables)
-    assert variables["opened"] is False
+        sys.modules.pop(name, None)
+
+
+def test_terminal_only_statements_are_left_out_and_loops_converted(tmp_path, monkeypatch):
+    """``if not lesson.auto:`` is for a person at a terminal; a loop's files are shown."""
+    cells = _cells_of(TERMINAL_LESSON, "terminal_lesson_97", tmp_path, monkeypatch)
+    code = "\n".join(text for kind, text in cells if kind == "code")
+    assert "webbrowser" not in code and not re.search(r"(?<![\w.])lesson\.", code)
+    assert "for page in pages:\n    show_file(page, 'the page')" in code
+
+
+PROSE_LESSON = '''
+TITLE = "a lesson whose prose is computed"
+MINUTES = 1
+
+
+def run(lesson):
+    lesson.step("One")
+    v = lesson.code("""
+        x = 2.0
+    """)
+    lesson.say(f"x is {v.x}")
+'''
+
+
+def test_a_statement_a_cell_cannot_hold_is_an_error_naming_its_line(tmp_path, monkeypatch):
+    """No stand-in lesson object in a notebook: the converter refuses, and says where."""
+    with pytest.raises(ValueError, match="line 11 of the lesson file.*literal"):
+        _cells_of(PROSE_LESSON, "prose_lesson_96", tmp_path, monkeypatch)

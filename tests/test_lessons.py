@@ -292,3 +292,30 @@ def test_a_notebook_leaves_out_at_end(tmp_path):
     cells = notebook_cells(LESSONS[13])
     code = "\n".join(text for kind, text in cells if kind == "code")
     assert "at_end" not in code and "playground = serve(" in code
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_lesson_13_opens_the_browser_only_for_a_person_at_the_terminal(tmp_path, monkeypatch,
+                                                                        auto):
+    """Without --auto the playground's page opens in a tab; with it (tests, CI) nothing
+    opens. Step 1 only: q at the first pause; the server is stopped at the end."""
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    monkeypatch.setattr("builtins.input", lambda *_: "q")
+    lesson = Lesson(13, "playground", tmp_path, auto,
+                    Console(file=io.StringIO(), width=80, highlight=False), start=1)
+    if auto:  # --auto never pauses: stop at step 2 by hand
+        monkeypatch.setattr(Lesson, "step", _quit_at_step_two(Lesson.step))
+    assert play(LESSONS[13], lesson) == 0
+    url = lesson.namespace["playground"].url
+    assert opened == ([] if auto else [url])
+
+
+def _quit_at_step_two(step):
+    from chaingrad.lessons.runner import Quit
+
+    def stepping(self, title):
+        if self.steps == 1:
+            raise Quit
+        step(self, title)
+    return stepping

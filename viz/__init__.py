@@ -15,6 +15,7 @@ and ``show``/``explain`` display once.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .animate import animate
@@ -30,6 +31,11 @@ def to_dot(root: Any, **options: Any):
     from .graph import require_node
 
     require_node(root, "to_dot")
+    known = list(inspect.signature(picture).parameters)[1:]
+    for option in options:
+        if option not in known:
+            raise TypeError(f"to_dot: unknown option {option!r}; the options are "
+                            f"{', '.join(known)}")
     pic = picture(root, **options)
     return build_digraph(pic.node_ids, pic.labels, pic.edges, pic.edge_texts, pic.edge_counts,
                          pic.legend, pic.notes)

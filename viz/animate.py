@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 from . import builtin
 from .draw import picture
 from .graph import has_gradients, nearest, require_node
@@ -165,6 +165,8 @@ def animate(root: Any, path: str | os.PathLike | None = None, *,
     path, return a ``Stepper`` that Jupyter shows inline.
     """
     require_node(root, "animate")
+    if path is not None:
+        check_path(path, "animate")
     if not has_gradients(root):
         raise ValueError("animate: the graph has no gradients yet; call backward() on it first")
     size = len(nearest(root, MAX_STEPS + 1))

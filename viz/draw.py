@@ -18,7 +18,7 @@ from typing import Any
 
 import networkx as nx
 
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 from . import builtin
 from .graph import KINDS, collapse, prefix_group, require_node, to_networkx
 from .labels import NodeLabel, edge_derivatives, edge_label, gradient_sums, node_label
@@ -251,6 +251,7 @@ def draw(
     require_node(root, "draw")
     fmt = "svg"
     if path is not None:
+        check_path(path, "draw")
         fmt = Path(path).suffix.lower().lstrip(".")
         if fmt not in FORMATS:
             raise ValueError(f"draw: cannot write {os.fspath(path)!r}; use a path ending in "

@@ -176,7 +176,7 @@ def to_networkx(root: Any, parameters: Iterable[Any] | None = None,
             ids[id(node)],
             name=name,
             given_name=given,
-            op=node.op,
+            op=display_name(node.op),  # an op renamed after its definition too
             op_name=node.operation.name if node.operation is not None else "",
             data=data,
             grad=node.grad,
@@ -244,6 +244,9 @@ def module_prefix(depth: int) -> Callable[[str | None], str | None]:
     ``module_prefix(2)`` puts everything of ``blocks.0`` in one box, ``module_prefix(3)``
     gives its attention, norms and MLP layers a box each.
     """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"module_prefix: depth must be a whole number of at least 1 (how "
+                         f"many parts of a dotted name make a group), got {depth!r}")
 
     def group(name: str | None) -> str | None:
         parent = prefix_group(name)

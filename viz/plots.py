@@ -24,7 +24,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, MaxNLocator
 
-from ..autograd.files import write_atomic
+from ..autograd.files import check_path, write_atomic
 
 # TensorFlow Playground's colours: orange for the negative class, blue for the positive.
 ORANGE, BLUE = "#f59322", "#0877bd"
@@ -45,17 +45,18 @@ class InlineFigure(Figure):
         return buffer.getvalue()
 
 
-def _save(fig: Figure, path: str | os.PathLike | None) -> Path | Figure:
+def _save(fig: Figure, path: str | os.PathLike | None, who: str) -> Path | Figure:
     """Write ``fig`` to ``path`` atomically (temporary file, then rename); return the path.
 
     Without a path, return the figure itself (Jupyter displays it inline).
     """
     if path is None:
         return fig
+    check_path(path, who)
     path = Path(path)
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in {"svg", "png", "pdf"}:
-        raise ValueError(f"plots: cannot save to {str(path)!r}; use a .svg, .png or .pdf name")
+        raise ValueError(f"{who}: cannot save to {str(path)!r}; use a .svg, .png or .pdf name")
     # Fixed metadata makes the bytes depend only on the picture.
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}, "png": {"Software": None}}
 
@@ -105,6 +106,14 @@ def plot_history(
     if not isinstance(curves, Mapping) or not curves:
         raise ValueError("plot_history: expected a History or a non-empty dict of lists, "
                          f"got {type(history).__name__}")
+    for key, values in curves.items():
+        try:
+            if isinstance(values, (str, bytes)):
+                raise TypeError
+            _as_array(list(values))
+        except (TypeError, ValueError):
+            raise ValueError(f"plot_history: {key!r} must be a list of numbers (one per "
+                             f"epoch), got {values!r:.40}") from None
     panels = [name for name in curves if not name.startswith("val_")]
     panels += [name[4:] for name in curves if name.startswith("val_") and name[4:] not in curves]
     panels.sort(key=lambda name: name != "loss")  # loss first, metrics after
@@ -135,7 +144,7 @@ def plot_history(
             ax.legend(loc="best")  # where it hides the fewest points
     if title and len(panels) > 1:
         fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, "plot_history")
 
 
 # ------------------------------------------------------------------ decision boundary
@@ -192,6 +201,10 @@ def plot_decision_boundary(
     e.g. minus the distance to each prototype). ``class_names`` maps a label to its name
     in the legend (default "class 0", "class 1", ...).
     """
+    if not callable(model) and not hasattr(model, "predict"):
+        raise TypeError(f"plot_decision_boundary: model must be a model or a function of an "
+                        f"(N, 2) array, got {type(model).__name__} {model!r:.40}")
+    _check_count("plot_decision_boundary", "resolution", resolution, least=2)
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y):
@@ -243,14 +256,15 @@ def plot_decision_boundary(
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return _save(fig, path, "plot_decision_boundary")
 
 
 # ------------------------------------------------------------------ activation functions
 
 
-def _evaluate(fn: Callable, xs: np.ndarray) -> np.ndarray:
-    """fn at every x: on the array at once, else on a Tensor, else one Value at a time."""
+def _evaluate(fn: Callable, xs: np.ndarray, name: str = "fn") -> np.ndarray:
+    """fn at every x: on the array at once, else on a Tensor, else one Value at a time
+    (``name`` is the argument fn was given as, for plot_function's errors)."""
     from ..autograd import Tensor, Value
 
     for make_input in (lambda: xs, lambda: Tensor(xs)):
@@ -260,7 +274,15 @@ def _evaluate(fn: Callable, xs: np.ndarray) -> np.ndarray:
             continue
         if values.shape == xs.shape:
             return values
-    return np.array([_as_array(fn(Value(float(x)))) for x in xs])
+    result: Any = None
+    try:
+        values = np.array([_as_array(result := fn(Value(float(x)))) for x in xs])
+    except (TypeError, AttributeError, ValueError):
+        values = None
+    if values is None or values.shape != xs.shape:
+        raise ValueError(f"plot_function: {name} returned {result!r:.40} for one x; it must "
+                         "return one number per x (on a numpy array, a Tensor or a Value)")
+    return values
 
 
 def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
@@ -270,9 +292,40 @@ def _autograd_derivative(fn: Callable, xs: np.ndarray) -> np.ndarray:
     derivative = []
     for x in xs:
         node = Value(float(x))
-        fn(node).backward()
+        out = fn(node)
+        if not hasattr(out, "backward"):
+            raise TypeError(f"plot_function: with derivative=None the engine differentiates fn, "
+                            f"but fn returned {type(out).__name__} for a Value; build fn from "
+                            "chaingrad's operations or give derivative=")
+        out.backward()
         derivative.append(node.grad)
     return np.array(derivative)
+
+
+def _check_function_arguments(fn: Any, derivative: Any, xrange: Any) -> None:
+    """plot_function's arguments, checked before anything is computed."""
+    if not callable(fn):
+        raise TypeError(f"plot_function: fn must be a function of x, such as np.tanh, got "
+                        f"{type(fn).__name__} {fn!r:.40}")
+    if derivative is not None and not callable(derivative):
+        raise TypeError(f"plot_function: derivative must be a function or None (the engine "
+                        f"then computes it), got {type(derivative).__name__} "
+                        f"{derivative!r:.40}")
+    try:
+        low, high = (float(v) for v in xrange)
+        ordered = bool(np.isfinite(low) and np.isfinite(high) and low < high)
+    except (TypeError, ValueError):
+        ordered = False
+    if isinstance(xrange, (str, bytes)) or not ordered:
+        raise ValueError(f"plot_function: xrange must be two numbers, low < high, such as "
+                         f"(-5, 5), got {xrange!r:.40}")
+
+
+def _check_count(who: str, name: str, value: object, least: int) -> None:
+    """A number of points, levels...: a whole number of at least ``least``, or a sentence."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{who}: {name} must be a whole number of at least {least}, "
+                         f"got {value!r:.40}")
 
 
 def plot_function(
@@ -297,13 +350,15 @@ def plot_function(
     curve. ``variable`` and ``function`` name the axes and panels: ``variable="p",
     function="L"`` gives L(p) and L′(p) over p.
     """
+    _check_function_arguments(fn, derivative, xrange)
+    _check_count("plot_function", "points", points, least=2)
     xs = np.linspace(xrange[0], xrange[1], points)
     ys = _evaluate(fn, xs)
     called, slope_called = f"{function}({variable})", f"{function}′({variable})"
     if derivative is None:
         slopes, slope_label = _autograd_derivative(fn, xs), f"{slope_called} (autograd)"
     else:
-        slopes, slope_label = _evaluate(derivative, xs), slope_called
+        slopes, slope_label = _evaluate(derivative, xs, "derivative"), slope_called
     slope_label = derivative_label or slope_label
     fig, axes = _figure(2, width=4.2, height=3.2)
     left, right = axes[0]
@@ -329,7 +384,7 @@ def plot_function(
         ax.set_xlabel(variable)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return _save(fig, path, "plot_function")
 
 
 # ------------------------------------------------------------------ optimizers
@@ -355,6 +410,14 @@ def plot_optimizer_paths(
     follows another closely still shows. Both axes have the same scale, so gradient
     steps cross the contours at right angles as they do on the surface.
     """
+    if not callable(loss_fn):
+        raise TypeError(f"plot_optimizer_paths: loss_fn must be a function of (w1, w2), got "
+                        f"{type(loss_fn).__name__} {loss_fn!r:.40}")
+    if not isinstance(paths, Mapping):
+        raise TypeError(f"plot_optimizer_paths: paths must be a dict of name -> points of "
+                        f"shape (steps, 2), e.g. {{'sgd': points}}, got {paths!r:.40}")
+    _check_count("plot_optimizer_paths", "levels", levels, least=1)
+    _check_count("plot_optimizer_paths", "resolution", resolution, least=2)
     walks = {name: np.asarray(_as_array(points), dtype=float) for name, points in paths.items()}
     for name, points in walks.items():
         if points.ndim != 2 or points.shape[1] != 2:
@@ -409,4 +472,4 @@ def plot_optimizer_paths(
     ax.set_ylabel("$w_2$")
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return _save(fig, path, "plot_optimizer_paths")

@@ -37,6 +37,12 @@ class _ShownOnce:
         self.printed_in_jupyter = False  # displayed on a later request
 
 
+def _check_console(console: Any, caller: str) -> None:
+    if console is not None and not isinstance(console, Console):
+        raise TypeError(f"{caller}: console must be a rich Console or None (the terminal), got "
+                        f"{type(console).__name__} {console!r:.40}")
+
+
 def _print(renderable: Any, console: Console) -> bool:
     """Print ``renderable``; True when that displayed it in Jupyter. There rich shows HTML
     (in colour) beside a plain text, which would keep terminal colour codes unless the
@@ -133,6 +139,7 @@ def show(root: Any, console: Console | None = None) -> Tree:
     In Jupyter it is displayed once: the returned tree does not display a second time.
     """
     require_node(root, "show")
+    _check_console(console, "show")
     tree = show_tree(root)
     tree.printed_in_jupyter = _print(tree, console or Console())
     return tree
@@ -216,6 +223,7 @@ def explain(root: Any, console: Console | None = None, max_rows: int = MAX_ROWS)
     At most ``max_rows`` rows: a big graph ends with how many steps were left out.
     """
     require_node(root, "explain")
+    _check_console(console, "explain")
     if not has_gradients(root):
         note = "(gradients not computed yet: the numbers below come from backward_steps)"
     else:
