@@ -34,6 +34,8 @@ RECORD, ANOMALY = 1, 2
 _modes: ContextVar[int] = ContextVar("chaingrad_modes", default=RECORD)
 modes = _modes.get  # a C function: as quick as reading an attribute
 
+SameKind = TypeVar("SameKind", bound=Node)  # a graph's nodes are all of its root's kind
+
 
 class GradientAccumulationWarning(UserWarning):
     """backward() ran again on a graph whose gradients were never reset."""
@@ -181,7 +183,7 @@ def record_creation(node: Node) -> None:
 # ------------------------------------------------------------------ graph traversal
 
 
-def topological_order(root: Node, leaves: bool = True) -> list[Node]:
+def topological_order(root: SameKind, leaves: bool = True) -> list[SameKind]:
     """Every node ``root`` depends on, outputs first: each node before all of its parents.
 
     Kahn's algorithm: count how many uses each node has inside the graph, then release a

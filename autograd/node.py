@@ -15,7 +15,7 @@ the output goes, Python frees the whole graph at once, without the cyclic collec
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class Node:
@@ -25,6 +25,12 @@ class Node:
 
     scalar: bool  # True for Value (a float), False for Tensor (a numpy array)
     requires_grad: bool
+    data: Any  # a float on a Value, a numpy array on a Tensor
+    grad: Any  # the same kind as data (a Tensor's is None before backward)
+    parents: tuple[Node, ...]
+    operation: Any  # the Op class that made it (op.py comes after this file), None for a leaf
+    params: dict[str, Any] | None
+    name: str | None
 
     # The front-ends by kind, {True: Value, False: Tensor}: each joins by being defined
     # (as ops join Op.registry), so an op given plain numbers can make Values.

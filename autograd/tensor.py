@@ -83,7 +83,8 @@ class Tensor(Operators):
             )
         self._array = array
         self._state = PRIVATE
-        self.grad: np.ndarray | None = None
+        # None before backward; `| Any` (typeshed's "Any trick") spares w.grad[0] a None check
+        self.grad: np.ndarray | Any = None
         self.requires_grad = bool(requires_grad)
         self.parents: tuple[Tensor, ...] = ()
         self.operation: type[Op] | None = None

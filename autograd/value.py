@@ -28,6 +28,8 @@ class Value(Operators):
     __slots__ = ("saved_x", "saved_y")
     scalar = True
     requires_grad = True  # every Value is differentiable, as in micrograd
+    data: float
+    grad: float
 
     def __init__(self, data: float, name: str | None = None) -> None:
         self.data = _as_float(data, "Value")

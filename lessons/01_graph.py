@@ -1,10 +1,12 @@
 """Lesson 1: backpropagation on the course's first example, f = (x + y) z."""
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Backpropagation on one small graph: f = (x + y)·z"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("A function is a graph of small operations")
     lesson.say("""
         A neural network learns by asking, for every weight: *if this number grew a little,
@@ -56,8 +58,8 @@ def run(lesson):
         print("q = x + y:  (∂q/∂x, ∂q/∂y) =", local_q)
         print("f = q · z:  (∂f/∂q, ∂f/∂z) =", local_f)
     """)
-    lesson.check("∂q/∂x and ∂q/∂y of an addition", tuple(v.local_q), (1.0, 1.0))
-    lesson.check("∂f/∂q = z and ∂f/∂z = q", tuple(v.local_f), (-4.0, 3.0))
+    lesson.check("∂q/∂x and ∂q/∂y of an addition", v.local_q, (1.0, 1.0))
+    lesson.check("∂f/∂q = z and ∂f/∂z = q", v.local_f, (-4.0, 3.0))
 
     lesson.step("Backward by hand: the chain rule")
     lesson.say("""
@@ -212,7 +214,7 @@ def run(lesson):
         b = 2 * a;  b.name = "b"
         f = a * b;  f.name = "f"
 
-        def walk(order):
+        def walk(order: list[Value]) -> float:
             grad = {id(f): 1.0}
             for node in order:
                 pairs = zip(node.parents, local_derivatives(node) or ())

@@ -2,11 +2,13 @@
 
 import math
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "One neuron learns: gradient descent derived with the chain rule"
 MINUTES = 12
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("One neuron, one example")
     lesson.say("""
         An artificial neuron multiplies its input by a **weight** `w`, adds a **bias** `b`
@@ -130,7 +132,8 @@ def run(lesson):
         w, b = Value(0.0, name="w"), Value(0.0, name="b")
         eta, losses = 2.0, []
         for epoch in range(300):
-            E = sum(0.5 * (Y_obs - (w * x + b).sigmoid()) ** 2 for x, Y_obs in data)
+            E = sum((0.5 * (Y_obs - (w * x + b).sigmoid()) ** 2
+                     for x, Y_obs in data), start=Value(0.0))
             w.grad = b.grad = 0.0
             E.backward()
             w.data -= eta * w.grad

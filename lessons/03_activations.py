@@ -1,10 +1,12 @@
 """Lesson 3: the course's table of activation functions, checked with the engine."""
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Activation functions: derivatives checked, and a textbook table corrected"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Why a nonlinear activation?")
     lesson.say("""
         A neuron computes a weighted sum and passes it through an **activation function**
@@ -99,19 +101,20 @@ def run(lesson):
     """)
     v = lesson.code("""
         import math
-
+        from collections.abc import Callable
+        Formula = Callable[[float], float]    # a function of one number
         lam, alpha = 1.0507, 1.67326          # SELU's constants as printed
         a = 0.25                              # PReLU / RReLU slope
 
-        def selu_printed(x):
+        def selu_printed(x: float) -> float:
             return lam * (alpha * (math.exp(x) - 1) if x < 0 else x)
 
-        def softexp_printed(x, al):
+        def softexp_printed(x: float, al: float) -> float:
             if al < 0:
                 return -math.log(1 - al * (x + al)) / al
             return (math.exp(al * x) - 1) / al + al
 
-        printed = {  # row: (f as printed, f′ as printed)
+        printed: dict[str, tuple[Formula, Formula]] = {  # (f, f′) as printed
             "tanh": (lambda x: 2 / (1 + math.exp(2 * x)) - 1,
                      lambda x: 1 - (2 / (1 + math.exp(2 * x)) - 1) ** 2),
             "softsign": (lambda x: x / (1 + abs(x)),
@@ -132,7 +135,7 @@ def run(lesson):
         The rest of the table, again exactly as printed:
     """)
     v = lesson.code("""
-        def logistic(x):
+        def logistic(x: float) -> float:
             return 1 / (1 + math.exp(-x))
 
         printed.update({
@@ -160,7 +163,7 @@ def run(lesson):
         A row passes when they agree to 4 digits (the table rounds SELU's constants).
     """)
     v = lesson.code("""
-        correct = {
+        correct: dict[str, Callable[[Value], Value]] = {
             "tanh": act.tanh, "softsign": act.softsign, "softplus": act.softplus,
             "soft exponential α=+0.5": lambda x: act.soft_exponential(x, 0.5),
             "soft exponential α=−0.5": lambda x: act.soft_exponential(x, -0.5),
@@ -168,7 +171,7 @@ def run(lesson):
             "relu": act.relu, "prelu / rrelu": lambda x: act.prelu(x, a),
             "logistic": act.sigmoid,
         }
-        first_miss = {}
+        first_miss: dict[tuple[str, str], tuple[float, float, float]] = {}
         for row, (f_printed, df_printed) in printed.items():
             for p in (-1.0, -0.4, 0.3, 1.7):
                 x = Value(p)

@@ -1,10 +1,12 @@
 """Lesson 4: the first neurons: McCulloch–Pitts, the perceptron, Hebbian learning, ADALINE."""
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "The first neurons: McCulloch–Pitts, perceptron, Hebb, ADALINE"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("McCulloch–Pitts (1943): logic from a threshold")
     lesson.say("""
         Warren McCulloch, a neuroscientist, and Walter Pitts, a logician, modelled a

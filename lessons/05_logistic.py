@@ -2,11 +2,13 @@
 
 import math
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Logistic regression: a straight line between two classes"
 MINUTES = 12
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Two clouds of points")
     lesson.say("""
         A classifier answers *which class?* for each point of the plane. Here are 100
@@ -89,7 +91,7 @@ def run(lesson):
         for epoch in range(300):
             p = (Tensor(X) @ w + q).sigmoid()
             L = -(t * p.log() + (1 - t) * (1 - p).log()).mean()
-            w.grad = q.grad = None
+            w.zero_grad();  q.zero_grad()
             L.backward()
             w.data -= eta * w.grad
             q.data -= eta * q.grad
@@ -121,8 +123,8 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad.viz.plots import plot_decision_boundary
 
-        def model(points):
-            return 1 / (1 + np.exp(-(points @ w.data + q.item())))
+        def model(points: np.ndarray) -> np.ndarray:
+            return (Tensor(points) @ w + q).sigmoid().data
 
         crossing = np.array([[0.0, -q0 / w2]])
         print("p on the boundary at x = 0:", model(crossing))

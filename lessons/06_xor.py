@@ -1,10 +1,12 @@
 """Lesson 6: XOR, the problem one layer cannot solve, solved by a hidden layer."""
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "XOR: why one layer cannot, and how a hidden layer does"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("The XOR problem")
     lesson.say("""
         *Exclusive or* answers 1 when exactly one of its two inputs is 1. In 1969 Minsky
@@ -64,7 +66,7 @@ def run(lesson):
         In the new coordinates `(h₁, h₂)` the problem has become linearly separable.
     """)
     v = lesson.code("""
-        def step(s):
+        def step(s: np.ndarray) -> np.ndarray:
             return (s >= 0).astype(int)   # Θ(s): 0 if s < 0, else 1
 
         h1 = step(X[:, 0] + X[:, 1] - 0.5)

@@ -5,11 +5,13 @@ import math
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Loss functions: measuring the error, and penalties on the weights"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Regression: mean squared and mean absolute error")
     lesson.say("""
         The **loss** turns all the differences between the predictions `ŷᵢ` and the
@@ -69,11 +71,14 @@ def run(lesson):
         as many points above as below). Gradient descent finds both.
     """)
     v = lesson.code("""
+        from collections.abc import Callable
+
         from chaingrad.nn import optim
 
         data = np.array([1.0, 2.0, 3.0, 4.0, 100.0])
 
-        def fit_constant(loss, lr, steps=400):
+        def fit_constant(loss: Callable[..., losses.Loss], lr: float,
+                         steps: int = 400) -> float:
             c = Tensor(0.0, requires_grad=True, name="c")
             optimizer = optim.SGD([c], lr=lr)
             for _ in range(steps):
@@ -203,7 +208,7 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad.autograd import Value
 
-        def best_weight(penalty, lam):
+        def best_weight(penalty: Callable[..., losses.Loss], lam: float) -> float:
             w = Value(0.0, name="w")
             optimizer = optim.SGD([w], lr=0.05)
             for _ in range(300):

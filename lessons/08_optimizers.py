@@ -3,11 +3,13 @@ Adam and Adamax raced on one loss surface."""
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Optimizers: from gradient descent to Adam, on one loss surface"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Three ways to use the data: GD, SGD, mini-batch")
     lesson.say("""
         Gradient descent repeats `w ← w − η·∇L(w)`. The course computes `∇L` three ways:
@@ -24,6 +26,7 @@ def run(lesson):
         we can compute exactly (least squares, the "normal equations" `AᵀA w = Aᵀy`).
     """)
     v = lesson.code("""
+        from typing import Any
         import numpy as np
         from chaingrad.autograd import Tensor
         from chaingrad.nn import data, losses, optim
@@ -34,10 +37,9 @@ def run(lesson):
         best = np.linalg.solve(A.T @ A, A.T @ t)      # the bottom of the bowl
         print("lowest point (w₁, w₂) =", best.round(4))
 
-        def full_loss(w1, w2):
+        def full_loss(w1: Any, w2: Any) -> Any:
             \"\"\"MSE over all 32 points, for arrays of (w1, w2) (contours).\"\"\"
-            w1, w2 = np.asarray(w1)[..., None], np.asarray(w2)[..., None]
-            return ((w1 * x + w2 - t) ** 2).mean(axis=-1)
+            return ((w1[..., None] * x + w2[..., None] - t) ** 2).mean(axis=-1)
     """)
     lesson.check("the lowest point is near the true line's (2, 1): its w₁",
                  v.best[0], 2.0, tol=0.25)
@@ -48,7 +50,8 @@ def run(lesson):
         start `(−2, 3)`, with `η = 0.2`, and keeps the path of `(w₁, w₂)`.
     """)
     v = lesson.code("""
-        def descend(batch_size, epochs=10, lr=0.2, start=(-2.0, 3.0)):
+        def descend(batch_size: int, epochs: int = 10, lr: float = 0.2,
+                    start: tuple[float, float] = (-2.0, 3.0)) -> np.ndarray:
             \"\"\"Gradient steps on batches of batch_size; returns the path.\"\"\"
             w = Tensor(start, requires_grad=True, name="w")
             optimizer = optim.SGD([w], lr=lr)
@@ -137,7 +140,7 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad.autograd import Value
 
-        def two_steps(**options):
+        def two_steps(**options: Any) -> list[float]:
             w = Value(1.0, name="w")
             optimizer = optim.SGD([w], lr=0.1, **options)
             steps = []
@@ -181,10 +184,14 @@ def run(lesson):
         `race` runs an optimizer over the bowl from `(−4, 1)` and keeps its path.
     """)
     v = lesson.code("""
-        def bowl(w1, w2):
+        from collections.abc import Callable
+
+        def bowl(w1: Any, w2: Any) -> Any:
             return 0.5 * (w1 ** 2 + 20 * w2 ** 2)
 
-        def race(make_optimizer, steps=60, start=(-4.0, 1.0)):
+        def race(make_optimizer: Callable[[list[Tensor]], optim.Optimizer],
+                 steps: int = 60,
+                 start: tuple[float, float] = (-4.0, 1.0)) -> np.ndarray:
             \"\"\"The path of an optimizer over the bowl.\"\"\"
             w = Tensor(start, requires_grad=True, name="w")
             optimizer = make_optimizer([w])
@@ -271,8 +278,9 @@ def run(lesson):
 
     lesson.step("The race, drawn: inertia")
     v = lesson.code("""
-        view = dict(xrange=(-4.5, 1.5), yrange=(-1, 1.2), minimum=(0, 0),
-                    title="E = ½(w₁² + 20 w₂²), 60 steps each")
+        view: dict[str, Any] = dict(
+            xrange=(-4.5, 1.5), yrange=(-1, 1.2), minimum=(0, 0),
+            title="E = ½(w₁² + 20 w₂²), 60 steps each")
         inertia = {name: routes[name] for name in ("GD", "momentum", "Nesterov")}
         inertia_picture = plot_optimizer_paths(
             bowl, inertia, out / "08_race_momentum.svg", **view)

@@ -3,11 +3,13 @@ stopping, and replications from random initial weights."""
 
 import math
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Generalization: overfitting, early stopping and replications"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Three sets: train, validation, test")
     lesson.say("""
         A network is useful only if it works on examples it has **not** seen. To measure
@@ -46,7 +48,7 @@ def run(lesson):
         learned the noise of its 18 points by heart.
     """)
     v = lesson.code("""
-        def true_mse(X, y):
+        def true_mse(X: np.ndarray, y: np.ndarray) -> float:
             \"\"\"The MSE of the true curve sin(x) on these points: their noise.\"\"\"
             return float(np.mean((np.sin(X) - y) ** 2))
 
@@ -206,7 +208,7 @@ def run(lesson):
     v = lesson.code("""
         X_xor, y_xor = data.xor()
 
-        def build():
+        def build() -> nn.MLP:
             model = nn.MLP(2, [2, 1], activation="tanh",
                            output_activation="sigmoid")
             model.compile(loss="bce", optimizer="adam", lr=0.05,

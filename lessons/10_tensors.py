@@ -3,11 +3,13 @@ Keras-style workflow (compile, summary, fit, evaluate) on handwritten digits."""
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "From scalars to tensors: broadcasting, matmul and model.fit on digits"
 MINUTES = 15
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Broadcasting: one bias for every row")
     lesson.say("""
         So far most graphs had one node per number. Real networks handle whole arrays
@@ -149,7 +151,7 @@ def run(lesson):
         X_test, y_test = data.digits("test", flatten=True)
         print("train", X_train.shape, "  test", X_test.shape)
 
-        def show(image):
+        def show(image: np.ndarray) -> None:
             shades = " .:-=+*#%@"
             for row in image.reshape(8, 8):
                 print("".join(shades[int(value * 9)] * 2 for value in row))
@@ -246,8 +248,9 @@ def run(lesson):
     lesson.step("Eager against replayed: the time of one step")
     v = lesson.code("""
         import time
+        from collections.abc import Callable
 
-        def cpu_us(run, n=200):
+        def cpu_us(run: Callable[[], object], n: int = 200) -> float:
             \"\"\"CPU microseconds one call of run takes, over n calls.\"\"\"
             start = time.process_time()
             for _ in range(n):
@@ -262,10 +265,9 @@ def run(lesson):
     lesson.check("eager ÷ replayed (at least 1: the replay is not slower)",
                  v.eager / v.replayed, at_least=1.0)
     lesson.say("""
-        CPU time, the best of three runs, so other programs on the machine count
-        little. The replay does the same numpy work; what it skips is the Python of
-        making each node and ordering the graph, a large share of a small network's
-        step (`fit(..., capture=True)` replays every batch this way).
+        CPU time, the best of three, so other programs count little. The replay does
+        the same numpy work and skips the Python of making nodes and ordering the
+        graph (`fit(..., capture=True)` replays every batch this way).
     """)
     lesson.say("""
         **What to remember:** a tensor node does a whole array's work; broadcasting

@@ -3,11 +3,13 @@ a winner-takes-all layer finds clusters without labels."""
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Memories and competition: Hopfield recall and winner-takes-all"
 MINUTES = 12
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Three letters as patterns of ±1")
     lesson.say("""
         The course's third family of problems is **autoassociative**: the network is
@@ -42,11 +44,11 @@ def run(lesson):
 
     lesson.step("The letters, drawn with characters")
     v = lesson.code("""
-        def pixels(state, r):
+        def pixels(state: np.ndarray, r: int) -> str:
             \"\"\"Row r of a 7×7 state: ██ for +1, · for −1.\"\"\"
             return "".join("██" if state[7 * r + c] > 0 else "· " for c in range(7))
 
-        def show(*states):
+        def show(*states: np.ndarray) -> None:
             \"\"\"Print 7×7 states side by side.\"\"\"
             for r in range(7):
                 print("    ".join(pixels(state, r) for state in states))
@@ -219,10 +221,11 @@ def run(lesson):
         distance*: the highest score wins, and the borders are where two scores tie.
     """)
     v = lesson.code("""
-        def closeness(points):
+        def closeness(points: np.ndarray) -> np.ndarray:
             \"\"\"Minus the distance from each point to each prototype.\"\"\"
             gaps = points[:, None, :] - layer.weights[None, :, :]
-            return -np.linalg.norm(gaps, axis=2)
+            distances: np.ndarray = np.linalg.norm(gaps, axis=2)
+            return -distances
 
         scores = closeness(X)
         print("the first point's scores:", scores[0].round(2),
@@ -244,8 +247,8 @@ def run(lesson):
         figure = plot_decision_boundary(closeness, X, clusters,
                                         class_names=names, title=title)
         axes = figure.axes[0]
-        axes.scatter(*layer.weights.T, marker="X", s=150, color="black",
-                     edgecolors="white", label="prototypes", zorder=4)
+        axes.scatter(layer.weights[:, 0], layer.weights[:, 1], marker="X", s=150,
+                     c="black", edgecolors="white", label="prototypes", zorder=4)
         axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
         regions = out / "11_winner_takes_all.svg"
         figure.savefig(regions)

@@ -3,11 +3,13 @@ digits, an autoencoder, and the course's digits comparison table."""
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Beyond feedforward: recurrent nets, convolutions, autoencoders"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Memory: the Elman network")
     lesson.say("""
         The course's fourth family of problems has **memory**: the answer at time `t`
@@ -268,10 +270,10 @@ def run(lesson):
         from chaingrad.nn.compare import Result, knn_predict, show
         from chaingrad.nn.models import LinearClassifier
 
-        def error_of(model, images):
+        def error_of(model: nn.Module, images: np.ndarray) -> float:
             return float(np.mean(model.predict(images).argmax(axis=1) != y_test))
 
-        def train(model, images, epochs):
+        def train(model: nn.Module, images: np.ndarray, epochs: int) -> float:
             \"\"\"Adam on the cross-entropy; returns the seconds it took.\"\"\"
             model.compile(loss="cross_entropy", optimizer="adam", lr=0.01)
             start = time.perf_counter()

@@ -2,11 +2,13 @@
 
 import webbrowser
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "The playground: XOR, the spiral and L2, in the browser"
 MINUTES = 25
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Open the playground")
     lesson.say("""
         The course sends you to *TensorFlow Playground*. chaingrad has its own, and it
@@ -26,6 +28,7 @@ def run(lesson):
         from chaingrad.lessons.playground import in_notebook, serve, widget
 
         if in_notebook():  # the page below, talking to this notebook's kernel
+            from IPython.display import display
             playground = widget()
             display(playground)
             page = playground.html
@@ -42,9 +45,8 @@ def run(lesson):
                  v.page.count('<button id="play" type="button">Play'), 1)
     lesson.say("""
         The experiments below run the playground's training without the page, so this
-        lesson can check their results; then try each of them in the playground, where
-        you see *why* from the heat maps. Its steps are captured once and replayed
-        (`capture`, lesson 10; "Steps" at the top of the page), the numbers of eager.
+        lesson can check their results; then try each in the playground, where you see
+        *why* from the heat maps. Its steps are captured and replayed (lesson 10).
     """)
 
     lesson.step("Experiment 1: XOR needs a hidden layer, or the feature x1·x2")
@@ -64,9 +66,10 @@ def run(lesson):
         layer of 4 ReLU neurons.
     """)
     v = lesson.code("""
+        from typing import Any
         from chaingrad.lessons.playground import Session, Setup
 
-        def test_loss(epochs, **settings):
+        def test_loss(epochs: int, **settings: Any) -> float:
             session = Session(Setup(**settings))
             for _ in range(epochs):
                 session.train_epoch()
@@ -114,10 +117,10 @@ def run(lesson):
         None with L2 at rate 0.03.
     """)
     v = lesson.code("""
-        noisy = dict(dataset="circle", noise=0.4, train_share=0.1,
-                     batch_size=1, learning_rate=0.03, hidden=[8, 8],
-                     features=["x1", "x2", "x1²", "x2²", "x1·x2",
-                               "sin x1", "sin x2"])
+        noisy: dict[str, Any] = dict(
+            dataset="circle", noise=0.4, train_share=0.1,
+            batch_size=1, learning_rate=0.03, hidden=[8, 8],
+            features=["x1", "x2", "x1²", "x2²", "x1·x2", "sin x1", "sin x2"])
         plain = test_loss(150, **noisy)
         with_l2 = test_loss(150, **noisy, regularization="L2",
                             regularization_rate=0.03)

@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Diagnosis: learning curves, bias and variance, choosing K, the output layer"
 MINUTES = 25
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Two noisy circles, split three ways")
     lesson.say("""
         Learning curves (training and validation loss, epoch by epoch) tell whether
@@ -39,7 +41,8 @@ def run(lesson):
         epochs on all its rows at once:
     """)
     v = lesson.code("""
-        def train(sizes, X, y, optimizer, lr):
+        def train(sizes: list[int], X: np.ndarray, y: np.ndarray,
+                  optimizer: str, lr: float) -> dict[str, list[float]]:
             \"\"\"300 epochs, all rows per step; returns the History's dict.\"\"\"
             nn.manual_seed(0)
             model = nn.MLP(2, sizes, output_activation="sigmoid")
@@ -154,11 +157,13 @@ def run(lesson):
         noise of `σ = 0.3` (so `σ² = 0.09`), 30 points per training set.
     """)
     v = lesson.code("""
-        def knn_regress(x_train, y_train, x, k):
+        def knn_regress(x_train: np.ndarray, y_train: np.ndarray,
+                        x: np.ndarray, k: int) -> np.ndarray:
             \"\"\"The mean y of the k training points nearest to each x.\"\"\"
             distances = np.abs(x[:, None] - x_train[None, :])
             nearest = np.argsort(distances, axis=1)[:, :k]
-            return y_train[nearest].mean(axis=1)
+            means: np.ndarray = y_train[nearest].mean(axis=1)
+            return means
 
         guess = knn_regress(np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 20.0]),
                             np.array([0.9]), k=2)[0]
@@ -248,7 +253,7 @@ def run(lesson):
         X_val, y_val = X[300:600], y[300:600]
         X_test, y_test = X[600:], y[600:]
 
-        def error(k, X, y):
+        def error(k: int, X: np.ndarray, y: np.ndarray) -> float:
             return float(np.mean(knn_predict(X_train, y_train, X, k) != y))
 
         ks = [1, 3, 5, 9, 13, 19, 29, 45, 69, 99, 149, 199]
@@ -325,7 +330,7 @@ def run(lesson):
         loss = nn.losses.bce(model(X_small), y_small)
         loss.backward()
         for p in model.parameters():
-            print(f"{p.name:9} shape {str(p.shape):7} gradient {p.grad.shape}")
+            print(f"{p.name:9} shape {str(p.data.shape):7} gradient {p.grad.shape}")
         print("parameters:", model.num_parameters())
     """)
     lesson.check("33 parameters", v.model.num_parameters(), 33)
@@ -348,6 +353,8 @@ def run(lesson):
         scores `s` (the output layer's input), for N = 2 examples and K = 3:
     """)
     v = lesson.code("""
+        from collections.abc import Callable
+
         from chaingrad.autograd import Tensor
         from chaingrad.nn import functional, losses
 
@@ -366,7 +373,8 @@ def run(lesson):
         itself, in one stable step, as PyTorch does.)
     """)
     v = lesson.code("""
-        def gradient(loss, scores, target):
+        def gradient(loss: Callable[..., losses.Loss], scores: np.ndarray,
+                     target: np.ndarray) -> np.ndarray:
             s = Tensor(scores, requires_grad=True)
             loss(s, target).backward()
             return s.grad

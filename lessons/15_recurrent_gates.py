@@ -3,11 +3,13 @@ and the vanishing gradient measured through time against the Elman net."""
 
 import math
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Recurrent gates: Jordan, LSTM, GRU and gradients through time"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("The Jordan network: the output is fed back")
     lesson.say("""
         The course names two recurrent nets: **Elman and Jordan**, "multilayer networks
@@ -213,7 +215,9 @@ def run(lesson):
         back to step `t`. All start as PyTorch does (uniform weights).
     """)
     v = lesson.code("""
-        def surviving(cell, steps=30):
+        Cell = nn.RNNCell | nn.JordanCell | nn.LSTMCell | nn.GRUCell
+
+        def surviving(cell: Cell, steps: int = 30) -> np.ndarray:
             \"\"\"‖∂L/∂state_t‖ for t = 1..steps, over its value at the last step.\"\"\"
             rng = np.random.default_rng(0)
             x = Tensor(rng.normal(size=(16, steps, 1)))
@@ -223,12 +227,12 @@ def run(lesson):
                 states.append(state[0] if isinstance(state, tuple) else state)
             states[-1].sum().backward()
             norms = np.array([np.linalg.norm(s.grad) for s in states])
-            return norms / norms[-1]
+            return norms / float(norms[-1])
 
         nn.manual_seed(0)
-        cells = {"Elman": nn.RNNCell(1, 8), "Jordan": nn.JordanCell(1, 8, 1),
-                 "LSTM, default": nn.LSTMCell(1, 8),
-                 "GRU, default": nn.GRUCell(1, 8)}
+        cells: dict[str, Cell] = {
+            "Elman": nn.RNNCell(1, 8), "Jordan": nn.JordanCell(1, 8, 1),
+            "LSTM, default": nn.LSTMCell(1, 8), "GRU, default": nn.GRUCell(1, 8)}
         survived = {name: surviving(cell) for name, cell in cells.items()}
         for name, part in survived.items():
             print(f"{name:13}  at t = 20: {part[19]:.1e}   at t = 1: {part[0]:.1e}")

@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Attention, drawn: one head by hand, then a tiny transformer"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Queries, keys and values")
     lesson.say("""
         In a sentence, a word's meaning depends on the others. **Attention** lets
@@ -104,7 +106,7 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad.autograd import gradcheck
 
-        def head_loss(W_q, W_k, W_v):
+        def head_loss(W_q: Tensor, W_k: Tensor, W_v: Tensor) -> Tensor:
             scores = (X @ W_q) @ (X @ W_k).T / np.sqrt(2)
             return (F.softmax(scores, axis=-1) @ (X @ W_v)).sum()
 
@@ -179,7 +181,7 @@ def run(lesson):
         held_out = rng.choice(strings, 500, replace=False)   # for the test
         allowed = np.setdiff1d(strings, held_out)        # training draws these
 
-        def examples(ids):
+        def examples(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             left = ids[:, None] // 8 ** np.arange(n) % 8  # digits in base 8
             equals = np.full((len(ids), 1), 8)
             text = np.concatenate([left, equals, left[:, ::-1]], axis=1)
@@ -207,7 +209,7 @@ def run(lesson):
                               num_heads=2, num_layers=2, seed=0)
         optimizer = nn.optim.Adam(model.parameters(), lr=0.003)
 
-        def answer_loss(inputs, answers):
+        def answer_loss(inputs: np.ndarray, answers: np.ndarray) -> Tensor:
             scores = model(inputs)[:, n:]                # the answer positions
             return F.cross_entropy(scores.reshape(-1, 9), answers)
 
@@ -250,7 +252,7 @@ def run(lesson):
         then the 500 held out, which no training batch contained:
     """)
     v = lesson.code("""
-        def reverse(word):
+        def reverse(word: str) -> str:
             start = [letters.index(c) for c in word + "="]
             tokens = model.generate(start, n, temperature=0.5, seed=1)
             return "".join(letters[t] for t in tokens)

@@ -4,11 +4,13 @@ digits that compresses each image to 8 numbers, and the same network in PyTorch.
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "A convolutional autoencoder: transposed convolution, im2col, batch norm"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Transposed convolution: stamping the kernel")
     lesson.say("""
         A convolution with stride 2 halves an image; a decoder needs the opposite. A

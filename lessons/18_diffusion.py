@@ -5,11 +5,13 @@ PyTorch."""
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Diffusion, drawn: from noise back to data, step by step"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Burying data in noise, a little at a time")
     lesson.say("""
         A **diffusion model** learns to make data by learning to *undo noise*. First
@@ -78,10 +80,12 @@ def run(lesson):
         noise `ε = (0.5, −1)` lands at `(√0.8 + 0.5·√0.2, −√0.2) = (1.118, −0.447)`.
     """)
     v = lesson.code("""
-        def noised(x0, t, eps):
+        def noised(x0: np.ndarray, t: int | np.ndarray,
+                   eps: np.ndarray) -> np.ndarray:
             \"\"\"q(x_t | x_0): the data after t steps of noise, in one jump.\"\"\"
             a = alpha_bar[t]
-            return np.sqrt(a) * x0 + np.sqrt(1 - a) * eps
+            x_t: np.ndarray = np.sqrt(a) * x0 + np.sqrt(1 - a) * eps
+            return x_t
 
         x10 = noised(np.array([1.0, 0.0]), 10, np.array([0.5, -1.0]))
         print("x_10 =", x10.round(4))
@@ -118,7 +122,8 @@ def run(lesson):
     v = lesson.code("""
         shown = [0, 5, 10, 25, 50]
 
-        def draw_row(axes, clouds, name):
+        def draw_row(axes: np.ndarray, clouds: dict[int, np.ndarray],
+                     name: str) -> None:
             for axis, t in zip(axes, shown):
                 axis.scatter(*clouds[t].T, s=2, color="tab:blue")
                 axis.set(xlim=(-4, 4), ylim=(-4, 4), xticks=[], yticks=[],
@@ -149,12 +154,12 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad import nn
 
-        def embed(t):
+        def embed(t: np.ndarray) -> np.ndarray:
             \"\"\"The time embedding: sin and cos of pi t / T, four frequencies.\"\"\"
             angle = np.pi * np.outer(t / T, [1, 2, 4, 8])
             return np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
 
-        def inputs(x, t):
+        def inputs(x: np.ndarray, t: np.ndarray) -> np.ndarray:
             return np.concatenate([x, embed(t)], axis=1)
 
         denoiser = nn.MLP(10, [64, 64, 2], activation="relu", seed=0)
@@ -171,21 +176,22 @@ def run(lesson):
         One training step: pick 128 data points and a random `t` for each, draw the
         noise `ε`, jump to `x_t`, and ask the network for `ε̂(x_t, t)`. The loss is
         the **MSE between `ε` and `ε̂`**. Guessing 0 always would cost `E[ε²] = 1`.
-        6,000 steps of Adam; the last quarter at a tenth of the rate. The step is
-        captured once (`capture`, lesson 10) and replayed: eager's numbers, faster.
+        6,000 steps of Adam, the last quarter at a tenth of the rate; the step
+        captured once, replayed (lesson 10).
     """)
     v = lesson.code("""
         import time
-        from threadpoolctl import threadpool_limits
-        from chaingrad import capture
+        from chaingrad import Tensor, capture
+        from chaingrad.nn.compare import blas_threads
 
-        def noise_loss(x_in, eps):
-            return ((denoiser(x_in) - eps) ** 2).mean()
+        def noise_loss(x_in: np.ndarray, eps: np.ndarray) -> Tensor:
+            loss: Tensor = ((denoiser(x_in) - eps) ** 2).mean()
+            return loss
 
         optimizer = nn.optim.Adam(denoiser.parameters(), lr=0.01)
         rng, losses = np.random.default_rng(3), []
         start = time.process_time()
-        with threadpool_limits(1):         # small matrices: one thread is faster
+        with blas_threads(1):              # small matrices: one thread is faster
             for step in range(6000):
                 x0 = X[rng.integers(0, len(X), 128)]
                 t = rng.integers(1, T + 1, 128)
@@ -218,7 +224,7 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad import no_grad
 
-        def sample(n, seed):
+        def sample(n: int, seed: int) -> dict[int, np.ndarray]:
             rng = np.random.default_rng(seed)
             x, kept = rng.normal(size=(n, 2)), {}
             for t in range(T, 0, -1):
@@ -244,10 +250,10 @@ def run(lesson):
         own small noise, about 0.04. The samples should come close to the latter.
     """)
     v = lesson.code("""
-        def to_data(points):
+        def to_data(points: np.ndarray) -> float:
             \"\"\"Mean distance from each point to its nearest data point.\"\"\"
             gaps = points[:, None, :] - X[None, :, :]
-            return np.sqrt((gaps ** 2).sum(axis=2)).min(axis=1).mean()
+            return float(np.sqrt((gaps ** 2).sum(axis=2)).min(axis=1).mean())
 
         fresh, _ = data.moons(1000, noise=0.05, seed=5)
         scores = [to_data(reverse[T]), to_data(reverse[0]),
@@ -297,10 +303,12 @@ def run(lesson):
         reaches farther: longer arrows, many ending at the moons' two far tips.
     """)
     v = lesson.code("""
-        def clean_guess(x, t):
+        def clean_guess(x: np.ndarray, t: int) -> np.ndarray:
             with no_grad():
                 guess = denoiser(inputs(x, np.full(len(x), t))).numpy()
-            return (x - np.sqrt(1 - alpha_bar[t]) * guess) / np.sqrt(alpha_bar[t])
+            a = alpha_bar[t]
+            x0: np.ndarray = (x - np.sqrt(1 - a) * guess) / np.sqrt(a)
+            return x0
 
         grid = np.stack(np.meshgrid(np.linspace(-3.5, 3.5, 15),
                                     np.linspace(-2.5, 2.5, 11)), -1).reshape(-1, 2)

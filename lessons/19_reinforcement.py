@@ -6,11 +6,13 @@ same softmax sampling in language models: temperature and top-k, by hand and on 
 
 import numpy as np
 
+from chaingrad.lessons.runner import Lesson
+
 TITLE = "Reinforcement learning: policy gradients from a bandit to a cart-pole"
 MINUTES = 20
 
 
-def run(lesson):
+def run(lesson: Lesson) -> None:
     lesson.step("Learning from rewards: a three-armed bandit")
     lesson.say("""
         In **reinforcement learning** nobody gives the right answer: an agent
@@ -24,15 +26,19 @@ def run(lesson):
         changing `θ` so that `J` grows.
     """)
     v = lesson.code("""
+        from collections.abc import Callable
+        from typing import Any
+
         import numpy as np
         from chaingrad.autograd import Tensor
         from chaingrad.nn import functional as F
 
         means = np.array([1.0, 2.0, 3.0])
 
-        def pull(arms, rng):
+        def pull(arms: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             \"\"\"The bandit's answer: each arm's mean plus noise N(0, 1).\"\"\"
-            return means[arms] + rng.normal(size=np.shape(arms))
+            rewards: np.ndarray = means[arms] + rng.normal(size=np.shape(arms))
+            return rewards
 
         theta = Tensor(np.zeros(3), requires_grad=True, name="θ")
         policy = F.softmax(theta).numpy()
@@ -104,9 +110,9 @@ def run(lesson):
         baseline = 2.0
         centred = (rewards - baseline)[:, None] * directions
 
-        def variance(g):
+        def variance(g: np.ndarray) -> float:
             \"\"\"The total variance of the estimates: summed over components.\"\"\"
-            return g.var(axis=0).sum()
+            return float(g.var(axis=0).sum())
 
         print(f"variance without a baseline {variance(estimates):.3f},"
               f" with b = 2: {variance(centred):.3f}")
@@ -128,7 +134,8 @@ def run(lesson):
     v = lesson.code("""
         from chaingrad import nn
 
-        def learn(use_baseline, pulls=150, agents=200, seed=1):
+        def learn(use_baseline: bool, pulls: int = 150, agents: int = 200,
+                  seed: int = 1) -> np.ndarray:
             rng = np.random.default_rng(seed)
             theta = Tensor(np.zeros((agents, 3)), requires_grad=True)
             optimizer = nn.optim.SGD([theta], lr=0.2)
@@ -191,7 +198,7 @@ def run(lesson):
         The physics, written out (cart 1 kg, pole 0.1 kg, half-length 0.5 m):
     """)
     v = lesson.code("""
-        def physics(state, push):
+        def physics(state: np.ndarray, push: np.ndarray) -> np.ndarray:
             \"\"\"One 0.02 s step of the cart-pole; push is +1 (right) or -1.\"\"\"
             x, v, theta, omega = state.T
             sin, cos = np.sin(theta), np.cos(theta)
@@ -201,8 +208,10 @@ def run(lesson):
             return np.stack([x + 0.02 * v, v + 0.02 * accel,
                              theta + 0.02 * omega, omega + 0.02 * spin], axis=1)
 
-        def fallen(state):
-            return (np.abs(state[:, 0]) > 2.4) | (np.abs(state[:, 2]) > 0.2094)
+        def fallen(state: np.ndarray) -> np.ndarray:
+            fell: np.ndarray = ((np.abs(state[:, 0]) > 2.4)
+                                | (np.abs(state[:, 2]) > 0.2094))
+            return fell
 
         after = physics(np.zeros((1, 4)), np.array([1.0]))
         print("one push right from rest:", after.round(4))
@@ -225,7 +234,9 @@ def run(lesson):
         falls after about 20 steps.
     """)
     v = lesson.code("""
-        def episodes(p_right, n, rng, steps=200):
+        def episodes(p_right: Callable[[np.ndarray], Any], n: int,
+                     rng: np.random.Generator, steps: int = 200
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             \"\"\"n episodes at once; p_right(states) gives P(push right).\"\"\"
             state, alive = rng.uniform(-0.05, 0.05, (n, 4)), np.ones(n, bool)
             states, pushes, alives = [], [], []
@@ -238,8 +249,9 @@ def run(lesson):
                 alive = alive & ~fallen(state)
             return np.array(states), np.array(pushes), np.array(alives, float)
 
-        def returns(alive):
-            return alive[::-1].cumsum(axis=0)[::-1] * alive   # steps still to go
+        def returns(alive: np.ndarray) -> np.ndarray:
+            to_go: np.ndarray = alive[::-1].cumsum(axis=0)[::-1] * alive
+            return to_go                               # steps still to go
 
         rng = np.random.default_rng(2)
         states, pushes, alive = episodes(lambda s: 0.5, 1000, rng)
@@ -264,10 +276,12 @@ def run(lesson):
         w = Tensor(np.zeros(4), requires_grad=True, name="w")
         c = Tensor(np.zeros(1), requires_grad=True, name="c")
 
-        def p_right(states):
-            return 1 / (1 + np.exp(-(states @ w.numpy() + c.numpy())))
+        def p_right(states: np.ndarray) -> np.ndarray:
+            p: np.ndarray = 1 / (1 + np.exp(-(states @ w.numpy() + c.numpy())))
+            return p
 
-        def reinforce_loss(states, pushes, alive):
+        def reinforce_loss(states: np.ndarray, pushes: np.ndarray,
+                           alive: np.ndarray) -> Tensor:
             z = Tensor(states) @ w + c                   # (steps, episodes)
             log_pi = (Tensor(pushes) * z).sigmoid().log()
             G = returns(alive)
@@ -358,17 +372,21 @@ def run(lesson):
         (scores `4, 2, 0, −2`) `0.865`; with top-2, `e²/(e² + e) = 0.731`.
     """)
     v = lesson.code("""
-        def next_token_probabilities(scores, temperature=1.0, top_k=None):
+        def next_token_probabilities(scores: np.ndarray | list[float],
+                                     temperature: float = 1.0,
+                                     top_k: int | None = None) -> np.ndarray:
             scores = np.asarray(scores, float) / temperature
             if top_k is not None:                  # drop all but the k best
                 cut = np.sort(scores)[-top_k]
                 scores = np.where(scores >= cut, scores, -np.inf)
             p = np.exp(scores - scores.max())
-            return p / p.sum()
+            probabilities: np.ndarray = p / p.sum()
+            return probabilities
 
         scores = [2.0, 1.0, 0.0, -1.0]
-        choices = {"T = 1": {}, "T = 0.5": {"temperature": 0.5},
-                   "T = 2": {"temperature": 2.0}, "top-2": {"top_k": 2}}
+        choices: dict[str, dict[str, Any]] = {
+            "T = 1": {}, "T = 0.5": {"temperature": 0.5},
+            "T = 2": {"temperature": 2.0}, "top-2": {"top_k": 2}}
         figure = Figure(figsize=(10, 2.4), layout="constrained")
         for axis, (name, knobs) in zip(figure.subplots(1, 4), choices.items()):
             p = next_token_probabilities(scores, **knobs)
@@ -392,13 +410,13 @@ def run(lesson):
         letters (`cabhd=dhbac`): 200 captured steps of Adam, on one BLAS thread.
     """)
     v = lesson.code("""
-        from threadpoolctl import threadpool_limits
-        from chaingrad import capture, no_grad
+        from chaingrad.nn.compare import blas_threads
+        from chaingrad import Tensor, capture, no_grad
         from chaingrad.nn.attention import TransformerLM
 
         letters, n, rng = "abcdefgh=", 5, np.random.default_rng(6)
 
-        def examples(count):
+        def examples(count: int) -> tuple[np.ndarray, np.ndarray]:
             left = rng.integers(0, 8, (count, n))
             text = np.concatenate([left, np.full((count, 1), 8), left[:, ::-1]], 1)
             return text[:, :-1], text[:, 1:]              # next-letter targets
@@ -407,11 +425,11 @@ def run(lesson):
                               num_layers=2, seed=0)
         optimizer = nn.optim.Adam(model.parameters(), lr=0.003)
 
-        def answer_loss(inputs, answers):
+        def answer_loss(inputs: np.ndarray, answers: np.ndarray) -> Tensor:
             scores = model(inputs)[:, n:].reshape(-1, 9)
             return F.cross_entropy(scores, answers)
 
-        with threadpool_limits(1):
+        with blas_threads(1):
             for step in range(200):
                 inputs, targets = examples(64)
                 answers = targets[:, n:].reshape(-1)
@@ -433,7 +451,8 @@ def run(lesson):
         strings reversed exactly. Top-1 (the likeliest letter) is **greedy**.
     """)
     v = lesson.code("""
-        def write(left, rng, **knobs):
+        def write(left: np.ndarray, rng: np.random.Generator,
+                  **knobs: Any) -> float:
             \"\"\"Reverse each row of left, drawing one letter at a time.\"\"\"
             tokens = np.concatenate([left, np.full((len(left), 1), 8)], axis=1)
             for _ in range(n):
@@ -442,7 +461,7 @@ def run(lesson):
                 drawn = [rng.choice(9, p=next_token_probabilities(s, **knobs))
                          for s in scores]
                 tokens = np.concatenate([tokens, np.array(drawn)[:, None]], 1)
-            return np.mean(np.all(tokens[:, n + 1:] == left[:, ::-1], axis=1))
+            return float(np.all(tokens[:, n + 1:] == left[:, ::-1], axis=1).mean())
 
         left = np.random.default_rng(7).integers(0, 8, (200, n))
         settings = {"top-1": {"top_k": 1}, "T = 1": {}, "T = 3": {"temperature": 3},

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, cast, overload
 
 import numpy as np
 
@@ -27,6 +27,24 @@ from ..autograd.dispatch import tanh as tanh_
 from .module import Module, rng
 
 Number = Any  # a float or a numpy array (the explicit derivatives work on raw numbers)
+
+
+class ActivationFunction(Protocol):
+    """What an activation is to a type checker: a Value (or a number) gives a Value, a
+    Tensor (or an array) a Tensor, and ``.derivative`` is the one written out by hand."""
+
+    derivative: Callable[..., Number]
+
+    @overload
+    def __call__(self, x: Value | float, *args: Any, **kwargs: Any) -> Value: ...
+    @overload
+    def __call__(self, x: Tensor | np.ndarray | list[Any], *args: Any, **kwargs: Any
+                 ) -> Tensor: ...
+
+
+def _activation(function: Callable[..., Node]) -> ActivationFunction:
+    """Mark one of the table's functions (its ``derivative`` is attached at the end)."""
+    return cast(ActivationFunction, function)
 
 # SELU's constants, exactly as derived by Klambauer et al. (2017); the course rounds them
 # to 1.0507 and 1.67326.
@@ -122,6 +140,7 @@ def _like(x: Number, result: np.ndarray) -> Number:
 # ---------------------------------------------------------------- the functions
 
 
+@_activation
 def linear(x: Any) -> Node:
     """f(x) = x; f'(x) = 1"""
     return _node(x, "linear")
@@ -131,6 +150,7 @@ def linear_derivative(x: Number) -> Number:
     return _like(x, np.ones_like(_array(x)))
 
 
+@_activation
 def step(x: Any) -> Node:
     """Heaviside Θ(x) = 0 for x < 0, 1 for x >= 0; f'(x) = 0 (a jump at 0: no slope to learn)."""
     return Step.apply(_node(x, "step"))
@@ -140,6 +160,7 @@ def step_derivative(x: Number) -> Number:
     return _like(x, np.zeros_like(_array(x)))
 
 
+@_activation
 def sign(x: Any) -> Node:
     """sgn(x) = -1 for x < 0, 1 for x >= 0 (as in the course; numpy's sign gives 0 at 0);
     f'(x) = 0."""
@@ -150,6 +171,7 @@ def sign_derivative(x: Number) -> Number:
     return _like(x, np.zeros_like(_array(x)))
 
 
+@_activation
 def sigmoid(x: Any, c: float = 1.0) -> Node:
     """Logistic f_c(x) = 1 / (1 + e^(-c x)), from 0 to 1; f'(x) = c f(x) (1 - f(x))."""
     x = _node(x, "sigmoid")
@@ -161,6 +183,7 @@ def sigmoid_derivative(x: Number, c: float = 1.0) -> Number:
     return _like(x, c * s * (1 - s))
 
 
+@_activation
 def tanh(x: Any, c: float = 1.0) -> Node:
     """f_c(x) = tanh(c x) = 2 / (1 + e^(-2 c x)) - 1; f'(x) = c (1 - f(x)**2).
 
@@ -175,6 +198,7 @@ def tanh_derivative(x: Number, c: float = 1.0) -> Number:
     return _like(x, c * (1 - np.tanh(c * _array(x)) ** 2))
 
 
+@_activation
 def softsign(x: Any) -> Node:
     """f(x) = x / (1 + |x|); f'(x) = 1 / (1 + |x|)**2.
 
@@ -188,6 +212,7 @@ def softsign_derivative(x: Number) -> Number:
     return _like(x, 1 / (1 + np.abs(_array(x))) ** 2)
 
 
+@_activation
 def softplus(x: Any) -> Node:
     """f(x) = ln(1 + e^x); f'(x) = 1 / (1 + e^(-x)), the logistic sigmoid.
 
@@ -201,6 +226,7 @@ def softplus_derivative(x: Number) -> Number:
     return _like(x, 0.5 * (1 + np.tanh(0.5 * _array(x))))
 
 
+@_activation
 def soft_exponential(x: Any, alpha: float = 0.0) -> Node:
     """f(α, x) = -ln(1 - α (x + α)) / α for α < 0;  x for α = 0;  (e^(α x) - 1) / α + α for α > 0.
 
@@ -223,6 +249,7 @@ def soft_exponential_derivative(x: Number, alpha: float = 0.0) -> Number:
     return _like(x, np.exp(alpha * x_))
 
 
+@_activation
 def sinusoid(x: Any) -> Node:
     """f(x) = sin x; f'(x) = cos x."""
     return _node(x, "sinusoid").sin()
@@ -232,6 +259,7 @@ def sinusoid_derivative(x: Number) -> Number:
     return _like(x, np.cos(_array(x)))
 
 
+@_activation
 def sinc(x: Any) -> Node:
     """f(x) = sin(x) / x, and 1 at x = 0; f'(x) = cos(x)/x - sin(x)/x**2, and 0 at x = 0.
 
@@ -251,6 +279,7 @@ def sinc_derivative(x: Number) -> Number:
     return _like(x, np.where(x_ == 0, 0.0, np.cos(safe) / safe - np.sin(safe) / safe**2))
 
 
+@_activation
 def selu(x: Any) -> Node:
     """f(x) = λ α (e^x - 1) for x < 0, λ x for x >= 0, with λ ≈ 1.0507, α ≈ 1.67326;
     f'(x) = λ α e^x for x < 0, λ for x >= 0.
@@ -265,6 +294,7 @@ def selu_derivative(x: Number) -> Number:
     return SELU_LAMBDA * elu_derivative(x, SELU_ALPHA)
 
 
+@_activation
 def relu(x: Any) -> Node:
     """f(x) = max(x, 0); f'(x) = 1 for x > 0, 0 for x <= 0.
 
@@ -277,6 +307,7 @@ def relu_derivative(x: Number) -> Number:
     return _like(x, (_array(x) > 0).astype(float))
 
 
+@_activation
 def leaky_relu(x: Any, slope: float = 0.01) -> Node:
     """f(x) = slope·x for x < 0, x for x >= 0; f'(x) = slope for x < 0, 1 for x >= 0."""
     return _piecewise(_node(x, "leaky_relu"), left=lambda n: n * slope, right=lambda p: p)
@@ -286,6 +317,7 @@ def leaky_relu_derivative(x: Number, slope: float = 0.01) -> Number:
     return _like(x, np.where(_array(x) < 0, slope, 1.0))
 
 
+@_activation
 def prelu(x: Any, alpha: Any = 0.25) -> Node:
     """f(α, x) = α x for x < 0, x for x >= 0; df/dx = α for x < 0, 1 for x >= 0;
     df/dα = x for x < 0, 0 for x >= 0 (α is learned: see the PReLU module)."""
@@ -300,6 +332,7 @@ def prelu_derivative(x: Number, alpha: Any = 0.25) -> Number:
 RRELU_LOWER, RRELU_UPPER = 1.0 / 8.0, 1.0 / 3.0
 
 
+@_activation
 def rrelu(
     x: Any,
     lower: float = RRELU_LOWER,
@@ -330,6 +363,7 @@ def rrelu_derivative(
     return leaky_relu_derivative(x, (lower + upper) / 2)
 
 
+@_activation
 def elu(x: Any, alpha: float = 1.0) -> Node:
     """f(x) = α (e^x - 1) for x < 0, x for x >= 0; f'(x) = α e^x for x < 0, 1 for x >= 0."""
     return _piecewise(_node(x, "elu"), left=lambda n: (n.exp() - 1) * alpha, right=lambda p: p)
@@ -340,6 +374,7 @@ def elu_derivative(x: Number, alpha: float = 1.0) -> Number:
     return _like(x, np.where(x_ < 0, alpha * np.exp(np.minimum(x_, 0)), 1.0))
 
 
+@_activation
 def smelu(x: Any, beta: float = 1.0) -> Node:
     """Smooth ReLU: f(x) = 0 for x <= -β, (x + β)**2 / (4β) for |x| < β, x for x >= β;
     f'(x) = 0, (x + β) / (2β), 1 on the same pieces (continuous: no jump in the slope)."""
@@ -364,7 +399,7 @@ def smelu_derivative(x: Number, beta: float = 1.0) -> Number:
 
 # ---------------------------------------------------------------- the table by name
 
-FUNCTIONS: dict[str, Callable[..., Node]] = {
+FUNCTIONS: dict[str, ActivationFunction] = {
     "linear": linear,
     "step": step,
     "sign": sign,
@@ -389,13 +424,13 @@ DERIVATIVES: dict[str, Callable[..., Number]] = {
 }
 
 for _name, _function in FUNCTIONS.items():
-    _function.derivative = DERIVATIVES[_name]  # type: ignore[attr-defined]
+    _function.derivative = DERIVATIVES[_name]
     DERIVATIVES[_name].__doc__ = DERIVATIVES[_name].__doc__ or (
         f"The derivative of {_name}, written out by hand (see {_name}'s docstring)."
     )
 
 
-def get(name: str, caller: str = "get") -> Callable[..., Node]:
+def get(name: str, caller: str = "get") -> ActivationFunction:
     """The activation function called ``name`` (``caller`` names the function the user
     called, in the error)."""
     if not isinstance(name, str) or name not in FUNCTIONS:

@@ -16,6 +16,8 @@ it can be drawn and every gradient is one the registry already checks.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Node, Tensor
@@ -81,7 +83,8 @@ class MultiheadAttention(Module):
         self.value = Linear(embed_dim, embed_dim, bias, name="v", seed=generator)
         self.out = Linear(embed_dim, embed_dim, bias, name="o", seed=generator)
         self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
-        self.weights: Tensor | None = None
+        # None before a forward; `| Any` (typeshed's "Any trick") spares .weights.data a check
+        self.weights: Tensor | Any = None
 
     def _split(self, x: Tensor) -> Tensor:
         """(N, T, E) -> (N, heads, T, E / heads): each head gets its own slice of features."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
@@ -595,7 +596,8 @@ class CompetitiveLayer:
         self.n_units, self.n_inputs = n_units, n_inputs
         self.lr = lr
         self.seed = seed
-        self.weights: np.ndarray | None = None
+        # None before fit; `| Any` (typeshed's "Any trick") spares layer.weights a check
+        self.weights: np.ndarray | Any = None
         self.history: list[float] = []  # mean distance to the winner after each epoch
 
     def _check_fitted(self, where: str) -> None:
@@ -657,7 +659,7 @@ class Kohonen:
         self.seed = seed
         # position of every unit on the grid, in the order of the rows of weights
         self.positions = np.array(list(np.ndindex(*self.shape)), dtype=np.float64)
-        self.weights: np.ndarray | None = None
+        self.weights: np.ndarray | Any = None  # None before fit (the "Any trick", as above)
         self.history: list[float] = []  # quantization error after each epoch
 
     @property

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 Seed = int | np.random.Generator | None
+Pair = tuple[np.ndarray, np.ndarray]  # what the generators return: (X, y)
 
 __all__ = [
     "Standardizer",
@@ -69,7 +70,7 @@ def _check_noise(func: str, noise: float) -> float:
     return float(noise)
 
 
-def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray):
+def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray) -> Pair:
     order = rng.permutation(len(X))
     return X[order], y[order]
 
@@ -86,7 +87,7 @@ _TRUTH_TABLES = {
 }
 
 
-def logic(name: str, n: int = 4, noise: float = 0.0, seed: Seed = None):
+def logic(name: str, n: int = 4, noise: float = 0.0, seed: Seed = None) -> Pair:
     """A two-input logic gate: inputs (0,0), (0,1), (1,0), (1,1) and the gate's output.
 
     ``n=4, noise=0`` gives the bare truth table, in that row order. A larger ``n`` repeats
@@ -97,7 +98,7 @@ def logic(name: str, n: int = 4, noise: float = 0.0, seed: Seed = None):
     return _gate("logic", name, n, noise, seed)
 
 
-def _gate(func: str, name: str, n: int, noise: float, seed: Seed):
+def _gate(func: str, name: str, n: int, noise: float, seed: Seed) -> Pair:
     key = name.lower()
     if key not in _TRUTH_TABLES:
         raise ValueError(f"{func}: unknown gate {name!r}; choose one of {sorted(_TRUTH_TABLES)}")
@@ -112,22 +113,22 @@ def _gate(func: str, name: str, n: int, noise: float, seed: Seed):
     return X, outputs[rows]
 
 
-def and_gate(n: int = 4, noise: float = 0.0, seed: Seed = None):
+def and_gate(n: int = 4, noise: float = 0.0, seed: Seed = None) -> Pair:
     """AND: y = 1 only for (1, 1). See ``logic``."""
     return _gate("and_gate", "and", n, noise, seed)
 
 
-def or_gate(n: int = 4, noise: float = 0.0, seed: Seed = None):
+def or_gate(n: int = 4, noise: float = 0.0, seed: Seed = None) -> Pair:
     """OR: y = 0 only for (0, 0). See ``logic``."""
     return _gate("or_gate", "or", n, noise, seed)
 
 
-def xor(n: int = 4, noise: float = 0.0, seed: Seed = None):
+def xor(n: int = 4, noise: float = 0.0, seed: Seed = None) -> Pair:
     """XOR: y = 1 when exactly one input is 1; no straight line separates it. See ``logic``."""
     return _gate("xor", "xor", n, noise, seed)
 
 
-def nand(n: int = 4, noise: float = 0.0, seed: Seed = None):
+def nand(n: int = 4, noise: float = 0.0, seed: Seed = None) -> Pair:
     """NAND: y = 0 only for (1, 1). See ``logic``."""
     return _gate("nand", "nand", n, noise, seed)
 
@@ -135,7 +136,7 @@ def nand(n: int = 4, noise: float = 0.0, seed: Seed = None):
 # ---------------------------------------------------------------- 2-D classification
 
 
-def moons(n: int = 200, noise: float = 0.1, seed: Seed = None):
+def moons(n: int = 200, noise: float = 0.1, seed: Seed = None) -> Pair:
     """Two interleaving half circles: class 0 the upper arc, class 1 the lower, shifted one.
 
     Returns ``X`` float64 (n, 2) and ``y`` int64 (n,), rows in random order.
@@ -152,7 +153,8 @@ def moons(n: int = 200, noise: float = 0.1, seed: Seed = None):
     return _shuffled(rng, X, y.astype(np.int64))
 
 
-def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: Seed = None):
+def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5,
+            seed: Seed = None) -> Pair:
     """Two concentric circles: class 0 radius 1, class 1 radius ``factor`` (0 < factor < 1).
 
     Returns ``X`` float64 (n, 2) and ``y`` int64 (n,), rows in random order.
@@ -171,7 +173,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: Seed =
 
 
 def spirals(n: int = 300, arms: int = 2, noise: float = 0.05, turns: float = 1.0,
-            seed: Seed = None):
+            seed: Seed = None) -> Pair:
     """``arms`` interleaved spirals from the origin out to radius 1, one class per arm.
 
     Arm k is r = t, angle = 2*pi*(turns*t + k/arms) for t in [0, 1].
@@ -191,7 +193,7 @@ def spirals(n: int = 300, arms: int = 2, noise: float = 0.05, turns: float = 1.0
 
 
 def blobs(n: int = 300, centers: int | Sequence[Sequence[float]] = 3, std: float = 0.5,
-          seed: Seed = None, noise: float | None = None):
+          seed: Seed = None, noise: float | None = None) -> Pair:
     """Gaussian clusters, one class per center, with standard deviation ``std``.
 
     ``centers`` is a number k (the centers are then spread evenly on a circle of
@@ -221,7 +223,7 @@ def blobs(n: int = 300, centers: int | Sequence[Sequence[float]] = 3, std: float
 
 
 def linear_regression(n: int = 100, a: float = 2.0, b: float = 1.0, noise: float = 0.1,
-                      low: float = -1.0, high: float = 1.0, seed: Seed = None):
+                      low: float = -1.0, high: float = 1.0, seed: Seed = None) -> Pair:
     """Points on the line y = a*x + b plus Gaussian noise, x uniform in [low, high].
 
     Returns ``X`` float64 (n, 1) sorted by x, and ``y`` float64 (n, 1).
@@ -239,7 +241,8 @@ _CURVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def curve(n: int = 100, fn: str | Callable[[np.ndarray], np.ndarray] = "sin",
-          noise: float = 0.1, low: float = -np.pi, high: float = np.pi, seed: Seed = None):
+          noise: float = 0.1, low: float = -np.pi, high: float = np.pi,
+          seed: Seed = None) -> Pair:
     """Points on a nonlinear curve y = fn(x) plus Gaussian noise, x uniform in [low, high].
 
     ``fn`` is a callable on arrays or one of "sin", "square", "cubic", "gaussian", "abs".
@@ -248,7 +251,7 @@ def curve(n: int = 100, fn: str | Callable[[np.ndarray], np.ndarray] = "sin",
     return _sample_curve("curve", n, fn, noise, low, high, seed)
 
 
-def _sample_curve(func, n, fn, noise, low, high, seed):
+def _sample_curve(func, n, fn, noise, low, high, seed) -> Pair:
     n = _check_n(func, n)
     noise = _check_noise(func, noise)
     if not low < high:
@@ -274,7 +277,7 @@ def _load_digits_file():
         return {key: f[key] for key in ("images", "labels", "train_idx", "test_idx")}
 
 
-def digits(split: str = "train", normalize: bool = True, flatten: bool = False):
+def digits(split: str = "train", normalize: bool = True, flatten: bool = False) -> Pair:
     """The 8x8 handwritten digits (1,797 images of 0..9), with a fixed train/test split.
 
     ``split``: "train" (1,438 images), "test" (359) or "all" (1,797). The split is

@@ -15,7 +15,7 @@ pooling live in nn/convolution.py and are re-exported here (``F.conv2d`` and so 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -381,6 +381,27 @@ def causal_mask(length: int, dtype: Any = np.float64) -> np.ndarray:
     mask = np.zeros((length, length), dtype=dtype)
     mask[np.triu_indices(length, k=1)] = -np.inf
     return mask
+
+
+@overload
+def scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, mask: Any = None, causal: bool = False,
+    return_weights: Literal[False] = False,
+) -> Tensor: ...
+
+
+@overload
+def scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, mask: Any = None, causal: bool = False, *,
+    return_weights: Literal[True],
+) -> tuple[Tensor, Tensor]: ...
+
+
+@overload
+def scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, mask: Any = None, causal: bool = False,
+    return_weights: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]: ...
 
 
 def scaled_dot_product_attention(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import numbers
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,9 @@ class Linear(Module):
         prefix = f"{name}." if name else ""
         weights = initial_weights(n_in, n_out, init, rng(seed))
         self.weight = Tensor(weights, requires_grad=True, name=f"{prefix}W")
-        self.bias = Tensor(np.zeros(n_out), requires_grad=True, name=f"{prefix}b") if bias else None
+        # None without a bias; `| Any` (typeshed's "Any trick") spares linear.bias.data a check
+        self.bias: Tensor | Any = (Tensor(np.zeros(n_out), requires_grad=True, name=f"{prefix}b")
+                                   if bias else None)
         self.n_in, self.n_out = n_in, n_out
 
     def forward(self, x: Tensor) -> Tensor:

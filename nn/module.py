@@ -145,7 +145,8 @@ class Module:
         """Choose the loss, the optimizer and the metrics for ``fit`` (by name or object)."""
         workflow.compile(self, loss, optimizer, metrics, **optimizer_options)
 
-    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = 32, **options: Any):
+    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = 32,
+            **options: Any) -> workflow.History:
         """Train on (X, y); returns a History (see ``nn.training.fit`` for the options)."""
         return workflow.fit(self, X, y, epochs=epochs, batch_size=batch_size, **options)
 

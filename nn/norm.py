@@ -15,6 +15,8 @@ but ``state_dict``, ``save`` and ``load`` keep them (they are the module's ``buf
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Tensor
@@ -49,8 +51,11 @@ class _BatchNorm(Module):
             else None
         self.bias = Tensor(np.zeros(num_features), requires_grad=True, name="β") if affine \
             else None
-        self.running_mean = np.zeros(num_features) if track_running_stats else None
-        self.running_var = np.ones(num_features) if track_running_stats else None
+        # None without running statistics; `| Any` (typeshed's "Any trick") spares a check
+        self.running_mean: np.ndarray | Any = np.zeros(num_features) if track_running_stats \
+            else None
+        self.running_var: np.ndarray | Any = np.ones(num_features) if track_running_stats \
+            else None
 
     def forward(self, x: Tensor) -> Tensor:
         x = as_tensor(x)

@@ -239,6 +239,8 @@ class RNN(_Recurrent):
     ``rnn(x)`` with x (batch, time, n_in) returns (outputs (batch, time, hidden), h_T).
     """
 
+    cell: RNNCell
+
     def __init__(self, n_in: int, hidden: int, activation: str = "tanh", seed: Seed = None):
         self.cell = RNNCell(n_in, hidden, activation, seed)
 
@@ -255,6 +257,7 @@ class Jordan(_Recurrent):
     """
 
     state_name = "y"
+    cell: JordanCell
 
     def __init__(
         self,
@@ -276,6 +279,8 @@ class LSTM(_Recurrent):
     ``lstm(x)`` with x (batch, time, n_in) returns (outputs (batch, time, hidden), (h_T, c_T)).
     """
 
+    cell: LSTMCell
+
     def __init__(self, n_in: int, hidden: int, seed: Seed = None):
         self.cell = LSTMCell(n_in, hidden, seed)
 
@@ -285,6 +290,8 @@ class GRU(_Recurrent):
 
     ``gru(x)`` with x (batch, time, n_in) returns (outputs (batch, time, hidden), h_T).
     """
+
+    cell: GRUCell
 
     def __init__(self, n_in: int, hidden: int, seed: Seed = None):
         self.cell = GRUCell(n_in, hidden, seed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ..autograd.files import check_path, write_atomic
 from . import builtin
@@ -155,6 +155,16 @@ class Stepper:
     def __repr__(self) -> str:  # what a plain REPL echoes (Jupyter shows the page)
         return (f"<Stepper: an HTML page of {len(self.page):,} characters; "
                 ".save('steps.html') writes it, or run this in Jupyter to see it>")
+
+
+@overload
+def animate(root: Any, path: str | os.PathLike[str], *,
+            edge_labels: bool | None = None, title: str | None = None) -> Path: ...
+
+
+@overload
+def animate(root: Any, path: None = None, *,
+            edge_labels: bool | None = None, title: str | None = None) -> Stepper: ...
 
 
 def animate(root: Any, path: str | os.PathLike | None = None, *,

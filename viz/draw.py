@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import networkx as nx
 
@@ -219,6 +219,34 @@ def _builtin_raster(scene: builtin.Scene, fmt: str) -> bytes:
         builtin.scene_matplotlib(scene, target, fmt)
         with open(target, "rb") as file:
             return file.read()
+
+
+@overload
+def draw(
+    root: Any,
+    path: str | os.PathLike[str],
+    engine: str = "auto",
+    *,
+    edge_labels: bool | None = None,
+    check: bool | Mapping[Any, Any] = False,
+    collapse_threshold: int = 500,
+    parameters: Iterable[Any] | None = None,
+    group_by: Callable[[str | None], str | None] = prefix_group,
+) -> Path: ...
+
+
+@overload
+def draw(
+    root: Any,
+    path: None = None,
+    engine: str = "auto",
+    *,
+    edge_labels: bool | None = None,
+    check: bool | Mapping[Any, Any] = False,
+    collapse_threshold: int = 500,
+    parameters: Iterable[Any] | None = None,
+    group_by: Callable[[str | None], str | None] = prefix_group,
+) -> Drawing: ...
 
 
 def draw(

@@ -16,7 +16,7 @@ import io
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from matplotlib import colormaps, rc_context
@@ -86,6 +86,20 @@ def _as_array(result: Any) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ learning curves
+
+
+@overload
+def plot_history(
+    history: Any, path: str | os.PathLike[str], title: str | None = None,
+    log: bool = False, held_out: str = "validation",
+) -> Path: ...
+
+
+@overload
+def plot_history(
+    history: Any, path: None = None, title: str | None = None,
+    log: bool = False, held_out: str = "validation",
+) -> Figure: ...
 
 
 def plot_history(
@@ -176,6 +190,34 @@ def _is_scalar_model(model: Any) -> bool:
         return False
     first = next(iter(parameters()), None)
     return bool(getattr(first, "scalar", False))
+
+
+@overload
+def plot_decision_boundary(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    resolution: int = 120,
+    threshold: float | None = None,
+    axis_labels: tuple[str, str] = ("$x_1$", "$x_2$"),
+    class_names: Mapping[Any, str] | None = None,
+) -> Path: ...
+
+
+@overload
+def plot_decision_boundary(
+    model: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    path: None = None,
+    title: str | None = None,
+    resolution: int = 120,
+    threshold: float | None = None,
+    axis_labels: tuple[str, str] = ("$x_1$", "$x_2$"),
+    class_names: Mapping[Any, str] | None = None,
+) -> Figure: ...
 
 
 def plot_decision_boundary(
@@ -328,6 +370,38 @@ def _check_count(who: str, name: str, value: object, least: int) -> None:
                          f"got {value!r:.40}")
 
 
+@overload
+def plot_function(
+    fn: Callable,
+    derivative: Callable | None,
+    path: str | os.PathLike[str],
+    xrange: tuple[float, float] = (-5.0, 5.0),
+    title: str | None = None,
+    extra: Mapping[str, Callable] | None = None,
+    points: int = 401,
+    derivative_label: str | None = None,
+    variable: str = "x",
+    function: str = "f",
+    label: str | None = None,
+) -> Path: ...
+
+
+@overload
+def plot_function(
+    fn: Callable,
+    derivative: Callable | None,
+    path: None = None,
+    xrange: tuple[float, float] = (-5.0, 5.0),
+    title: str | None = None,
+    extra: Mapping[str, Callable] | None = None,
+    points: int = 401,
+    derivative_label: str | None = None,
+    variable: str = "x",
+    function: str = "f",
+    label: str | None = None,
+) -> Figure: ...
+
+
 def plot_function(
     fn: Callable,
     derivative: Callable | None,
@@ -390,6 +464,34 @@ def plot_function(
 # ------------------------------------------------------------------ optimizers
 
 
+@overload
+def plot_optimizer_paths(
+    loss_fn: Callable,
+    paths: Mapping[str, Any],
+    path: str | os.PathLike[str],
+    xrange: tuple[float, float] | None = None,
+    yrange: tuple[float, float] | None = None,
+    title: str | None = None,
+    levels: int = 25,
+    resolution: int = 200,
+    minimum: Sequence[float] | np.ndarray | None = None,
+) -> Path: ...
+
+
+@overload
+def plot_optimizer_paths(
+    loss_fn: Callable,
+    paths: Mapping[str, Any],
+    path: None = None,
+    xrange: tuple[float, float] | None = None,
+    yrange: tuple[float, float] | None = None,
+    title: str | None = None,
+    levels: int = 25,
+    resolution: int = 200,
+    minimum: Sequence[float] | np.ndarray | None = None,
+) -> Figure: ...
+
+
 def plot_optimizer_paths(
     loss_fn: Callable,
     paths: Mapping[str, Any],
@@ -399,7 +501,7 @@ def plot_optimizer_paths(
     title: str | None = None,
     levels: int = 25,
     resolution: int = 200,
-    minimum: tuple[float, float] | None = None,
+    minimum: Sequence[float] | np.ndarray | None = None,
 ) -> Path | Figure:
     """Contours of a 2-D loss surface with each optimizer's path of points drawn on it.
 

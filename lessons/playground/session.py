@@ -218,6 +218,11 @@ def grid(size: int) -> np.ndarray:
 class Session:
     """One tab's network and its training."""
 
+    # The last losses, None after training diverged: `| Any` (typeshed's "Any trick")
+    # lets a script use them as the floats they are otherwise.
+    train_loss: float | Any
+    test_loss: float | Any
+
     def __init__(self, setup: Setup | None = None, capture_steps: bool = True) -> None:
         self.capture_steps = capture_steps  # False: every step eager (to compare, to time)
         self.lock = threading.RLock()
