@@ -339,12 +339,12 @@ def run(lesson: Lesson) -> None:
         the code below only says so.
     """)
     v = lesson.code("""
-        try:
-            import torch
-        except ImportError:
-            torch = None
+        import importlib.util
+        has_torch = importlib.util.find_spec("torch") is not None
+        if not has_torch:
             print("PyTorch is not installed here (pip install torch)")
-        if torch is not None:
+        else:
+            import torch
             twin = nn.to_torch(denoiser)
             rng = np.random.default_rng(6)
             x0, t = X[:256], rng.integers(1, T + 1, 256)
@@ -358,7 +358,7 @@ def run(lesson: Lesson) -> None:
             print(twin)
             print(f"loss: chaingrad {ours:.6f}   PyTorch {theirs:.6f}")
     """)
-    if v.torch is not None:
+    if v.has_torch:
         lesson.check("the largest difference between the two networks' guesses", v.gap,
                      0.0, tol=1e-9)
         lesson.check("PyTorch's loss on the same batch equals ours", v.theirs, v.ours,
