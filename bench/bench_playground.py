@@ -1,7 +1,14 @@
 """How live the playground is: pictures per second for 2-4-4-1 and 7-8x6-1 tanh networks.
 
-    python bench/bench_playground.py            # about 30 seconds
+    python bench/bench_playground.py            # about a minute
     python bench/bench_playground.py --seconds 20
+    python bench/bench_playground.py --steps    # only: training steps/s, eager vs captured
+
+Training steps per second, eager against captured (``chaingrad.capture``, what the page
+runs): ``Session.train_epoch`` timed in CPU seconds (time.process_time, one BLAS thread),
+each network trained in separate processes that alternate eager and captured, several
+rounds; the median of each is printed. An epoch is what the Train button runs: 25 steps
+of batch 10 on 250 points, then the losses on every point.
 
 An update is one new picture: the 50x50 output surface, every neuron's heat map, the
 weights and the new points of the loss curve. Two clients, one after the other:
@@ -23,6 +30,8 @@ import http.client
 import json
 import os
 import shutil
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -143,14 +152,71 @@ def idle_cpu_percent(seconds: float) -> float:
     return (time.process_time() - cpu) / (time.perf_counter() - wall) * 100
 
 
+STEP_NETWORKS = {  # name -> the set-up trained for steps/s
+    "2-4-4-1 tanh": {"dataset": "circle", "hidden": [4, 4], "activation": "tanh"},
+    "7-8x6-1 tanh": {"dataset": "spiral", "hidden": [8] * 6, "activation": "tanh",
+                     "features": ["x1", "x2", "x1²", "x2²", "x1·x2", "sin x1", "sin x2"]},
+    "2-8-8-1 relu L2": {"dataset": "xor", "hidden": [8, 8], "activation": "relu",
+                        "regularization": "L2", "regularization_rate": 0.001},
+}
+
+
+def steps_per_cpu_second(name: str, capture: bool, epochs: int = 40) -> float:
+    """Training steps per CPU second of one network, in this process (after one epoch)."""
+    session = Session(Setup(**STEP_NETWORKS[name], n_points=500), capture_steps=capture)
+    session.train_epoch()  # the capture (and numpy's first calls) left out
+    steps = -(-len(session.X_train) // session.setup.batch_size) * epochs
+    started = time.process_time()
+    for _ in range(epochs):
+        session.train_epoch()
+    return steps / (time.process_time() - started)
+
+
+def step_rates(rounds: int) -> None:
+    """The steps/s table: eager and captured alternated in fresh processes, medians."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    print("| network | eager steps/s | captured steps/s | captured / eager | "
+          "page says |")
+    print("|---|---:|---:|---:|---|")
+    for name in STEP_NETWORKS:
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(rounds):
+            for capture in (False, True):
+                done = subprocess.run(
+                    [sys.executable, __file__, "--one", name, str(int(capture))],
+                    capture_output=True, text=True, check=True, env=environment)
+                rates[capture].append(float(done.stdout))
+        eager, captured = (statistics.median(rates[c]) for c in (False, True))
+        mode = Session(Setup(**STEP_NETWORKS[name])).step_status()["mode"]
+        print(f"| {name} | {eager:,.0f} | {captured:,.0f} | {captured / eager:.2f}x | "
+              f"{mode} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per client (default 10)")
+    parser.add_argument("--steps", action="store_true",
+                        help="only the training steps/s, eager against captured")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="processes of each kind per network for --steps (default 5)")
+    parser.add_argument("--one", nargs=2, metavar=("NETWORK", "CAPTURE"),
+                        help=argparse.SUPPRESS)  # a child of --steps: prints one rate
     arguments = parser.parse_args()
+    if arguments.one:
+        print(steps_per_cpu_second(arguments.one[0], arguments.one[1] == "1"))
+        return
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if arguments.steps:
+        print(f"# Playground training steps per CPU second (batch 10, 250 training points), "
+              f"{arguments.rounds} rounds; load average {load:.2f}, {os.cpu_count()} cores\n")
+        step_rates(arguments.rounds)
+        print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+        return
     print(f"# Playground: tanh, 500 points (250 for training, batch 10), "
           f"50x50 surface, 25x25 neuron maps; load average {load:.2f}, "
           f"{os.cpu_count()} cores; training capped at {MAX_EPOCHS_PER_SECOND} epochs/s\n")
+    step_rates(3)
+    print()
     epoch, snapshot = server_costs()
     print(f"server, alone (2-4-4-1): one epoch {epoch:.2f} ms, one snapshot {snapshot:.2f} ms\n")
     print("| network | client | pictures/s | epochs/s | note |")

@@ -45,8 +45,8 @@ def run(lesson: Lesson) -> None:
                  v.page.count('<button id="play" type="button">Play'), 1)
     lesson.say("""
         The experiments below run the playground's training without the page, so this
-        lesson can check their results; then try each of them in the playground, where
-        you see *why* from the heat maps.
+        lesson can check their results; then try each in the playground, where you see
+        *why* from the heat maps. Its steps are captured and replayed (lesson 10).
     """)
 
     lesson.step("Experiment 1: XOR needs a hidden layer, or the feature x1·x2")

@@ -202,19 +202,19 @@ def run(lesson: Lesson) -> None:
         optional (`pip install torch`): without it the code below only says so.
     """)
     v = lesson.code("""
-        try:
-            import torch
-        except ImportError:
-            torch = None
+        import importlib.util
+        has_torch = importlib.util.find_spec("torch") is not None
+        if not has_torch:
             print("PyTorch is not installed here (pip install torch)")
-        if torch is not None:
+        else:
+            import torch
             twin = nn.to_torch(autoencoder)                # evaluation mode too
             with torch.no_grad():
                 theirs = twin(torch.tensor(flat_test)).numpy()
             difference = float(np.abs(theirs - rebuilt).max())
             print("the decoder's first three layers, as torch.nn:", twin[1][:3])
     """)
-    if v.torch is not None:
+    if v.has_torch:
         lesson.check("largest gap, PyTorch's rebuilds to ours (under 1e-9)",
                      v.difference, at_most=1e-9)
     lesson.say("""

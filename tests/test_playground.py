@@ -662,3 +662,125 @@ def test_a_layers_maps_encoded_together_match_each_encoded_alone():
     values = np.random.default_rng(0).uniform(-2, 2, (625, 5))
     values[3, 1], values[7, 2] = np.nan, np.inf
     assert encode_columns(values) == [encode(values[:, j]) for j in range(5)]
+
+
+# ------------------------------------------------------------------ captured steps
+
+
+def _trained(capture: bool, setup: dict, epochs: int, changes: dict | None = None,
+             ) -> Session:
+    """A session trained ``epochs`` epochs, with ``changes[epoch]`` applied before that one
+    (a dict of settings, or a weight to set by hand as ("weight", layer, source, to, v))."""
+    session = Session(Setup(**setup), capture_steps=capture)
+    for epoch in range(epochs):
+        change = (changes or {}).get(epoch)
+        if isinstance(change, tuple):
+            session.set_weight(*change[1:])
+        elif change:
+            session.configure(change)
+        session.train_epoch()
+    return session
+
+
+def _weights(session: Session) -> list[np.ndarray]:
+    return [p.data for p in session.model.parameters()]
+
+
+@pytest.mark.parametrize("setup, changes", [
+    ({}, None),
+    ({"dataset": "xor", "hidden": [5, 3], "activation": "relu", "batch_size": 1,
+      "regularization": "L2", "regularization_rate": 0.01}, None),
+    ({"problem": "regression", "dataset": "plane", "activation": "sigmoid",
+      "regularization": "L1", "regularization_rate": 0.003, "batch_size": 7}, None),
+    ({"dataset": "spiral", "features": ["x1", "x2", "sin x1", "x1·x2"], "hidden": [6, 6, 4],
+      "n_points": 100}, None),
+    # changes mid-training: every live setting and a weight typed in (a rebuild, which
+    # would forget them, comes in the next case)
+    ({"dataset": "gauss", "activation": "softsign"},
+     {2: {"batch_size": 13}, 3: {"learning_rate": 0.3}, 4: {"regularization": "L2",
+      "regularization_rate": 0.03}, 6: {"regularization": "L1"}, 7: ("weight", 0, 1, 2, 0.7),
+      8: {"regularization_rate": 0.001}, 9: {"batch_size": 30}, 10: {"regularization": "none"}}),
+    # a new network (architecture, activation, loss) mid-training, then live changes on it
+    ({"dataset": "circle"},
+     {3: {"activation": "sigmoid", "hidden": [3, 3]}, 5: {"regularization": "L2",
+      "regularization_rate": 0.01}, 6: {"problem": "regression", "dataset": "plane"},
+      8: {"batch_size": 4}, 9: {"regularization": "L1", "regularization_rate": 0.003}}),
+])
+def test_captured_steps_give_the_eager_weights_bit_for_bit(setup, changes):
+    eager = _trained(False, setup, 12, changes)
+    captured = _trained(True, setup, 12, changes)
+    assert captured.step_status()["mode"] == "captured"
+    assert all(step.replays > 0 for step in captured.steps.values())
+    assert eager.step_status()["mode"] == "eager"
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(eager), _weights(captured)))
+    assert eager.curve == captured.curve  # every epoch's losses, exactly
+
+
+def test_a_change_of_regularisation_replays_its_own_program():
+    session = _trained(True, {"dataset": "xor"}, 2, {1: {"regularization": "L2",
+                                                         "regularization_rate": 0.1}})
+    plain, penalised = session.steps.values()
+    assert len(penalised.program.ops) > len(plain.program.ops)  # the penalty's ops
+    assert plain.replays == 25 and penalised.replays == 25  # one epoch each, 250 points / 10
+    session.configure({"hidden": [2]})  # a new network: nothing captured for it yet
+    assert session.steps == {}
+
+
+def test_a_loaded_network_is_captured_again():
+    source = _trained(True, {"dataset": "xor", "hidden": [3]}, 2)
+    saved = source.save_bytes()
+    sessions = []
+    for capture in (False, True):
+        session = Session(capture_steps=capture)
+        session.train_epoch()  # a step captured for the network about to be replaced
+        session.load_bytes(saved)
+        session.train_epoch()
+        sessions.append(session)
+    eager, captured = sessions
+    assert captured.step_status()["mode"] == "captured"
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(eager), _weights(captured)))
+
+
+@pytest.mark.parametrize("activation", ["rrelu", "leaky_relu", "elu"])
+def test_a_network_capture_cannot_follow_trains_eagerly_and_says_why(activation):
+    setup = {"dataset": "xor", "activation": activation}
+    eager = _trained(False, setup, 3)
+    fallen_back = _trained(True, setup, 3)
+    status = fallen_back.step_status()
+    assert status["mode"] == "eager"
+    assert ("random slopes" if activation == "rrelu" else "capture refused") in status["text"]
+    # rrelu: no capture was tried, so no trace drew slopes the eager run did not draw
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(eager), _weights(fallen_back)))
+
+
+def test_the_page_is_told_how_steps_run(playground):
+    key = new_session(playground)
+    origin = {"X-Session": key}
+    status, body = ask(playground, "GET", f"/api/state?since=-1&session={key}")
+    assert status == 200
+    step = json.loads(body)["step"]
+    assert step["mode"] == "captured" and "chaingrad.capture" in step["text"]
+    status, _ = ask(playground, "POST", "/api/setup", json.dumps(
+        {"activation": "rrelu"}).encode(), origin)
+    assert status == 200
+    status, body = ask(playground, "GET", f"/api/state?since=-1&session={key}")
+    assert json.loads(body)["step"]["mode"] == "eager"
+
+
+def test_a_stale_check_that_fails_falls_back_to_eager(monkeypatch):
+    """A captured step whose periodic check finds it stale (CaptureError) is dropped: the
+    batch runs eagerly, the page says so, and the weights are eager's."""
+    from chaingrad.autograd import CaptureError
+
+    eager = _trained(False, {"dataset": "xor"}, 2)
+    session = _trained(True, {"dataset": "xor"}, 1)
+    (step,) = session.steps.values()
+
+    def stale(*inputs):
+        raise CaptureError("capture: the function no longer gives the program; more")
+
+    monkeypatch.setattr(type(step), "__call__", stale)
+    session.train_epoch()
+    assert session.step_status()["mode"] == "eager"
+    assert "capture stopped" in session.step_status()["text"]
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(eager), _weights(session)))

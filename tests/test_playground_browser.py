@@ -567,3 +567,18 @@ def test_each_data_set_has_a_thumbnail_of_its_points_that_selects_it(page):
     thumbnails.nth(3).click()
     wait_for_state(page, "s.setup.dataset === 'spiral'")
     shoot(page, "thumbnails", "#data-panel")
+
+
+def test_the_page_says_whether_steps_are_captured_or_eager(page):
+    readout = page.get_by_label("how each training step runs: captured or eager")
+    page.get_by_role("button", name="Step", exact=True).click()
+    wait_for_state(page, "s.epoch === 1")
+    assert readout.text_content() == "captured"
+    assert "replayed 25 time(s)" in page.locator("#step-readout").get_attribute("title")
+    shoot(page, "step_captured", "#topbar")
+    page.get_by_label("Activation").select_option(label="rrelu")
+    wait_for_state(page, "s.setup.activation === 'rrelu'")
+    page.wait_for_function("document.getElementById('step-mode').textContent === 'eager'")
+    page.locator("#help summary").click()
+    assert "random slopes" in page.locator("#step-sentence").text_content()
+    shoot(page, "step_eager_rrelu")

@@ -4,6 +4,13 @@ A ``Session`` belongs to one browser tab. Training runs on chaingrad (``nn.MLP``
 ``nn.optim.SGD``, ``nn.losses``) in a thread of its own while the tab says "Play"; the
 tab asks for a ``snapshot()`` whenever it is ready to draw, so training never waits for
 the browser. Everything is guarded by one lock, held for one epoch or one snapshot.
+
+Each training step is captured (``chaingrad.capture``): the batch's forward and backward
+are recorded once per network and regularisation, and replayed for every batch, the same
+numbers bit for bit as eager, without a graph built per batch. A network that capture
+cannot follow (rrelu's random slopes, an activation that picks its piece with numpy) is
+trained eagerly; the page says which (``step_status``). The graph of one point is always
+built eagerly, from Values: it is what the student reads.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ... import nn
-from ...autograd import OpError, Tensor, Value, no_grad
+from ...autograd import Captured, CaptureError, OpError, Tensor, Value, capture, no_grad
 from .data import CLASSIFICATION, FEATURES, RADIUS, REGRESSION, dataset, features
 
 ACTIVATIONS = tuple(nn.activations.FUNCTIONS)
@@ -216,7 +223,8 @@ class Session:
     train_loss: float | Any
     test_loss: float | Any
 
-    def __init__(self, setup: Setup | None = None) -> None:
+    def __init__(self, setup: Setup | None = None, capture_steps: bool = True) -> None:
+        self.capture_steps = capture_steps  # False: every step eager (to compare, to time)
         self.lock = threading.RLock()
         self.epoch_lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
@@ -257,6 +265,8 @@ class Session:
             self.history_note: str | None = None
             self.finite_weights = [p.data.copy() for p in self.model.parameters()]
             self._refresh_inputs()
+            self.steps: dict[tuple, Captured | str] = {}  # see _step_for
+            self.steps_model = self.model
             if not self._record_losses():
                 self._diverged()
 
@@ -344,24 +354,99 @@ class Session:
         self.optimizer.lr = live["learning_rate"]
 
     def _train_batch(self, setup: Setup, batch: np.ndarray) -> bool:
-        """One step of SGD on ½·MSE of a batch, plus the penalty; False if it diverged."""
+        """One step of SGD on ½·MSE of a batch, plus the penalty; False if it diverged.
+
+        The step is the captured program when there is one (the same numbers as eager),
+        else eager: the forward builds the graph, ``backward()`` walks it.
+        """
         self.finite_weights = [p.data.copy() for p in self.model.parameters()]
+        xb, yb = self.X_train[batch], self.y_train[batch]
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 self.optimizer.zero_grad()
-                loss = half_mse(self.model(Tensor(self.X_train[batch])), self.y_train[batch])
-                extra = penalty(setup, [layer.weight for layer in linear_layers(self.model)])
-                if extra is not None:
-                    loss = loss + extra
-                finite = bool(np.isfinite(loss.item()))
+                step = self._step_for(setup, xb, yb)
+                if step is not None:
+                    try:
+                        finite = bool(np.isfinite(step(xb, yb)))  # forward and backward
+                    except CaptureError as error:  # its periodic check found it stale
+                        self.steps[self._step_key(setup)] = f"capture stopped ({error})"
+                        step = None
+                if step is None:
+                    loss = self._batch_loss(setup)(xb, yb)
+                    finite = bool(np.isfinite(loss.item()))
+                    if finite:
+                        loss.backward()
                 if finite:
-                    loss.backward()
                     self.optimizer.step()
         except (OpError, FloatingPointError, OverflowError):
             finite = False  # an overflow inside the network: the same story
         if not finite:
             self._diverged()
         return finite
+
+    def _batch_loss(self, setup: Setup):
+        """The function of (inputs, labels) a step differentiates: ½·MSE plus the penalty."""
+        model, weights = self.model, [layer.weight for layer in linear_layers(self.model)]
+
+        def batch_loss(xb: np.ndarray, yb: np.ndarray) -> Tensor:
+            loss = half_mse(model(Tensor(xb)), yb)
+            extra = penalty(setup, weights)
+            return loss if extra is None else loss + extra
+
+        return batch_loss
+
+    def _step_key(self, setup: Setup) -> tuple:
+        """What the captured program depends on besides the weights' values and the batch's
+        shape (capture keeps a program per shape): the regularisation. The network itself
+        (layers, activation, problem) is new at every rebuild, and so is ``steps``. The
+        learning rate is the optimizer's, outside the program."""
+        return (setup.regularization, setup.regularization_rate)
+
+    def _step_for(self, setup: Setup, xb: np.ndarray, yb: np.ndarray) -> Captured | None:
+        """The captured step for this network and set-up, captured on this batch the first
+        time; None where steps run eagerly (``steps`` says why)."""
+        if self.steps_model is not self.model:  # a loaded network replaced the model
+            self.steps, self.steps_model = {}, self.model
+        key = self._step_key(setup)
+        if key not in self.steps:
+            self.steps[key] = self._capture_step(setup, xb, yb)
+        step = self.steps[key]
+        return step if isinstance(step, Captured) else None
+
+    def _capture_step(self, setup: Setup, xb: np.ndarray, yb: np.ndarray) -> Captured | str:
+        """A captured step, or the sentence that says why steps of this network run eagerly."""
+        if not self.capture_steps:
+            return "capture is turned off for this network"
+        if setup.activation == "rrelu":  # checked first: a capture's traces would draw slopes
+            return ("rrelu draws new random slopes at every step, which one recorded "
+                    "program cannot repeat")
+        try:
+            return capture(self._batch_loss(setup), xb, yb)
+        except CaptureError as error:  # its first sentence; the rest advises a programmer
+            said = str(error).split(";")[0].replace("capture: ", "", 1)
+            return f"capture refused the {setup.activation} network's step: {said}"
+
+    def step_status(self) -> dict[str, Any]:
+        """How the steps of the current set-up run, for the page: "captured" or "eager",
+        and a sentence (for a captured step, its size and how often it was replayed)."""
+        with self.lock:
+            size = self.setup.batch_size
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    step = self._step_for(self.setup, self.X_train[:size],
+                                          self.y_train[:size])
+            except (OpError, FloatingPointError, OverflowError):  # weights out of range
+                return {"mode": "eager", "text": "No step can run on these weights."}
+            if step is None:
+                reason = self.steps[self._step_key(self.setup)]
+                return {"mode": "eager", "text": "Each step runs eagerly (a graph built and "
+                        f"walked per batch): {reason}."}
+            program = step.program
+            return {"mode": "captured", "text": (
+                f"Each step replays a captured program (chaingrad.capture): "
+                f"{len(program.ops)} ops forward, {len(program.backward_order)} backward, "
+                f"the same numbers as eager; captured {step.captures} time(s), replayed "
+                f"{step.replays} time(s). The graph of a point is still built eagerly.")}
 
     def _diverged(self) -> None:
         """Stop training; the picture shows the weights before the last step."""
@@ -495,6 +580,7 @@ class Session:
                            for layer in linear_layers(self.model)],
                 "setup": dataclasses.asdict(self.setup),
                 "selected": list(self.selected) if self.selected else None,
+                "step": self.step_status(),
             }
             if with_points:
                 state["train"] = self._points(self.train_points, self.train_labels)

@@ -420,6 +420,11 @@ function chaingradPlayground(transport) {
     $('step').disabled = !!state.trouble;
     $('trouble').textContent = state.trouble || '';
     $('trouble').hidden = !state.trouble;
+    if (state.step) {  // captured or eager: never switched without the page saying so
+      $('step-mode').textContent = state.step.mode;
+      $('step-readout').title = state.step.text;
+      $('step-sentence').textContent = state.step.text;
+    }
     syncControls();
     drawNetwork();
     drawSurface();
@@ -621,7 +626,8 @@ function chaingradPlayground(transport) {
     $('graph-info').textContent = 'The ' + which + ' point (' + g.x1.toFixed(2) + ', ' +
       g.x2.toFixed(2) + '), label ' + g.label + ': ŷ = ' + g.prediction.toFixed(4) +
       ', loss ½(ŷ − y)² = ' + g.loss.toFixed(4) + ' at epoch ' + g.epoch + ' (' + g.nodes +
-      ' nodes' + (g.collapsed ? ', one box per neuron' : '') + ').';
+      ' nodes' + (g.collapsed ? ', one box per neuron' : '') + '). Built eagerly, one ' +
+      'Value per number, even while the training steps are a captured program.';
     $('graph').innerHTML = g.svg;  // SVG made by chaingrad.viz on our own server
     fitGraph();
   }
