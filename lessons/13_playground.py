@@ -109,7 +109,7 @@ def run(lesson: Lesson) -> None:
     lesson.step("Experiment 3: L2 against overfitting on noisy data")
     lesson.say("""
         Choose **circle**, noise 40, training share 10% (50 points, several on the
-        wrong side), every feature ticked, two hidden layers of 8, batch size 1,
+        wrong side), every feature ticked, two hidden layers of 8, batch size 5,
         learning rate 0.03. The network has far more weights than there are points, and it bends
         around the noise: the training loss falls far below the test loss. L2 adds
         `λ Σ w²` to the loss, so every step also shrinks each weight by `2λη·w`:
@@ -119,7 +119,7 @@ def run(lesson: Lesson) -> None:
     v = lesson.code("""
         noisy: dict[str, Any] = dict(
             dataset="circle", noise=0.4, train_share=0.1,
-            batch_size=1, learning_rate=0.03, hidden=[8, 8],
+            batch_size=5, learning_rate=0.03, hidden=[8, 8],
             features=["x1", "x2", "x1²", "x2²", "x1·x2", "sin x1", "sin x2"])
         plain = test_loss(150, **noisy)
         with_l2 = test_loss(150, **noisy, regularization="L2",
@@ -155,9 +155,9 @@ def run(lesson: Lesson) -> None:
     lesson.check("the same set-up and seed give the test loss above", v.test[-1], v.plain,
                  tol=1e-12)
     lesson.say("""
-        The test loss falls for a few epochs, then **rises** while the training loss
-        keeps falling towards 0: the network learns the noise of its 50 points. That
-        rising test curve is what lesson 9 calls overfitting. In the page, switch on
+        The test loss falls for a while, then slowly **rises** while the training
+        loss keeps falling towards 0: the network learns the noise of its 50 points.
+        That rising test curve is what lesson 9 calls overfitting. In the page, switch on
         L2 and watch the test curve stay down.
     """)
     lesson.check("final test loss over its lowest (a rise: above 1.2)",

@@ -297,8 +297,9 @@ def run(lesson: Lesson) -> None:
         What has the network learned? From its guess of the noise in `x` at step
         `t` follows its guess of the clean point, the jump formula solved for `x₀`:
         `x̂₀ = (x − √(1 − ᾱ_t)·ε̂(x, t)) / √ᾱ_t`. Draw an arrow from each point
-        of a grid to its `x̂₀`. At `t = 5` (little noise) the arrows should end on
-        or near the moons, also from points far from them. At `t = 15` the data
+        of a grid to its `x̂₀`. At `t = 5` (little noise) the arrows from far away
+        end on or near the moons; in the hollow between the arcs, where few noised
+        points fall at `t = 5`, many barely move. At `t = 15` the data
         were shrunk by `√ᾱ_15 = 0.78` and carry noise of spread 0.62, so the guess
         reaches farther: longer arrows, many ending at the moons' two far tips.
     """)
