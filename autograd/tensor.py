@@ -727,7 +727,8 @@ _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
 
 def _compare(tensor: Tensor, other: Any, symbol: str) -> Tensor:
     """tensor < other (and the others): a boolean tensor, outside the graph."""
-    try:
+    try:  # shapes first: numpy before 1.25 answers == and != of any two shapes with False
+        np.broadcast_shapes(tensor.shape, np.shape(_raw(other)))
         return Tensor(np.asarray(_COMPARE[symbol](tensor._array, _raw(other))))
     except (TypeError, ValueError) as error:  # numpy's words: say it as a sentence
         if other is None or np.asarray(_raw(other)).dtype.kind not in "biuf":
