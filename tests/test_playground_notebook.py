@@ -196,6 +196,29 @@ def jupyterlab(tmp_path):
         log.close()
 
 
+STARTED = ("() => { const p = document.querySelector('.jp-Notebook .jp-Cell .jp-InputPrompt');"
+           " return p !== null && !/^\\[\\s*\\]:$/.test(p.textContent.trim()); }")
+
+
+def run_first_cell(tab) -> None:
+    """Shift+Enter in the first cell, pressed again (at most twice) while its prompt still
+    reads [ ]: on a loaded machine JupyterLab can still be settling after the kernel reports
+    idle, and the key press then reaches no cell (seen once in CI: no widget in 120 s)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        tab.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+        tab.keyboard.press("Shift+Enter")
+        try:
+            tab.wait_for_function(STARTED, timeout=20_000 if attempt < 2 else TIMEOUT_S * 1000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                tab.screenshot(path=str(SHOTS / "notebook-cell-not-run.png"))
+                raise
+
+
 def test_the_widget_plays_in_jupyterlab(jupyterlab):
     from playwright.sync_api import sync_playwright
 
@@ -214,7 +237,7 @@ def test_the_widget_plays_in_jupyterlab(jupyterlab):
             tab.wait_for_function("document.querySelector('.jp-Notebook-ExecutionIndicator')"
                                   " && document.querySelector("
                                   "'.jp-Notebook-ExecutionIndicator').dataset.status === 'idle'")
-            tab.keyboard.press("Shift+Enter")
+            run_first_cell(tab)
             frame_element = tab.wait_for_selector("iframe[title='chaingrad playground']")
             frame = frame_element.content_frame()
             frame.wait_for_function("window.chaingradPlayground && "
