@@ -96,16 +96,22 @@ def _within_0_1(values: np.ndarray) -> bool:
                                     and np.maximum.reduce(values, axis=None) <= 1.0)
 
 
+def _outside_0_1(values: np.ndarray) -> tuple[float, int]:
+    """The first value outside [0, 1] and how many are (nan counts as outside)."""
+    outside = ~((values >= 0.0) & (values <= 1.0))
+    first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+    return float(first), int(outside.sum())
+
+
 def _check_labels(target: Any, loss: str) -> None:
     """Binary labels (or soft ones) lie in [0, 1]: 2 or -1 would give a made-up loss."""
     values = _numbers(target)
     if _within_0_1(values):  # the usual case, checked once per training step
         return
-    outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
-    first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+    first, count = _outside_0_1(values)
     raise ValueError(
         f"{loss}: the targets must be labels 0 or 1 (or probabilities in [0, 1]), got "
-        f"{float(first):g} ({int(outside.sum())} outside); map other labels first, "
+        f"{first:g} ({count} outside); map other labels first, "
         "such as y == 4 for the classes {2, 4}"
     )
 
@@ -179,11 +185,10 @@ def _check_probabilities(prediction: Any) -> None:
     values = _numbers(prediction)
     if _within_0_1(values):
         return
-    outside = ~((values >= 0.0) & (values <= 1.0))  # nan counts as outside
-    first = values[tuple(np.argwhere(outside)[0])] if values.ndim else values
+    first, count = _outside_0_1(values)
     raise ValueError(
-        f"bce: the predictions must be probabilities in [0, 1], got {float(first):g} "
-        f"({int(outside.sum())} outside); end the model with a sigmoid, or use "
+        f"bce: the predictions must be probabilities in [0, 1], got {first:g} "
+        f"({count} outside); end the model with a sigmoid, or use "
         "bce_with_logits on the raw outputs"
     )
 
