@@ -144,13 +144,22 @@ def _where_in_user_code() -> str:
 
 
 class _Trace:
-    """One run of fn with the graph recorded and the conversions to Python noted."""
+    """One run of fn with the graph recorded and the conversions to Python noted.
 
-    def __init__(self, fn: Callable, args: list) -> None:
+    ``watch=False`` records the graph only (verify compares graphs, not conversions): the
+    Tensor class is then left alone, since changing it makes Python forget the fast paths
+    it had learned for every tensor's attributes, and each replay after it runs slower.
+    """
+
+    def __init__(self, fn: Callable, args: list, watch: bool = True) -> None:
         self.args = args
         self.reads: list[tuple[Tensor, str]] = []  # (tensor, where) for each .data read
         self.decisions: list[tuple[Tensor, Any, str, Any, str]] = []
         self.compared: dict[int, tuple[Tensor, Tensor, str, Any]] = {}
+        if not watch:
+            with enable_grad():
+                self.result = fn(*args)
+            return
         token = _tracing.set(self)
         _wrap_tensor()
         try:
@@ -632,7 +641,7 @@ class Program:
         tensors where the program reads live ones, and every constant the same or read
         from the inputs as the program reads it. Anything else raises CaptureError.
         """
-        trace = _Trace(fn, inputs)
+        trace = _Trace(fn, inputs, watch=False)
         graph = _Graph(trace)
         leaves = {slot: leaf for leaf, slot in graph.slot.items() if leaf.operation is None}
         same = graph.structure() == self.structure and len(leaves) == len(self.leaf_shapes)

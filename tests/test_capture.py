@@ -158,6 +158,24 @@ def test_a_global_changed_between_calls_is_caught_by_the_periodic_check():
             step(np.ones(2))
 
 
+def test_the_periodic_check_traces_fn_without_changing_the_tensor_class():
+    # Watching conversions wraps Tensor's methods; the check compares graphs only, and a
+    # changed class makes Python drop the fast paths it learned for every replay after it.
+    original = Tensor.__dict__["data"]
+    w = Tensor(np.ones(2), requires_grad=True)
+    seen = []
+
+    def fn(x):
+        seen.append(Tensor.__dict__["data"])
+        return (w * x).sum()
+
+    step = capture(fn, np.ones(2), check_every=2)
+    seen.clear()
+    step(np.ones(2))
+    step(np.ones(2))  # the second call is checked: fn runs once more
+    assert len(seen) == 1 and seen[0] is original
+
+
 def test_an_array_among_an_ops_parameters_rebound_between_calls_is_caught_too():
     from chaingrad import where
 
