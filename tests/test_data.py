@@ -171,6 +171,25 @@ def test_batches_cover_every_row_once():
     assert [len(b) for b in data.batches(X, batch_size=10, drop_last=True)] == [10, 10]
 
 
+def test_batches_follow_the_seeds_permutation_in_order():
+    X = np.arange(23.0)[:, None]
+    y = np.arange(23) * 10
+    order = np.random.default_rng(5).permutation(23)
+    got = list(data.batches(X, y, batch_size=5, seed=5))
+    for k, (bx, by) in enumerate(got):
+        rows = order[5 * k:5 * k + 5]
+        assert np.array_equal(bx, X[rows]) and np.array_equal(by, y[rows])
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_batch_changed_in_place_leaves_the_data_alone(shuffle):
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6.0)
+    for bx, by in data.batches(X, y, batch_size=4, shuffle=shuffle, seed=0):
+        bx *= -1
+        by += 100
+    assert np.array_equal(X, np.arange(12.0).reshape(6, 2)) and np.array_equal(y, np.arange(6.0))
+
+
 def test_batches_with_one_generator_differ_each_epoch():
     rng = np.random.default_rng(0)
     y = np.arange(10)
