@@ -1296,7 +1296,8 @@ class Captured:
         self.replays = 0         # calls answered by a program
         self.reasons: list[str] = []  # why each capture after the first happened
         self._calls = 0
-        self._recent: deque[bool] = deque(maxlen=10)  # which of the last calls captured
+        self._captured_at: deque[int] = deque(maxlen=8)  # the last calls that captured
+        self._warned = False
         self._names = _known_names(fn)
         self._last: Program | None = None
         self._capture(list(example_inputs), _signature(example_inputs))
@@ -1310,26 +1311,27 @@ class Captured:
         return program
 
     def __call__(self, *inputs: Any) -> Any:
+        """fn(*inputs) and its backward, replayed by the program for these inputs' shapes
+        and dtypes (captured first when there is none, or again when a decision changed)."""
         key = _signature(inputs)
-        inputs_list = list(inputs)
         arrays = [x if type(x) is np.ndarray else _array_of_input(x) for x in inputs]
         self._calls += 1
         program = self.programs.get(key)
-        recaptured = False
-        if program is None:
+        captured = program is None
+        if captured:
             self.reasons.append("new input shapes or dtypes: " + _describe_key(key))
-            program = self._capture(inputs_list, key)
-            recaptured = True
+            program = self._capture(list(inputs), key)
         elif self.check_every and self._calls % self.check_every == 0:
-            program.verify(self.fn, inputs_list, arrays)
+            program.verify(self.fn, list(inputs), arrays)
         try:
             loss, extras, grads = program.replay(arrays)
         except _Stale as stale:
             self.reasons.append(f"a decision changed: {stale}")
-            program = self._capture(inputs_list, key)
+            program = self._capture(list(inputs), key)
             loss, extras, grads = program.replay(arrays)
-            recaptured = True
-        self._note(recaptured)
+            captured = True
+        if captured:
+            self._note()
         self.replays += 1
         self._last, self._last_arrays = program, arrays
         if grads:  # inputs that require gradients (the parameters' are filled already)
@@ -1340,10 +1342,12 @@ class Captured:
                     target.grad = grad if target.grad is None else target.grad + grad
         return (loss, *extras) if program.returns_tuple else loss
 
-    def _note(self, recaptured: bool) -> None:
-        self._recent.append(recaptured)
-        if recaptured and len(self._recent) == 10 and sum(self._recent) >= 8 and not getattr(
-                self, "_warned", False):
+    def _note(self) -> None:
+        """Remember that this call captured; warn once if 8 of the last 10 calls did."""
+        self._captured_at.append(self._calls)
+        recent = self._calls >= 10 and len(self._captured_at) == 8 and (
+            self._captured_at[0] > self._calls - 10)
+        if recent and not self._warned:
             self._warned = True
             warnings.warn(
                 "capture: most calls had to capture again (" + self.reasons[-1] + "); "

@@ -488,6 +488,26 @@ def test_a_decision_that_changes_every_call_warns_once():
     assert step.captures == 13
 
 
+@pytest.mark.parametrize("values, warns", [
+    ([0, 0, 1, 2, 3, 4, 5, 6, 7, 8], True),   # calls 3 to 10 capture: 8 of the last 10
+    ([1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 8, 9, 10, 11], False),  # never more than 7 of 10
+    ([1, 2, 3, 4, 5, 6, 7, 8], False),  # 8 captures, but fewer than 10 calls yet
+])
+def test_the_warning_counts_captures_among_the_last_ten_calls(values, warns, recwarn):
+    from chaingrad.autograd.capture import CaptureWarning
+
+    w = Tensor([2.0], requires_grad=True)
+    def f(x):
+        s = (x * w).sum()
+        return s if s.item() != 1234.5 else -s  # item(): a new number captures again
+
+    step = capture(f, np.array([0.0]))
+    for value in values:
+        step(np.array([float(value)]))
+    assert step.captures == 1 + len(set(values) - {0})
+    assert any(w.category is CaptureWarning for w in recwarn) == warns
+
+
 # ---------------------------------------------------------------- arrays kept between replays
 
 
