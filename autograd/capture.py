@@ -727,7 +727,7 @@ class Program:
                                  "_domain": _forward_in_domain, "_keep": _keep_precision,
                                  "_asarray": np.asarray, "_seed": _seed_like, "np": np,
                                  "_renew": _renew, "_mean": _mean, "__name__": __name__,
-                                 "_isfinite": math.isfinite, "_sum": np.add.reduce}
+                                 "_isfinite": math.isfinite}
         arrays_kept = _Kept(space, self.loss_slot, graph.loss)
         lines = ["def replay(arrays):"]
         for slot, tensor in self.live:
@@ -1052,12 +1052,14 @@ class _Linear:
     def forward(out: int, ins: list, reads: dict, node: Node, kept: _Kept) -> list[str]:
         x, w, b = ins
         o = kept.new(f"O{out}", node.shape, node.dtype)
-        # eager's overflow check, for less: if the sum of the elements is finite, every
-        # element is (a nan or an infinity would make it nan or infinite); if not, eager's
-        # own check runs (_domain: its sentence, or eager's value when an input was not finite)
+        # eager's overflow check, written out: if the sum of the squares (one dot product)
+        # is finite, every element is (a nan or an infinity would make it nan or infinite);
+        # if not, eager's own check runs (_domain: its sentence, or eager's value when an
+        # input was not finite, or when large finite squares overflowed)
         return [f"    np.matmul(v{x}, v{w}, {o})",
                 f"    np.add({o}, v{b}, {o})",
-                f"    v{out} = {o} if _isfinite(_sum({o}, None)) else "
+                f"    f{out} = {o}.ravel()",
+                f"    v{out} = {o} if _isfinite(f{out}.dot(f{out})) else "
                 f"_domain(OP{out}, [v{x}, v{w}, v{b}], None)"]
 
     @staticmethod

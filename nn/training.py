@@ -466,9 +466,9 @@ def fit(
                 optimizer.zero_grad()
                 if capture:
                     if captured is None:
-                        captured = capture_step(partial(_step, model, settings), xb, yb)
-                        history.params["capture"] = captured
-                    loss_value, predicted = captured(xb, yb)
+                        step = partial(_step, model, settings, bool(metrics))
+                        captured = history.params["capture"] = capture_step(step, xb, yb)
+                    loss_value, *predicted = captured(xb, yb)
                 else:
                     output = _forward(model, xb, scalar)
                     loss = _loss(settings, output, yb, scalar)
@@ -478,7 +478,7 @@ def fit(
                 weight = len(xb)
                 totals["loss"] += float(loss_value) * weight
                 if metrics:
-                    predicted = predicted if capture else _numbers(output)
+                    predicted = predicted[0] if capture else _numbers(output)
                     for name, metric in metrics:
                         totals[name] += metric(predicted, yb) * weight
                 progress.advance(totals, weight)
@@ -507,10 +507,13 @@ def fit(
     return history
 
 
-def _step(model: Module, settings: Compiled, xb: np.ndarray, yb: np.ndarray) -> tuple:
-    """One batch's loss and the model's output: the function fit(capture=True) captures."""
+def _step(model: Module, settings: Compiled, with_output: bool, xb: np.ndarray,
+          yb: np.ndarray) -> tuple:
+    """One batch's (loss,), or (loss, the model's output) for the metrics: the function
+    fit(capture=True) captures (a replay returns a copy of each output it is asked for)."""
     output = _forward(model, xb, scalar=False)
-    return _loss(settings, output, yb, scalar=False), output
+    loss = _loss(settings, output, yb, scalar=False)
+    return (loss, output) if with_output else (loss,)
 
 
 def _scores(

@@ -422,13 +422,14 @@ def test_ops_on_values_only_are_refused_with_the_reason():
 # ---------------------------------------------------------------- fit(capture=True)
 
 
+@pytest.mark.parametrize("metrics", [["accuracy"], []])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_fit_with_capture_gives_the_same_history_and_weights_bit_for_bit(optimizer):
+def test_fit_with_capture_gives_the_same_history_and_weights_bit_for_bit(optimizer, metrics):
     X, y = nn.data.moons(200, noise=0.1, seed=0)
     runs = []
     for captured in (False, True):
         model = _moons_model(3)
-        model.compile(loss="bce_with_logits", optimizer=optimizer, metrics=["accuracy"])
+        model.compile(loss="bce_with_logits", optimizer=optimizer, metrics=metrics)
         history = model.fit(X, y, epochs=3, batch_size=32, verbose=0, seed=1, capture=captured)
         runs.append((history, [p.data.copy() for p in model.parameters()]))
     (eager, eager_weights), (replayed, weights) = runs
@@ -618,6 +619,27 @@ def test_arrays_a_user_keeps_are_never_overwritten_by_the_next_replay():
     losses.bce_with_logits(twin(x), t).backward()
     for p, q, b in zip(model.parameters(), twin.parameters(), before):
         assert np.array_equal(p.grad, b + q.grad)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_large_finite_values_whose_squares_overflow_replay_as_eager():
+    # The kept linear checks the sum of the squares; 1e20 squared overflows float32, so
+    # the check hands over to eager's own, which finds every value finite.
+    model = _mlp("relu", np.float32, sizes=(8, 3), n_in=4)
+    rng = np.random.default_rng(13)
+    x, y = rng.normal(size=(5, 4)).astype(np.float32), rng.integers(0, 3, 5)
+    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, y)
+    assert step.program.kept > 0
+    large = np.abs(x) * np.float32(1e20)
+    twin = copy.deepcopy(model)
+    expected = losses.cross_entropy(twin(large), y)
+    expected.backward()
+    for p in model.parameters():
+        p.grad = None
+    loss = step(large, y)
+    assert np.isfinite(expected.data) and loss.tobytes() == expected.data.tobytes()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert np.array_equal(p.grad, q.grad)
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid:RuntimeWarning")
