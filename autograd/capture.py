@@ -379,6 +379,7 @@ class Program:
         self.loss_slot = graph.slot[graph.loss]
         self.extra_slots = [graph.slot[x] for x in graph.extras]
         self.returns_tuple = isinstance(first.result, (tuple, list))
+        self.has_tensors = any(isinstance(x, Tensor) for x in inputs)  # as every input's key
         self.structure = graph.structure()
         self.names = self._names(graph, inputs, names)
         self._check_against_eager(graph, inputs, arrays)
@@ -817,9 +818,12 @@ class Program:
                              f"T{slot}.grad + g{slot}")
         returned = ", ".join(f"g{slot}" if slot in written else "None"
                              for slot, _, tensor in self.grad_targets if tensor is None)
-        fresh = ".copy()" if arrays_kept.arrays else ""  # never hand out a kept array
-        extras = ", ".join(f"v{graph.slot[x]}{fresh}" for x in graph.extras)
-        lines.append(f"    return v{self.loss_slot}{fresh}, ({extras}{',' if extras else ''}), "
+        def fresh(slot: int) -> str:  # never hand out a kept array (or a view of one)
+            made = not arrays_kept.arrays or slot in arrays_kept.fresh
+            return f"v{slot}" if made else f"v{slot}.copy()"
+
+        extras = ", ".join(fresh(graph.slot[x]) for x in graph.extras)
+        lines.append(f"    return {fresh(self.loss_slot)}, ({extras}{',' if extras else ''}), "
                      f"({returned}{',' if returned else ''})")
         seed = f"    g{self.loss_slot} = _seed(v{self.loss_slot})"
         if not any(re.search(rf"\bg{self.loss_slot}\b", line) for line in lines if line != seed):
@@ -982,6 +986,7 @@ class _Kept:
     def __init__(self, space: dict, loss_slot: int, loss: Node) -> None:
         self.arrays: list[np.ndarray] = []
         self.names: list[str] = []
+        self.fresh: set[int] = set()  # values made anew at every call (a loss's number)
         self.space = space
         self.loss_slot, self.loss = loss_slot, loss
         space["KEPT"] = self.arrays
@@ -1139,6 +1144,7 @@ class _CrossEntropy:
         top, shifted = kept.new(f"M{out}", (n, 1), dtype), kept.new(f"S{out}", (n, classes), dtype)
         e, total = kept.new(f"E{out}", (n, classes), dtype), kept.new(f"Z{out}", (n,), dtype)
         kept.rows(n)
+        kept.fresh.add(out)  # _mean makes a new number (or _domain a new array)
         return [f"    np.maximum.reduce(v{z}, 1, None, {top}, True)",
                 f"    np.subtract(v{z}, {top}, {shifted})  # shifted: the largest is 0",
                 f"    t{out} = {reads['target']}",
@@ -1174,6 +1180,7 @@ class _MeanBce:
         # eager's sum / size is numpy's scalar arithmetic; its type, found once, and
         # Python's float division give the same number for less (see _mean)
         kept.space[f"DT{out}"] = type(np.add.reduce(np.zeros(1, dtype), None) / size)
+        kept.fresh.add(out)  # DT makes a new number (or _domain a new array)
         return [f"    np.logaddexp(0.0, v{z}, {each})",
                 f"    np.subtract({each}, np.multiply(v{y}, v{z}, {product}), {each})",
                 f"    v{out} = DT{out}(float(np.add.reduce({each}, None)) / {size})",
@@ -1316,14 +1323,15 @@ class Captured:
         """fn(*inputs) and its backward, replayed by the program for these inputs' shapes
         and dtypes (captured first when there is none, or again when a decision changed)."""
         key = _signature(inputs)
-        arrays = [x if type(x) is np.ndarray else _array_of_input(x) for x in inputs]
         self._calls += 1
         program = self.programs.get(key)
         captured = program is None
         if captured:
             self.reasons.append("new input shapes or dtypes: " + _describe_key(key))
             program = self._capture(list(inputs), key)
-        elif self.check_every and self._calls % self.check_every == 0:
+        # the arrays the program reads: the inputs themselves, or the tensors' arrays
+        arrays = [_array_of_input(x) for x in inputs] if program.has_tensors else inputs
+        if not captured and self.check_every and self._calls % self.check_every == 0:
             program.verify(self.fn, list(inputs), arrays)
         try:
             loss, extras, grads = program.replay(arrays)
