@@ -48,7 +48,9 @@ When a program may no longer be the function (the rules; never a stale replay in
      global that fn reads, a counter), or a constant computed from the inputs that the
      changed inputs leave equal. Every ``check_every`` calls (default 100) the step is
      captured afresh from fn and compared with the program; a difference raises
-     CaptureError. ``check_every=0`` turns that off.
+     CaptureError. ``check_every=0`` turns that off. After changing such state on
+     purpose (a setting, a layer frozen), call ``step.recheck()``: each program is then
+     compared with fn at its next call, and captured again if fn no longer gives it.
 Side effects of fn outside the graph (printing, a BatchNorm's running averages) happen at
 capture only; layers that have them read ``.data`` and are refused by rule 3.
 """
@@ -636,16 +638,30 @@ class Program:
         return values, grads
 
     def verify(self, fn: Callable, inputs: list, arrays: list) -> None:
-        """check_every: fn traced again on these inputs must give this program.
+        """check_every: fn traced again on these inputs must give this program, or
+        CaptureError (calls since the last check may have used the old program)."""
+        if not self.matches(fn, inputs, arrays):
+            raise CaptureError(
+                "capture: the function no longer gives the program being replayed (a "
+                "constant, the graph or which parameters require gradients changed: a global "
+                "it reads, a setting changed between calls, a layer frozen?). Calls since the "
+                "last check (check_every) may have used the old program; capture the step "
+                "again after such a change, or call step.recheck() right after it")
+
+    def matches(self, fn: Callable, inputs: list, arrays: list) -> bool:
+        """Whether fn traced again on these inputs gives this program.
 
         One eager forward: the same ops with the same inputs and parameters, the same
-        tensors where the program reads live ones, and every constant the same or read
-        from the inputs as the program reads it. Anything else raises CaptureError.
+        tensors where the program reads live ones, the same of them requiring gradients
+        (a layer frozen since would still get one), and every constant the same or read
+        from the inputs as the program reads it.
         """
         trace = _Trace(fn, inputs, watch=False)
         graph = _Graph(trace)
         leaves = {slot: leaf for leaf, slot in graph.slot.items() if leaf.operation is None}
         same = graph.structure() == self.structure and len(leaves) == len(self.leaf_shapes)
+        same = same and {slot for slot, leaf in leaves.items() if leaf.requires_grad} == (
+            self.requires)
         for slot, tensor in self.live if same else ():
             same = same and leaves[slot] is tensor
         for entry in self.from_inputs if same else ():
@@ -663,12 +679,7 @@ class Program:
             found = graph.ops[i].params[key]
             same = same and _same(found if position is None else found[position],
                                   entry.read(arrays))
-        if not same:
-            raise CaptureError(
-                "capture: the function no longer gives the program being replayed (a "
-                "constant or the graph changed: a global it reads, a setting changed between "
-                "calls?). Calls since the last check (check_every) may have used the old "
-                "program; capture the step again after such a change")
+        return same
 
     def _check_against_eager(self, graph: _Graph, inputs: list, arrays: list) -> None:
         """Replay the example once and compare with eager backward(), bit for bit.
@@ -1307,6 +1318,7 @@ class Captured:
         self._calls = 0
         self._captured_at: deque[int] = deque(maxlen=8)  # the last calls that captured
         self._warned = False
+        self._suspect: set[Program] = set()  # programs to compare with fn first (recheck)
         self._names = _known_names(fn)
         self._last: Program | None = None
         self._capture(list(example_inputs), _signature(example_inputs))
@@ -1325,22 +1337,25 @@ class Captured:
         key = _signature(inputs)
         self._calls += 1
         program = self.programs.get(key)
-        captured = program is None
-        if captured:
-            self.reasons.append("new input shapes or dtypes: " + _describe_key(key))
+        reason = None
+        if program is None:
+            reason = "new input shapes or dtypes: " + _describe_key(key)
+        elif self._suspect and program in self._suspect:
+            reason = self._rechecked(program, inputs)
+        if reason is not None:
+            self.reasons.append(reason)
             program = self._capture(list(inputs), key)
-        # the arrays the program reads: the inputs themselves, or the tensors' arrays
-        arrays = [_array_of_input(x) for x in inputs] if program.has_tensors else inputs
-        if not captured and self.check_every and self._calls % self.check_every == 0:
+        arrays = self._arrays(program, inputs)
+        if reason is None and self.check_every and self._calls % self.check_every == 0:
             program.verify(self.fn, list(inputs), arrays)
         try:
             loss, extras, grads = program.replay(arrays)
         except _Stale as stale:
-            self.reasons.append(f"a decision changed: {stale}")
+            reason = f"a decision changed: {stale}"
+            self.reasons.append(reason)
             program = self._capture(list(inputs), key)
             loss, extras, grads = program.replay(arrays)
-            captured = True
-        if captured:
+        if reason is not None:
             self._note()
         self.replays += 1
         self._last, self._last_arrays = program, arrays
@@ -1351,6 +1366,24 @@ class Captured:
                     target = inputs[k]
                     target.grad = grad if target.grad is None else target.grad + grad
         return (loss, *extras) if program.returns_tuple else loss
+
+    def recheck(self) -> None:
+        """Compare each program with fn again at its next call, and capture it again if fn
+        no longer gives it. Call this after changing what fn reads (a setting, a layer
+        frozen or replaced), as fit does after each epoch's callbacks and validation."""
+        self._suspect = set(self.programs.values())
+
+    def _rechecked(self, program: Program, inputs: tuple) -> str | None:
+        """Why program must be captured again since recheck(), or None if fn still gives it."""
+        self._suspect.discard(program)
+        if program.matches(self.fn, list(inputs), self._arrays(program, inputs)):
+            return None
+        return "fn gives another program since recheck() (a setting changed, a layer frozen?)"
+
+    @staticmethod
+    def _arrays(program: Program, inputs: tuple) -> Sequence:
+        """The arrays the program reads: the inputs themselves, or the tensors' arrays."""
+        return [_array_of_input(x) for x in inputs] if program.has_tensors else inputs
 
     def _note(self) -> None:
         """Remember that this call captured; warn once if 8 of the last 10 calls did."""

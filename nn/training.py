@@ -407,6 +407,9 @@ def fit(
     The epoch lines say "captured", and ``history.params["capture"]`` holds the captured
     step (``print(history.params["capture"])`` shows its program). Models with randomness
     or side effects in training mode (dropout, batch norm) are refused with a sentence.
+    The program is compared with the model again (and captured again if it changed) after
+    each epoch's callbacks and validation, and every 100 steps when an optimizer or a
+    metric of your own runs between steps; otherwise only chaingrad's code runs there.
     """
     settings = _compiled(model, "fit")
     verbose = _verbosity(verbose)
@@ -467,7 +470,9 @@ def fit(
                 if capture:
                     if captured is None:
                         step = partial(_step, model, settings, bool(metrics))
-                        captured = history.params["capture"] = capture_step(step, xb, yb)
+                        checks = 100 if _your_code_each_step(optimizer, metrics) else 0
+                        captured = history.params["capture"] = capture_step(
+                            step, xb, yb, check_every=checks)
                     loss_value, *predicted = captured(xb, yb)
                 else:
                     output = _forward(model, xb, scalar)
@@ -492,6 +497,8 @@ def fit(
             progress.end_epoch(logs)
             for callback in callbacks:
                 callback.on_epoch_end(model, epoch, logs)
+            if captured is not None and (callbacks or validation_data is not None):
+                captured.recheck()  # your code ran: the next steps compare fn first
             if model.stop_training:
                 break
     for callback in callbacks:
@@ -505,6 +512,15 @@ def fit(
                 console = Console(color_system=None)
             console.print(said, highlight=False)
     return history
+
+
+def _your_code_each_step(optimizer: optim.Optimizer, metrics: list) -> bool:
+    """Whether code from outside chaingrad runs between fit's steps: an optimizer or a
+    metric of your own, which could change what the model reads (so a captured step is
+    compared with the model every 100 steps, as chaingrad.capture does by default)."""
+    if type(optimizer).__module__ != optim.__name__:
+        return True
+    return any(getattr(f, "func", f) not in METRICS.values() for _, f in metrics)
 
 
 def _step(model: Module, settings: Compiled, with_output: bool, xb: np.ndarray,

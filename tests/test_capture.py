@@ -176,6 +176,29 @@ def test_the_periodic_check_traces_fn_without_changing_the_tensor_class():
     assert len(seen) == 1 and seen[0] is original
 
 
+def test_a_parameter_frozen_after_capture_is_caught_by_the_periodic_check():
+    w, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    step = capture(lambda x: (w * x + b).sum(), np.ones(2), check_every=2)
+    step(np.ones(2))
+    b.requires_grad = False  # eager would give b no gradient from now on
+    with pytest.raises(CaptureError, match="a layer frozen"):
+        step(np.ones(2))
+
+
+def test_recheck_captures_again_only_when_fn_gives_another_program():
+    w, b = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    step = capture(lambda x: (w * x + b).sum(), np.ones(2), check_every=0)
+    step.recheck()
+    step(np.ones(2))
+    assert step.captures == 1  # nothing changed: the program stays
+    w.grad = b.grad = None
+    b.requires_grad = False
+    step.recheck()
+    step(np.array([2.0, 3.0]))
+    assert step.captures == 2 and "recheck" in step.reasons[-1]
+    assert b.grad is None and np.array_equal(w.grad, [2.0, 3.0])
+
+
 def test_an_array_among_an_ops_parameters_rebound_between_calls_is_caught_too():
     from chaingrad import where
 
@@ -439,6 +462,42 @@ def test_fit_with_capture_gives_the_same_history_and_weights_bit_for_bit(optimiz
     assert "capture" not in eager.params
     assert step.captures == 2  # batches of 32 and the last batch of 8 (200 = 6 * 32 + 8)
     assert "h1 = np.tanh(z1)" in str(step)
+
+
+class _FreezeLastLayer(nn.Callback):
+    def on_epoch_end(self, model, epoch, logs):
+        if epoch == 0:
+            for p in model.parameters()[-2:]:
+                p.requires_grad = False
+
+
+def test_fit_with_capture_follows_a_layer_frozen_by_a_callback_bit_for_bit():
+    X, y = nn.data.moons(96, noise=0.1, seed=0)
+    runs = []
+    for captured in (False, True):
+        model = _moons_model(4)
+        model.compile(loss="bce_with_logits", optimizer="sgd")
+        history = model.fit(X, y, epochs=3, verbose=0, seed=1, capture=captured,
+                            callbacks=[_FreezeLastLayer()])
+        runs.append((history.history, [p.data.copy() for p in model.parameters()]))
+    (eager, eager_weights), (replayed, weights) = runs
+    assert eager == replayed
+    assert all(np.array_equal(a, b) for a, b in zip(eager_weights, weights))
+
+
+def test_fit_checks_a_captured_step_every_100_steps_only_around_code_of_yours():
+    class MySGD(nn.optim.SGD):
+        pass
+
+    X, y = nn.data.moons(64, noise=0.1, seed=0)
+    checks = []
+    for optimizer, metrics in (("sgd", ["accuracy"]), (None, []), ("sgd", [lambda p, t: 0.0])):
+        model = _moons_model()
+        model.compile(loss="bce_with_logits", metrics=metrics,
+                      optimizer=optimizer or MySGD(model.parameters(), lr=0.1))
+        history = model.fit(X, y, epochs=1, verbose=0, capture=True)
+        checks.append(history.params["capture"].check_every)
+    assert checks == [0, 100, 100]
 
 
 def test_fit_says_when_its_steps_are_captured(capsys):
