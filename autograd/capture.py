@@ -792,6 +792,7 @@ class Program:
                 lines.append(f"    _check(K{out}, v{out})")
         lines.append(f"    g{self.loss_slot} = _seed(v{self.loss_slot})")
         written: set[int] = set()
+        targets = {slot for slot, _, _ in self.grad_targets}
         for node in graph.backward_order:
             out, op = graph.slot[node], node.operation
             if ("no gradient", out) in facts:
@@ -812,6 +813,8 @@ class Program:
                 if not want or ("none sent", out, n) in facts:
                     continue
                 grad = sent[n]
+                if j in targets:  # this gradient leaves the replay (a .grad): watch it
+                    arrays_kept.hand(grad)
                 if (out, n) in self.fitted:
                     grad = f"_fit({grad}, v{j}, OP{out}, {n})"
                 if j not in written:
@@ -820,6 +823,8 @@ class Program:
                     shape, dtype = self._shape_and_dtype(j)
                     name = arrays_kept.new(f"A{j}", shape, dtype)
                     lines.append(f"    g{j} = np.add(g{j}, {grad}, out={name})")
+                    if j in targets:
+                        arrays_kept.hand(name)
                 else:
                     lines.append(f"    g{j} = g{j} + {grad}")
                 written.add(j)
@@ -998,6 +1003,7 @@ class _Kept:
         self.arrays: list[np.ndarray] = []
         self.names: list[str] = []
         self.fresh: set[int] = set()  # values made anew at every call (a loss's number)
+        self.handed: set[str] | None = set()  # kept arrays given to a .grad (None: any)
         self.space = space
         self.loss_slot, self.loss = loss_slot, loss
         space["KEPT"] = self.arrays
@@ -1021,23 +1027,46 @@ class _Kept:
         """ROWS{n}: np.arange(n), the row numbers that pick each row's label."""
         self.space[f"ROWS{n}"] = np.arange(n)
 
+    def hand(self, expression: str) -> None:
+        """Note a gradient the replay hands out (to a .grad): a kept array, which someone may
+        still hold at the next call, or another rule's result (a view of any kept array?)."""
+        if self.handed is not None:
+            if expression in self.names:
+                self.handed.add(expression)
+            else:
+                self.handed = None  # not known: watch them all
+
     def prologue(self) -> list[str]:
-        """The replay's first lines: renew the arrays someone holds, then name them."""
+        """The replay's first lines: renew the arrays someone holds, then name them.
+
+        Only the arrays handed out can be held outside: the others are the program's own,
+        read by the kept forms alone (the loss and extras it returns are copies or new).
+        """
         if not self.arrays:
             return []
-        return ["    _renew(KEPT)", f"    {', '.join(self.names)}, = KEPT"]
+        unpack = f"    {', '.join(self.names)}, = KEPT"
+        if self.handed is None:
+            return ["    _renew(KEPT)", unpack]
+        if not self.handed:
+            return [unpack]
+        self.space["WATCHED"] = [self.names.index(name) for name in sorted(self.handed)]
+        return ["    _renew(KEPT, WATCHED)", unpack]
 
 
 # How many references sys.getrefcount sees for an array that only a list holds.
 _ALONE = max(map(sys.getrefcount, [np.empty(0)]))
 
 
-def _renew(arrays: list) -> None:
-    """Give each kept array that something else still holds to its holder: make a new one."""
-    if max(map(sys.getrefcount, arrays)) > _ALONE:
-        for k, count in enumerate(list(map(sys.getrefcount, arrays))):
-            if count > _ALONE:
-                arrays[k] = np.empty_like(arrays[k])
+def _renew(arrays: list, watched: list[int] | None = None) -> None:
+    """Give each kept array that something else still holds to its holder: make a new one.
+    ``watched``: the positions of the only arrays that can be held (None: all of them)."""
+    if watched is None:
+        if max(map(sys.getrefcount, arrays)) > _ALONE:
+            _renew(arrays, list(range(len(arrays))))
+        return
+    for k in watched:
+        if sys.getrefcount(arrays[k]) > _ALONE:
+            arrays[k] = np.empty_like(arrays[k])
 
 
 def _floats(node: Node, *, params: bool = False) -> bool:

@@ -646,6 +646,25 @@ def test_a_replay_after_warm_up_allocates_no_array_of_the_steps_size(activation,
     assert eager_peak > 10 * layer  # eager makes every value and gradient anew
 
 
+def test_a_view_of_a_gradient_a_user_keeps_is_never_overwritten_either():
+    # The replay watches only the arrays it hands out (the .grad ones); a view holds its
+    # array through its base, so the array is still the user's.
+    model = _moons_model()
+    optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+    rng = np.random.default_rng(6)
+    step = capture(lambda x, t: losses.bce_with_logits(model(x), t), *_batch(rng))
+    assert "WATCHED" in step.program.source  # the moons program hands out kept arrays
+    step(*_batch(rng))
+    views = [p.grad[:1] for p in model.parameters()]
+    copies = [v.copy() for v in views]
+    optimizer.step()
+    for _ in range(3):
+        optimizer.zero_grad()
+        step(*_batch(rng))
+        optimizer.step()
+    assert all(np.array_equal(v, c) for v, c in zip(views, copies))
+
+
 def test_arrays_a_user_keeps_are_never_overwritten_by_the_next_replay():
     model = _moons_model()
     rng = np.random.default_rng(9)
