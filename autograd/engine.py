@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
@@ -33,6 +33,7 @@ from .node import Node, array_of
 RECORD, ANOMALY = 1, 2
 _modes: ContextVar[int] = ContextVar("chaingrad_modes", default=RECORD)
 modes = _modes.get  # a C function: as quick as reading an attribute
+_requires_grad = attrgetter("requires_grad")
 
 SameKind = TypeVar("SameKind", bound=Node)  # a graph's nodes are all of its root's kind
 
@@ -338,7 +339,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 yield node, grad_out, ()
             continue
         parents = node.parents
-        saved = saved_values(node)
+        saved = saved_values(node) if node.scalar else node.saved
         if not all(map(is_, map(array_of, parents), saved)):  # at C speed: the usual case
             check_unchanged(node)  # a parent holds another array: compare the values
         if create_graph:
@@ -347,7 +348,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             inputs, out = saved, array_of(node)
         params = node.params or {}
         if operation.selective_backward:  # it can skip gradients no input needs
-            params = {**params, "needs_grad": tuple([p.requires_grad for p in parents])}
+            params = {**params, "needs_grad": tuple(map(_requires_grad, parents))}
         try:
             sent = operation.backward(grad_out, out, *inputs, **params)
         except (ArithmeticError, ValueError) as error:  # such as sqrt'(0) = 1 / 0 on floats
@@ -511,7 +512,7 @@ def backward(root: Node, grad: Any = None) -> None:
             node.grad += g
         else:
             node.grad = g if node.grad is None else node.grad + g
-            if node.operation is None:  # a parameter: its array may be lent again
+            if node.operation is None and node._state:  # a parameter that lent its array
                 node._backward_done()
 
 

@@ -506,6 +506,8 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 
 def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
     """data as a new array of numbers that nothing else holds (Tensor() copies, as np.array)."""
+    if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
+        return data.copy()  # the usual case, a batch of data
     if isinstance(data, Node):
         data = array_of(data)
     try:
