@@ -144,3 +144,26 @@ def test_losses_by_name():
     assert losses.get(losses.mae) is losses.mae
     with pytest.raises(ValueError, match="unknown loss 'l2'; choose one of mse"):
         losses.get("l2")
+
+
+def test_a_constant_target_tensor_enters_the_graph_as_it_is_and_is_guarded_like_any_input():
+    from chaingrad.autograd import ValueChangedError
+
+    z = Tensor([[0.5], [-1.0], [2.0]], requires_grad=True)
+    y = Tensor([[1.0], [0.0], [1.0]])
+    loss = losses.bce_with_logits(z, y)
+    assert loss.parents[1] is y  # no copy of the labels
+    loss.backward()
+    expected = (1 / (1 + np.exp(-z.data)) - y.data) / 3
+    assert np.allclose(z.grad, expected)
+    # labels changed after the loss read them: backward refuses, as for any input
+    z.grad = None
+    loss = losses.bce_with_logits(z, y)
+    y.data[0, 0] = 0.0
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+    # a target that requires gradients is still read as numbers (no gradient flows to it)
+    soft = Tensor([[0.9], [0.1], [0.5]], requires_grad=True)
+    assert losses.bce_with_logits(z, soft).parents[1] is not soft
+    with pytest.raises(ValueError, match="bce_with_logits: the targets must be labels"):
+        losses.bce_with_logits(z, Tensor([[1.0], [2.0], [0.0]]))
