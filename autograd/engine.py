@@ -246,7 +246,8 @@ def _seed(root: Node, grad: Any, caller: str = "backward") -> Any:
                 "(a single number, such as a loss). Reduce it first (e.g. .sum() or .mean()) "
                 f"or pass grad= an array of shape {root.shape}."
             )
-        return np.array(1, dtype=data.dtype).reshape(data.shape)  # ones_like, at half its cost
+        seed = np.array(1, dtype=data.dtype)  # ones_like, at a third of its cost
+        return seed if data.ndim == 0 else seed.reshape(data.shape)
     try:
         grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
     except (TypeError, ValueError):
@@ -367,7 +368,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             if not parent.scalar:
                 data = inputs[index] if not create_graph else array_of(parent)
                 if type(grad) is not np.ndarray or grad.shape != data.shape or (
-                    grad.dtype != data.dtype
+                    grad.dtype is not data.dtype and grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
                     grad = _fit_to_tensor(grad, data, operation, index)
             if anomaly:
@@ -492,7 +493,7 @@ def backward(root: Node, grad: Any = None) -> None:
             "no gradient would be computed. Make the weights with Tensor(..., "
             "requires_grad=True), and build the loss outside no_grad()."
         )
-    if _already_has_gradient(root):
+    if root.grad is not None and _already_has_gradient(root):
         warnings.warn(
             "backward() was called again on a graph whose gradients were not reset, so the "
             "new gradients are being added to the old ones. If you did not mean to "

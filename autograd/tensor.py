@@ -123,7 +123,8 @@ class Tensor(Operators):
                           f"memory ({error})") from None
         out = Tensor.__new__(Tensor)
         array = data if type(data) is np.ndarray else np.asarray(data)
-        if array.dtype != datas[0].dtype:  # rare: mixed dtypes, or numpy < 2 promoting
+        dtype = array.dtype
+        if dtype is not datas[0].dtype and dtype != datas[0].dtype:  # rare: mixed, or numpy < 2
             array = _keep_precision(array, datas)
         out._array = array
         out.grad = None

@@ -93,10 +93,23 @@ def _numbers(x: Any) -> np.ndarray:
     return np.asarray(constant(x), dtype=float)
 
 
+# Read as unsigned integers of the same width, the floats from +0.0 to 1.0 are exactly the
+# integers from 0 to 1.0's bit pattern; negative numbers (sign bit set), numbers above 1,
+# infinities and nan all read larger. So one reduction (the largest) checks a float array.
+_BITS_OF_ONE = {np.dtype(np.float64): (np.uint64, 0x3FF0000000000000),
+                np.dtype(np.float32): (np.uint32, 0x3F800000)}
+
+
 def _within_0_1(values: np.ndarray) -> bool:
-    """Every value in [0, 1], from two reductions (nan fails both comparisons)."""
-    return values.size == 0 or bool(np.minimum.reduce(values, axis=None) >= 0.0
-                                    and np.maximum.reduce(values, axis=None) <= 1.0)
+    """Every value in [0, 1] (nan is not): checked once per training step, so quickly."""
+    if values.size == 0:
+        return True
+    bits = _BITS_OF_ONE.get(values.dtype)
+    if bits is not None and np.maximum.reduce(values.view(bits[0]), axis=None) <= bits[1]:
+        return True
+    # two reductions decide the rest exactly (-0.0 among them; nan fails both comparisons)
+    return bool(np.minimum.reduce(values, axis=None) >= 0.0
+                and np.maximum.reduce(values, axis=None) <= 1.0)
 
 
 def _outside_0_1(values: np.ndarray) -> tuple[float, int]:
