@@ -34,6 +34,7 @@ RECORD, ANOMALY = 1, 2
 _modes: ContextVar[int] = ContextVar("chaingrad_modes", default=RECORD)
 modes = _modes.get  # a C function: as quick as reading an attribute
 _requires_grad = attrgetter("requires_grad")
+_NO_PARAMS: dict = {}  # an op's parameters when it has none (read only: ** copies it)
 
 SameKind = TypeVar("SameKind", bound=Node)  # a graph's nodes are all of its root's kind
 
@@ -347,7 +348,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             inputs, out = parents, node
         else:
             inputs, out = saved, array_of(node)
-        params = node.params or {}
+        params = node.params or _NO_PARAMS
         if operation.selective_backward:  # it can skip gradients no input needs
             params = {**params, "needs_grad": tuple(map(_requires_grad, parents))}
         try:
@@ -361,7 +362,7 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             sent = _backward_in_numpy(node, grad_out)
         if len(sent) != len(parents):
             raise _wrong_count(operation, sent, parents)
-        received = []
+        received = [] if record else None
         for index, (parent, grad) in enumerate(zip(parents, sent)):
             if grad is None or not parent.requires_grad:
                 continue
@@ -375,9 +376,9 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 _check_finite(node, index, grad)
             previous = grads.get(parent)
             grads[parent] = grad if previous is None else previous + grad
-            if record:
+            if received is not None:
                 received.append((index, parent, grad))
-        if record:
+        if received is not None:
             yield node, grad_out, tuple(received)
 
 

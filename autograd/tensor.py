@@ -73,7 +73,8 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        if not isinstance(requires_grad, (bool, np.bool_)) and requires_grad not in (0, 1):
+        if requires_grad is not False and requires_grad is not True and not isinstance(
+                requires_grad, np.bool_) and requires_grad not in (0, 1):
             raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
         array = _as_array(data, dtype)
         if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
