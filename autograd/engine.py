@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
@@ -33,6 +33,8 @@ from .node import Node, array_of
 RECORD, ANOMALY = 1, 2
 _modes: ContextVar[int] = ContextVar("chaingrad_modes", default=RECORD)
 modes = _modes.get  # a C function: as quick as reading an attribute
+_requires_grad = attrgetter("requires_grad")
+_NO_PARAMS: dict = {}  # an op's parameters when it has none (read only: ** copies it)
 
 SameKind = TypeVar("SameKind", bound=Node)  # a graph's nodes are all of its root's kind
 
@@ -245,7 +247,8 @@ def _seed(root: Node, grad: Any, caller: str = "backward") -> Any:
                 "(a single number, such as a loss). Reduce it first (e.g. .sum() or .mean()) "
                 f"or pass grad= an array of shape {root.shape}."
             )
-        return np.array(1, dtype=data.dtype).reshape(data.shape)  # ones_like, at half its cost
+        seed = np.array(1, dtype=data.dtype)  # ones_like, at a third of its cost
+        return seed if data.ndim == 0 else seed.reshape(data.shape)
     try:
         grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
     except (TypeError, ValueError):
@@ -338,16 +341,16 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
                 yield node, grad_out, ()
             continue
         parents = node.parents
-        saved = saved_values(node)
+        saved = saved_values(node) if node.scalar else node.saved
         if not all(map(is_, map(array_of, parents), saved)):  # at C speed: the usual case
             check_unchanged(node)  # a parent holds another array: compare the values
         if create_graph:
             inputs, out = parents, node
         else:
             inputs, out = saved, array_of(node)
-        params = node.params or {}
+        params = node.params or _NO_PARAMS
         if operation.selective_backward:  # it can skip gradients no input needs
-            params = {**params, "needs_grad": tuple([p.requires_grad for p in parents])}
+            params = {**params, "needs_grad": tuple(map(_requires_grad, parents))}
         try:
             sent = operation.backward(grad_out, out, *inputs, **params)
         except (ArithmeticError, ValueError) as error:  # such as sqrt'(0) = 1 / 0 on floats
@@ -359,23 +362,23 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
             sent = _backward_in_numpy(node, grad_out)
         if len(sent) != len(parents):
             raise _wrong_count(operation, sent, parents)
-        received = []
+        received = [] if record else None
         for index, (parent, grad) in enumerate(zip(parents, sent)):
             if grad is None or not parent.requires_grad:
                 continue
             if not parent.scalar:
                 data = inputs[index] if not create_graph else array_of(parent)
                 if type(grad) is not np.ndarray or grad.shape != data.shape or (
-                    grad.dtype != data.dtype
+                    grad.dtype is not data.dtype and grad.dtype != data.dtype
                 ):  # the usual case, a matching array, needs no call
                     grad = _fit_to_tensor(grad, data, operation, index)
             if anomaly:
                 _check_finite(node, index, grad)
             previous = grads.get(parent)
             grads[parent] = grad if previous is None else previous + grad
-            if record:
+            if received is not None:
                 received.append((index, parent, grad))
-        if record:
+        if received is not None:
             yield node, grad_out, tuple(received)
 
 
@@ -491,7 +494,7 @@ def backward(root: Node, grad: Any = None) -> None:
             "no gradient would be computed. Make the weights with Tensor(..., "
             "requires_grad=True), and build the loss outside no_grad()."
         )
-    if _already_has_gradient(root):
+    if root.grad is not None and _already_has_gradient(root):
         warnings.warn(
             "backward() was called again on a graph whose gradients were not reset, so the "
             "new gradients are being added to the old ones. If you did not mean to "
@@ -511,7 +514,7 @@ def backward(root: Node, grad: Any = None) -> None:
             node.grad += g
         else:
             node.grad = g if node.grad is None else node.grad + g
-            if node.operation is None:  # a parameter: its array may be lent again
+            if node.operation is None and node._state:  # a parameter that lent its array
                 node._backward_done()
 
 

@@ -73,7 +73,8 @@ class Tensor(Operators):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        if not isinstance(requires_grad, (bool, np.bool_)) and requires_grad not in (0, 1):
+        if requires_grad is not False and requires_grad is not True and not isinstance(
+                requires_grad, np.bool_) and requires_grad not in (0, 1):
             raise TypeError(f"Tensor: requires_grad must be True or False, got {requires_grad!r}")
         array = _as_array(data, dtype)
         if requires_grad and array.dtype.kind != "f":  # a gradient of 0.5 would become 0
@@ -123,7 +124,8 @@ class Tensor(Operators):
                           f"memory ({error})") from None
         out = Tensor.__new__(Tensor)
         array = data if type(data) is np.ndarray else np.asarray(data)
-        if array.dtype != datas[0].dtype:  # rare: mixed dtypes, or numpy < 2 promoting
+        dtype = array.dtype
+        if dtype is not datas[0].dtype and dtype != datas[0].dtype:  # rare: mixed, or numpy < 2
             array = _keep_precision(array, datas)
         out._array = array
         out.grad = None
@@ -506,6 +508,8 @@ def pad(x: Tensor, pad_width: Any) -> Tensor:
 
 def _as_array(data: ArrayLike, dtype: Any) -> np.ndarray:
     """data as a new array of numbers that nothing else holds (Tensor() copies, as np.array)."""
+    if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
+        return data.copy()  # the usual case, a batch of data
     if isinstance(data, Node):
         data = array_of(data)
     try:

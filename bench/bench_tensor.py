@@ -80,7 +80,19 @@ def _softmax_cross_entropy(logits, labels):
     return loss, logits
 
 
-def numpy_mlp_step(x, labels, params, lr):
+def _sgd_update(params, grads, lr, scratch=None):
+    """w -= lr * g. The floor scales each gradient in place (it is a temporary); with
+    ``scratch`` (one kept array per parameter) the gradients survive the step, as an
+    optimizer's must (``.grad`` is read after ``step()``): nn.optim.SGD's update."""
+    for k, (p, g) in enumerate(zip(params, grads)):
+        if scratch is None:
+            g *= lr
+            p -= g
+        else:
+            p -= np.multiply(g, lr, scratch[k])
+
+
+def numpy_mlp_step(x, labels, params, lr, scratch=None):
     W1, b1, W2, b2, W3, b3 = params
     h1 = x @ W1
     h1 += b1
@@ -96,13 +108,11 @@ def numpy_mlp_step(x, labels, params, lr):
     d1 = d2 @ W2.T
     d1 *= h1 > 0
     grads = (x.T @ d1, d1.sum(0), h1.T @ d2, d2.sum(0), h2.T @ d3, d3.sum(0))
-    for p, g in zip(params, grads):
-        g *= lr
-        p -= g
+    _sgd_update(params, grads, lr, scratch)
     return loss
 
 
-def numpy_conv_step(x, labels, params, lr):
+def numpy_conv_step(x, labels, params, lr, scratch=None):
     """im2col as 9 shifted copies, channel-major (8, N*26*26) so the conv is one product
     and pooling reads four strided corners; no windowed reductions, which numpy does slowly."""
     kernel, kernel_bias, dense, dense_bias = params
@@ -134,19 +144,18 @@ def numpy_conv_step(x, labels, params, lr):
         taken |= first
     d_conv = d_conv.reshape(8, n * 676)
     grads = ((d_conv @ cols.T).reshape(8, 1, 3, 3), d_conv.sum(axis=1), d_dense, d_logits.sum(0))
-    for p, g in zip(params, grads):
-        g *= lr
-        p -= g
+    _sgd_update(params, grads, lr, scratch)
     return loss
 
 
-def _numpy(workload):
-    if workload == "conv":
-        x, labels, params = _conv_problem()
-        return lambda: float(numpy_conv_step(x, labels, params, LEARNING_RATE)), "hand-written"
-    _, batch, dtype = workload.split("-")
-    x, labels, params = _mlp_problem(int(batch), dtype)
-    return lambda: float(numpy_mlp_step(x, labels, params, LEARNING_RATE)), "hand-written"
+def _numpy(workload, keep_gradients=False):
+    conv = workload == "conv"
+    x, labels, params = _conv_problem() if conv else _mlp_problem(*_mlp_args(workload))
+    scratch = [np.empty_like(p) for p in params] if keep_gradients else None
+    step = numpy_conv_step if conv else numpy_mlp_step
+    built_from = "hand-written" + (", gradients kept (a scratch array per weight)"
+                                   if keep_gradients else "")
+    return lambda: float(step(x, labels, params, LEARNING_RATE, scratch)), built_from
 
 
 # ---------------------------------------------------------------- PyTorch eager

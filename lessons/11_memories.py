@@ -247,6 +247,7 @@ def run(lesson: Lesson) -> None:
         figure = plot_decision_boundary(closeness, X, clusters,
                                         class_names=names, title=title)
         axes = figure.axes[0]
+        axes.set_aspect("equal")  # so each border is seen at right angles to its two prototypes
         axes.scatter(layer.weights[:, 0], layer.weights[:, 1], marker="X", s=150,
                      c="black", edgecolors="white", label="prototypes", zorder=4)
         axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))

@@ -314,6 +314,7 @@ def run(lesson: Lesson) -> None:
     v = lesson.code("""
         named = nn.name_parameters(model)
         logits = named(text)[0, n:-1]                 # the answer's predictions
+        logits.name = "answer's logits"
         loss = F.cross_entropy(logits, text[0, n + 1:])
         loss.name = "loss"
         loss.backward()

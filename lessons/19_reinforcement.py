@@ -470,8 +470,11 @@ def run(lesson: Lesson) -> None:
                  for name, knobs in settings.items()}
         print("  ".join(f"{name}: {share:.0%}" for name, share in right.items()))
         figure = Figure(figsize=(6, 2.8), layout="constrained")
-        axes = figure.add_subplot(ylim=(0, 1), ylabel="strings reversed exactly")
-        axes.bar(list(right), list(right.values()), color="tab:purple")
+        axes = figure.add_subplot(ylim=(0, 105), ylabel="strings reversed exactly (%)",
+                                  title="200 new strings, answered letter by letter")
+        bars = axes.bar(list(right), [100 * share for share in right.values()],
+                        color="tab:purple")
+        axes.bar_label(bars, fmt="%.0f%%")
         decoding = out / "19_decoding.svg"
         figure.savefig(decoding)
     """)

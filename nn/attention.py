@@ -174,6 +174,8 @@ class TransformerLM(Module):
             raise ValueError(f"TransformerLM: expected (batch, tokens) with at most "
                              f"{self.context} tokens, got shape {index.shape}")
         x = self.tokens(index) + self.positions(np.arange(index.shape[1]))
+        if self.tokens.graph_name:  # named by name_parameters: this sum belongs to no module
+            x.name = self.tokens.graph_name.removesuffix("tokens") + "tokens + positions"
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))

@@ -53,6 +53,9 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
     if prediction.size == 0:
         raise ValueError(f"{loss}: the prediction is empty (shape {prediction.shape}); a loss "
                          "needs at least one example")
+    if (type(target) is Tensor and not target.requires_grad and target.shape == prediction.shape
+            and target.dtype == prediction.dtype):
+        return prediction, target, True  # a constant already: no copy of the labels
     target = _target_array(target, prediction.dtype, loss)
     if target.shape != prediction.shape:
         # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
@@ -90,10 +93,23 @@ def _numbers(x: Any) -> np.ndarray:
     return np.asarray(constant(x), dtype=float)
 
 
+# Read as unsigned integers of the same width, the floats from +0.0 to 1.0 are exactly the
+# integers from 0 to 1.0's bit pattern; negative numbers (sign bit set), numbers above 1,
+# infinities and nan all read larger. So one reduction (the largest) checks a float array.
+_BITS_OF_ONE = {np.dtype(np.float64): (np.uint64, 0x3FF0000000000000),
+                np.dtype(np.float32): (np.uint32, 0x3F800000)}
+
+
 def _within_0_1(values: np.ndarray) -> bool:
-    """Every value in [0, 1], from two reductions (nan fails both comparisons)."""
-    return values.size == 0 or bool(np.minimum.reduce(values, axis=None) >= 0.0
-                                    and np.maximum.reduce(values, axis=None) <= 1.0)
+    """Every value in [0, 1] (nan is not): checked once per training step, so quickly."""
+    if values.size == 0:
+        return True
+    bits = _BITS_OF_ONE.get(values.dtype)
+    if bits is not None and np.maximum.reduce(values.view(bits[0]), axis=None) <= bits[1]:
+        return True
+    # two reductions decide the rest exactly (-0.0 among them; nan fails both comparisons)
+    return bool(np.minimum.reduce(values, axis=None) >= 0.0
+                and np.maximum.reduce(values, axis=None) <= 1.0)
 
 
 def _outside_0_1(values: np.ndarray) -> tuple[float, int]:
@@ -105,7 +121,9 @@ def _outside_0_1(values: np.ndarray) -> tuple[float, int]:
 
 def _check_labels(target: Any, loss: str) -> None:
     """Binary labels (or soft ones) lie in [0, 1]: 2 or -1 would give a made-up loss."""
-    values = _numbers(target)
+    values = constant(target)  # a tensor's array, read without a copy
+    if type(values) is not np.ndarray:
+        values = _numbers(target)
     if _within_0_1(values):  # the usual case, checked once per training step
         return
     first, count = _outside_0_1(values)
@@ -239,10 +257,11 @@ def bce_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Loss:
     ``softplus(z) - z * y``, in fewer graph nodes, because training spends its time here.
     The mean over a batch of Tensors is one node too (``MeanBinaryCrossEntropyWithLogits``).
     """
-    _check_labels(target, "bce_with_logits")
-    if reduction == "mean" and isinstance(logits, Tensor):
+    if reduction == "mean" and isinstance(logits, Tensor):  # a training step: read y once
         logits, target, _ = _as_pairs(logits, target, "bce_with_logits")
+        _check_labels(target, "bce_with_logits")
         return MeanBinaryCrossEntropyWithLogits.apply(logits, target)
+    _check_labels(target, "bce_with_logits")
     return _elementwise(
         BinaryCrossEntropyWithLogits.apply, logits, target, reduction, "bce_with_logits"
     )

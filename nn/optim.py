@@ -177,8 +177,11 @@ class SGD(Optimizer):
         self.weight_decay, self.dampening = weight_decay, dampening
 
     def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
-        scratch = _kept(state, "scratch", grad)
+        if self.weight_decay:
+            grad = _with_weight_decay(weight, grad, self.weight_decay, state)
+        scratch = state.get("scratch")
+        if scratch is None:
+            scratch = _kept(state, "scratch", grad)
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:  # v = g at the first step

@@ -432,8 +432,16 @@ def test_a_transformer_graph_collapses_by_module_and_shows_its_attention():
     loss.backward()
     svg = str(viz.draw(loss, collapse_threshold=20, group_by=viz.module_prefix(2),
                        engine="builtin"))
-    for box in ("tokens", "positions", "blocks.0", "blocks.1", "norm", "head"):
+    for box in ("tokens", "positions", "blocks.0", "blocks.1", "norm", "head",
+                "tokens + positions"):  # the sum belongs to no module: named after its parts
         assert f">{box}<" in svg, box
+    assert ">v1<" not in svg
+    # inside a bigger model the name carries the model's path
+    outer = nn.Sequential(nn.TransformerLM(5, 4, dim=8, num_heads=2, num_layers=1, seed=0))
+    nn.name_parameters(outer)
+    inner = outer(np.array([[1, 2]]))
+    from chaingrad.autograd import topological_order
+    assert "layers.0.tokens + positions" in {node.name for node in topological_order(inner)}
     weights = model.blocks[0].attention.weights.data[0, 0]
     assert svg.count("attention weights, head 0:") == 2
     first_row = " ".join(f"{v:.2f}" for v in weights[0])

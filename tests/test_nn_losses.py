@@ -144,3 +144,41 @@ def test_losses_by_name():
     assert losses.get(losses.mae) is losses.mae
     with pytest.raises(ValueError, match="unknown loss 'l2'; choose one of mse"):
         losses.get("l2")
+
+
+def test_a_constant_target_tensor_enters_the_graph_as_it_is_and_is_guarded_like_any_input():
+    from chaingrad.autograd import ValueChangedError
+
+    z = Tensor([[0.5], [-1.0], [2.0]], requires_grad=True)
+    y = Tensor([[1.0], [0.0], [1.0]])
+    loss = losses.bce_with_logits(z, y)
+    assert loss.parents[1] is y  # no copy of the labels
+    loss.backward()
+    expected = (1 / (1 + np.exp(-z.data)) - y.data) / 3
+    assert np.allclose(z.grad, expected)
+    # labels changed after the loss read them: backward refuses, as for any input
+    z.grad = None
+    loss = losses.bce_with_logits(z, y)
+    y.data[0, 0] = 0.0
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+    # a target that requires gradients is still read as numbers (no gradient flows to it)
+    soft = Tensor([[0.9], [0.1], [0.5]], requires_grad=True)
+    assert losses.bce_with_logits(z, soft).parents[1] is not soft
+    with pytest.raises(ValueError, match="bce_with_logits: the targets must be labels"):
+        losses.bce_with_logits(z, Tensor([[1.0], [2.0], [0.0]]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64, bool])
+def test_the_label_check_agrees_with_the_plain_comparison_on_edge_values(dtype):
+    """The one-reduction check of float labels (their bits as unsigned integers) against
+    0 <= y <= 1 element by element, on the values where bits and numbers could disagree."""
+    edges = [0.0, -0.0, 1.0, 0.5, np.nextafter(1.0, 2.0), np.nextafter(0.0, -1.0), 5e-324,
+             -1.0, 2.0, np.inf, -np.inf, np.nan, 1e-45, 0.99999994]
+    for first in edges:
+        for second in (0.0, 1.0, 0.25):
+            with np.errstate(all="ignore"):
+                values = np.array([[second], [first]]).astype(dtype)
+            expected = bool(np.all((values >= 0) & (values <= 1)))
+            assert losses._within_0_1(values) is expected, (first, second, values)
+            assert losses._within_0_1(values[::-1]) is expected  # a view, not contiguous

@@ -91,6 +91,22 @@ def test_unnamed_nodes_get_stable_names_and_constants_show_their_value():
     assert kinds[number(3.0)] == "constant"
 
 
+def test_an_indexed_node_shows_its_index():
+    from chaingrad.viz.labels import formula
+
+    t = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True, name="t")
+    picks = {"a": t[2], "b": t[1, 1:3], "c": t[:, ::2], "d": t[..., 0], "e": t[np.array([0, 2])],
+             "f": t[np.arange(3), np.arange(3)]}
+    total = sum(node.sum() for node in picks.values())
+    for name, node in picks.items():
+        node.name = name
+    graph = to_networkx(total)
+    by_name = {d["name"]: node_id for node_id, d in graph.nodes(data=True)}
+    shown = {name: formula(graph, by_name[name]) for name in picks}
+    assert shown == {"a": "t[2]", "b": "t[1, 1:3]", "c": "t[:, ::2]", "d": "t[..., 0]",
+                     "e": "t[[0, 2]]", "f": "t[[0, 1, 2], [0, 1, 2]]"}
+
+
 def test_parameters_argument_marks_weights():
     w, x = Value(0.5, name="w"), Value(2.0, name="x")
     y = w * x

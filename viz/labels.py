@@ -73,6 +73,9 @@ def formula(graph: Any, node_id: str) -> str:
     if attrs["op_name"] == "pow_constant":
         exponent = (attrs["node"].params or {}).get("exponent")
         return f"{parents[0]} ** {number(exponent)}" if exponent is not None else f"{parents[0]} **"
+    if attrs["op_name"] == "getitem" and len(parents) == 1:
+        text = f"{parents[0]}[{index_text((attrs['node'].params or {}).get('index'))}]"
+        return text if len(text) <= 28 else f"{parents[0]}[…]"
     if op in INFIX and len(parents) == 2:
         return f"{parents[0]} {op} {parents[1]}"
     if op == "-" and len(parents) == 1:
@@ -81,6 +84,26 @@ def formula(graph: Any, node_id: str) -> str:
     if len(text) > 28:
         text = f"{op}({len(parents)} inputs)"
     return text
+
+
+def index_text(index: Any) -> str:
+    """An index as it was written: ``2``, ``0, 1:3``, ``::2``, ``[0, 2]`` (an array)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    texts = []
+    for part in parts:
+        if isinstance(part, slice):
+            ends = [part.start, part.stop] + ([part.step] if part.step is not None else [])
+            texts.append(":".join("" if end is None else str(end) for end in ends))
+        elif part is Ellipsis:
+            texts.append("...")
+        elif part is None:
+            texts.append("None")
+        elif np.ndim(part) == 0:
+            texts.append(str(np.asarray(part).item()))
+        else:  # an array of indices or a mask
+            values = np.asarray(part)
+            texts.append(str(values.tolist()) if values.size <= 4 else f"{values.size} indices")
+    return ", ".join(texts)
 
 
 @dataclass
