@@ -148,9 +148,8 @@ def _where_in_user_code() -> str:
 class _Trace:
     """One run of fn with the graph recorded and the conversions to Python noted.
 
-    ``watch=False`` records the graph only (verify compares graphs, not conversions): the
-    Tensor class is then left alone, since changing it makes Python forget the fast paths
-    it had learned for every tensor's attributes, and each replay after it runs slower.
+    ``watch=False`` records the graph only, for ``matches``, which compares graphs and not
+    conversions: Tensor's methods are then left as they are (no wrapping and unwrapping).
     """
 
     def __init__(self, fn: Callable, args: list, watch: bool = True) -> None:
