@@ -231,6 +231,23 @@ def test_values_are_numbers_so_reassigning_is_caught():
         loss.backward()
 
 
+def test_an_input_buffer_lent_by_data_is_writable_again_after_backward():
+    """x.data handed out once and refilled each step (a preallocated batch): read-only while
+    a graph waits, writable again after its backward, as for weights (it stayed read-only:
+    backward never visits inputs that need no gradient, and numpy refused the second fill)."""
+    w = Tensor([[1.0]], requires_grad=True)
+    x = Tensor(np.zeros((2, 1)))
+    batch = x.data
+    for step in range(3):
+        batch[:] = [[1.0], [float(step)]]
+        w.grad = None
+        loss = ((x @ w) ** 2).mean()
+        with pytest.raises(ValueError, match="read-only"):
+            batch[0, 0] = 5.0  # the graph waits for backward: no write
+        loss.backward()
+        assert w.grad.item() == pytest.approx(1.0 + step**2)
+
+
 # ---------------------------------------------------------------- 3. nothing to differentiate
 
 
