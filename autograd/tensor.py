@@ -572,6 +572,14 @@ def _constant(array: np.ndarray) -> Tensor:
     return leaf
 
 
+def keeps_its_array(x: Any) -> bool:
+    """Whether x is a Tensor without gradient whose array is its own: made by Tensor() or
+    an op (not a view of another array) and never handed out by .data. A loss may then
+    keep x itself as a constant input, as an op would keep a copy."""
+    return (type(x) is Tensor and not x.requires_grad and x._state == PRIVATE
+            and x._array.base is None)
+
+
 def _lift(x: Any, dtype: np.dtype, op: type[Op]) -> Tensor:
     """Wrap a number or array as a constant leaf, in the other operand's float dtype.
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import Node, Op, Tensor, Value, grad
 from ..autograd.dispatch import constant
 from ..autograd.dispatch import tanh as tanh_
+from ..autograd.tensor import keeps_its_array
 from . import functional
 
 if TYPE_CHECKING:  # for annotations only: a model is anything with .parameters()
@@ -53,9 +54,9 @@ def _as_pairs(prediction: Any, target: Any, loss: str) -> tuple[Any, Any, bool]:
     if prediction.size == 0:
         raise ValueError(f"{loss}: the prediction is empty (shape {prediction.shape}); a loss "
                          "needs at least one example")
-    if (type(target) is Tensor and not target.requires_grad and target.shape == prediction.shape
+    if (keeps_its_array(target) and target.shape == prediction.shape
             and target.dtype == prediction.dtype):
-        return prediction, target, True  # a constant already: no copy of the labels
+        return prediction, target, True  # the labels enter the graph as they are: no copy
     target = _target_array(target, prediction.dtype, loss)
     if target.shape != prediction.shape:
         # (N,) targets against (N, 1) predictions: the same numbers. Broadcasting them
@@ -96,8 +97,9 @@ def _numbers(x: Any) -> np.ndarray:
 # Read as unsigned integers of the same width, the floats from +0.0 to 1.0 are exactly the
 # integers from 0 to 1.0's bit pattern; negative numbers (sign bit set), numbers above 1,
 # infinities and nan all read larger. So one reduction (the largest) checks a float array.
-_BITS_OF_ONE = {np.dtype(np.float64): (np.uint64, 0x3FF0000000000000),
-                np.dtype(np.float32): (np.uint32, 0x3F800000)}
+# (numpy's own integer scalars: numpy 1.x compares an uint64 with a Python int in float64)
+_BITS_OF_ONE = {np.dtype(np.float64): (np.uint64, np.uint64(0x3FF0000000000000)),
+                np.dtype(np.float32): (np.uint32, np.uint32(0x3F800000))}
 
 
 def _within_0_1(values: np.ndarray) -> bool:
@@ -122,8 +124,8 @@ def _outside_0_1(values: np.ndarray) -> tuple[float, int]:
 def _check_labels(target: Any, loss: str) -> None:
     """Binary labels (or soft ones) lie in [0, 1]: 2 or -1 would give a made-up loss."""
     values = constant(target)  # a tensor's array, read without a copy
-    if type(values) is not np.ndarray:
-        values = _numbers(target)
+    if type(values) is not np.ndarray or values.dtype.kind not in "biuf":
+        values = _numbers(target)  # lists, numbers, strings of digits
     if _within_0_1(values):  # the usual case, checked once per training step
         return
     first, count = _outside_0_1(values)

@@ -312,7 +312,8 @@ class Adam(Optimizer):
         self.betas, self.eps, self.weight_decay, self.amsgrad = betas, eps, weight_decay, amsgrad
 
     def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        grad = _with_weight_decay(weight, grad, self.weight_decay, state)
+        if self.weight_decay:
+            grad = _with_weight_decay(weight, grad, self.weight_decay, state)
         weight -= self.adam_step(grad, state)
 
     def adam_step(self, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:

@@ -231,6 +231,23 @@ def test_values_are_numbers_so_reassigning_is_caught():
         loss.backward()
 
 
+def test_an_input_buffer_lent_by_data_is_writable_again_after_backward():
+    """x.data handed out once and refilled each step (a preallocated batch): read-only while
+    a graph waits, writable again after its backward, as for weights (it stayed read-only:
+    backward never visits inputs that need no gradient, and numpy refused the second fill)."""
+    w = Tensor([[1.0]], requires_grad=True)
+    x = Tensor(np.zeros((2, 1)))
+    batch = x.data
+    for step in range(3):
+        batch[:] = [[1.0], [float(step)]]
+        w.grad = None
+        loss = ((x @ w) ** 2).mean()
+        with pytest.raises(ValueError, match="read-only"):
+            batch[0, 0] = 5.0  # the graph waits for backward: no write
+        loss.backward()
+        assert w.grad.item() == pytest.approx(1.0 + step**2)
+
+
 # ---------------------------------------------------------------- 3. nothing to differentiate
 
 
@@ -441,6 +458,77 @@ def test_an_optimizer_refuses_a_parameter_given_twice():
     w = Tensor([1.0], requires_grad=True)
     with pytest.raises(ValueError, match="parameters 0 and 1 are the same"):
         nn.optim.Adam([w, w])
+
+
+def test_a_target_tensor_of_its_own_enters_the_loss_as_it_is_and_the_others_are_copied():
+    """bce_with_logits keeps a label Tensor made by Tensor() without a copy (its array is
+    nobody else's); a view of another tensor's labels, or labels lent through .data, are
+    copied as before, so writing to them before backward cannot change the gradient."""
+    z = Tensor([[0.5], [-1.0], [2.0]], requires_grad=True)
+    y = Tensor([[1.0], [0.0], [1.0]])
+    loss = nn.losses.bce_with_logits(z, y)
+    assert loss.parents[1] is y
+    loss.backward()
+    assert np.allclose(z.grad, (1 / (1 + np.exp(-z.data)) - y.data) / 3)
+    z.grad = None
+    fresh = Tensor([[1.0], [0.0], [1.0]])
+    loss = nn.losses.bce_with_logits(z, fresh)
+    fresh.data[0, 0] = 0.0  # changed after the loss read it: refused, as for any input
+    with pytest.raises(ValueChangedError):
+        loss.backward()
+    z.grad = None
+    loss = nn.losses.bce_with_logits(z, y)  # y again: a graph read it, so now a copy
+    y.data[0, 0] = 0.0
+    loss.backward()
+    assert np.allclose(z.grad, (1 / (1 + np.exp(-z.data)) - [[1.0], [0.0], [1.0]]) / 3)
+    # a view of a bigger label tensor: copied, so a write to the big one cannot reach it
+    labels = Tensor([[1.0], [1.0], [0.0], [1.0]])
+    w = Tensor([[1.0]], requires_grad=True)
+    x = Tensor([[1.0], [2.0]])
+    loss = nn.losses.bce_with_logits(x @ w, labels[0:2])
+    labels.data[...] = 0.0
+    loss.backward()
+    expected = float(np.sum((1 / (1 + np.exp(-x.data)) - 1.0) * x.data) / 2)
+    assert w.grad.item() == pytest.approx(expected)
+    # labels lent through .data and refilled every step stay writable
+    target = Tensor(np.zeros((2, 1)))
+    buffer = target.data
+    for step in range(3):
+        buffer[:] = [[1.0], [float(step % 2)]]
+        w.grad = None
+        nn.losses.bce_with_logits(x @ w, target).backward()
+    # a target that requires gradients is read as numbers: no gradient flows to it
+    soft = Tensor([[0.9], [0.1], [0.5]], requires_grad=True)
+    assert nn.losses.bce_with_logits(z, soft).parents[1] is not soft
+
+
+def test_labels_given_as_text_or_objects_get_the_loss_or_a_sentence():
+    p = Tensor([[0.9], [0.2]])
+    text = np.array([["1"], ["0"]])
+    assert nn.losses.bce(p, text).item() == pytest.approx(nn.losses.bce(p, [[1.0], [0.0]]).item())
+    with pytest.raises(ValueError, match="bce: the targets must be labels 0 or 1"):
+        nn.losses.bce(p, np.array([[None], [1.0]], dtype=object))
+    with pytest.raises(ValueError, match="bce_with_logits: the targets must be labels 0 or 1"):
+        nn.losses.bce_with_logits(p, Tensor([[1.0], [2.0]]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, np.int64, bool])
+def test_the_label_check_agrees_with_the_plain_comparison_on_edge_values(dtype):
+    """The one-reduction check of float labels (their bits as unsigned integers) against
+    0 <= y <= 1 element by element, on the values where bits and numbers could disagree
+    (numpy 1.x compared an uint64 with a Python int in float64: 1 + 2**-52 passed)."""
+    from chaingrad.nn.losses import _within_0_1
+
+    edges = [0.0, -0.0, 1.0, 0.5, np.nextafter(1.0, 2.0), 1.0 + 2**-44,
+             np.nextafter(0.0, -1.0), 5e-324, -1.0, 2.0, np.inf, -np.inf, np.nan, 1e-45,
+             0.99999994, 0.1 * 3 / 0.3]
+    for first in edges:
+        for second in (0.0, 1.0, 0.25):
+            with np.errstate(all="ignore"):
+                values = np.array([[second], [first]]).astype(dtype)
+            expected = bool(np.all((values >= 0) & (values <= 1)))
+            assert _within_0_1(values) is expected, (first, second, values)
+            assert _within_0_1(values[::-1]) is expected  # a view, not contiguous
 
 
 # ---------------------------------------------------------------- 6. writers refuse special files

@@ -96,7 +96,7 @@ def test_an_indexed_node_shows_its_index():
 
     t = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True, name="t")
     picks = {"a": t[2], "b": t[1, 1:3], "c": t[:, ::2], "d": t[..., 0], "e": t[np.array([0, 2])],
-             "f": t[np.arange(3), np.arange(3)]}
+             "f": t[np.arange(3), np.arange(3)], "g": t[t.data > 9]}
     total = sum(node.sum() for node in picks.values())
     for name, node in picks.items():
         node.name = name
@@ -104,7 +104,7 @@ def test_an_indexed_node_shows_its_index():
     by_name = {d["name"]: node_id for node_id, d in graph.nodes(data=True)}
     shown = {name: formula(graph, by_name[name]) for name in picks}
     assert shown == {"a": "t[2]", "b": "t[1, 1:3]", "c": "t[:, ::2]", "d": "t[..., 0]",
-                     "e": "t[[0, 2]]", "f": "t[[0, 1, 2], [0, 1, 2]]"}
+                     "e": "t[[0, 2]]", "f": "t[[0, 1, 2], [0, 1, 2]]", "g": "t[mask]"}
 
 
 def test_parameters_argument_marks_weights():

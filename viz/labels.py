@@ -87,7 +87,7 @@ def formula(graph: Any, node_id: str) -> str:
 
 
 def index_text(index: Any) -> str:
-    """An index as it was written: ``2``, ``0, 1:3``, ``::2``, ``[0, 2]`` (an array)."""
+    """An index as it was written: ``2``, ``0, 1:3``, ``::2``, ``[0, 2]`` (an array), ``mask``."""
     parts = index if isinstance(index, tuple) else (index,)
     texts = []
     for part in parts:
@@ -100,7 +100,9 @@ def index_text(index: Any) -> str:
             texts.append("None")
         elif np.ndim(part) == 0:
             texts.append(str(np.asarray(part).item()))
-        else:  # an array of indices or a mask
+        elif np.asarray(part).dtype == bool:  # a mask: which elements it keeps is in the data
+            texts.append("mask")
+        else:  # an array of indices
             values = np.asarray(part)
             texts.append(str(values.tolist()) if values.size <= 4 else f"{values.size} indices")
     return ", ".join(texts)
