@@ -242,12 +242,11 @@ def run(lesson: Lesson) -> None:
     v = lesson.code("""
         from chaingrad.viz.plots import plot_decision_boundary
 
-        names = {k: f"won by unit {k}" for k in range(3)}
-        title = "winner-takes-all: each unit's region"
-        figure = plot_decision_boundary(closeness, X, clusters,
-                                        class_names=names, title=title)
+        figure = plot_decision_boundary(
+            closeness, X, clusters, title="winner-takes-all: each unit's region",
+            class_names={k: f"won by unit {k}" for k in range(3)})
         axes = figure.axes[0]
-        axes.set_aspect("equal")  # so each border is seen at right angles to its two prototypes
+        axes.set_aspect("equal")  # borders at right angles, as they are
         axes.scatter(layer.weights[:, 0], layer.weights[:, 1], marker="X", s=150,
                      c="black", edgecolors="white", label="prototypes", zorder=4)
         axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
