@@ -470,7 +470,7 @@ def fit(
                 if capture:
                     if captured is None:
                         step = partial(_step, model, settings, bool(metrics))
-                        checks = 100 if _your_code_each_step(optimizer, metrics) else 0
+                        checks = 100 if _your_code_each_step(model, settings, metrics) else 0
                         captured = history.params["capture"] = capture_step(
                             step, xb, yb, check_every=checks)
                     loss_value, *predicted = captured(xb, yb)
@@ -514,13 +514,22 @@ def fit(
     return history
 
 
-def _your_code_each_step(optimizer: optim.Optimizer, metrics: list) -> bool:
-    """Whether code from outside chaingrad runs between fit's steps: an optimizer or a
-    metric of your own, which could change what the model reads (so a captured step is
-    compared with the model every 100 steps, as chaingrad.capture does by default)."""
-    if type(optimizer).__module__ != optim.__name__:
+def _your_code_each_step(model: Module, settings: Compiled, metrics: list) -> bool:
+    """Whether code from outside chaingrad runs in or between fit's steps: a module, loss,
+    optimizer or metric of your own may keep Python state that a replay cannot see (a
+    counter, a schedule), so a captured step is then compared with the model every 100
+    steps, as chaingrad.capture does by default. chaingrad's own parts keep none."""
+    if any(not _ours(type(module)) for module in model.modules()):
+        return True
+    if not _ours(getattr(settings.loss, "func", settings.loss)):
+        return True
+    if not _ours(type(settings.optimizer)):
         return True
     return any(getattr(f, "func", f) not in METRICS.values() for _, f in metrics)
+
+
+def _ours(code: Any) -> bool:
+    return (getattr(code, "__module__", None) or "").startswith("chaingrad.")
 
 
 def _step(model: Module, settings: Compiled, with_output: bool, xb: np.ndarray,

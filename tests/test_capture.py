@@ -489,15 +489,31 @@ def test_fit_checks_a_captured_step_every_100_steps_only_around_code_of_yours():
     class MySGD(nn.optim.SGD):
         pass
 
+    class Counting(nn.Module):  # Python state a replay cannot see
+        def __init__(self):
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return x
+
+    def my_loss(z, t):
+        return nn.losses.bce_with_logits(z, t)
+
     X, y = nn.data.moons(64, noise=0.1, seed=0)
     checks = []
-    for optimizer, metrics in (("sgd", ["accuracy"]), (None, []), ("sgd", [lambda p, t: 0.0])):
+    for optimizer, metrics, loss, extra in (
+            ("sgd", ["accuracy"], "bce_with_logits", None), (None, [], "bce_with_logits", None),
+            ("sgd", [lambda p, t: 0.0], "bce_with_logits", None), ("sgd", [], my_loss, None),
+            ("sgd", [], "bce_with_logits", Counting())):
         model = _moons_model()
-        model.compile(loss="bce_with_logits", metrics=metrics,
+        if extra is not None:
+            model = nn.Sequential(extra, model)
+        model.compile(loss=loss, metrics=metrics,
                       optimizer=optimizer or MySGD(model.parameters(), lr=0.1))
         history = model.fit(X, y, epochs=1, verbose=0, capture=True)
         checks.append(history.params["capture"].check_every)
-    assert checks == [0, 100, 100]
+    assert checks == [0, 100, 100, 100, 100]
 
 
 def test_fit_says_when_its_steps_are_captured(capsys):
