@@ -365,8 +365,8 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
         received = [] if record else None
         for index, (parent, grad) in enumerate(zip(parents, sent)):
             if grad is None or not parent.requires_grad:
-                if parent.operation is None:  # a constant input: its lent array is writable again
-                    parent._backward_done()
+                if parent.operation is None and not parent.scalar and parent._state & 1:
+                    parent._backward_done()  # a constant input whose array was lent: writable
                 continue
             if not parent.scalar:
                 data = inputs[index] if not create_graph else array_of(parent)
