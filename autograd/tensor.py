@@ -208,6 +208,19 @@ class Tensor(Operators):
         self._array = self._array.view()  # numpy gives a view of a view the same base
         self._state = self._state & LENT  # still lent if it was, else private
 
+    def _array_to_update(self) -> np.ndarray:
+        """writable_array and mark_written in one call, for an update about to be made in
+        place (the optimizers, once per parameter and step): the new view shares the memory,
+        so it may be taken before the write."""
+        array = self._array
+        state = self._state
+        if state == LIVE | LENT:  # lent, so read-only while a graph waits
+            _make_writable(array)
+            state = LENT
+        self._array = array = array.view()
+        self._state = state & LENT
+        return array
+
     def _backward_done(self) -> None:
         """backward ran through this tensor: a lent array may be written again (see data)."""
         state = self._state

@@ -113,9 +113,9 @@ class Optimizer:
             if p.grad is None:  # a tensor the loss did not reach
                 continue
             state["step"] = state.get("step", 0) + 1
-            weight = p.writable_array()  # the stored array itself: no copy
-            self.update(weight, p.grad, state)
-            p.mark_written()  # in place, no copy: a graph older than this step refuses backward
+            # the stored array itself (no copy), under a new view: a graph older than this
+            # step sees another array and refuses backward
+            self.update(p._array_to_update(), p.grad, state)
         if self._values:  # gathered into one array, so one rule serves Values and Tensors
             weights = np.array([p.data for p in self._values], dtype=np.float64)
             grads = np.array([p.grad for p in self._values], dtype=np.float64)
