@@ -715,15 +715,21 @@ def test_arrays_a_user_keeps_are_never_overwritten_by_the_next_replay():
         assert np.array_equal(p.grad, b + q.grad)
 
 
+def _small_float32_mlp_captured(seed):
+    """A 4-8-3 float32 MLP's cross-entropy step captured with kept forms: model, x, y, step."""
+    model = _mlp("relu", np.float32, sizes=(8, 3), n_in=4)
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(5, 4)).astype(np.float32), rng.integers(0, 3, 5)
+    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, y)
+    assert step.program.kept > 0
+    return model, x, y, step
+
+
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 def test_large_finite_values_whose_squares_overflow_replay_as_eager():
     # The kept linear checks the sum of the squares; 1e20 squared overflows float32, so
     # the check hands over to eager's own, which finds every value finite.
-    model = _mlp("relu", np.float32, sizes=(8, 3), n_in=4)
-    rng = np.random.default_rng(13)
-    x, y = rng.normal(size=(5, 4)).astype(np.float32), rng.integers(0, 3, 5)
-    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, y)
-    assert step.program.kept > 0
+    model, x, y, step = _small_float32_mlp_captured(seed=13)
     large = np.abs(x) * np.float32(1e20)
     twin = copy.deepcopy(model)
     expected = losses.cross_entropy(twin(large), y)
@@ -740,11 +746,7 @@ def test_large_finite_values_whose_squares_overflow_replay_as_eager():
 def test_an_overflow_in_a_kept_form_raises_eagers_sentence():
     from chaingrad.autograd import OpError
 
-    model = _mlp("relu", np.float32, sizes=(8, 3), n_in=4)
-    rng = np.random.default_rng(12)
-    x, y = rng.normal(size=(5, 4)).astype(np.float32), rng.integers(0, 3, 5)
-    step = capture(lambda x, y: losses.cross_entropy(model(x), y), x, y)
-    assert step.program.kept > 0
+    model, x, y, step = _small_float32_mlp_captured(seed=12)
     huge = np.full((5, 4), 3e38, dtype=np.float32)  # x @ W overflows float32
     with pytest.raises(OpError) as eager:
         losses.cross_entropy(model(huge), y)
