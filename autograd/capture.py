@@ -485,9 +485,11 @@ class Program:
             return
         raise CaptureError(
             f"capture: {where} is a constant that changes from call to call (random numbers "
-            "such as a dropout mask, or a value computed with numpy from the inputs), so a "
-            "replay would repeat a stale copy of it. Make it an input of fn, build it with "
-            "tensor ops, or turn dropout off (model.eval()) to capture")
+            "such as a dropout mask, a value computed with numpy from the inputs, or the "
+            "output of a frozen layer, whose ops record no graph when its weights need no "
+            "gradient), so a replay would repeat a stale copy of it. Make it an input of fn, "
+            "build it with tensor ops, turn dropout off (model.eval()), or train a model with "
+            "frozen first layers without capture")
 
     @staticmethod
     def _where(graph: _Graph, leaf: Node) -> str:

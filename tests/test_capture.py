@@ -128,6 +128,16 @@ def test_dropout_masks_are_refused_not_replayed():
     assert step.captures == 1
 
 
+def test_a_frozen_first_layer_is_refused_with_a_sentence_that_names_it():
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    for p in model.layers[0].parameters():  # frozen: its ops record no graph
+        p.requires_grad = False
+    x, t = _batch(np.random.default_rng(4))
+    with pytest.raises(CaptureError, match="changes from call to call.*frozen"):
+        capture(lambda x, t: losses.mse(model(x), t), x, t)
+
+
 def test_values_that_leave_the_graph_are_refused():
     w = Tensor(np.ones(3), requires_grad=True)
 
