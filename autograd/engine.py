@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar, overload
 import numpy as np
 
 from .dispatch import sum_to_shape
-from .node import Node, array_of
+from .node import LENT, Node, array_of
 
 # Grad mode and anomaly mode belong to the running thread (and asyncio task), as in
 # PyTorch: a context variable gives each thread its own value, starting from the
@@ -326,11 +326,13 @@ def _same_values(now: Any, used: Any) -> bool:
 # ------------------------------------------------------------------ the backward pass
 
 
-def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool = False):
+def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool = False,
+               lent: list | None = None):
     """Send each node's complete gradient to its parents, in topological order.
 
     ``grads`` maps node -> gradient and is filled in place. With ``record`` this yields,
-    per node, what each parent received (for ``backward_steps``).
+    per node, what each parent received (for ``backward_steps``). ``lent`` (from backward)
+    gathers the constant inputs whose arrays .data handed out, to release at the end.
     """
     anomaly = _modes.get() & ANOMALY
     for node in order:
@@ -365,8 +367,9 @@ def _propagate(order: list[Node], grads: dict, create_graph: bool, record: bool 
         received = [] if record else None
         for index, (parent, grad) in enumerate(zip(parents, sent)):
             if grad is None or not parent.requires_grad:
-                if parent.operation is None and not parent.scalar and parent._state & 1:
-                    parent._backward_done()  # a constant input whose array was lent: writable
+                if lent is not None and parent.operation is None and not parent.scalar and (
+                        parent._state & LENT):
+                    lent.append(parent)
                 continue
             if not parent.scalar:
                 data = inputs[index] if not create_graph else array_of(parent)
@@ -509,15 +512,18 @@ def backward(root: Node, grad: Any = None) -> None:
         return
     order = topological_order(root, leaves=False)
     grads = {root: _seed(root, grad)}
-    for _ in _propagate(order, grads, create_graph=False):
+    lent: list[Node] = []
+    for _ in _propagate(order, grads, create_graph=False, lent=lent):
         pass
     for node, g in grads.items():
         if node.scalar:
             node.grad += g
         else:
             node.grad = g if node.grad is None else node.grad + g
-            if node.operation is None and node._state:  # a parameter that lent its array
+            if node.operation is None and node._state:  # a parameter a graph read
                 node._backward_done()
+    for constant in lent:  # the graph is done with them: their arrays are writable again
+        constant._backward_done()
 
 
 def _already_has_gradient(root: Node) -> bool:

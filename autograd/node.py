@@ -68,6 +68,15 @@ class Node:
         return cls._apply(op, (x, y))
 
 
+# Who else may hold a Tensor's array (Tensor._state, read by backward too), so that the
+# values a graph read cannot change behind it without backward noticing (ValueChangedError):
+PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
+LENT = 1  # .data handed it out: the caller may keep it and write to it later
+LIVE = 2  # a graph that waits for backward read it (LIVE | LENT: the lent array is read-only)
+DONE = 4  # that graph's backward ran (DONE | LENT once lent again): a write in place
+#          through .data makes the tensor take a new view, so the old graph can tell
+
+
 # A node's value as stored, without the copy a Tensor's ``.data`` hands out once the tensor
 # was used (see Tensor.data): for the engine's own reads, which never write.
 array_of = Node.__dict__["data"].__get__

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .engine import ANOMALY, RECORD, modes, record_creation
-from .node import Node, array_of
+from .node import DONE, LENT, LIVE, PRIVATE, Node, array_of
 from .op import Op, OpError, OpIndexError, domain_reason, non_finite_reason, owned
 from .operators import Operators
 from .ops import (
@@ -43,15 +43,6 @@ from .ops import (
 
 ArrayLike = Any
 _FLOAT64 = np.dtype(np.float64)
-
-# Who else may hold a tensor's array (Tensor._state), so that the values a graph read cannot
-# change behind it without backward noticing (ValueChangedError):
-PRIVATE = 0  # nobody: Tensor() copied its input, or an op made it
-LENT = 1  # .data handed it out: the caller may keep it and write to it later
-LIVE = 2  # a graph that waits for backward read it (LIVE | LENT: the lent array is read-only)
-DONE = 4  # that graph's backward ran (DONE | LENT once lent again): a write in place
-#          through .data makes the tensor take a new view, so the old graph can tell
-
 
 class Tensor(Operators):
     """An array in the graph: ``data`` (numpy array), ``grad`` (array, None before backward)."""

@@ -248,6 +248,24 @@ def test_an_input_buffer_lent_by_data_is_writable_again_after_backward():
         assert w.grad.item() == pytest.approx(1.0 + step**2)
 
 
+def test_walking_the_graph_without_backward_leaves_a_lent_input_read_only():
+    """backward_steps and grad() do not end the graph (backward may still run), so an input's
+    lent array stays read-only: a write there would change what that backward reads."""
+    from chaingrad.autograd import backward_steps, grad
+
+    w = Tensor([[1.0]], requires_grad=True)
+    x = Tensor(np.ones((2, 1)))
+    batch = x.data
+    loss = ((x @ w) ** 2).mean()
+    list(backward_steps(loss))
+    grad(loss, w)
+    with pytest.raises(ValueError, match="read-only"):
+        batch[0, 0] = 5.0
+    loss.backward()
+    assert w.grad.item() == pytest.approx(2.0)
+    batch[0, 0] = 5.0  # backward ran: writable again
+
+
 # ---------------------------------------------------------------- 3. nothing to differentiate
 
 
