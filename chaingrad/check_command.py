@@ -83,6 +83,12 @@ def run(arguments: argparse.Namespace) -> int:
             from .lessons.exercises.grader import sandbox_prefix
 
             sandbox_prefix()  # a ValueError saying why there is none here
+        else:
+            from .lessons.exercises.session import closed_to_children
+
+            closed = closed_to_children()  # as root, children could not import chaingrad
+            if closed:
+                raise ValueError(closed)
         assignments = _assignments(arguments.exercises)
         report = Report(arguments.report, resume=arguments.resume)
     except ValueError as error:

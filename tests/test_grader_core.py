@@ -625,3 +625,33 @@ def test_nothing_a_child_writes_to_the_shared_temporary_folders_outlives_it(tmp_
     assert results[0].result == "pass", results[0]
     left = [str(p) for p in places if p.exists() or Path(f"{p}-file").exists()]
     assert not left, left
+
+
+def test_a_folder_closed_to_other_users_is_named_before_any_submission_runs(tmp_path,
+                                                                            monkeypatch):
+    """As root each child runs as its own user: chaingrad installed under a folder others
+    may not enter (/root, mktemp -d) would make every submission fail to import the
+    course's modules, blamed on the student. The grader says so first, naming the folder."""
+    from chaingrad.lessons.exercises import session
+
+    if not session._is_root():
+        pytest.skip("only root gives each child a user of its own")
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own folders are closed (700)
+    try:
+        base.chmod(0o755)
+        closed = base / "closed"
+        (closed / "venv").mkdir(parents=True)
+        closed.chmod(0o700)
+        sentence = session.closed_to_children([closed / "venv"])
+        assert sentence and f"{closed} lets no other user in (mode 700)" in sentence
+        assert "--sandbox" in sentence
+        closed.chmod(0o755)
+        assert session.closed_to_children([closed / "venv"]) is None
+    finally:
+        shutil.rmtree(base)
+    monkeypatch.setattr(session, "closed_to_children", lambda places=None: "closed here")
+    with pytest.raises(ValueError, match="closed here"):
+        session.Session("x = 1\n", "student.py", {"cpu": 5}, sandbox=False)

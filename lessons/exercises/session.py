@@ -43,6 +43,30 @@ def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+def closed_to_children(places: list[Path] | None = None) -> str | None:
+    """As root, each child runs as a user of its own and imports chaingrad (and numpy) as it
+    goes: a sentence naming the first folder above them that other users may not enter
+    (such as /root, or a folder made by mktemp -d), where every submission would fail to
+    import the course's modules; None when they can reach them, or when not root."""
+    if not (_is_root() and DROP_USER):
+        return None
+    if places is None:  # chaingrad's folder, the environment's, numpy's
+        places = [Path(__file__).resolve().parents[2], Path(sys.prefix).resolve(),
+                  Path(np.__file__).resolve().parent]
+    for place in places:
+        for folder in (place, *place.parents):
+            try:
+                mode = folder.stat().st_mode
+            except OSError:
+                continue
+            if not mode & 0o001:  # others may not pass through it
+                return (f"the graded code runs as a user of its own, and {folder} lets no "
+                        f"other user in (mode {mode & 0o777:o}), so no submission could "
+                        f"import chaingrad from {place}: install chaingrad where every user "
+                        "can read it, run as a user who is not root, or grade with --sandbox")
+    return None
+
+
 _sandbox_checked: dict[str, Any] = {}
 
 
@@ -197,6 +221,10 @@ class Session:
         path = Path(self.folder) / name
         path.write_text(text, encoding="utf-8")
         if _is_root() and DROP_USER and not sandbox:
+            closed = closed_to_children()
+            if closed:  # every child would fail to import chaingrad: say so, once
+                shutil.rmtree(self.folder, ignore_errors=True)
+                raise ValueError(closed)
             self.uid = random.randrange(2_000_000, 3_000_000)
             try:
                 for p in (self.folder, path):
