@@ -389,7 +389,11 @@ class Linear(Op):
     selective_backward = True
 
     def forward(x, weight, bias):
-        return x @ weight + bias
+        out = x @ weight
+        if bias.ndim == 1 and out.shape[-1:] == bias.shape and out.dtype == bias.dtype:
+            out += bias  # into the product's own new array: one pass less
+            return out
+        return out + bias
 
     def backward(grad_out, out, x, weight, bias, needs_grad=(True, True, True)):
         if x.ndim != 2:  # one example, or extra batch axes: the same rule on rows

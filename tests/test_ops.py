@@ -714,3 +714,15 @@ def test_backward_rules_are_differentiable(name, case):
             return sum((g * d).sum() for g, d in zip(grads, directions))
 
     assert gradcheck(directional_derivative, inputs)
+
+
+@pytest.mark.parametrize("bias_dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bias_shape", [(3,), (2, 3), ()])
+def test_linear_adds_the_bias_as_numpy_would(bias_dtype, bias_shape):
+    """The bias is added into the product's own array only when that changes nothing."""
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(2, 4)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")
+    b = np.asarray(rng.normal(size=bias_shape), dtype=bias_dtype)
+    out = Op.registry["linear"].forward(x, w, b)
+    expected = x @ w + b
+    assert out.dtype == expected.dtype and np.array_equal(out, expected)
