@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.linalg import blas
 
 from ..autograd import Node
 
@@ -43,13 +44,34 @@ def _kept(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0)
     return array
 
 
+# y += a x in one pass and one rounding: BLAS's axpy, a fused multiply-add where the CPU has
+# one, as PyTorch's y.add_(x, alpha=a). numpy needs two passes (a x into a scratch array,
+# then the sum) and rounds twice; on a 784x256 float32 weight the pass is 9 µs against 56.
+_AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
+
+
+def _add_scaled(into: np.ndarray, scale: float, x: np.ndarray, state: dict[str, Any]) -> None:
+    """into += scale * x, in place: by axpy on contiguous float arrays, else by numpy."""
+    axpy = _AXPY.get(into.dtype)
+    # axpy writes through a read-only flag, so the flag is checked here
+    if (axpy is not None and x.dtype == into.dtype and into.shape == x.shape
+            and into.flags.c_contiguous and x.flags.c_contiguous and into.flags.writeable):
+        flat = into.reshape(-1)
+        result = axpy(x.reshape(-1), flat, a=scale)
+        if result is not flat:  # a copy: f2py's wrapper makes one only if it must
+            np.copyto(flat, result)
+        return
+    into += np.multiply(x, scale, _kept(state, "scratch", x))
+
+
 def _with_weight_decay(weight: np.ndarray, grad: np.ndarray, decay: float,
                        state: dict[str, Any]) -> np.ndarray:
     """g + λ w (L2 regularization) in a kept array, or g itself when λ is 0."""
     if not decay:
         return grad
-    decayed = np.multiply(weight, decay, _kept(state, "decayed", grad))
-    decayed += grad
+    decayed = _kept(state, "decayed", grad)
+    np.copyto(decayed, grad)
+    _add_scaled(decayed, decay, weight, state)
     return decayed
 
 
@@ -179,23 +201,21 @@ class SGD(Optimizer):
     def update(self, weight: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         if self.weight_decay:
             grad = _with_weight_decay(weight, grad, self.weight_decay, state)
-        scratch = state.get("scratch")
-        if scratch is None:
-            scratch = _kept(state, "scratch", grad)
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:  # v = g at the first step
                 velocity = state["velocity"] = grad.copy()
             else:  # v = μ v + (1 - dampening) g
                 velocity *= self.momentum
-                velocity += np.multiply(grad, 1 - self.dampening, scratch)
+                _add_scaled(velocity, 1 - self.dampening, grad, state)
             if self.nesterov:  # g + μ v
-                ahead = np.multiply(velocity, self.momentum, scratch)
-                ahead += grad
+                ahead = _kept(state, "ahead", grad)
+                np.copyto(ahead, grad)
+                _add_scaled(ahead, self.momentum, velocity, state)
                 grad = ahead
             else:
                 grad = velocity
-        weight -= np.multiply(grad, self.lr, scratch)
+        _add_scaled(weight, -self.lr, grad, state)
 
 
 class GD(SGD):
