@@ -53,9 +53,11 @@ _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 def _add_scaled(into: np.ndarray, scale: float, x: np.ndarray, state: dict[str, Any]) -> None:
     """into += scale * x, in place: by axpy on contiguous float arrays, else by numpy."""
     axpy = _AXPY.get(into.dtype)
-    # axpy writes through a read-only flag, so the flag is checked here
+    # axpy writes through a read-only flag and, unlike numpy, reads x as it writes: both
+    # are checked here
     if (axpy is not None and x.dtype == into.dtype and into.shape == x.shape
-            and into.flags.c_contiguous and x.flags.c_contiguous and into.flags.writeable):
+            and into.flags.c_contiguous and x.flags.c_contiguous and into.flags.writeable
+            and not np.may_share_memory(into, x)):
         flat = into.reshape(-1)
         result = axpy(x.reshape(-1), flat, a=scale)
         if result is not flat:  # a copy: f2py's wrapper makes one only if it must

@@ -49,6 +49,15 @@ def test_a_read_only_weight_is_refused_not_written():
     assert np.all(weight == 1.0)
 
 
+def test_a_gradient_that_overlaps_the_weight_is_read_before_it_is_written():
+    # axpy would read elements it has already updated; numpy's update copes with overlap
+    memory = np.arange(10.0)
+    weight, grad = memory[1:], memory[:-1]
+    expected = weight - 0.5 * grad
+    nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=0.5).update(weight, grad, {})
+    assert np.array_equal(weight, expected)
+
+
 @pytest.mark.parametrize("make", [
     lambda a: np.asfortranarray(a),            # not C-contiguous
     lambda a: a.astype(np.float16),            # no BLAS routine for it
