@@ -24,7 +24,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.linalg import blas
 
 from ..autograd import Node
 
@@ -47,12 +46,21 @@ def _kept(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0)
 # y += a x in one pass and one rounding: BLAS's axpy, a fused multiply-add where the CPU has
 # one, as PyTorch's y.add_(x, alpha=a). numpy needs two passes (a x into a scratch array,
 # then the sum) and rounds twice; on a 784x256 float32 weight the pass is 9 µs against 56.
-_AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
+_AXPY: dict[np.dtype, Any] = {}
+
+
+def _axpy_for(dtype: np.dtype) -> Any:
+    """SciPy's saxpy or daxpy for float32 or float64, else None."""
+    if not _AXPY:  # SciPy's import takes 0.1 s: paid at the first update, not by every import
+        from scipy.linalg import blas
+
+        _AXPY.update({np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy})
+    return _AXPY.get(dtype)
 
 
 def _add_scaled(into: np.ndarray, scale: float, x: np.ndarray, state: dict[str, Any]) -> None:
     """into += scale * x, in place: by axpy on contiguous float arrays, else by numpy."""
-    axpy = _AXPY.get(into.dtype)
+    axpy = _axpy_for(into.dtype)
     # axpy writes through a read-only flag and, unlike numpy, reads x as it writes: both
     # are checked here
     if (axpy is not None and x.dtype == into.dtype and into.shape == x.shape
