@@ -83,7 +83,7 @@ def _softmax_cross_entropy(logits, labels):
 def _sgd_update(params, grads, lr, scratch=None):
     """w -= lr * g. The floor scales each gradient in place (it is a temporary); with
     ``scratch`` (one kept array per parameter) the gradients survive the step, as an
-    optimizer's must (``.grad`` is read after ``step()``): nn.optim.SGD's update."""
+    optimizer's must (``.grad`` is read after ``step()``), in numpy's two passes."""
     for k, (p, g) in enumerate(zip(params, grads)):
         if scratch is None:
             g *= lr

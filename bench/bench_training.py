@@ -12,8 +12,10 @@ A second table (issue 24) times one training step of bench_tensor's workloads, t
 PyTorch eager: ours eager with nn.optim.SGD, ours eager with the update written by hand
 (``p.data -= lr * p.grad``), and ours captured (``chaingrad.capture``) with nn.optim.SGD.
 The floor scales each gradient in place before subtracting it, which an optimizer may not
-do (``.grad`` is read after ``step()``); the row numpy-kept-grads is the same floor with
-nn.optim.SGD's update (a kept scratch array per weight), and its column compares with it.
+do (``.grad`` is read after ``step()``); the row numpy-kept-grads is the same floor with an
+update that keeps the gradients, as numpy alone writes it (lr * g into a kept scratch array,
+then the subtraction), and its column compares with it. nn.optim.SGD updates in one pass
+(BLAS's axpy), which numpy has no function for.
 """
 
 from __future__ import annotations
