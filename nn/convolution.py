@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -115,13 +116,36 @@ def _scratch(shape: tuple, dtype: np.dtype) -> np.ndarray:
     if math.prod(shape) * dtype.itemsize > 64 * 2**20:
         return np.empty(shape, dtype)
     cache = _buffers.__dict__.setdefault("arrays", {})
+    held = _buffers.__dict__.setdefault("held", {})
     key = (shape, dtype)
+    held.pop(key, None)  # whatever columns it held are about to be overwritten
     buffer = cache.get(key)
     if buffer is None:
         if len(cache) >= 8:
             cache.clear()
+            held.clear()
         buffer = cache[key] = np.empty(shape, dtype)
     return buffer
+
+
+def _columns(x: np.ndarray, kh: int, kw: int, stride: Any, padding: Any, dilation: Any,
+             made_by_forward: bool) -> np.ndarray:
+    """im2col of x (padded), in a scratch buffer. The weight gradient needs the columns the
+    forward pass made: it takes them from the buffer, once, if no call has reused it since
+    (x cannot change in between: a graph's arrays are read-only until its backward)."""
+    held = _buffers.__dict__.setdefault("held", {})
+    options = (kh, kw, stride, padding, dilation)
+    if not made_by_forward:
+        for key, (owner, made_with, cols) in held.items():
+            if owner() is x and made_with == options:
+                del held[key]
+                return cols
+    cols = _im2col(_pad(x, padding), kh, kw, stride, dilation)
+    key = (cols.base.shape, cols.dtype)
+    if made_by_forward and _buffers.__dict__.get("arrays", {}).get(key) is cols.base:
+        # the scratch buffer, not a one-off array (above 64 MB)
+        held[key] = (weakref.ref(x), options, cols)
+    return cols
 
 
 def _window_slice(i: int, j: int, out_h: int, out_w: int, stride: Any,
@@ -146,7 +170,7 @@ def _crop(xp: np.ndarray, padding: Any) -> np.ndarray:
 def _conv(x, weight, stride, padding, bias=None, dilation=1):
     """y[n] = W (F, C*kh*kw) @ im2col(x)[n]: one matrix product per image, no pixel loop."""
     filters, _, kh, kw = weight.shape
-    cols = _im2col(_pad(x, padding), kh, kw, stride, dilation)
+    cols = _columns(x, kh, kw, stride, padding, dilation, made_by_forward=True)
     out = np.matmul(weight.reshape(filters, -1), cols)  # (N, F, OH*OW)
     if bias is not None:
         out += bias[:, None]
@@ -168,7 +192,7 @@ def _conv_weight_grad(x, grad, kernel_size, stride, padding, dilation=1):
     """d loss / d weight of a convolution: the output gradient times the windows of x."""
     n, c = x.shape[:2]
     filters = grad.shape[1]
-    cols = _im2col(_pad(x, padding), *kernel_size, stride, dilation)
+    cols = _columns(x, *kernel_size, stride, padding, dilation, made_by_forward=False)
     per_image = np.matmul(grad.reshape(n, filters, -1), cols.transpose(0, 2, 1))
     return per_image.sum(axis=0).reshape(filters, c, *kernel_size)
 
