@@ -49,29 +49,37 @@ def _kept(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0)
 _AXPY: dict[np.dtype, Any] = {}
 
 
-def _axpy_for(dtype: np.dtype) -> Any:
-    """SciPy's saxpy or daxpy for float32 or float64, else None."""
-    if not _AXPY:  # SciPy's import takes 0.1 s: paid at the first update, not by every import
-        from scipy.linalg import blas
+def _load_axpy() -> dict[np.dtype, Any]:
+    """SciPy's saxpy and daxpy, by dtype. SciPy's import takes 0.1 s: paid at the first
+    update, not by every import of chaingrad."""
+    from scipy.linalg import blas
 
-        _AXPY.update({np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy})
-    return _AXPY.get(dtype)
+    _AXPY.update({np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy})
+    return _AXPY
 
 
 def _add_scaled(into: np.ndarray, scale: float, x: np.ndarray, state: dict[str, Any]) -> None:
     """into += scale * x, in place: by axpy on contiguous float arrays, else by numpy."""
-    axpy = _axpy_for(into.dtype)
-    # axpy writes through a read-only flag and, unlike numpy, reads x as it writes: both
-    # are checked here
-    if (axpy is not None and x.dtype == into.dtype and into.shape == x.shape
-            and into.flags.c_contiguous and x.flags.c_contiguous and into.flags.writeable
-            and not np.may_share_memory(into, x)):
-        flat = into.reshape(-1)
-        result = axpy(x.reshape(-1), flat, a=scale)
-        if result is not flat:  # a copy: f2py's wrapper makes one only if it must
-            np.copyto(flat, result)
-        return
-    into += np.multiply(x, scale, _kept(state, "scratch", x))
+    axpy = (_AXPY or _load_axpy()).get(getattr(into, "dtype", None))
+    # axpy does nothing when scale is 0 (an inf or nan in x would vanish), counts in 32-bit
+    # ints, writes through numpy's read-only flag and reads x as it writes into: all checked
+    if (axpy is not None and scale and type(into) is np.ndarray and type(x) is np.ndarray
+            and x.dtype == into.dtype and x.shape == into.shape and 0 < into.size < 2**31):
+        flags = into.flags
+        if (flags.c_contiguous and flags.writeable and x.flags.c_contiguous
+                and not np.may_share_memory(into, x)):
+            flat = into if into.ndim == 1 else into.reshape(-1)  # f2py: 1-d, or it copies
+            result = axpy(x if x.ndim == 1 else x.reshape(-1), flat, flat.size, scale)
+            if result is not flat:  # a copy: f2py's wrapper makes one only if it must
+                np.copyto(flat, result)
+            return
+    # numpy's two passes; the product in the wider of the two dtypes, as into += scale * x
+    x = np.asarray(x)
+    dtype = np.result_type(into, x)
+    scaled = state.get("scaled")
+    if scaled is None or scaled.shape != np.shape(into) or scaled.dtype != dtype:
+        scaled = state["scaled"] = np.empty(np.shape(into), dtype)
+    into += np.multiply(x, scale, scaled)
 
 
 def _with_weight_decay(weight: np.ndarray, grad: np.ndarray, decay: float,
