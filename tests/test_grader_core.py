@@ -193,6 +193,21 @@ def test_a_loss_returned_as_a_tensor_is_one_rule_in_training_step_and_train(tmp_
     assert results["2.6 train"].result == "pass", results["2.6 train"].message
 
 
+def test_nn_optim_sgd_runs_in_the_child(tmp_path):
+    # SGD's first update imports SciPy's BLAS: in a child that gave up root, which may no
+    # longer read the Python installation, it must already be there
+    # (assignment 2 asks for SGD by hand and refuses chaingrad's; assignment 3 does not)
+    text = solution("3") + (
+        "\nfrom chaingrad import nn as _nn\n"
+        "from chaingrad.autograd import Tensor as _Tensor\n"
+        "_w = _Tensor([1.0, 2.0], requires_grad=True)\n"
+        "(_w * _w).sum().backward()\n"
+        "_nn.optim.SGD([_w], lr=0.1).step()\n"
+        "assert _w.data.tolist() == [0.8, 1.6], _w.data\n")
+    results = grade(tmp_path, text)
+    assert points(results) == ASSIGNMENTS["3"].points, next(iter(results.values())).message
+
+
 # ------------------------------------------------------------ a crash costs one
 
 

@@ -30,7 +30,8 @@ PREIMPORT = ("math", "cmath", "random", "itertools", "functools", "collections",
              "fractions", "decimal", "re", "string", "textwrap", "enum", "abc", "heapq",
              "bisect", "warnings", "contextlib", "types", "numpy", "numpy.linalg",
              "numpy.random", "chaingrad", "chaingrad.nn", "chaingrad.autograd",
-             "chaingrad.lessons.exercises.graphs")
+             "chaingrad.lessons.exercises.graphs",
+             "scipy.linalg.blas")  # nn.optim's axpy, which nn imports at the first update
 
 
 class TimeLimit(BaseException):
