@@ -50,8 +50,10 @@ _AXPY: dict[np.dtype, Any] = {}
 
 
 def _load_axpy() -> dict[np.dtype, Any]:
-    """SciPy's saxpy and daxpy, by dtype. SciPy's import takes 0.1 s: paid at the first
-    update, not by every import of chaingrad."""
+    """SciPy's saxpy and daxpy, by dtype. SciPy's import takes 0.1 s: paid by the first
+    optimizer made, not by every import of chaingrad. (Not at the first update: an import
+    in the middle of a training loop leaves glibc's heap so that the convnet's large
+    arrays went back to the OS at every step, 430 page faults a step.)"""
     from scipy.linalg import blas
 
     _AXPY.update({np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy})
@@ -120,6 +122,7 @@ class Optimizer:
                     "same node; give each parameter once")
             seen[id(p)] = position
         self._check_settings(lr=lr)
+        _AXPY or _load_axpy()
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
         self._tensors = [(p, s) for p, s in zip(self.parameters, self.state) if not p.scalar]

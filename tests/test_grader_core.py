@@ -194,7 +194,7 @@ def test_a_loss_returned_as_a_tensor_is_one_rule_in_training_step_and_train(tmp_
 
 
 def test_nn_optim_sgd_runs_in_the_child(tmp_path):
-    # SGD's first update imports SciPy's BLAS: in a child that gave up root, which may no
+    # the first optimizer imports SciPy's BLAS: in a child that gave up root, which may no
     # longer read the Python installation, it must already be there
     # (assignment 2 asks for SGD by hand and refuses chaingrad's; assignment 3 does not)
     text = solution("3") + (

@@ -121,3 +121,18 @@ def test_arrays_axpy_cannot_take_get_numpys_update(make):
     velocity_state: dict = {}
     nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=0.1).update(weight, grad, velocity_state)
     assert np.array_equal(weight, expected)
+
+
+def test_scipy_is_imported_by_the_first_optimizer_not_by_chaingrad_nn():
+    # import chaingrad stays quick (SciPy takes 0.1 s); importing it inside a training loop
+    # instead left glibc's heap returning the convnet's arrays to the OS at every step
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom chaingrad import nn\nfrom chaingrad.autograd import Tensor\n"
+              "before = 'scipy.linalg' in sys.modules\n"
+              "nn.optim.Adam([Tensor(1.0, requires_grad=True)])\n"
+              "print(before, 'scipy.linalg.blas' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == ["False", "True"]

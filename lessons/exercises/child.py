@@ -31,7 +31,7 @@ PREIMPORT = ("math", "cmath", "random", "itertools", "functools", "collections",
              "bisect", "warnings", "contextlib", "types", "numpy", "numpy.linalg",
              "numpy.random", "chaingrad", "chaingrad.nn", "chaingrad.autograd",
              "chaingrad.lessons.exercises.graphs",
-             "scipy.linalg.blas")  # nn.optim's axpy, which nn imports at the first update
+             "scipy.linalg.blas")  # nn.optim's axpy, imported by the first optimizer made
 
 
 class TimeLimit(BaseException):
