@@ -128,24 +128,22 @@ def _scratch(shape: tuple, dtype: np.dtype) -> np.ndarray:
     return buffer
 
 
-def _columns(x: np.ndarray, kh: int, kw: int, stride: Any, padding: Any, dilation: Any,
-             made_by_forward: bool) -> np.ndarray:
-    """im2col of x (padded), in a scratch buffer. The weight gradient needs the columns the
-    forward pass made: it takes them from the buffer, once, if no call has reused it since
-    (x cannot change in between: a graph's arrays are read-only until its backward)."""
-    held = _buffers.__dict__.setdefault("held", {})
-    options = (kh, kw, stride, padding, dilation)
-    if not made_by_forward:
-        for key, (owner, made_with, cols) in held.items():
-            if owner() is x and made_with == options:
-                del held[key]
-                return cols
-    cols = _im2col(_pad(x, padding), kh, kw, stride, dilation)
+def _remember_columns(out: np.ndarray, cols: np.ndarray) -> None:
+    """Note that the scratch buffer holding ``cols`` holds the columns that made ``out``,
+    a forward pass's result: a new array each call, so it names that call alone."""
     key = (cols.base.shape, cols.dtype)
-    if made_by_forward and _buffers.__dict__.get("arrays", {}).get(key) is cols.base:
-        # the scratch buffer, not a one-off array (above 64 MB)
-        held[key] = (weakref.ref(x), options, cols)
-    return cols
+    if _buffers.__dict__.get("arrays", {}).get(key) is cols.base:  # not a one-off array
+        _buffers.__dict__.setdefault("held", {})[key] = (weakref.ref(out), cols)
+
+
+def _remembered_columns(out: np.ndarray) -> np.ndarray | None:
+    """The columns that made ``out``, once, if no call has reused their buffer since."""
+    held = _buffers.__dict__.get("held")
+    for key, (made, cols) in (held or {}).items():
+        if made() is out:
+            del held[key]
+            return cols
+    return None
 
 
 def _window_slice(i: int, j: int, out_h: int, out_w: int, stride: Any,
@@ -170,14 +168,16 @@ def _crop(xp: np.ndarray, padding: Any) -> np.ndarray:
 def _conv(x, weight, stride, padding, bias=None, dilation=1):
     """y[n] = W (F, C*kh*kw) @ im2col(x)[n]: one matrix product per image, no pixel loop."""
     filters, _, kh, kw = weight.shape
-    cols = _columns(x, kh, kw, stride, padding, dilation, made_by_forward=True)
+    cols = _im2col(_pad(x, padding), kh, kw, stride, dilation)
     out = np.matmul(weight.reshape(filters, -1), cols)  # (N, F, OH*OW)
     if bias is not None:
         out += bias[:, None]
     (sh, sw), (ph, pw), (dh, dw) = _two(stride), _two(padding), _two(dilation)
     out_h = _out_size(x.shape[2], kh, sh, ph, dh)
     out_w = _out_size(x.shape[3], kw, sw, pw, dw)
-    return out.reshape(x.shape[0], filters, out_h, out_w)
+    out = out.reshape(x.shape[0], filters, out_h, out_w)
+    _remember_columns(out, cols)  # the weight gradient needs them again
+    return out
 
 
 def _conv_input_grad(grad, weight, input_shape, stride, padding, dilation=1):
@@ -188,11 +188,18 @@ def _conv_input_grad(grad, weight, input_shape, stride, padding, dilation=1):
     return _col2im(cols, input_shape, (kh, kw), stride, padding, dilation)
 
 
-def _conv_weight_grad(x, grad, kernel_size, stride, padding, dilation=1):
-    """d loss / d weight of a convolution: the output gradient times the windows of x."""
+def _conv_weight_grad(x, grad, kernel_size, stride, padding, dilation=1, out=None):
+    """d loss / d weight of a convolution: the output gradient times the windows of x.
+
+    Given the forward pass's result ``out``, the columns that made it are taken from the
+    scratch buffer when it still holds them (x is the same array, and a graph's arrays
+    cannot change before its backward), instead of copying the windows again.
+    """
     n, c = x.shape[:2]
     filters = grad.shape[1]
-    cols = _columns(x, *kernel_size, stride, padding, dilation, made_by_forward=False)
+    cols = None if out is None else _remembered_columns(out)
+    if cols is None:
+        cols = _im2col(_pad(x, padding), *kernel_size, stride, dilation)
     per_image = np.matmul(grad.reshape(n, filters, -1), cols.transpose(0, 2, 1))
     return per_image.sum(axis=0).reshape(filters, c, *kernel_size)
 
@@ -222,8 +229,12 @@ class Conv2d(Op):
             grad_x = apply_or_run(Conv2dInputGrad, grad_out, weight, input_shape=constant(x).shape,
                                   **options)
         if needs_grad[1]:
-            grad_w = apply_or_run(Conv2dWeightGrad, x, grad_out,
-                                  kernel_size=constant(weight).shape[2:], **options)
+            kernel = constant(weight).shape[2:]
+            if all(isinstance(a, np.ndarray) for a in (grad_out, out, x)):  # not recording
+                grad_w = _conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, out)
+            else:
+                grad_w = apply_or_run(Conv2dWeightGrad, x, grad_out, kernel_size=kernel,
+                                      **options)
         if not bias:
             return grad_x, grad_w
         if needs_grad[2]:

@@ -106,3 +106,60 @@ def test_each_thread_keeps_its_own_columns():
         thread.join()
     for k in (0, 1):
         np.testing.assert_allclose(grads[k], _by_hand(images[k], weights.shape), rtol=1e-12)
+
+
+# ---------------------------------------------------- the review's cases: the columns are
+# those of one forward call (keyed by its result), never of the input array alone
+
+
+def test_a_forward_pass_in_another_thread_does_not_take_this_threads_columns():
+    import threading
+
+    rng = np.random.default_rng(5)
+    first, second = rng.normal(size=(2, 4, 2, 8, 8))
+    weights = rng.normal(size=(3, 2, 3, 3))
+    x = Tensor(first.copy())
+    w = Tensor(weights, requires_grad=True)
+    with no_grad():  # this thread's buffer now holds the columns of `first`
+        F.conv2d(x, w, padding=1)
+    x.data[...] = second  # x is in no graph: a refill in place is allowed
+    made = {}
+    thread = threading.Thread(target=lambda: made.setdefault(
+        "loss", F.conv2d(x, w, padding=1).sum()))
+    thread.start()
+    thread.join()
+    made["loss"].backward()  # here, in the thread that holds the old columns
+    np.testing.assert_allclose(w.grad, _by_hand(second, weights.shape, padding=1),
+                               rtol=1e-12)
+
+
+def test_the_weight_gradient_op_applied_alone_copies_its_windows():
+    from chaingrad.nn.convolution import Conv2dWeightGrad
+
+    rng = np.random.default_rng(6)
+    first, second = rng.normal(size=(2, 2, 2, 6, 6))
+    weights = rng.normal(size=(3, 2, 3, 3))
+    x = Tensor(first.copy())
+    with no_grad():
+        F.conv2d(x, Tensor(weights))
+    x.data[...] = second
+    ones = Tensor(np.ones((2, 3, 4, 4)))
+    grad = Conv2dWeightGrad.apply(x, ones, kernel_size=(3, 3), stride=(1, 1),
+                                  padding=(0, 0), dilation=(1, 1))
+    np.testing.assert_allclose(grad.data, _by_hand(second, weights.shape), rtol=1e-12)
+
+
+def test_an_evaluation_between_forward_and_backward_leaves_the_graphs_columns_alone():
+    rng = np.random.default_rng(7)
+    first, second = rng.normal(size=(2, 2, 3, 7, 7))
+    weights = rng.normal(size=(2, 2, 3, 3))
+    big = Tensor(first.copy())
+    x = big[:, :2]  # a view of big's array
+    w = Tensor(weights, requires_grad=True)
+    loss = F.conv2d(x, w).sum()
+    big.data[:] = second
+    with no_grad():  # an evaluation on other values, through the same view
+        F.conv2d(x, w)
+    big.data[:] = first  # put back: the graph's values again
+    loss.backward()
+    np.testing.assert_allclose(w.grad, _by_hand(first[:, :2], weights.shape), rtol=1e-12)
