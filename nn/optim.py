@@ -122,7 +122,7 @@ class Optimizer:
                     "same node; give each parameter once")
             seen[id(p)] = position
         self._check_settings(lr=lr)
-        _AXPY or _load_axpy()
+        _AXPY or _load_axpy()  # SciPy's BLAS, before the first training step (see there)
         self.lr = lr
         self.state: list[dict[str, Any]] = [{} for _ in self.parameters]
         self._tensors = [(p, s) for p, s in zip(self.parameters, self.state) if not p.scalar]
