@@ -81,11 +81,15 @@ def test_weight_decay_on_other_dtypes_keeps_the_gradients_precision():
     assert weight[0] < 1.0
 
 
+def _sgd(lr):
+    """An SGD whose update() is called on arrays directly (its own parameter stays unused)."""
+    return nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=lr)
+
+
 def test_the_update_is_made_in_the_weights_own_memory():
     weight = np.ones((4, 3), dtype=np.float32)
     address = weight.ctypes.data
-    nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=0.5).update(
-        weight, np.full((4, 3), 2.0, dtype=np.float32), {})
+    _sgd(0.5).update(weight, np.full((4, 3), 2.0, dtype=np.float32), {})
     assert weight.ctypes.data == address and np.all(weight == 0.0)
 
 
@@ -93,9 +97,8 @@ def test_a_read_only_weight_is_refused_not_written():
     # BLAS's axpy ignores numpy's read-only flag: SGD must not hand it such an array
     weight = np.ones(5)
     weight.flags.writeable = False
-    sgd = nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=0.5)
     with pytest.raises(ValueError, match="read-only"):
-        sgd.update(weight, np.ones(5), {})
+        _sgd(0.5).update(weight, np.ones(5), {})
     assert np.all(weight == 1.0)
 
 
@@ -104,7 +107,7 @@ def test_a_gradient_that_overlaps_the_weight_is_read_before_it_is_written():
     memory = np.arange(10.0)
     weight, grad = memory[1:], memory[:-1]
     expected = weight - 0.5 * grad
-    nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=0.5).update(weight, grad, {})
+    _sgd(0.5).update(weight, grad, {})
     assert np.array_equal(weight, expected)
 
 
@@ -118,8 +121,7 @@ def test_arrays_axpy_cannot_take_get_numpys_update(make):
     weight = make(rng.normal(size=(6, 8)))
     grad = make(rng.normal(size=(6, 8)))
     expected = weight - 0.1 * grad  # numpy's two roundings, as the update by hand
-    velocity_state: dict = {}
-    nn.optim.SGD([Tensor(1.0, requires_grad=True)], lr=0.1).update(weight, grad, velocity_state)
+    _sgd(0.1).update(weight, grad, {})
     assert np.array_equal(weight, expected)
 
 
